@@ -1,0 +1,40 @@
+# Every target bootstraps its own tools on a fresh machine: only python3 is assumed.
+# uv is pinned and installed into .tools/, the project into .venv/ from uv.lock (never re-resolved).
+SHELL := /bin/bash
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+UV := .tools/bin/uv
+VENV := .venv
+export UV_PYTHON_DOWNLOADS := never
+export SAGEMAKER_TELEMETRY_OPT_OUT := true
+
+.PHONY: demo test lint fmt plan clean
+
+$(UV):
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(VENV)/.synced: uv.lock pyproject.toml | $(UV)
+	$(UV) sync --frozen --python $(PYTHON) --quiet
+	touch $@
+
+demo: $(VENV)/.synced ## Run the blueprint offline: validate every stack, plan dev.
+	$(VENV)/bin/mlops demo
+
+test: $(VENV)/.synced ## Run the test suite (offline: Pulumi mocks and moto only).
+	$(VENV)/bin/pytest
+
+lint: $(VENV)/.synced ## ruff, ruff format check and mypy (strict).
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+fmt: $(VENV)/.synced
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+plan: $(VENV)/.synced ## Plan one stack offline: make plan STACK=prod
+	$(VENV)/bin/mlops plan --stack $(or $(STACK),dev) --json out/plan-$(or $(STACK),dev).json
+
+clean:
+	rm -rf .venv .tools out .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,76 @@
+"""The MLOps platform stack: validated config in, components wired in dependency order, outputs out.
+
+Runs unchanged under `pulumi up`, under `mlops plan` (Pulumi mocks, offline) and under pytest.
+"""
+
+import pulumi
+
+from infra.components.audit import Audit, AuditArgs
+from infra.components.encryption import Encryption, EncryptionArgs
+from infra.components.network import Network, NetworkArgs
+from infra.components.storage import Storage, StorageArgs
+from infra.config import ConfigError, parse_settings, runtime_settings
+from infra.naming import Naming
+from infra.tags import mandatory_tags
+
+try:
+    config = parse_settings(runtime_settings(), source=f"Pulumi.{pulumi.get_stack()}.yaml")
+except ConfigError as error:
+    raise pulumi.RunError(str(error)) from None
+
+naming = Naming(config.name_prefix, config.environment, config.account_id, config.region)
+tags = mandatory_tags(config, pulumi.get_project())
+trail_name = naming.resource("trail")
+trail_arn = f"arn:aws:cloudtrail:{config.region}:{config.account_id}:trail/{trail_name}"
+
+encryption = Encryption(
+    "encryption",
+    EncryptionArgs(naming=naming, tags=tags, deletion_window_days=config.encryption.deletion_window_days),
+)
+storage = Storage(
+    "storage",
+    StorageArgs(
+        naming=naming,
+        tags=tags,
+        key_arns=encryption.key_arns,
+        trail_arn=trail_arn,
+        capture_retention_days=config.storage.capture_retention_days,
+        noncurrent_version_retention_days=config.storage.noncurrent_version_retention_days,
+        access_log_retention_days=config.storage.access_log_retention_days,
+    ),
+)
+network = Network(
+    "network",
+    NetworkArgs(
+        naming=naming,
+        tags=tags,
+        vpc_cidr=config.network.vpc_cidr,
+        availability_zones=config.network.availability_zones,
+        interface_endpoints=config.network.interface_endpoints,
+        flow_log_bucket_arn=storage.bucket_arns["audit"],
+        existing_vpc=config.network.existing_vpc,
+    ),
+)
+audit = Audit(
+    "audit",
+    AuditArgs(
+        naming=naming,
+        tags=tags,
+        trail_name=trail_name,
+        audit_bucket_name=storage.bucket_names["audit"],
+        logs_key_arn=encryption.key_arns["logs"],
+        alerts_key_arn=encryption.key_arns["alerts"],
+        data_event_bucket_arns=[storage.bucket_arns[purpose] for purpose in ("raw", "features", "artifacts")],
+        alert_emails=config.audit.alert_emails,
+        depends_on=[storage],
+    ),
+)
+
+pulumi.export("environment", config.environment)
+pulumi.export("bucket_names", storage.bucket_names)
+pulumi.export("key_arns", encryption.key_arns)
+pulumi.export("vpc_id", network.vpc_id)
+pulumi.export("subnet_ids", network.subnet_ids)
+pulumi.export("workload_security_group_id", network.workload_security_group_id)
+pulumi.export("alerts_topic_arn", audit.alerts_topic_arn)
+pulumi.export("trail_arn", audit.trail_arn)

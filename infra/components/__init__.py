@@ -1,0 +1,1 @@
+"""One ComponentResource per file; each takes typed Args and never reads Pulumi config itself."""

@@ -1,0 +1,156 @@
+"""Customer-managed KMS keys, one per purpose, with rotation and key policies that name their users."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import pulumi
+import pulumi_aws as aws
+
+from infra.naming import Naming
+from infra.policy_document import Statement, policy_json
+
+KeyPurpose = Literal["data", "models", "logs", "alerts"]
+KEY_PURPOSES: tuple[KeyPurpose, ...] = ("data", "models", "logs", "alerts")
+"""data: raw data and feature store; models: artifacts, capture, reports; logs: audit; alerts: SNS."""
+
+KEY_ADMIN_ACTIONS = [
+    "kms:Create*",
+    "kms:Describe*",
+    "kms:Enable*",
+    "kms:List*",
+    "kms:Put*",
+    "kms:Update*",
+    "kms:Revoke*",
+    "kms:Disable*",
+    "kms:Get*",
+    "kms:Delete*",
+    "kms:TagResource",
+    "kms:UntagResource",
+    "kms:ScheduleKeyDeletion",
+    "kms:CancelKeyDeletion",
+    "kms:RotateKeyOnDemand",
+]
+"""What the account root may do: administer the key, never encrypt or decrypt with it."""
+
+KEY_USER_ACTIONS = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"]
+KEY_GRANT_ACTIONS = ["kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant"]
+
+
+@dataclass(frozen=True)
+class EncryptionArgs:
+    """Inputs of `Encryption`."""
+
+    naming: Naming
+    tags: Mapping[str, str]
+    deletion_window_days: int
+    key_users: Mapping[KeyPurpose, Sequence[pulumi.Input[str]]] = field(default_factory=dict)
+    """Role ARNs allowed to use each key (and to create grants for AWS services acting for them)."""
+
+
+class Encryption(pulumi.ComponentResource):
+    """Four KMS keys split by purpose, so a role that reads data cannot decrypt audit logs.
+
+    Rotation is always on. Key policies give the account root administration only; use is granted
+    by name to the roles in `key_users` and, per purpose, to the AWS services that must write
+    encrypted data on the account's behalf (CloudTrail, VPC flow logs, CloudWatch and EventBridge).
+    """
+
+    keys: dict[KeyPurpose, aws.kms.Key]
+    key_arns: dict[KeyPurpose, pulumi.Output[str]]
+
+    def __init__(self, name: str, args: EncryptionArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("mlops:security:Encryption", name, None, opts)
+        self._args = args
+        self.keys = {purpose: self._key(name, purpose) for purpose in KEY_PURPOSES}
+        self.key_arns = {purpose: key.arn for purpose, key in self.keys.items()}
+        self.register_outputs({f"{purpose}_key_arn": arn for purpose, arn in self.key_arns.items()})
+
+    def _key(self, name: str, purpose: KeyPurpose) -> aws.kms.Key:
+        naming = self._args.naming
+        key = aws.kms.Key(
+            f"{name}-{purpose}",
+            description=f"{naming.base}: {purpose} encryption",
+            enable_key_rotation=True,
+            rotation_period_in_days=365,
+            deletion_window_in_days=self._args.deletion_window_days,
+            key_usage="ENCRYPT_DECRYPT",
+            customer_master_key_spec="SYMMETRIC_DEFAULT",
+            policy=policy_json(*self._statements(purpose)),
+            tags={**self._args.tags, "purpose": purpose},
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        aws.kms.Alias(
+            f"{name}-{purpose}-alias",
+            name=naming.kms_alias(purpose),
+            target_key_id=key.key_id,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        return key
+
+    def _statements(self, purpose: KeyPurpose) -> list[Statement]:
+        naming = self._args.naming
+        root = f"arn:aws:iam::{naming.account_id}:root"
+        statements = [
+            Statement(sid="KeyAdministration", principals={"AWS": root}, actions=KEY_ADMIN_ACTIONS, resources=["*"])
+        ]
+        users = list(self._args.key_users.get(purpose, ()))
+        if users:
+            statements += [
+                Statement(sid="KeyUse", principals={"AWS": users}, actions=KEY_USER_ACTIONS, resources=["*"]),
+                Statement(
+                    sid="KeyGrantsForAwsServices",
+                    principals={"AWS": users},
+                    actions=KEY_GRANT_ACTIONS,
+                    resources=["*"],
+                    conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
+                ),
+            ]
+        return statements + _service_statements(purpose, naming)
+
+
+def _service_statements(purpose: KeyPurpose, naming: Naming) -> list[Statement]:
+    """Statements for AWS services that encrypt on the account's behalf, pinned to this account."""
+    account, region = naming.account_id, naming.region
+    if purpose == "logs":
+        return [
+            Statement(
+                sid="CloudTrailEncryptLogs",
+                principals={"Service": "cloudtrail.amazonaws.com"},
+                actions=["kms:GenerateDataKey*", "kms:DescribeKey"],
+                resources=["*"],
+                conditions={
+                    "StringEquals": {"aws:SourceAccount": account},
+                    "StringLike": {"kms:EncryptionContext:aws:cloudtrail:arn": f"arn:aws:cloudtrail:*:{account}:trail/*"},
+                },
+            ),
+            Statement(
+                sid="VpcFlowLogsDelivery",
+                principals={"Service": "delivery.logs.amazonaws.com"},
+                actions=["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"],
+                resources=["*"],
+                conditions={"StringEquals": {"aws:SourceAccount": account}},
+            ),
+            Statement(
+                sid="CloudWatchLogsEncrypt",
+                principals={"Service": f"logs.{region}.amazonaws.com"},
+                actions=["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"],
+                resources=["*"],
+                conditions={
+                    "ArnLike": {"kms:EncryptionContext:aws:logs:arn": f"arn:aws:logs:{region}:{account}:log-group:*"}
+                },
+            ),
+        ]
+    if purpose == "alerts":
+        return [
+            Statement(
+                sid="AlarmAndEventPublishers",
+                principals={"Service": ["cloudwatch.amazonaws.com", "events.amazonaws.com"]},
+                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+                resources=["*"],
+                conditions={"StringEquals": {"aws:SourceAccount": account}},
+            )
+        ]
+    return []

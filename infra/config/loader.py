@@ -1,0 +1,145 @@
+"""Read a stack's settings (from its stack file or from the running Pulumi engine) into `StackConfig`.
+
+Both paths normalise values the way the Pulumi engine hands them to a program (top-level scalars
+as strings, objects as JSON), so `mlops validate` accepts exactly what `pulumi up` accepts.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from infra.config.errors import ConfigError, Problem
+from infra.config.models import NAMESPACE, StackConfig
+
+REGION_KEY = "aws:region"
+
+
+def stack_file(stack: str, root: Path) -> Path:
+    """Path of the stack file Pulumi uses for `stack` in the project at `root`."""
+    return root / f"Pulumi.{stack}.yaml"
+
+
+def stack_names(root: Path) -> list[str]:
+    """Names of the stacks that have a stack file in the project at `root`, sorted."""
+    return sorted(path.name[len("Pulumi.") : -len(".yaml")] for path in root.glob("Pulumi.*.yaml"))
+
+
+def load_stack_file(path: Path) -> StackConfig:
+    """Validate one stack file; raises `ConfigError` listing every problem in it."""
+    return parse_settings(read_stack_file(path), source=path.name)
+
+
+def read_stack_file(path: Path) -> dict[str, Any]:
+    """The `config:` mapping of a stack file, with values normalised as the engine passes them."""
+    if not path.is_file():
+        raise ConfigError(path.name, [Problem("", f"no such stack file; create {path.name} next to Pulumi.yaml")])
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ConfigError(path.name, [Problem("", f"is not valid YAML{where}: {error}")]) from None
+    config = document.get("config", {}) if isinstance(document, dict) else None
+    if not isinstance(config, dict):
+        raise ConfigError(path.name, [Problem("config", "must be a mapping of `namespace:key: value` entries")])
+    secrets = [key for key, value in config.items() if isinstance(value, dict) and set(value) == {"secure"}]
+    if any(key.startswith(f"{NAMESPACE}:") for key in secrets):
+        raise ConfigError(
+            path.name,
+            [Problem(key, "no blueprint setting is a secret; store it in plain text") for key in secrets],
+        )
+    return {str(key): _as_engine_value(value) for key, value in config.items()}
+
+
+def runtime_settings() -> dict[str, Any]:
+    """The config the Pulumi engine gave this program (`pulumi up`, or the offline plan's mocks)."""
+    from pulumi.runtime import config as runtime_config
+
+    values: dict[str, Any] = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
+    return {key.replace(":config:", ":"): value for key, value in values.items()}
+
+
+def parse_settings(values: Mapping[str, Any], source: str) -> StackConfig:
+    """Validate engine-shaped `namespace:key` values; raises `ConfigError` naming `source` and each key."""
+    settings: dict[str, Any] = {}
+    for key, value in values.items():
+        namespace, _, name = key.partition(":")
+        if key == REGION_KEY:
+            settings["region"] = value
+        elif namespace == NAMESPACE:
+            settings[name] = _decode(value)
+    try:
+        return StackConfig.model_validate(settings)
+    except ValidationError as error:
+        raise ConfigError(source, [_problem(detail) for detail in error.errors()]) from None
+
+
+def _as_engine_value(value: Any) -> Any:
+    """A stack file value as the engine passes it: scalars as strings, structures as JSON."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict | list):
+        return json.dumps(value)
+    return value if value is None else str(value)
+
+
+def _decode(value: Any) -> Any:
+    if isinstance(value, str) and value[:1] in ("{", "["):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return value
+    return value
+
+
+def _problem(detail: Any) -> Problem:
+    loc: tuple[str | int, ...] = tuple(detail["loc"])
+    key = _key(loc)
+    kind = detail["type"]
+    if kind == "missing":
+        return Problem(key, "is required: add it to the stack file")
+    if kind == "extra_forbidden":
+        known = ", ".join(_known_keys(loc[:-1]))
+        return Problem(key, f"is not a known setting; remove it or fix the spelling (known here: {known})")
+    message = str(detail["msg"]).removeprefix("Value error, ")
+    if kind not in ("cross_field", "value_error") and "input" in detail and not isinstance(detail["input"], dict):
+        message = f"{message} (got {detail['input']!r})"
+    return Problem(key, message)
+
+
+def _key(loc: tuple[str | int, ...]) -> str:
+    if not loc:
+        return f"{NAMESPACE}:"
+    if loc[0] == "region":
+        return REGION_KEY
+    path = f"{NAMESPACE}:{loc[0]}"
+    for part in loc[1:]:
+        path += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return path
+
+
+def _known_keys(loc: tuple[str | int, ...]) -> list[str]:
+    model: type[BaseModel] = StackConfig
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        field = next((f for n, f in model.model_fields.items() if part in (n, f.alias)), None)
+        annotation = getattr(field, "annotation", None)
+        nested = next(
+            (arg for arg in (annotation, *getattr(annotation, "__args__", ())) if _is_model(arg)),
+            None,
+        )
+        if nested is None:
+            return []
+        model = nested
+    return [field.alias or name for name, field in model.model_fields.items()]
+
+
+def _is_model(candidate: Any) -> bool:
+    return isinstance(candidate, type) and issubclass(candidate, BaseModel)

@@ -1,0 +1,327 @@
+"""The typed stack config: one pydantic model per section of `Pulumi.<stack>.yaml`.
+
+Keys are camelCase in the stack file (Pulumi's convention) and snake_case in Python. Every model
+forbids unknown keys, so a typo fails validation instead of being silently ignored. Secure settings
+are defaults; the few that may be relaxed per environment say so in their description.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic.alias_generators import to_camel
+from pydantic_core import InitErrorDetails, PydanticCustomError
+
+from infra.config.types import (
+    AccountId,
+    Email,
+    Environment,
+    GithubName,
+    InstanceType,
+    ModelPackageArn,
+    PrincipalArn,
+    Region,
+    VpcCidr,
+)
+
+NAMESPACE = "mlops"
+"""Pulumi config namespace of every blueprint setting (the project name in Pulumi.yaml)."""
+
+InterfaceEndpoint = Literal[
+    "sagemaker.api",
+    "sagemaker.runtime",
+    "sagemaker.featurestore-runtime",
+    "sts",
+    "kms",
+    "logs",
+    "ecr.api",
+    "ecr.dkr",
+    "monitoring",
+    "events",
+    "glue",
+    "athena",
+    "sns",
+]
+"""VPC interface endpoints a SageMaker job or endpoint in private subnets may need."""
+
+Problem = tuple[tuple[str | int, ...], Any, str]
+"""A cross-field problem: key path in the stack file, offending value, what to do."""
+
+ALL_INTERFACE_ENDPOINTS: tuple[InterfaceEndpoint, ...] = InterfaceEndpoint.__args__  # type: ignore[attr-defined]
+
+
+class Section(BaseModel):
+    """Base of every config section: camelCase keys, unknown keys rejected, immutable once loaded."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        alias_generator=to_camel,
+        populate_by_name=True,
+        str_strip_whitespace=True,
+    )
+
+
+def _always_on(what: str, value: Any) -> bool:
+    if value is not True:
+        raise ValueError(f"{what} is always on in this blueprint and cannot be turned off; remove the key")
+    return True
+
+
+class ExistingVpc(Section):
+    """Use a VPC the network team already runs instead of creating one."""
+
+    vpc_id: str = Field(pattern=r"^vpc-[0-9a-f]{8,17}$", description="The VPC id, e.g. vpc-0abc12345def67890.")
+    private_subnet_ids: list[str] = Field(
+        min_length=2, description="Private subnets in at least two AZs, with no route to an internet gateway."
+    )
+
+    @field_validator("private_subnet_ids")
+    @classmethod
+    def _subnet_ids(cls, value: list[str]) -> list[str]:
+        for subnet in value:
+            if not re.match(r"^subnet-[0-9a-f]{8,17}$", subnet):
+                raise ValueError(f"{subnet!r} is not a subnet id (subnet-0abc...)")
+        if len(set(value)) != len(value):
+            raise ValueError("lists the same subnet twice")
+        return value
+
+
+class NetworkConfig(Section):
+    """Network isolation for training, processing and endpoints."""
+
+    vpc_cidr: VpcCidr = Field(default="10.40.0.0/16", description="CIDR of the VPC the blueprint creates.")  # type: ignore[assignment]
+    availability_zones: list[str] = Field(
+        min_length=2, max_length=6, description="AZs of the private subnets; at least two, in the stack's region."
+    )
+    interface_endpoints: list[InterfaceEndpoint] = Field(
+        default_factory=lambda: list(ALL_INTERFACE_ENDPOINTS),
+        description="Interface endpoints to create. Fewer in dev saves money; jobs then lose those services.",
+    )
+    existing_vpc: ExistingVpc | None = Field(default=None, description="Bring your own VPC instead.")
+
+    @field_validator("availability_zones", "interface_endpoints")
+    @classmethod
+    def _unique(cls, value: list[str]) -> list[str]:
+        duplicates = sorted({item for item in value if value.count(item) > 1})
+        if duplicates:
+            raise ValueError(f"lists {', '.join(duplicates)} more than once")
+        return value
+
+
+class StorageConfig(Section):
+    """Retention of the S3 data stores. Encryption and public-access blocking are not optional."""
+
+    encryption: bool = Field(default=True, description="Always true: every bucket is SSE-KMS encrypted.")
+    block_public_access: bool = Field(default=True, description="Always true: all four S3 public-access blocks.")
+    capture_retention_days: int = Field(
+        default=30, ge=1, le=3650, description="Days endpoint data capture is kept before it expires."
+    )
+    noncurrent_version_retention_days: int = Field(
+        default=30, ge=1, le=3650, description="Days an overwritten or deleted object version is kept."
+    )
+    access_log_retention_days: int = Field(
+        default=365, ge=90, le=3650, description="Days S3 access logs and the audit trail are kept (at least 90)."
+    )
+
+    @field_validator("encryption", mode="before")
+    @classmethod
+    def _encryption_on(cls, value: Any) -> bool:
+        return _always_on("Encryption at rest", value)
+
+    @field_validator("block_public_access", mode="before")
+    @classmethod
+    def _public_access_blocked(cls, value: Any) -> bool:
+        return _always_on("Blocking public access", value)
+
+
+class EncryptionConfig(Section):
+    """Customer-managed KMS keys, one per purpose."""
+
+    deletion_window_days: int = Field(
+        default=30, ge=7, le=30, description="Waiting period before a scheduled key deletion takes effect."
+    )
+
+
+class AuditConfig(Section):
+    """Audit trail and alert routing."""
+
+    alert_emails: list[Email] = Field(default_factory=list, description="Addresses subscribed to the alerts topic.")
+    log_retention_days: int = Field(default=365, ge=90, le=3653, description="Retention of the CloudWatch log groups.")
+
+
+class GithubConfig(Section):
+    """The repository whose workflows may assume this environment's deploy and preview roles."""
+
+    org: GithubName = Field(description="GitHub organisation or user that owns the fork.")
+    repo: GithubName = Field(description="Repository name, without the organisation.")
+
+
+class PersonasConfig(Section):
+    """Who may assume each persona role in this environment (IAM role or user ARNs, e.g. SSO roles)."""
+
+    data_scientists: list[PrincipalArn] = Field(default_factory=list)
+    ml_engineers: list[PrincipalArn] = Field(default_factory=list)
+    model_approvers: list[PrincipalArn] = Field(default_factory=list)
+    platform_admins: list[PrincipalArn] = Field(default_factory=list)
+    auditors: list[PrincipalArn] = Field(default_factory=list)
+
+
+class IdentityConfig(Section):
+    """Personas and keyless CI."""
+
+    github: GithubConfig
+    personas: PersonasConfig = Field(default_factory=PersonasConfig)
+
+
+class TrainingConfig(Section):
+    """Defaults of the training pipeline's jobs and its promotion gate."""
+
+    instance_type: InstanceType = Field(default="ml.m5.xlarge", description="Training job instance type.")
+    processing_instance_type: InstanceType = Field(
+        default="ml.m5.large", description="Instance type of preprocessing, evaluation and drift jobs."
+    )
+    use_spot: bool = Field(default=True, description="Managed spot training with checkpoints.")
+    max_runtime_seconds: int = Field(default=3600, ge=60, le=432_000, description="Hard stop of a training job.")
+    objective_metric: Literal["auc", "accuracy", "f1"] = Field(
+        default="auc", description="Metric the evaluation step compares to the threshold."
+    )
+    metric_threshold: float = Field(
+        gt=0, le=1, description="A model scoring below this is not registered (the pipeline fails)."
+    )
+
+
+class ServerlessConfig(Section):
+    """Serverless inference: scales to zero, billed per request."""
+
+    memory_size_mb: Literal[1024, 2048, 3072, 4096, 5120, 6144] = 2048
+    max_concurrency: int = Field(default=5, ge=1, le=200)
+
+
+class ServingConfig(Section):
+    """The deployed model version and how it is served."""
+
+    model_package_arn: ModelPackageArn | None = Field(
+        default=None, description="Approved model package to serve; empty until the first promotion."
+    )
+    mode: Literal["serverless", "realtime"] = "realtime"
+    instance_type: InstanceType = "ml.m5.large"
+    min_instances: int = Field(default=1, ge=1, le=100, description="Autoscaling floor (and initial count).")
+    max_instances: int = Field(default=2, ge=1, le=100, description="Autoscaling ceiling.")
+    serverless: ServerlessConfig = Field(default_factory=ServerlessConfig)
+    data_capture_percentage: int = Field(default=100, ge=0, le=100, description="Share of requests captured.")
+
+    @model_validator(mode="after")
+    def _capacity(self) -> Self:
+        if self.max_instances < self.min_instances:
+            raise ValueError(
+                f"maxInstances ({self.max_instances}) is below minInstances ({self.min_instances})"
+            )
+        return self
+
+
+class MonitoringConfig(Section):
+    """Alarm and drift thresholds."""
+
+    latency_p99_ms: int = Field(default=500, ge=1, le=60_000, description="p99 model latency alarm threshold.")
+    error_rate_percent: float = Field(default=1.0, gt=0, le=100, description="5xx share of invocations that alarms.")
+    drift_psi_threshold: float = Field(default=0.2, gt=0, le=10, description="Population stability index limit.")
+    drift_p_value: float = Field(default=0.01, gt=0, lt=1, description="KS / chi-square significance level.")
+
+
+class StackConfig(Section):
+    """Every setting of one stack (environment), validated before anything is registered."""
+
+    region: Region = Field(description="AWS region, read from `aws:region`.")
+    environment: Environment = Field(description="dev, staging or prod: drives naming, tags and guardrails.")
+    account_id: AccountId = Field(description="The AWS account this stack deploys into.")
+    owner: str = Field(min_length=2, max_length=64, description="Team that owns the stack (tag `owner`).")
+    cost_center: str = Field(
+        min_length=2, max_length=64, pattern=r"^[A-Za-z0-9_.:/=+@-]+$", description="Tag `cost-center`."
+    )
+    name_prefix: str = Field(
+        default="mlops",
+        min_length=2,
+        max_length=12,
+        pattern=r"^[a-z][a-z0-9]*$",
+        description="Lower-case prefix of every resource name; short, since SageMaker caps names at 63.",
+    )
+    allowed_instance_types: list[InstanceType] = Field(
+        min_length=1, description="Instance types jobs and endpoints may use in this environment."
+    )
+    network: NetworkConfig
+    storage: StorageConfig = Field(default_factory=StorageConfig)
+    encryption: EncryptionConfig = Field(default_factory=EncryptionConfig)
+    audit: AuditConfig = Field(default_factory=AuditConfig)
+    identity: IdentityConfig
+    training: TrainingConfig
+    serving: ServingConfig = Field(default_factory=ServingConfig)
+    monitoring: MonitoringConfig = Field(default_factory=MonitoringConfig)
+
+    @model_validator(mode="after")
+    def _cross_field_rules(self) -> Self:
+        problems = [*self._zone_problems(), *self._instance_problems(), *self._environment_problems()]
+        if problems:
+            raise ValidationError.from_exception_data(
+                "StackConfig",
+                [
+                    InitErrorDetails(type=PydanticCustomError("cross_field", message), loc=loc, input=value)
+                    for loc, value, message in problems
+                ],
+            )
+        return self
+
+    def _zone_problems(self) -> list[Problem]:
+        if self.network.existing_vpc is not None:
+            return []
+        return [
+            (("network", "availabilityZones", index), zone, f"{zone!r} is not an availability zone of {self.region}")
+            for index, zone in enumerate(self.network.availability_zones)
+            if not re.fullmatch(re.escape(self.region) + r"[a-z]", zone)
+        ]
+
+    def _instance_problems(self) -> list[Problem]:
+        used: dict[tuple[str, str], str] = {
+            ("training", "instanceType"): self.training.instance_type,
+            ("training", "processingInstanceType"): self.training.processing_instance_type,
+        }
+        if self.serving.mode == "realtime":
+            used[("serving", "instanceType")] = self.serving.instance_type
+        allowed = ", ".join(self.allowed_instance_types)
+        return [
+            (loc, value, f"{value} is not in allowedInstanceTypes ({allowed}); add it there or pick one of those")
+            for loc, value in used.items()
+            if value not in self.allowed_instance_types
+        ]
+
+    def _environment_problems(self) -> list[Problem]:
+        problems: list[Problem] = []
+        serving = self.serving
+        if self.environment == "prod" and serving.mode != "realtime":
+            problems.append(
+                (("serving", "mode"), serving.mode, "prod serves in realtime mode (serverless has cold starts)")
+            )
+        if self.environment == "prod" and serving.min_instances < 2:
+            problems.append(
+                (
+                    ("serving", "minInstances"),
+                    serving.min_instances,
+                    "prod needs at least 2 instances so one AZ failing does not take the endpoint down",
+                )
+            )
+        if self.environment != "dev" and serving.data_capture_percentage == 0:
+            problems.append(
+                (
+                    ("serving", "dataCapturePercentage"),
+                    0,
+                    f"{self.environment} must capture some traffic, or drift detection has nothing to compare",
+                )
+            )
+        arn = serving.model_package_arn
+        if arn and arn.split(":")[3] != self.region:
+            problems.append(
+                (("serving", "modelPackageArn"), arn, f"the package must be in the stack's region {self.region}")
+            )
+        return problems
