@@ -56,7 +56,10 @@ class Naming:
     def kms_alias(self, purpose: str) -> str:
         """A KMS alias, `alias/<prefix>/<environment>/<purpose>`."""
         return self._check(
-            f"alias/{self.prefix}/{self.environment}/{purpose}", re.compile(r"^alias/[\w/-]+$"), 256, "a KMS alias"
+            f"alias/{self.prefix}/{self.environment}/{purpose}",
+            re.compile(r"^alias/[\w/-]+$"),
+            256,
+            "a KMS alias",
         )
 
     def _check(self, name: str, pattern: re.Pattern[str], max_length: int, what: str) -> str:

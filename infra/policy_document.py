@@ -45,9 +45,7 @@ def policy_json(*statements: Statement) -> pulumi.Output[str]:
     )
 
 
-def deny_insecure_transport(
-    actions: Sequence[str], resources: Sequence[pulumi.Input[str]] | None = None
-) -> Statement:
+def deny_insecure_transport(actions: Sequence[str], resources: Sequence[pulumi.Input[str]] | None = None) -> Statement:
     """Deny every request not made over TLS: the standard `aws:SecureTransport` guard (S3.5, SNS)."""
     return Statement(
         sid="DenyInsecureTransport",

@@ -30,8 +30,11 @@ class AuditArgs:
 
 
 class Audit(pulumi.ComponentResource):
-    """Multi-region CloudTrail with log file validation, KMS-encrypted, recording S3 data events on the
-    data and model buckets; and the KMS-encrypted SNS topic every alarm and approval event goes to."""
+    """The audit trail and the alerts topic.
+
+    A multi-region CloudTrail with log file validation, KMS-encrypted, recording S3 data events on
+    the data and model buckets; and the KMS-encrypted SNS topic every alarm and approval event goes to.
+    """
 
     trail_arn: pulumi.Output[str]
     alerts_topic_arn: pulumi.Output[str]

@@ -123,20 +123,34 @@ def _service_statements(purpose: KeyPurpose, naming: Naming) -> list[Statement]:
                 resources=["*"],
                 conditions={
                     "StringEquals": {"aws:SourceAccount": account},
-                    "StringLike": {"kms:EncryptionContext:aws:cloudtrail:arn": f"arn:aws:cloudtrail:*:{account}:trail/*"},
+                    "StringLike": {
+                        "kms:EncryptionContext:aws:cloudtrail:arn": f"arn:aws:cloudtrail:*:{account}:trail/*"
+                    },
                 },
             ),
             Statement(
                 sid="VpcFlowLogsDelivery",
                 principals={"Service": "delivery.logs.amazonaws.com"},
-                actions=["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"],
+                actions=[
+                    "kms:Encrypt",
+                    "kms:Decrypt",
+                    "kms:ReEncrypt*",
+                    "kms:GenerateDataKey*",
+                    "kms:DescribeKey",
+                ],
                 resources=["*"],
                 conditions={"StringEquals": {"aws:SourceAccount": account}},
             ),
             Statement(
                 sid="CloudWatchLogsEncrypt",
                 principals={"Service": f"logs.{region}.amazonaws.com"},
-                actions=["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"],
+                actions=[
+                    "kms:Encrypt",
+                    "kms:Decrypt",
+                    "kms:ReEncrypt*",
+                    "kms:GenerateDataKey*",
+                    "kms:DescribeKey",
+                ],
                 resources=["*"],
                 conditions={
                     "ArnLike": {"kms:EncryptionContext:aws:logs:arn": f"arn:aws:logs:{region}:{account}:log-group:*"}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from ipaddress import IPv4Network
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -123,7 +124,10 @@ class Network(pulumi.ComponentResource):
                 opts=self._child(),
             )
             aws.ec2.RouteTableAssociation(
-                f"{self._name}-private-{zone}-routes", subnet_id=subnet.id, route_table_id=table.id, opts=self._child()
+                f"{self._name}-private-{zone}-routes",
+                subnet_id=subnet.id,
+                route_table_id=table.id,
+                opts=self._child(),
             )
             subnet_ids.append(subnet.id)
             route_table_ids.append(table.id)
@@ -147,16 +151,18 @@ class Network(pulumi.ComponentResource):
             tags={**args.tags, "Name": args.naming.resource("vpc-endpoints")},
             opts=self._child(),
         )
+        ingress, egress = aws.vpc.SecurityGroupIngressRule, aws.vpc.SecurityGroupEgressRule
         rules = [
-            ("workload-from-self", aws.vpc.SecurityGroupIngressRule, workload, {"referenced_security_group_id": workload.id, "ip_protocol": "-1"}),
-            ("workload-to-self", aws.vpc.SecurityGroupEgressRule, workload, {"referenced_security_group_id": workload.id, "ip_protocol": "-1"}),
-            ("workload-to-endpoints", aws.vpc.SecurityGroupEgressRule, workload, {"referenced_security_group_id": endpoints.id, **_https()}),
-            ("endpoints-from-workload", aws.vpc.SecurityGroupIngressRule, endpoints, {"referenced_security_group_id": workload.id, **_https()}),
-        ]  # fmt: skip
-        for suffix, rule_type, group, settings in rules:
+            ("workload-from-self", ingress, workload, workload, {"ip_protocol": "-1"}),
+            ("workload-to-self", egress, workload, workload, {"ip_protocol": "-1"}),
+            ("workload-to-endpoints", egress, workload, endpoints, _https()),
+            ("endpoints-from-workload", ingress, endpoints, workload, _https()),
+        ]
+        for suffix, rule_type, group, peer, settings in rules:
             rule_type(
                 f"{self._name}-{suffix}",
                 security_group_id=group.id,
+                referenced_security_group_id=peer.id,
                 description=suffix.replace("-", " "),
                 tags=dict(args.tags),
                 opts=self._child(),
@@ -200,5 +206,5 @@ class Network(pulumi.ComponentResource):
         )
 
 
-def _https() -> dict[str, object]:
+def _https() -> dict[str, Any]:
     return {"ip_protocol": "tcp", "from_port": HTTPS, "to_port": HTTPS}

@@ -45,9 +45,12 @@ class StorageArgs:
 
 
 class Storage(pulumi.ComponentResource):
-    """Seven buckets, each with every S3 control on: SSE-KMS with a bucket key, all four public-access
-    blocks, bucket-owner-enforced ownership, versioning, TLS-only and encrypted-put-only policies,
-    server access logging, and lifecycle rules (noncurrent versions, capture and log retention)."""
+    """The data and artifact buckets, each with every S3 control on.
+
+    SSE-KMS with a bucket key, all four public-access blocks, bucket-owner-enforced ownership,
+    versioning, TLS-only and encrypted-put-only policies, server access logging, and lifecycle rules
+    (noncurrent versions, capture and log retention).
+    """
 
     buckets: dict[BucketPurpose, aws.s3.Bucket]
     bucket_names: dict[BucketPurpose, pulumi.Output[str]]
@@ -94,7 +97,10 @@ class Storage(pulumi.ComponentResource):
             opts=child,
         )
         aws.s3.BucketVersioning(
-            f"{logical}-versioning", bucket=bucket.id, versioning_configuration={"status": "Enabled"}, opts=child
+            f"{logical}-versioning",
+            bucket=bucket.id,
+            versioning_configuration={"status": "Enabled"},
+            opts=child,
         )
         key_purpose = BUCKET_KEYS[purpose]
         key_arn = args.key_arns[key_purpose] if key_purpose else None

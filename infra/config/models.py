@@ -94,7 +94,9 @@ class NetworkConfig(Section):
 
     vpc_cidr: VpcCidr = Field(default="10.40.0.0/16", description="CIDR of the VPC the blueprint creates.")  # type: ignore[assignment]
     availability_zones: list[str] = Field(
-        min_length=2, max_length=6, description="AZs of the private subnets; at least two, in the stack's region."
+        min_length=2,
+        max_length=6,
+        description="AZs of the private subnets; at least two, in the stack's region.",
     )
     interface_endpoints: list[InterfaceEndpoint] = Field(
         default_factory=lambda: list(ALL_INTERFACE_ENDPOINTS),
@@ -123,7 +125,10 @@ class StorageConfig(Section):
         default=30, ge=1, le=3650, description="Days an overwritten or deleted object version is kept."
     )
     access_log_retention_days: int = Field(
-        default=365, ge=90, le=3650, description="Days S3 access logs and the audit trail are kept (at least 90)."
+        default=365,
+        ge=90,
+        le=3650,
+        description="Days S3 access logs and the audit trail are kept (at least 90).",
     )
 
     @field_validator("encryption", mode="before")
@@ -216,9 +221,7 @@ class ServingConfig(Section):
     @model_validator(mode="after")
     def _capacity(self) -> Self:
         if self.max_instances < self.min_instances:
-            raise ValueError(
-                f"maxInstances ({self.max_instances}) is below minInstances ({self.min_instances})"
-            )
+            raise ValueError(f"maxInstances ({self.max_instances}) is below minInstances ({self.min_instances})")
         return self
 
 
@@ -277,7 +280,11 @@ class StackConfig(Section):
         if self.network.existing_vpc is not None:
             return []
         return [
-            (("network", "availabilityZones", index), zone, f"{zone!r} is not an availability zone of {self.region}")
+            (
+                ("network", "availabilityZones", index),
+                zone,
+                f"{zone!r} is not an availability zone of {self.region}",
+            )
             for index, zone in enumerate(self.network.availability_zones)
             if not re.fullmatch(re.escape(self.region) + r"[a-z]", zone)
         ]
@@ -291,7 +298,11 @@ class StackConfig(Section):
             used[("serving", "instanceType")] = self.serving.instance_type
         allowed = ", ".join(self.allowed_instance_types)
         return [
-            (loc, value, f"{value} is not in allowedInstanceTypes ({allowed}); add it there or pick one of those")
+            (
+                loc,
+                value,
+                f"{value} is not in allowedInstanceTypes ({allowed}); add it there or pick one of those",
+            )
             for loc, value in used.items()
             if value not in self.allowed_instance_types
         ]
@@ -301,7 +312,11 @@ class StackConfig(Section):
         serving = self.serving
         if self.environment == "prod" and serving.mode != "realtime":
             problems.append(
-                (("serving", "mode"), serving.mode, "prod serves in realtime mode (serverless has cold starts)")
+                (
+                    ("serving", "mode"),
+                    serving.mode,
+                    "prod serves in realtime mode (serverless has cold starts)",
+                )
             )
         if self.environment == "prod" and serving.min_instances < 2:
             problems.append(
@@ -322,6 +337,10 @@ class StackConfig(Section):
         arn = serving.model_package_arn
         if arn and arn.split(":")[3] != self.region:
             problems.append(
-                (("serving", "modelPackageArn"), arn, f"the package must be in the stack's region {self.region}")
+                (
+                    ("serving", "modelPackageArn"),
+                    arn,
+                    f"the package must be in the stack's region {self.region}",
+                )
             )
         return problems

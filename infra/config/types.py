@@ -38,7 +38,9 @@ def _check_account(value: Any) -> Any:
 
 def _check_instance_type(value: str) -> str:
     if not _INSTANCE.match(value):
-        raise ValueError(f"{value!r} is not a SageMaker instance type: use the ml.<family>.<size> form, e.g. ml.m5.xlarge")
+        raise ValueError(
+            f"{value!r} is not a SageMaker instance type: use the ml.<family>.<size> form, e.g. ml.m5.xlarge"
+        )
     return value
 
 

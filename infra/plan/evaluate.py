@@ -39,7 +39,7 @@ class RecordingMonitor(mocks.MockMonitor):
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
         """Register as the mock engine does, and keep the request's view of the resource."""
-        response = super().RegisterResource(request)
+        response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
         if request.type == "pulumi:pulumi:Stack":
             self.stack_urn = response.urn
             return response
@@ -59,7 +59,7 @@ class RecordingMonitor(mocks.MockMonitor):
         """Keep the stack's exported outputs."""
         if request.urn == self.stack_urn:
             self.outputs = _plain(rpc.deserialize_properties(request.outputs))
-        return super().RegisterResourceOutputs(request)
+        return super().RegisterResourceOutputs(request)  # type: ignore[no-untyped-call]
 
 
 def evaluate_stack(stack: str, root: Path = PROJECT_ROOT) -> Plan:
@@ -75,13 +75,18 @@ def evaluate_stack(stack: str, root: Path = PROJECT_ROOT) -> Plan:
         mocks.set_mocks(offline_mocks, project=_project_name(root), stack=stack, preview=False, monitor=monitor)
         settings.ROOT.set(None)  # set_mocks made a root stack; run_in_stack makes the one exports go to
         set_all_config({key: value for key, value in values.items() if value is not None})
-        _sync_await(run_in_stack(lambda: runpy.run_path(str(PROGRAM_DIR), run_name="__main__")))
+        _sync_await(run_in_stack(_run_program))
     return Plan(
         stack=stack,
         project=pulumi.get_project(),
         resources=sorted(monitor.records, key=lambda resource: resource.urn),
         outputs=monitor.outputs,
     )
+
+
+def _run_program() -> None:
+    """Run infra/ exactly as Pulumi's Python host does: the folder's __main__.py as a script."""
+    runpy.run_path(str(PROGRAM_DIR), run_name="__main__")
 
 
 def _project_name(root: Path) -> str:

@@ -43,7 +43,7 @@ class OfflineMocks(pulumi.runtime.Mocks):
         """Return a deterministic id and the inputs completed with `arn` and friends."""
         token, inputs = args.typ, dict(args.inputs)
         physical = next((str(inputs[key]) for key in _NAME_INPUTS if inputs.get(key)), args.name)
-        digest = hashlib.sha256(f"{token}|{args.name}".encode()).hexdigest()
+        digest = hashlib.sha256(f"{self.account_id}|{token}|{args.name}".encode()).hexdigest()
         resource_id = self._id(token, physical, digest)
         state: dict[str, Any] = {**inputs, "id": resource_id}
         state.setdefault("arn", self._arn(token, physical, resource_id))
@@ -65,8 +65,8 @@ class OfflineMocks(pulumi.runtime.Mocks):
         return physical
 
     def _arn(self, token: str, physical: str, resource_id: str) -> str:
-        module = token.split(":")[1].split("/")[0]
-        kind = token.split("/")[1].split(":")[0] if "/" in token else module
+        module = token.split(":")[1].split("/", maxsplit=1)[0]
+        kind = token.split("/")[1].split(":", maxsplit=1)[0] if "/" in token else module
         regional = f"arn:aws:{{service}}:{self.region}:{self.account_id}:"
         match module:
             case "s3":
@@ -87,7 +87,10 @@ class OfflineMocks(pulumi.runtime.Mocks):
 
     def _extras(self, token: str, physical: str, resource_id: str, inputs: dict[str, Any]) -> dict[str, Any]:
         if token == "aws:s3/bucket:Bucket":
-            return {"bucket": physical, "bucketRegionalDomainName": f"{physical}.s3.{self.region}.amazonaws.com"}
+            return {
+                "bucket": physical,
+                "bucketRegionalDomainName": f"{physical}.s3.{self.region}.amazonaws.com",
+            }
         if token == "aws:kms/key:Key":
             return {"keyId": resource_id}
         if token == "aws:iam/role:Role":

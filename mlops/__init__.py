@@ -1,0 +1,1 @@
+"""The `mlops` command line: validate and plan stacks offline, and (later) run the model lifecycle."""

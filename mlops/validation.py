@@ -1,0 +1,34 @@
+"""Validate several stack files at once, reporting every problem of every file."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from infra.config import ConfigError, StackConfig, load_stack_file, stack_file, stack_names
+from mlops.console import UserError, console, errors
+
+
+def validate_stacks(root: Path, names: Sequence[str] | None = None) -> dict[str, StackConfig] | None:
+    """Validate `names` (every stack file under `root` by default); None when any file has a problem."""
+    names = list(names) if names else stack_names(root)
+    if not names:
+        raise UserError(f"no Pulumi.<stack>.yaml files in {root}")
+    valid: dict[str, StackConfig] = {}
+    problems = 0
+    for name in names:
+        path = stack_file(name, root)
+        try:
+            config = load_stack_file(path)
+        except ConfigError as error:
+            problems += len(error.problems)
+            console.print(f"[red]✗[/] {path.name}")
+            for line in error.lines():
+                errors.print(f"  [red]error:[/] {line}")
+            continue
+        valid[name] = config
+        console.print(f"[green]✓[/] {path.name}: {config.environment} in {config.region}, account {config.account_id}")
+    if problems:
+        errors.print(f"{problems} problem(s) in {len(names) - len(valid)} stack file(s)")
+        return None
+    return valid

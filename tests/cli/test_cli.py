@@ -1,0 +1,60 @@
+"""The `mlops` console script as a user runs it: clean errors, exit codes, the plan file."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.helpers import shipped_settings, write_stack
+
+MLOPS = str(Path(sys.executable).with_name("mlops"))
+
+
+def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1"}
+    return subprocess.run([MLOPS, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120, check=False)
+
+
+def test_validate_all_shipped_stacks(project_root: Path) -> None:
+    result = run("validate", cwd=project_root)
+    assert result.returncode == 0, result.stderr
+    for stack in ("dev", "staging", "prod"):
+        assert f"✓ Pulumi.{stack}.yaml" in result.stdout
+
+
+def test_bad_stack_file_fails_with_file_and_key_and_no_traceback(tmp_path: Path, project_root: Path) -> None:
+    settings = copy.deepcopy(shipped_settings(project_root, "prod"))
+    settings["mlops:serving"]["minInstances"] = 1
+    settings["mlops:serving"]["instanceCount"] = 3
+    write_stack(tmp_path, "prod", settings)
+    result = run("validate", cwd=tmp_path)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr + result.stdout
+    assert "Pulumi.prod.yaml: mlops:serving.instanceCount: is not a known setting" in result.stderr
+    plan = run("plan", "--stack", "prod", cwd=tmp_path)
+    assert plan.returncode == 1 and "Traceback" not in plan.stderr
+    assert "error: Pulumi.prod.yaml: mlops:serving.instanceCount" in plan.stderr
+
+
+def test_unknown_stack_is_a_clean_error(project_root: Path) -> None:
+    result = run("plan", "--stack", "qa", cwd=project_root)
+    assert result.returncode == 1
+    assert (
+        result.stderr.strip() == "error: Pulumi.qa.yaml: no such stack file; create Pulumi.qa.yaml next to Pulumi.yaml"
+    )
+
+
+def test_plan_writes_the_json_and_summarises(tmp_path: Path, project_root: Path) -> None:
+    settings = copy.deepcopy(shipped_settings(project_root, "dev"))
+    write_stack(tmp_path, "dev", settings)
+    out = tmp_path / "plan.json"
+    result = run("plan", "--stack", "dev", "--json", str(out), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    document = json.loads(out.read_text())
+    assert document["stack"] == "dev" and len(document["resources"]) > 50
+    assert f"mlops/dev: {len(document['resources'])} resources" in result.stdout
+    assert "mlops:storage:Storage" in result.stdout

@@ -1,0 +1,171 @@
+"""Stack config validation: shipped files pass, and every kind of mistake is named by file and key."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from infra.config import ConfigError, StackConfig, load_stack_file, parse_settings
+from infra.config.loader import read_stack_file
+from tests.helpers import shipped_settings, write_stack
+
+
+def problems_of(tmp_path: Path, settings: dict[str, Any], stack: str = "prod") -> list[str]:
+    path = write_stack(tmp_path, stack, settings)
+    with pytest.raises(ConfigError) as caught:
+        load_stack_file(path)
+    assert caught.value.source == path.name
+    return caught.value.lines()
+
+
+@pytest.fixture
+def prod(project_root: Path) -> dict[str, Any]:
+    return copy.deepcopy(shipped_settings(project_root, "prod"))
+
+
+def test_shipped_stacks_differ_per_environment(configs: dict[str, StackConfig]) -> None:
+    assert [c.environment for c in configs.values()] == ["dev", "staging", "prod"]
+    assert len({c.account_id for c in configs.values()}) == 3
+    assert len({str(c.network.vpc_cidr) for c in configs.values()}) == 3
+    assert configs["dev"].serving.mode == "serverless"
+    assert configs["prod"].serving.min_instances >= 2
+    assert configs["prod"].training.use_spot is False
+
+
+def test_unknown_key_is_named_with_the_known_ones(tmp_path: Path, prod: dict[str, Any]) -> None:
+    prod["mlops:network"]["vpcCird"] = "10.0.0.0/16"
+    (line,) = problems_of(tmp_path, prod)
+    assert line.startswith("Pulumi.prod.yaml: mlops:network.vpcCird: is not a known setting")
+    assert "vpcCidr" in line
+
+
+def test_unknown_top_level_key(tmp_path: Path, prod: dict[str, Any]) -> None:
+    prod["mlops:enviroment"] = "prod"
+    (line,) = problems_of(tmp_path, prod)
+    assert "mlops:enviroment: is not a known setting" in line
+
+
+def test_missing_account_is_required(tmp_path: Path, prod: dict[str, Any]) -> None:
+    del prod["mlops:accountId"]
+    assert problems_of(tmp_path, prod) == ["Pulumi.prod.yaml: mlops:accountId: is required: add it to the stack file"]
+
+
+@pytest.mark.parametrize("account", ["12345", "12345678901a", "arn:aws:iam::123456789012:root"])
+def test_bad_account_id(tmp_path: Path, prod: dict[str, Any], account: str) -> None:
+    prod["mlops:accountId"] = account
+    (line,) = problems_of(tmp_path, prod)
+    assert line.startswith("Pulumi.prod.yaml: mlops:accountId:") and "12 digits" in line
+
+
+def test_unquoted_account_id_reads_as_the_engine_passes_it(tmp_path: Path, prod: dict[str, Any]) -> None:
+    """The engine hands top-level scalars to the program as strings; validate must agree with it."""
+    prod["mlops:accountId"] = 333333333333
+    assert load_stack_file(write_stack(tmp_path, "prod", prod)).account_id == "333333333333"
+
+
+def test_wrong_type_names_key_and_value(tmp_path: Path, prod: dict[str, Any]) -> None:
+    prod["mlops:monitoring"]["latencyP99Ms"] = "fast"
+    (line,) = problems_of(tmp_path, prod)
+    assert line.startswith("Pulumi.prod.yaml: mlops:monitoring.latencyP99Ms: Input should be a valid integer")
+    assert "'fast'" in line
+
+
+def test_every_problem_is_reported_at_once(tmp_path: Path, prod: dict[str, Any]) -> None:
+    del prod["mlops:accountId"]
+    prod["mlops:allowedInstanceTypes"].append("m5.large")
+    prod["mlops:training"]["metricThreshold"] = 1.5
+    lines = problems_of(tmp_path, prod)
+    keys = [line.split(": ")[1] for line in lines]
+    assert keys == ["mlops:accountId", "mlops:allowedInstanceTypes[4]", "mlops:training.metricThreshold"]
+
+
+@pytest.mark.parametrize(
+    ("section", "key", "value", "expected"),
+    [
+        ("mlops:training", "instanceType", "ml.m5.24xlarge", "is not in allowedInstanceTypes"),
+        ("mlops:training", "instanceType", "p3.2xlarge", "is not a SageMaker instance type"),
+        ("mlops:training", "metricThreshold", 0, "greater than 0"),
+        ("mlops:serving", "minInstances", 1, "prod needs at least 2 instances"),
+        ("mlops:serving", "mode", "serverless", "prod serves in realtime mode"),
+        ("mlops:serving", "dataCapturePercentage", 101, "less than or equal to 100"),
+        ("mlops:serving", "dataCapturePercentage", 0, "must capture some traffic"),
+        ("mlops:serving", "maxInstances", 1, "below minInstances"),
+        (
+            "mlops:serving",
+            "modelPackageArn",
+            "arn:aws:sagemaker:eu-west-1:1:model-package/x",
+            "versioned model package",
+        ),
+        (
+            "mlops:network",
+            "availabilityZones",
+            ["eu-west-1a", "us-east-1b"],
+            "not an availability zone of eu-west-1",
+        ),
+        ("mlops:network", "availabilityZones", ["eu-west-1a"], "at least 2 items"),
+        ("mlops:network", "vpcCidr", "10.0.0.0/8", "from /16 to /24"),
+        ("mlops:network", "vpcCidr", "8.8.0.0/16", "private"),
+        ("mlops:network", "interfaceEndpoints", ["sts", "ec2"], "Input should be"),
+        ("mlops:storage", "encryption", False, "Encryption at rest is always on"),
+        ("mlops:storage", "blockPublicAccess", False, "Blocking public access is always on"),
+        ("mlops:storage", "accessLogRetentionDays", 30, "greater than or equal to 90"),
+        ("mlops:encryption", "deletionWindowDays", 3, "greater than or equal to 7"),
+        ("mlops:audit", "alertEmails", ["not-an-email"], "is not an e-mail address"),
+        (
+            "mlops:identity",
+            "personas",
+            {"auditors": ["arn:aws:iam::1:role/x"]},
+            "is not an IAM role or user ARN",
+        ),
+    ],
+)
+def test_rejected_values(
+    tmp_path: Path, prod: dict[str, Any], section: str, key: str, value: Any, expected: str
+) -> None:
+    prod.setdefault(section, {})[key] = value
+    lines = problems_of(tmp_path, prod)
+    assert any(expected in line for line in lines), lines
+    assert all(line.startswith(f"Pulumi.prod.yaml: {section}") for line in lines), lines
+
+
+def test_region_must_offer_sagemaker(tmp_path: Path, prod: dict[str, Any]) -> None:
+    prod["aws:region"] = "eu-west-9"
+    lines = problems_of(tmp_path, prod)
+    assert lines[0].startswith("Pulumi.prod.yaml: aws:region: 'eu-west-9' is not a region where SageMaker")
+
+
+def test_secret_blueprint_setting_is_refused(tmp_path: Path, prod: dict[str, Any]) -> None:
+    prod["mlops:owner"] = {"secure": "v1:abc"}
+    (line,) = problems_of(tmp_path, prod)
+    assert line == "Pulumi.prod.yaml: mlops:owner: no blueprint setting is a secret; store it in plain text"
+
+
+def test_invalid_yaml_names_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "Pulumi.dev.yaml"
+    path.write_text("config:\n  mlops:environment: dev\n   bad: [\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"Pulumi.dev.yaml: is not valid YAML at line \d+"):
+        read_stack_file(path)
+
+
+def test_missing_stack_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"Pulumi\.qa\.yaml: no such stack file"):
+        load_stack_file(tmp_path / "Pulumi.qa.yaml")
+
+
+def test_engine_values_parse_like_the_stack_file(project_root: Path) -> None:
+    """The program reads config from the engine (strings and JSON); it must equal what validate reads."""
+    from_file = load_stack_file(project_root / "Pulumi.staging.yaml")
+    engine_values = read_stack_file(project_root / "Pulumi.staging.yaml")
+    assert all(isinstance(value, str) for value in engine_values.values())
+    assert parse_settings(engine_values, source="engine") == from_file
+
+
+def test_secure_defaults_apply_when_sections_are_omitted(tmp_path: Path, prod: dict[str, Any]) -> None:
+    for optional in ("mlops:storage", "mlops:audit", "mlops:monitoring"):
+        prod.pop(optional)
+    config = load_stack_file(write_stack(tmp_path, "prod", prod))
+    assert config.storage.encryption and config.storage.block_public_access
+    assert config.network.interface_endpoints[:2] == ["sagemaker.api", "sagemaker.runtime"]
