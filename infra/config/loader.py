@@ -16,6 +16,7 @@ from pydantic import BaseModel, ValidationError
 
 from infra.config.errors import ConfigError, Problem
 from infra.config.models import NAMESPACE, StackConfig
+from infra.config.types import ENVIRONMENTS
 
 REGION_KEY = "aws:region"
 
@@ -26,8 +27,9 @@ def stack_file(stack: str, root: Path) -> Path:
 
 
 def stack_names(root: Path) -> list[str]:
-    """Names of the stacks that have a stack file in the project at `root`, sorted."""
-    return sorted(path.name[len("Pulumi.") : -len(".yaml")] for path in root.glob("Pulumi.*.yaml"))
+    """Names of the stacks that have a stack file in `root`: dev, staging, prod first, then the rest."""
+    names = [path.name[len("Pulumi.") : -len(".yaml")] for path in root.glob("Pulumi.*.yaml")]
+    return sorted(names, key=lambda name: (ENVIRONMENTS.index(name) if name in ENVIRONMENTS else 3, name))
 
 
 def load_stack_file(path: Path) -> StackConfig:
