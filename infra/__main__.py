@@ -6,7 +6,8 @@ Runs unchanged under `pulumi up`, under `mlops plan` (Pulumi mocks, offline) and
 import pulumi
 
 from infra.components.audit import Audit, AuditArgs
-from infra.components.encryption import Encryption, EncryptionArgs
+from infra.components.encryption import Encryption, EncryptionArgs, KeyPurpose
+from infra.components.identity import Identity, IdentityArgs
 from infra.components.network import Network, NetworkArgs
 from infra.components.storage import Storage, StorageArgs
 from infra.config import ConfigError, parse_settings, runtime_settings
@@ -23,9 +24,37 @@ tags = mandatory_tags(config, pulumi.get_project())
 trail_name = naming.resource("trail")
 trail_arn = f"arn:aws:cloudtrail:{config.region}:{config.account_id}:trail/{trail_name}"
 
+identity = Identity(
+    "identity",
+    IdentityArgs(
+        naming=naming,
+        tags=tags,
+        environment=config.environment,
+        github=config.identity.github,
+        personas=config.identity.personas,
+        state_bucket=config.identity.state_bucket,
+        allowed_instance_types=config.allowed_instance_types,
+        require_network_isolation=config.guardrails.require_network_isolation,
+    ),
+)
+roles = identity.role_arns
+KEY_USERS: dict[KeyPurpose, tuple[str, ...]] = {
+    "data": ("pipeline", "jobs", "feature-store", "data-scientist", "ml-engineer"),
+    "models": ("pipeline", "jobs", "model", "monitoring", "data-scientist", "ml-engineer", "model-approver"),
+    "logs": ("auditor",),
+}
 encryption = Encryption(
     "encryption",
-    EncryptionArgs(naming=naming, tags=tags, deletion_window_days=config.encryption.deletion_window_days),
+    EncryptionArgs(
+        naming=naming,
+        tags=tags,
+        deletion_window_days=config.encryption.deletion_window_days,
+        key_users={purpose: [roles[r] for r in users if r in roles] for purpose, users in KEY_USERS.items()},
+        key_grantors={
+            purpose: [roles[r] for r in ("github-deploy", "platform-admin") if r in roles]
+            for purpose in ("data", "models")
+        },
+    ),
 )
 storage = Storage(
     "storage",
@@ -74,3 +103,5 @@ pulumi.export("subnet_ids", network.subnet_ids)
 pulumi.export("workload_security_group_id", network.workload_security_group_id)
 pulumi.export("alerts_topic_arn", audit.alerts_topic_arn)
 pulumi.export("trail_arn", audit.trail_arn)
+pulumi.export("role_arns", identity.role_arns)
+pulumi.export("boundary_arn", identity.boundary_arn)

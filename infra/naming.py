@@ -53,6 +53,11 @@ class Naming:
         """An IAM role or policy name."""
         return self._check(f"{self.base}-{purpose}", _IAM, 64, "an IAM role or policy name")
 
+    def glue_database(self, purpose: str) -> str:
+        """A Glue database name: lower case with underscores, as Athena requires (`*` for patterns)."""
+        name = f"{self.prefix}_{self.environment}_{purpose.replace('-', '_')}"
+        return self._check(name, re.compile(r"^[a-z0-9_*]+$"), 255, "a Glue database name")
+
     def kms_alias(self, purpose: str) -> str:
         """A KMS alias, `alias/<prefix>/<environment>/<purpose>`."""
         return self._check(

@@ -48,6 +48,8 @@ class EncryptionArgs:
     deletion_window_days: int
     key_users: Mapping[KeyPurpose, Sequence[pulumi.Input[str]]] = field(default_factory=dict)
     """Role ARNs allowed to use each key (and to create grants for AWS services acting for them)."""
+    key_grantors: Mapping[KeyPurpose, Sequence[pulumi.Input[str]]] = field(default_factory=dict)
+    """Role ARNs that only create grants for AWS resources (the deployer creating endpoints, feature groups)."""
 
 
 class Encryption(pulumi.ComponentResource):
@@ -97,17 +99,21 @@ class Encryption(pulumi.ComponentResource):
             Statement(sid="KeyAdministration", principals={"AWS": root}, actions=KEY_ADMIN_ACTIONS, resources=["*"])
         ]
         users = list(self._args.key_users.get(purpose, ()))
+        grantors = users + list(self._args.key_grantors.get(purpose, ()))
         if users:
-            statements += [
-                Statement(sid="KeyUse", principals={"AWS": users}, actions=KEY_USER_ACTIONS, resources=["*"]),
+            statements.append(
+                Statement(sid="KeyUse", principals={"AWS": users}, actions=KEY_USER_ACTIONS, resources=["*"])
+            )
+        if grantors:
+            statements.append(
                 Statement(
                     sid="KeyGrantsForAwsServices",
-                    principals={"AWS": users},
-                    actions=KEY_GRANT_ACTIONS,
+                    principals={"AWS": grantors},
+                    actions=[*KEY_GRANT_ACTIONS, "kms:DescribeKey"],
                     resources=["*"],
                     conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
-                ),
-            ]
+                )
+            )
         return statements + _service_statements(purpose, naming)
 
 

@@ -162,6 +162,10 @@ class GithubConfig(Section):
 
     org: GithubName = Field(description="GitHub organisation or user that owns the fork.")
     repo: GithubName = Field(description="Repository name, without the organisation.")
+    create_oidc_provider: bool = Field(
+        default=True,
+        description="An account has one GitHub OIDC provider: set false in a stack whose account already has it.",
+    )
 
 
 class PersonasConfig(Section):
@@ -179,6 +183,20 @@ class IdentityConfig(Section):
 
     github: GithubConfig
     personas: PersonasConfig = Field(default_factory=PersonasConfig)
+    state_bucket: str | None = Field(
+        default=None,
+        pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$",
+        description="S3 bucket of the Pulumi state backend; the deploy and preview roles get access to it.",
+    )
+
+
+class GuardrailsConfig(Section):
+    """Deny rules every role carries (permissions boundary and guardrail policy)."""
+
+    require_network_isolation: bool = Field(
+        default=True,
+        description="Deny training jobs and models without network isolation (built-in images support it).",
+    )
 
 
 class TrainingConfig(Section):
@@ -259,6 +277,7 @@ class StackConfig(Section):
     encryption: EncryptionConfig = Field(default_factory=EncryptionConfig)
     audit: AuditConfig = Field(default_factory=AuditConfig)
     identity: IdentityConfig
+    guardrails: GuardrailsConfig = Field(default_factory=GuardrailsConfig)
     training: TrainingConfig
     serving: ServingConfig = Field(default_factory=ServingConfig)
     monitoring: MonitoringConfig = Field(default_factory=MonitoringConfig)

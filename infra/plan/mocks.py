@@ -46,6 +46,9 @@ class OfflineMocks(pulumi.runtime.Mocks):
         digest = hashlib.sha256(f"{self.account_id}|{token}|{args.name}".encode()).hexdigest()
         resource_id = self._id(token, physical, digest)
         state: dict[str, Any] = {**inputs, "id": resource_id}
+        if token == "aws:iam/openIdConnectProvider:OpenIdConnectProvider":
+            physical = str(inputs["url"]).removeprefix("https://")
+            state["arn"] = f"arn:aws:iam::{self.account_id}:oidc-provider/{physical}"
         state.setdefault("arn", self._arn(token, physical, resource_id))
         state.update(self._extras(token, physical, resource_id, inputs))
         return resource_id, state

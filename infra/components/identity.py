@@ -1,0 +1,188 @@
+"""RBAC and keyless CI: execution roles, personas, GitHub OIDC roles, boundary and guardrails."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from infra.config.models import GithubConfig, PersonasConfig
+from infra.config.types import Environment
+from infra.iam.arns import Arns
+from infra.iam.boundary import boundary_statements
+from infra.iam.deployer import OIDC_HOST, deployer_statements, preview_statements, state_backend_statements
+from infra.iam.guardrails import sagemaker_guardrails
+from infra.iam.personas import persona_statements
+from infra.iam.roles import CI_ROLES, PERSONAS, WORKLOADS, Persona, RoleKey
+from infra.iam.workloads import workload_statements
+from infra.naming import Naming
+from infra.policy_document import Statement, chunk_statements, policy_json
+
+SESSION_SECONDS = 3600
+MANAGED_POLICY_LIMIT = 6_144
+"""IAM's size limit of a managed policy (characters, whitespace not counted)."""
+
+_PERSONA_FIELDS: dict[Persona, str] = {
+    "data-scientist": "data_scientists",
+    "ml-engineer": "ml_engineers",
+    "model-approver": "model_approvers",
+    "platform-admin": "platform_admins",
+    "auditor": "auditors",
+}
+
+
+@dataclass(frozen=True)
+class IdentityArgs:
+    """Inputs of `Identity`."""
+
+    naming: Naming
+    tags: Mapping[str, str]
+    environment: Environment
+    github: GithubConfig
+    personas: PersonasConfig
+    state_bucket: str | None
+    allowed_instance_types: Sequence[str]
+    require_network_isolation: bool
+
+
+def role_names(naming: Naming) -> dict[str, str]:
+    """The IAM name of every role the blueprint may create in this environment."""
+    return {key: naming.iam(key) for key in (*WORKLOADS, *PERSONAS, *CI_ROLES)}
+
+
+class Identity(pulumi.ComponentResource):
+    """Who may do what in one environment, with no long-lived keys.
+
+    Every role carries the permissions boundary and the SageMaker guardrail policy. Execution roles
+    trust only SageMaker in this account; persona roles trust only the principals named in config
+    (a persona without principals gets no role); the GitHub deploy role trusts only
+    `repo:<org>/<repo>:environment:<env>` and the read-only preview role only pull requests of
+    that repository.
+    """
+
+    roles: dict[RoleKey, aws.iam.Role]
+    role_arns: dict[RoleKey, pulumi.Output[str]]
+    boundary_arn: pulumi.Output[str]
+
+    def __init__(self, name: str, args: IdentityArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("mlops:identity:Identity", name, None, opts)
+        self._name = name
+        self._args = args
+        self._arns = Arns(args.naming)
+        self._names = role_names(args.naming)
+        self._boundary_policy_arn = self._arns.policy(args.naming.iam("boundary"))
+        guardrails = sagemaker_guardrails(args.allowed_instance_types, args.require_network_isolation)
+        admins = [self._arns.role(self._names[key]) for key in ("github-deploy", "platform-admin")]
+        boundary = self._policy(
+            "boundary",
+            "Permissions boundary of every role of this environment",
+            boundary_statements(self._arns, self._boundary_policy_arn, admins, guardrails),
+        )
+        self._guardrails = self._policy("guardrails", "SageMaker guardrails: VPC, KMS, isolation, sizes", guardrails)
+        self._boundary = boundary
+        self.boundary_arn = boundary.arn
+        self.roles = {}
+        self._execution_roles()
+        self._persona_roles()
+        self._github_roles()
+        self.role_arns = {key: role.arn for key, role in self.roles.items()}
+        self.register_outputs({"role_arns": self.role_arns, "boundary_arn": self.boundary_arn})
+
+    def _policy(self, purpose: str, description: str, statements: list[Statement]) -> aws.iam.Policy:
+        """A managed policy of this environment (access policies are split to fit the size limit)."""
+        return aws.iam.Policy(
+            f"{self._name}-{purpose}",
+            name=self._args.naming.iam(purpose),
+            description=description,
+            policy=policy_json(*statements),
+            tags=dict(self._args.tags),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _role(self, key: RoleKey, description: str, trust: Statement, access: list[Statement]) -> None:
+        child = pulumi.ResourceOptions(parent=self)
+        role = aws.iam.Role(
+            f"{self._name}-{key}",
+            name=self._names[key],
+            description=description,
+            assume_role_policy=policy_json(trust),
+            permissions_boundary=self._boundary.arn,
+            max_session_duration=SESSION_SECONDS,
+            tags={**self._args.tags, "role-kind": key},
+            opts=child,
+        )
+        chunks = chunk_statements(access, MANAGED_POLICY_LIMIT)
+        attached = {"guardrails": self._guardrails}
+        for index, chunk in enumerate(chunks, start=1):
+            purpose = f"{key}-access-{index}"
+            attached[purpose] = self._policy(purpose, f"Access of {self._names[key]} ({index}/{len(chunks)})", chunk)
+        for purpose, policy in attached.items():
+            aws.iam.RolePolicyAttachment(
+                f"{self._name}-{key}-{purpose.removeprefix(key + '-')}",
+                role=role.name,
+                policy_arn=policy.arn,
+                opts=child,
+            )
+        self.roles[key] = role
+
+    def _execution_roles(self) -> None:
+        trust = Statement(
+            sid="SageMakerInThisAccount",
+            principals={"Service": "sagemaker.amazonaws.com"},
+            actions=["sts:AssumeRole"],
+            conditions={"StringEquals": {"aws:SourceAccount": self._args.naming.account_id}},
+        )
+        for workload in WORKLOADS:
+            self._role(
+                workload,
+                f"SageMaker execution role: {workload}",
+                trust,
+                workload_statements(workload, self._arns, self._names),
+            )
+
+    def _persona_roles(self) -> None:
+        args = self._args
+        for persona in PERSONAS:
+            principals: list[str] = getattr(args.personas, _PERSONA_FIELDS[persona])
+            if not principals:
+                continue
+            trust = Statement(sid="NamedPrincipals", principals={"AWS": principals}, actions=["sts:AssumeRole"])
+            access = persona_statements(persona, args.environment, self._arns, self._names, self._boundary_policy_arn)
+            if persona == "platform-admin":
+                access += self._state_backend(writable=True)
+            self._role(persona, f"Persona: {persona} ({args.environment})", trust, access)
+
+    def _github_roles(self) -> None:
+        args = self._args
+        provider_arn: pulumi.Input[str] = f"arn:aws:iam::{args.naming.account_id}:oidc-provider/{OIDC_HOST}"
+        if args.github.create_oidc_provider:
+            provider = aws.iam.OpenIdConnectProvider(
+                f"{self._name}-github-oidc",
+                url=f"https://{OIDC_HOST}",
+                client_id_lists=["sts.amazonaws.com"],
+                tags=dict(args.tags),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            provider_arn = provider.arn
+        repo = f"repo:{args.github.org}/{args.github.repo}"
+        subjects = {"github-deploy": f"{repo}:environment:{args.environment}", "github-preview": f"{repo}:pull_request"}
+        access = {
+            "github-deploy": deployer_statements(self._arns, self._boundary_policy_arn) + self._state_backend(True),
+            "github-preview": preview_statements() + self._state_backend(False),
+        }
+        for key in CI_ROLES:
+            trust = Statement(
+                sid="GithubActionsOidc",
+                principals={"Federated": provider_arn},
+                actions=["sts:AssumeRoleWithWebIdentity"],
+                conditions={
+                    "StringEquals": {f"{OIDC_HOST}:aud": "sts.amazonaws.com", f"{OIDC_HOST}:sub": subjects[key]}
+                },
+            )
+            self._role(key, f"GitHub Actions: {subjects[key]}", trust, access[key])
+
+    def _state_backend(self, writable: bool) -> list[Statement]:
+        bucket = self._args.state_bucket
+        return state_backend_statements(bucket, writable) if bucket else []

@@ -1,0 +1,98 @@
+"""Action lists shared by the role builders, grouped by what a principal needs to do.
+
+Actions that AWS does not allow to be scoped to a resource are kept in `UNSCOPED_*` lists: they are
+the only ones granted on `Resource: "*"`, and each list says why.
+"""
+
+from __future__ import annotations
+
+S3_READ = ["s3:GetObject", "s3:GetObjectVersion", "s3:GetObjectTagging"]
+S3_LIST = ["s3:ListBucket", "s3:GetBucketLocation"]
+S3_WRITE = ["s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"]
+
+LOGS_WRITE = ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"]
+ECR_PULL = ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"]
+
+UNSCOPED_CONTAINER = ["ecr:GetAuthorizationToken"]
+"""Registry login: AWS has no resource-level permission for it."""
+
+UNSCOPED_METRICS = ["cloudwatch:PutMetricData"]
+"""Custom metrics: no resource-level permission; limited by the `cloudwatch:namespace` condition."""
+
+UNSCOPED_VPC_READ = [
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DescribeVpcs",
+    "ec2:DescribeSubnets",
+    "ec2:DescribeSecurityGroups",
+    "ec2:DescribeDhcpOptions",
+]
+"""What SageMaker checks before it attaches a job or endpoint to the VPC: Describe* has no resource level."""
+
+VPC_ATTACH = [
+    "ec2:CreateNetworkInterface",
+    "ec2:CreateNetworkInterfacePermission",
+    "ec2:DeleteNetworkInterface",
+    "ec2:DeleteNetworkInterfacePermission",
+]
+"""What SageMaker does to put a job or endpoint in the VPC; scoped to this account and region."""
+
+SAGEMAKER_READ = [
+    "sagemaker:Describe*",
+    "sagemaker:List*",
+    "sagemaker:Get*",
+    "sagemaker:Search",
+    "sagemaker:BatchDescribeModelPackage",
+]
+"""Read-only SageMaker. List* and Search have no resource-level permission."""
+
+SAGEMAKER_JOBS = [
+    "sagemaker:CreateProcessingJob",
+    "sagemaker:CreateTrainingJob",
+    "sagemaker:CreateTransformJob",
+    "sagemaker:CreateHyperParameterTuningJob",
+]
+SAGEMAKER_STOP_JOBS = [
+    "sagemaker:StopProcessingJob",
+    "sagemaker:StopTrainingJob",
+    "sagemaker:StopTransformJob",
+    "sagemaker:StopHyperParameterTuningJob",
+]
+SAGEMAKER_PIPELINE_RUN = [
+    "sagemaker:StartPipelineExecution",
+    "sagemaker:StopPipelineExecution",
+    "sagemaker:RetryPipelineExecution",
+]
+SAGEMAKER_DEPLOY = [
+    "sagemaker:CreateModel",
+    "sagemaker:DeleteModel",
+    "sagemaker:CreateEndpointConfig",
+    "sagemaker:DeleteEndpointConfig",
+    "sagemaker:CreateEndpoint",
+    "sagemaker:UpdateEndpoint",
+    "sagemaker:UpdateEndpointWeightsAndCapacities",
+    "sagemaker:DeleteEndpoint",
+]
+SAGEMAKER_REGISTER = ["sagemaker:CreateModelPackage", "sagemaker:CreateModelPackageGroup"]
+SAGEMAKER_APPROVE = ["sagemaker:UpdateModelPackage"]
+SAGEMAKER_TAG = ["sagemaker:AddTags"]
+
+CLOUDTRAIL_READ = [
+    "cloudtrail:LookupEvents",
+    "cloudtrail:GetTrail",
+    "cloudtrail:GetTrailStatus",
+    "cloudtrail:DescribeTrails",
+    "cloudtrail:GetEventSelectors",
+]
+"""Audit reads. LookupEvents and DescribeTrails have no resource-level permission."""
+
+OBSERVABILITY_READ = [
+    "cloudwatch:GetMetricData",
+    "cloudwatch:ListMetrics",
+    "cloudwatch:DescribeAlarms",
+    "cloudwatch:GetDashboard",
+    "cloudwatch:ListDashboards",
+    "logs:DescribeLogGroups",
+    "logs:GetLogEvents",
+    "logs:FilterLogEvents",
+]
+"""Metrics and logs reads; metric reads have no resource-level permission."""

@@ -1,0 +1,116 @@
+"""The permissions boundary attached to every role the blueprint creates.
+
+A boundary caps what a role can ever do, whatever policies are later attached to it: here, only the
+services the platform uses, only in its region, never creating long-lived credentials, internet
+paths or unbounded roles, never silencing the audit trail, and always the SageMaker guardrails.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from infra.iam.arns import Arns
+from infra.policy_document import Statement
+
+PLATFORM_SERVICES = [
+    "application-autoscaling",
+    "athena",
+    "budgets",
+    "cloudtrail",
+    "cloudwatch",
+    "ecr",
+    "ec2",
+    "events",
+    "glue",
+    "iam",
+    "kms",
+    "logs",
+    "s3",
+    "sagemaker",
+    "scheduler",
+    "sns",
+    "sts",
+]
+GLOBAL_SERVICES = ["iam:*", "sts:*", "budgets:*", "s3:ListAllMyBuckets"]
+"""Services with a global endpoint, exempt from the region lock."""
+
+
+def boundary_statements(
+    arns: Arns, boundary_arn: str, admins: Sequence[str], guardrails: Sequence[Statement]
+) -> list[Statement]:
+    """The boundary document: a ceiling of platform services minus explicit denies.
+
+    `admins` (the deploy role and the break-glass admin) are the only principals that may change
+    the boundary policy itself or delete KMS keys.
+    """
+    not_admin = {"ArnNotLike": {"aws:PrincipalArn": list(admins)}}
+    return [
+        Statement(
+            sid="PlatformServicesCeiling",
+            actions=[f"{service}:*" for service in PLATFORM_SERVICES],
+            resources=["*"],
+        ),
+        Statement(
+            sid="DenyOutsideRegion",
+            effect="Deny",
+            not_actions=GLOBAL_SERVICES,
+            resources=["*"],
+            conditions={"StringNotEquals": {"aws:RequestedRegion": [arns.region]}},
+        ),
+        Statement(
+            sid="DenyLongLivedCredentials",
+            effect="Deny",
+            actions=["iam:CreateUser", "iam:CreateAccessKey", "iam:CreateLoginProfile", "iam:UpdateLoginProfile"],
+            resources=["*"],
+        ),
+        Statement(
+            sid="DenyUnboundedRoles",
+            effect="Deny",
+            actions=["iam:CreateRole", "iam:PutRolePermissionsBoundary"],
+            resources=["*"],
+            conditions={"StringNotEquals": {"iam:PermissionsBoundary": boundary_arn}},
+        ),
+        Statement(
+            sid="DenyBoundaryRemoval",
+            effect="Deny",
+            actions=["iam:DeleteRolePermissionsBoundary", "iam:DeleteUserPermissionsBoundary"],
+            resources=["*"],
+        ),
+        Statement(
+            sid="DenyBoundaryEdits",
+            effect="Deny",
+            actions=[
+                "iam:CreatePolicyVersion",
+                "iam:DeletePolicy",
+                "iam:DeletePolicyVersion",
+                "iam:SetDefaultPolicyVersion",
+            ],
+            resources=[boundary_arn],
+            conditions=not_admin,
+        ),
+        Statement(
+            sid="DenyAuditTampering",
+            effect="Deny",
+            actions=["cloudtrail:StopLogging", "cloudtrail:DeleteTrail"],
+            resources=["*"],
+        ),
+        Statement(
+            sid="DenyKeyDestruction",
+            effect="Deny",
+            actions=["kms:ScheduleKeyDeletion", "kms:DisableKey"],
+            resources=["*"],
+            conditions=not_admin,
+        ),
+        Statement(
+            sid="DenyInternetPaths",
+            effect="Deny",
+            actions=[
+                "ec2:CreateInternetGateway",
+                "ec2:AttachInternetGateway",
+                "ec2:CreateNatGateway",
+                "ec2:CreateEgressOnlyInternetGateway",
+            ],
+            resources=["*"],
+        ),
+        *guardrails,
+    ]

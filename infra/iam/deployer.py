@@ -1,0 +1,457 @@
+"""What `pulumi up` needs to manage this environment's stack, and what `pulumi preview` needs to read it.
+
+The deploy role (GitHub Actions, per environment) and the break-glass platform admin share the
+deployer statements. Every write is scoped to this environment's names (`<prefix>-<env>-*`), its
+account and region; roles can only be created with the boundary attached. Actions with no
+resource-level permission are listed in `UNSCOPED_DEPLOY` with the reason.
+"""
+
+from __future__ import annotations
+
+from infra.iam.arns import Arns
+from infra.policy_document import Statement
+
+OIDC_HOST = "token.actions.githubusercontent.com"
+
+UNSCOPED_DEPLOY = [
+    "kms:CreateKey",  # a key's ARN does not exist before it is created
+    "kms:ListKeys",
+    "kms:ListAliases",
+    "ec2:Describe*",  # EC2 describe calls have no resource level
+    "sagemaker:List*",
+    "sagemaker:Search",
+    "cloudtrail:DescribeTrails",
+    "cloudtrail:ListTrails",
+    "logs:DescribeLogGroups",
+    "sts:GetCallerIdentity",
+    "application-autoscaling:Describe*",
+    "cloudwatch:DescribeAlarms",
+]
+
+BUCKET_ADMIN = [
+    "s3:CreateBucket",
+    "s3:DeleteBucket",
+    "s3:ListBucket",
+    "s3:GetBucket*",
+    "s3:PutBucketPolicy",
+    "s3:PutBucketTagging",
+    "s3:PutBucketVersioning",
+    "s3:PutBucketLogging",
+    "s3:PutBucketPublicAccessBlock",
+    "s3:PutBucketOwnershipControls",
+    "s3:DeleteBucketPolicy",
+    "s3:GetEncryptionConfiguration",
+    "s3:PutEncryptionConfiguration",
+    "s3:GetLifecycleConfiguration",
+    "s3:PutLifecycleConfiguration",
+    "s3:GetAccelerateConfiguration",
+    "s3:GetReplicationConfiguration",
+]
+"""Bucket-level actions only: `s3:*` on `<env>-*` would also match every object (IAM's `*` spans `/`).
+No `PutBucketAcl`: ownership is enforced, so ACLs are off."""
+
+KEY_ADMIN = [
+    "kms:DescribeKey",
+    "kms:GetKeyPolicy",
+    "kms:PutKeyPolicy",
+    "kms:GetKeyRotationStatus",
+    "kms:EnableKeyRotation",
+    "kms:ListResourceTags",
+    "kms:TagResource",
+    "kms:UntagResource",
+    "kms:UpdateKeyDescription",
+    "kms:EnableKey",
+    "kms:ScheduleKeyDeletion",
+    "kms:CancelKeyDeletion",
+]
+NETWORK_ADMIN = [
+    "ec2:CreateVpc",
+    "ec2:DeleteVpc",
+    "ec2:ModifyVpcAttribute",
+    "ec2:CreateSubnet",
+    "ec2:DeleteSubnet",
+    "ec2:ModifySubnetAttribute",
+    "ec2:CreateRouteTable",
+    "ec2:DeleteRouteTable",
+    "ec2:AssociateRouteTable",
+    "ec2:DisassociateRouteTable",
+    "ec2:CreateSecurityGroup",
+    "ec2:DeleteSecurityGroup",
+    "ec2:AuthorizeSecurityGroupIngress",
+    "ec2:AuthorizeSecurityGroupEgress",
+    "ec2:RevokeSecurityGroupIngress",
+    "ec2:RevokeSecurityGroupEgress",
+    "ec2:ModifySecurityGroupRules",
+    "ec2:UpdateSecurityGroupRuleDescriptionsIngress",
+    "ec2:UpdateSecurityGroupRuleDescriptionsEgress",
+    "ec2:CreateVpcEndpoint",
+    "ec2:DeleteVpcEndpoints",
+    "ec2:ModifyVpcEndpoint",
+    "ec2:CreateFlowLogs",
+    "ec2:DeleteFlowLogs",
+    "ec2:CreateTags",
+    "ec2:DeleteTags",
+]
+TRAIL_ADMIN = [
+    "cloudtrail:CreateTrail",
+    "cloudtrail:UpdateTrail",
+    "cloudtrail:StartLogging",
+    "cloudtrail:GetTrail",
+    "cloudtrail:GetTrailStatus",
+    "cloudtrail:GetEventSelectors",
+    "cloudtrail:PutEventSelectors",
+    "cloudtrail:AddTags",
+    "cloudtrail:RemoveTags",
+    "cloudtrail:ListTags",
+]
+TOPIC_ADMIN = [
+    "sns:CreateTopic",
+    "sns:DeleteTopic",
+    "sns:GetTopicAttributes",
+    "sns:SetTopicAttributes",
+    "sns:Subscribe",
+    "sns:ListSubscriptionsByTopic",
+    "sns:TagResource",
+    "sns:UntagResource",
+    "sns:ListTagsForResource",
+]
+SAGEMAKER_ADMIN = [
+    f"sagemaker:{verb}{noun}"
+    for noun in ("Pipeline", "ModelPackageGroup", "Model", "EndpointConfig", "FeatureGroup", "MonitoringSchedule")
+    for verb in ("Create", "Delete", "Describe")
+] + [
+    "sagemaker:UpdatePipeline",
+    "sagemaker:CreateEndpoint",
+    "sagemaker:UpdateEndpoint",
+    "sagemaker:DeleteEndpoint",
+    "sagemaker:DescribeEndpoint",
+    "sagemaker:UpdateFeatureGroup",
+    "sagemaker:UpdateMonitoringSchedule",
+    "sagemaker:PutModelPackageGroupPolicy",
+    "sagemaker:GetModelPackageGroupPolicy",
+    "sagemaker:DeleteModelPackageGroupPolicy",
+    "sagemaker:DescribeModelPackage",
+    "sagemaker:CreateMlflowTrackingServer",
+    "sagemaker:UpdateMlflowTrackingServer",
+    "sagemaker:DeleteMlflowTrackingServer",
+    "sagemaker:DescribeMlflowTrackingServer",
+    "sagemaker:AddTags",
+    "sagemaker:DeleteTags",
+    "sagemaker:ListTags",
+]
+LOGS_ADMIN = [
+    "logs:CreateLogGroup",
+    "logs:DeleteLogGroup",
+    "logs:PutRetentionPolicy",
+    "logs:DeleteRetentionPolicy",
+    "logs:AssociateKmsKey",
+    "logs:DisassociateKmsKey",
+    "logs:TagResource",
+    "logs:UntagResource",
+    "logs:ListTagsForResource",
+]
+ALARMS_ADMIN = [
+    "cloudwatch:PutMetricAlarm",
+    "cloudwatch:DeleteAlarms",
+    "cloudwatch:TagResource",
+    "cloudwatch:UntagResource",
+    "cloudwatch:ListTagsForResource",
+    "cloudwatch:PutDashboard",
+    "cloudwatch:GetDashboard",
+    "cloudwatch:DeleteDashboards",
+]
+EVENTS_ADMIN = [
+    "events:PutRule",
+    "events:DeleteRule",
+    "events:DescribeRule",
+    "events:EnableRule",
+    "events:DisableRule",
+    "events:PutTargets",
+    "events:RemoveTargets",
+    "events:ListTargetsByRule",
+    "events:TagResource",
+    "events:UntagResource",
+    "events:ListTagsForResource",
+]
+SCHEDULER_ADMIN = [
+    "scheduler:CreateSchedule",
+    "scheduler:UpdateSchedule",
+    "scheduler:DeleteSchedule",
+    "scheduler:GetSchedule",
+]
+GLUE_ADMIN = [
+    "glue:CreateDatabase",
+    "glue:UpdateDatabase",
+    "glue:DeleteDatabase",
+    "glue:GetDatabase",
+    "glue:CreateTable",
+    "glue:UpdateTable",
+    "glue:DeleteTable",
+    "glue:GetTable",
+    "glue:GetTags",
+    "glue:TagResource",
+    "glue:UntagResource",
+]
+ATHENA_ADMIN = [
+    "athena:CreateWorkGroup",
+    "athena:UpdateWorkGroup",
+    "athena:DeleteWorkGroup",
+    "athena:GetWorkGroup",
+    "athena:TagResource",
+    "athena:UntagResource",
+    "athena:ListTagsForResource",
+]
+AUTOSCALING_ADMIN = [
+    "application-autoscaling:RegisterScalableTarget",
+    "application-autoscaling:DeregisterScalableTarget",
+    "application-autoscaling:PutScalingPolicy",
+    "application-autoscaling:DeleteScalingPolicy",
+    "application-autoscaling:PutScheduledAction",
+    "application-autoscaling:DeleteScheduledAction",
+    "application-autoscaling:TagResource",
+    "application-autoscaling:UntagResource",
+    "application-autoscaling:ListTagsForResource",
+]
+
+READ_ONLY = [
+    "s3:GetBucket*",
+    "s3:GetEncryptionConfiguration",
+    "s3:GetLifecycleConfiguration",
+    "s3:GetAccelerateConfiguration",
+    "s3:GetReplicationConfiguration",
+    "s3:ListBucket",
+    "kms:Describe*",
+    "kms:Get*",
+    "kms:List*",
+    "iam:Get*",
+    "iam:List*",
+    "ec2:Describe*",
+    "sagemaker:Describe*",
+    "sagemaker:List*",
+    "sagemaker:Get*",
+    "sagemaker:Search",
+    "cloudtrail:Describe*",
+    "cloudtrail:Get*",
+    "cloudtrail:List*",
+    "sns:Get*",
+    "sns:List*",
+    "logs:Describe*",
+    "logs:ListTagsForResource",
+    "cloudwatch:Describe*",
+    "cloudwatch:Get*",
+    "cloudwatch:List*",
+    "events:Describe*",
+    "events:List*",
+    "scheduler:Get*",
+    "scheduler:List*",
+    "glue:GetDatabase*",
+    "glue:GetTable*",
+    "athena:GetWorkGroup",
+    "athena:ListWorkGroups",
+    "application-autoscaling:Describe*",
+    "budgets:View*",
+    "sts:GetCallerIdentity",
+]
+"""What `pulumi preview --refresh` reads. No `s3:GetObject`: a preview never reads data."""
+
+
+def deployer_statements(arns: Arns, boundary_arn: str) -> list[Statement]:
+    """Manage every resource of this environment's stack, and nothing of another environment's."""
+    base, account, region = arns.naming.base, arns.account, arns.region
+    sagemaker_kinds = [
+        "pipeline",
+        "model-package-group",
+        "model-package",
+        "model",
+        "endpoint",
+        "endpoint-config",
+        "feature-group",
+        "monitoring-schedule",
+        "mlflow-tracking-server",
+        "mlflow-app",
+    ]
+    return [
+        Statement(sid="Unscoped", actions=UNSCOPED_DEPLOY, resources=["*"]),
+        Statement(sid="Buckets", actions=BUCKET_ADMIN, resources=[arns.env_buckets()]),
+        Statement(
+            sid="PipelineCode",
+            actions=["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+            resources=[arns.objects("artifacts", "code/")],
+        ),
+        Statement(
+            sid="TaggedKeys",
+            actions=KEY_ADMIN,
+            resources=[arns.regional("kms", "key/*")],
+            conditions={"StringEquals": {"aws:ResourceTag/environment": arns.naming.environment}},
+        ),
+        Statement(
+            sid="KeyAliases",
+            actions=["kms:CreateAlias", "kms:UpdateAlias", "kms:DeleteAlias"],
+            resources=[
+                arns.regional("kms", f"alias/{arns.naming.prefix}/{arns.naming.environment}/*"),
+                arns.regional("kms", "key/*"),
+            ],
+        ),
+        Statement(
+            sid="BoundedRoles",
+            actions=["iam:CreateRole", "iam:PutRolePermissionsBoundary"],
+            resources=[arns.env_roles()],
+            conditions={"StringEquals": {"iam:PermissionsBoundary": boundary_arn}},
+        ),
+        Statement(
+            sid="ManageRoles",
+            actions=[
+                "iam:GetRole",
+                "iam:DeleteRole",
+                "iam:UpdateRole",
+                "iam:UpdateAssumeRolePolicy",
+                "iam:TagRole",
+                "iam:UntagRole",
+                "iam:PutRolePolicy",
+                "iam:GetRolePolicy",
+                "iam:DeleteRolePolicy",
+                "iam:ListRolePolicies",
+                "iam:ListAttachedRolePolicies",
+                "iam:ListInstanceProfilesForRole",
+                "iam:DetachRolePolicy",
+            ],
+            resources=[arns.env_roles()],
+        ),
+        Statement(
+            sid="AttachOwnPolicies",
+            actions=["iam:AttachRolePolicy"],
+            resources=[arns.env_roles()],
+            conditions={"ArnLike": {"iam:PolicyARN": arns.policy(f"{base}-*")}},
+        ),
+        Statement(
+            sid="ManagePolicies",
+            actions=[
+                "iam:CreatePolicy",
+                "iam:CreatePolicyVersion",
+                "iam:DeletePolicy",
+                "iam:DeletePolicyVersion",
+                "iam:GetPolicy",
+                "iam:GetPolicyVersion",
+                "iam:ListPolicyVersions",
+                "iam:TagPolicy",
+                "iam:UntagPolicy",
+            ],
+            resources=[arns.policy(f"{base}-*")],
+        ),
+        Statement(
+            sid="GithubOidcProvider",
+            actions=[
+                "iam:CreateOpenIDConnectProvider",
+                "iam:GetOpenIDConnectProvider",
+                "iam:DeleteOpenIDConnectProvider",
+                "iam:TagOpenIDConnectProvider",
+                "iam:UpdateOpenIDConnectProviderThumbprint",
+                "iam:AddClientIDToOpenIDConnectProvider",
+            ],
+            resources=[f"arn:aws:iam::{account}:oidc-provider/{OIDC_HOST}"],
+        ),
+        Statement(
+            sid="PassRolesToServices",
+            actions=["iam:PassRole"],
+            resources=[arns.env_roles()],
+            conditions={
+                "StringEquals": {
+                    "iam:PassedToService": [
+                        "sagemaker.amazonaws.com",
+                        "events.amazonaws.com",
+                        "scheduler.amazonaws.com",
+                    ]
+                }
+            },
+        ),
+        Statement(
+            sid="ServiceLinkedRoles",
+            actions=["iam:CreateServiceLinkedRole"],
+            resources=[f"arn:aws:iam::{account}:role/aws-service-role/*"],
+            conditions={
+                "StringEquals": {
+                    "iam:AWSServiceName": [
+                        "sagemaker.application-autoscaling.amazonaws.com",
+                        "autoscaling.amazonaws.com",
+                    ]
+                }
+            },
+        ),
+        Statement(sid="Network", actions=NETWORK_ADMIN, resources=[f"arn:aws:ec2:{region}:{account}:*"]),
+        Statement(sid="Trail", actions=TRAIL_ADMIN, resources=[arns.regional("cloudtrail", f"trail/{base}-*")]),
+        Statement(sid="Topics", actions=TOPIC_ADMIN, resources=[arns.regional("sns", f"{base}-*")]),
+        Statement(
+            sid="SageMaker",
+            actions=SAGEMAKER_ADMIN,
+            resources=[arns.sagemaker(kind) for kind in sagemaker_kinds]
+            + [arns.sagemaker("model-package", f"{base}-*/*")],
+        ),
+        Statement(
+            sid="LogGroups",
+            actions=LOGS_ADMIN,
+            resources=[arns.log_group(f"/aws/sagemaker/*{base}-*"), arns.log_group(f"{base}-*")],
+        ),
+        Statement(
+            sid="AlarmsAndDashboards",
+            actions=ALARMS_ADMIN,
+            resources=[
+                arns.regional("cloudwatch", f"alarm:{base}-*"),
+                f"arn:aws:cloudwatch::{account}:dashboard/{base}-*",
+            ],
+        ),
+        Statement(sid="EventRules", actions=EVENTS_ADMIN, resources=[arns.regional("events", f"rule/{base}-*")]),
+        Statement(
+            sid="Schedules", actions=SCHEDULER_ADMIN, resources=[arns.regional("scheduler", f"schedule/*/{base}-*")]
+        ),
+        Statement(
+            sid="Catalog",
+            actions=GLUE_ADMIN,
+            resources=[
+                arns.regional("glue", "catalog"),
+                arns.regional("glue", f"database/{arns.naming.glue_database('*')}"),
+                arns.regional("glue", f"table/{arns.naming.glue_database('*')}/*"),
+                arns.regional("glue", f"userDefinedFunction/{arns.naming.glue_database('*')}/*"),
+            ],
+        ),
+        Statement(
+            sid="QueryWorkgroups",
+            actions=ATHENA_ADMIN,
+            # Athena's tagging actions apply to three resource kinds; all are scoped to this environment.
+            resources=[
+                arns.regional("athena", f"{kind}/{base}-*")
+                for kind in ("workgroup", "datacatalog", "capacity-reservation")
+            ],
+        ),
+        Statement(
+            sid="Autoscaling",
+            actions=AUTOSCALING_ADMIN,
+            resources=[arns.regional("application-autoscaling", "scalable-target/*")],
+        ),
+        Statement(
+            sid="Budgets",
+            actions=["budgets:ModifyBudget", "budgets:ViewBudget"],
+            resources=[f"arn:aws:budgets::{account}:budget/{base}-*"],
+        ),
+    ]
+
+
+def preview_statements() -> list[Statement]:
+    """Read-only: enough for `pulumi preview --refresh`, nothing that reads data or changes state."""
+    return [Statement(sid="ReadStackResources", actions=READ_ONLY, resources=["*"])]
+
+
+def state_backend_statements(bucket: str, writable: bool) -> list[Statement]:
+    """Access to the Pulumi S3 state backend: the deploy role writes state, preview only its lock."""
+    objects = f"arn:aws:s3:::{bucket}/.pulumi/*"
+    write = ["s3:PutObject", "s3:DeleteObject"]
+    return [
+        Statement(
+            sid="StateList", actions=["s3:ListBucket", "s3:GetBucketLocation"], resources=[f"arn:aws:s3:::{bucket}"]
+        ),
+        Statement(sid="StateRead", actions=["s3:GetObject", "s3:GetObjectVersion"], resources=[objects]),
+        Statement(
+            sid="StateWrite",
+            actions=write,
+            resources=[objects if writable else f"arn:aws:s3:::{bucket}/.pulumi/locks/*"],
+        ),
+    ]

@@ -1,0 +1,183 @@
+"""What each human persona may do in one environment.
+
+Writes shrink as code moves toward prod: data scientists experiment in dev only, ML engineers
+deploy in dev and staging only, and in prod the only writes are the deploy role's, the break-glass
+admin's and the model approver's approval itself (the gate promotion waits for).
+"""
+
+from __future__ import annotations
+
+from infra.config.types import Environment
+from infra.iam import actions
+from infra.iam.arns import Arns
+from infra.iam.deployer import deployer_statements
+from infra.iam.roles import Persona
+from infra.iam.workloads import buckets, pass_roles
+from infra.policy_document import Statement
+
+
+def persona_statements(
+    persona: Persona, environment: Environment, arns: Arns, role_names: dict[str, str], boundary_arn: str
+) -> list[Statement]:
+    """The access statements of one persona role in `environment`."""
+    if persona == "data-scientist":
+        return _data_scientist(environment, arns, role_names)
+    if persona == "ml-engineer":
+        return _ml_engineer(environment, arns, role_names)
+    if persona == "model-approver":
+        return _model_approver(arns)
+    if persona == "platform-admin":
+        return deployer_statements(arns, boundary_arn)
+    return _auditor(arns)
+
+
+def _observe() -> list[Statement]:
+    return [
+        Statement(sid="ReadSageMaker", actions=actions.SAGEMAKER_READ, resources=["*"]),
+        Statement(sid="ReadMetricsAndLogs", actions=actions.OBSERVABILITY_READ, resources=["*"]),
+    ]
+
+
+def _feature_reads(arns: Arns) -> list[Statement]:
+    base = arns.naming.base
+    return [
+        Statement(
+            sid="ReadOnlineFeatures",
+            actions=["sagemaker:GetRecord", "sagemaker:BatchGetRecord"],
+            resources=[arns.sagemaker("feature-group")],
+        ),
+        Statement(
+            sid="QueryOfflineFeatures",
+            actions=["athena:StartQueryExecution", "athena:GetQueryExecution", "athena:GetQueryResults"],
+            resources=[arns.regional("athena", f"workgroup/{base}-*")],
+        ),
+        Statement(
+            sid="ReadFeatureCatalog",
+            actions=["glue:GetDatabase", "glue:GetTable", "glue:GetPartitions"],
+            resources=[
+                arns.regional("glue", "catalog"),
+                arns.regional("glue", f"database/{arns.naming.glue_database('*')}"),
+                arns.regional("glue", f"table/{arns.naming.glue_database('*')}/*"),
+            ],
+        ),
+    ]
+
+
+def _run_pipelines(arns: Arns) -> Statement:
+    return Statement(sid="RunPipelines", actions=actions.SAGEMAKER_PIPELINE_RUN, resources=[arns.sagemaker("pipeline")])
+
+
+def _experiment(arns: Arns, role_names: dict[str, str]) -> list[Statement]:
+    kinds = ("processing-job", "training-job", "transform-job", "hyper-parameter-tuning-job")
+    jobs = [arns.sagemaker(kind, "*") for kind in kinds]
+    return [
+        Statement(
+            sid="RunExperiments",
+            actions=[*actions.SAGEMAKER_JOBS, *actions.SAGEMAKER_STOP_JOBS, *actions.SAGEMAKER_TAG],
+            resources=jobs,
+        ),
+        pass_roles(arns, [role_names["jobs"]]),
+    ]
+
+
+def _data_scientist(environment: Environment, arns: Arns, role_names: dict[str, str]) -> list[Statement]:
+    statements = [*_observe(), *_feature_reads(arns)]
+    if environment != "dev":
+        return [*statements, *buckets(arns, "Features", read=["features"])]
+    return [
+        *statements,
+        _run_pipelines(arns),
+        *_experiment(arns, role_names),
+        *buckets(arns, "Experiments", read=["raw", "features", "artifacts"], write=["artifacts"]),
+    ]
+
+
+def _ml_engineer(environment: Environment, arns: Arns, role_names: dict[str, str]) -> list[Statement]:
+    statements = [*_observe(), *buckets(arns, "Artifacts", read=["artifacts"])]
+    if environment == "prod":
+        return statements
+    deploy = [arns.sagemaker(kind) for kind in ("model", "endpoint", "endpoint-config")]
+    return [
+        *statements,
+        _run_pipelines(arns),
+        Statement(
+            sid="ManagePipelines",
+            actions=["sagemaker:CreatePipeline", "sagemaker:UpdatePipeline", *actions.SAGEMAKER_TAG],
+            resources=[arns.sagemaker("pipeline")],
+        ),
+        Statement(
+            sid="ManageRegistry",
+            actions=[*actions.SAGEMAKER_REGISTER, *actions.SAGEMAKER_TAG],
+            resources=[
+                arns.sagemaker("model-package-group"),
+                arns.sagemaker("model-package", arns.naming.base + "-*/*"),
+            ],
+        ),
+        Statement(sid="Deploy", actions=[*actions.SAGEMAKER_DEPLOY, *actions.SAGEMAKER_TAG], resources=deploy),
+        *_experiment(arns, role_names),
+        Statement(
+            sid="PassPipelineAndModelRoles",
+            actions=["iam:PassRole"],
+            resources=[arns.role(role_names["pipeline"]), arns.role(role_names["model"])],
+            conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
+        ),
+    ]
+
+
+def _model_approver(arns: Arns) -> list[Statement]:
+    packages = arns.sagemaker("model-package", arns.naming.base + "-*/*")
+    return [
+        Statement(
+            sid="ReviewPackages",
+            actions=[
+                "sagemaker:DescribeModelPackage",
+                "sagemaker:DescribeModelPackageGroup",
+                "sagemaker:ListModelPackages",
+                "sagemaker:ListModelPackageGroups",
+                "sagemaker:BatchDescribeModelPackage",
+            ],
+            resources=["*"],
+        ),
+        Statement(sid="ApproveOrReject", actions=actions.SAGEMAKER_APPROVE, resources=[packages]),
+        Statement(
+            sid="ReadEvaluationReports", actions=actions.S3_READ, resources=[arns.objects("artifacts", "evaluation/")]
+        ),
+    ]
+
+
+def _auditor(arns: Arns) -> list[Statement]:
+    bucket_config = [
+        "s3:GetBucketPolicy",
+        "s3:GetBucketPublicAccessBlock",
+        "s3:GetEncryptionConfiguration",
+        "s3:GetBucketVersioning",
+        "s3:GetBucketLogging",
+        "s3:GetLifecycleConfiguration",
+        "s3:GetBucketOwnershipControls",
+    ]
+    return [
+        *_observe(),
+        Statement(sid="ReadTrail", actions=actions.CLOUDTRAIL_READ, resources=["*"]),
+        *buckets(arns, "AuditLogs", read=["audit"]),
+        Statement(sid="ReadBucketControls", actions=bucket_config, resources=[arns.env_buckets()]),
+        Statement(
+            sid="ReadIdentityAndKeys",
+            actions=[
+                "iam:GetRole",
+                "iam:GetRolePolicy",
+                "iam:GetPolicy",
+                "iam:GetPolicyVersion",
+                "iam:ListRolePolicies",
+                "iam:ListAttachedRolePolicies",
+                "kms:DescribeKey",
+                "kms:GetKeyPolicy",
+                "kms:GetKeyRotationStatus",
+            ],
+            resources=[arns.env_roles(), arns.policy(f"{arns.naming.base}-*"), arns.regional("kms", "key/*")],
+        ),
+        Statement(
+            sid="ListIdentityAndNetwork",
+            actions=["iam:ListRoles", "iam:ListPolicies", "kms:ListKeys", "kms:ListAliases", "ec2:Describe*"],
+            resources=["*"],
+        ),
+    ]

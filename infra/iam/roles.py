@@ -1,0 +1,18 @@
+"""The roles one environment has, and their names."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+Workload = Literal["pipeline", "jobs", "model", "monitoring", "feature-store"]
+WORKLOADS: tuple[Workload, ...] = ("pipeline", "jobs", "model", "monitoring", "feature-store")
+"""Execution roles SageMaker assumes: the pipeline itself, its processing/training jobs, the model
+behind an endpoint, monitoring jobs, and the feature store's offline-store writer."""
+
+Persona = Literal["data-scientist", "ml-engineer", "model-approver", "platform-admin", "auditor"]
+PERSONAS: tuple[Persona, ...] = ("data-scientist", "ml-engineer", "model-approver", "platform-admin", "auditor")
+
+CiRole = Literal["github-deploy", "github-preview"]
+CI_ROLES: tuple[CiRole, ...] = ("github-deploy", "github-preview")
+
+RoleKey = Workload | Persona | CiRole

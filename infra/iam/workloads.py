@@ -1,0 +1,164 @@
+"""Access statements of the execution roles SageMaker assumes, each scoped to its own buckets and prefixes.
+
+KMS use is not granted here: key policies name the roles that may use each key (infra/components/
+encryption.py), so an IAM statement could not widen it anyway.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from infra.iam import actions
+from infra.iam.arns import Arns
+from infra.iam.roles import Workload
+from infra.policy_document import Statement
+
+SAGEMAKER_SERVICE = "sagemaker.amazonaws.com"
+METRIC_NAMESPACES = ["/aws/sagemaker/*", "mlops/*"]
+
+
+def workload_statements(workload: Workload, arns: Arns, role_names: dict[str, str]) -> list[Statement]:
+    """The access statements of one execution role."""
+    builders = {
+        "pipeline": _pipeline,
+        "jobs": _jobs,
+        "model": _model,
+        "monitoring": _monitoring,
+        "feature-store": _feature_store,
+    }
+    return builders[workload](arns, role_names)
+
+
+def buckets(arns: Arns, sid: str, read: Sequence[str] = (), write: Sequence[str] = ()) -> list[Statement]:
+    """List and read `read` buckets, write `write` buckets; nothing else in S3."""
+    listed = sorted({*read, *write})
+    statements = [Statement(sid=f"{sid}List", actions=actions.S3_LIST, resources=[arns.bucket(p) for p in listed])]
+    if read:
+        statements.append(
+            Statement(sid=f"{sid}Read", actions=actions.S3_READ, resources=[arns.objects(p) for p in read])
+        )
+    if write:
+        statements.append(
+            Statement(sid=f"{sid}Write", actions=actions.S3_WRITE, resources=[arns.objects(p) for p in write])
+        )
+    return statements
+
+
+def container_runtime(arns: Arns) -> list[Statement]:
+    """Pull images, write logs and metrics, attach to the VPC: what every SageMaker container needs."""
+    return [
+        Statement(sid="RegistryLogin", actions=actions.UNSCOPED_CONTAINER, resources=["*"]),
+        Statement(
+            sid="PullImages",
+            actions=actions.ECR_PULL,
+            resources=[f"arn:aws:ecr:{arns.region}:*:repository/*"],
+        ),
+        Statement(
+            sid="JobLogs",
+            actions=actions.LOGS_WRITE,
+            resources=[arns.log_group("/aws/sagemaker/*"), arns.log_group("/aws/sagemaker/*:log-stream:*")],
+        ),
+        Statement(
+            sid="Metrics",
+            actions=actions.UNSCOPED_METRICS,
+            resources=["*"],
+            conditions={"StringLike": {"cloudwatch:namespace": METRIC_NAMESPACES}},
+        ),
+        Statement(sid="VpcRead", actions=actions.UNSCOPED_VPC_READ, resources=["*"]),
+        Statement(sid="VpcAttach", actions=actions.VPC_ATTACH, resources=[arns.regional("ec2", "*")]),
+    ]
+
+
+def pass_roles(arns: Arns, role_names: Sequence[str], service: str = SAGEMAKER_SERVICE) -> Statement:
+    """`iam:PassRole` for exactly these roles, to exactly this service."""
+    return Statement(
+        sid="PassExecutionRoles",
+        actions=["iam:PassRole"],
+        resources=[arns.role(name) for name in role_names],
+        conditions={"StringEquals": {"iam:PassedToService": service}},
+    )
+
+
+def _pipeline(arns: Arns, role_names: dict[str, str]) -> list[Statement]:
+    """Runs pipeline steps: creates jobs and models, registers packages, passes the job and model roles."""
+    jobs = [arns.sagemaker(kind, "*") for kind in ("processing-job", "training-job", "transform-job")]
+    return [
+        Statement(
+            sid="RunSteps",
+            actions=[*actions.SAGEMAKER_JOBS, *actions.SAGEMAKER_STOP_JOBS, *actions.SAGEMAKER_TAG],
+            resources=[*jobs, arns.sagemaker("hyper-parameter-tuning-job", "*")],
+        ),
+        Statement(
+            sid="CreateModels",
+            actions=["sagemaker:CreateModel", *actions.SAGEMAKER_TAG],
+            resources=[arns.sagemaker("model", "*")],
+        ),
+        Statement(
+            sid="RegisterModels",
+            actions=[*actions.SAGEMAKER_REGISTER, *actions.SAGEMAKER_TAG],
+            resources=[
+                arns.sagemaker("model-package-group"),
+                arns.sagemaker("model-package", arns.naming.base + "-*/*"),
+            ],
+        ),
+        Statement(sid="ReadSageMaker", actions=actions.SAGEMAKER_READ, resources=["*"]),
+        pass_roles(arns, [role_names["jobs"], role_names["model"]]),
+        *buckets(arns, "Artifacts", read=["artifacts"], write=["artifacts"]),
+    ]
+
+
+def _jobs(arns: Arns, role_names: dict[str, str]) -> list[Statement]:
+    """Processing and training jobs: read data and features, write artifacts and baselines."""
+    return [
+        *buckets(arns, "Data", read=["raw", "features", "artifacts"], write=["artifacts", "monitoring"]),
+        *container_runtime(arns),
+        Statement(
+            sid="QueryOfflineStore",
+            actions=["athena:StartQueryExecution", "athena:GetQueryExecution", "athena:GetQueryResults"],
+            resources=[arns.regional("athena", f"workgroup/{arns.naming.base}-*")],
+        ),
+        Statement(
+            sid="ReadFeatureCatalog",
+            actions=["glue:GetDatabase", "glue:GetTable", "glue:GetPartitions"],
+            resources=_glue(arns),
+        ),
+    ]
+
+
+def _model(arns: Arns, role_names: dict[str, str]) -> list[Statement]:
+    """The model behind an endpoint: read its artifact; data capture writes to the capture bucket."""
+    return [*buckets(arns, "Model", read=["artifacts"], write=["capture"]), *container_runtime(arns)]
+
+
+def _monitoring(arns: Arns, role_names: dict[str, str]) -> list[Statement]:
+    """Drift and data-quality jobs: read captured traffic and baselines, write reports."""
+    return [
+        *buckets(arns, "Monitoring", read=["capture", "artifacts", "monitoring"], write=["monitoring"]),
+        *container_runtime(arns),
+        Statement(
+            sid="StartRetraining",
+            actions=["sagemaker:StartPipelineExecution"],
+            resources=[arns.sagemaker("pipeline")],
+        ),
+    ]
+
+
+def _feature_store(arns: Arns, role_names: dict[str, str]) -> list[Statement]:
+    """The feature store's offline-store writer: the features bucket and its Glue catalog tables."""
+    return [
+        *buckets(arns, "OfflineStore", read=["features"], write=["features"]),
+        Statement(
+            sid="OfflineStoreCatalog",
+            actions=["glue:GetDatabase", "glue:GetTable", "glue:CreateTable", "glue:UpdateTable"],
+            resources=_glue(arns),
+        ),
+    ]
+
+
+def _glue(arns: Arns) -> list[str]:
+    database = arns.naming.glue_database("*")
+    return [
+        arns.regional("glue", "catalog"),
+        arns.regional("glue", f"database/{database}"),
+        arns.regional("glue", f"table/{database}/*"),
+    ]
