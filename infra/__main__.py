@@ -7,12 +7,14 @@ import pulumi
 
 from infra.components.audit import Audit, AuditArgs
 from infra.components.encryption import Encryption, EncryptionArgs, KeyPurpose
+from infra.components.feature_store import FeatureStore, FeatureStoreArgs
 from infra.components.identity import Identity, IdentityArgs
 from infra.components.network import Network, NetworkArgs
 from infra.components.storage import Storage, StorageArgs
 from infra.config import ConfigError, parse_settings, runtime_settings
 from infra.naming import Naming
 from infra.tags import mandatory_tags
+from pipelines.features.schema import load_schemas
 
 try:
     config = parse_settings(runtime_settings(), source=f"Pulumi.{pulumi.get_stack()}.yaml")
@@ -94,6 +96,23 @@ audit = Audit(
         depends_on=[storage],
     ),
 )
+feature_store = FeatureStore(
+    "feature-store",
+    FeatureStoreArgs(
+        naming=naming,
+        tags=tags,
+        schemas=load_schemas(),
+        role_arn=roles["feature-store"],
+        data_key_arn=encryption.key_arns["data"],
+        models_key_arn=encryption.key_arns["models"],
+        features_bucket=storage.bucket_names["features"],
+        artifacts_bucket=storage.bucket_names["artifacts"],
+        online_store=config.feature_store.online_store,
+        online_ttl_days=config.feature_store.online_ttl_days,
+        table_format=config.feature_store.table_format,
+        depends_on=[identity, storage],
+    ),
+)
 
 pulumi.export("environment", config.environment)
 pulumi.export("bucket_names", storage.bucket_names)
@@ -105,3 +124,6 @@ pulumi.export("alerts_topic_arn", audit.alerts_topic_arn)
 pulumi.export("trail_arn", audit.trail_arn)
 pulumi.export("role_arns", identity.role_arns)
 pulumi.export("boundary_arn", identity.boundary_arn)
+pulumi.export("feature_group_names", feature_store.feature_group_names)
+pulumi.export("feature_database", feature_store.database_name)
+pulumi.export("feature_workgroup", feature_store.workgroup_name)

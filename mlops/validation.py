@@ -28,7 +28,23 @@ def validate_stacks(root: Path, names: Sequence[str] | None = None) -> dict[str,
             continue
         valid[name] = config
         console.print(f"[green]✓[/] {path.name}: {config.environment} in {config.region}, account {config.account_id}")
+    problems += _validate_feature_schemas()
     if problems:
-        errors.print(f"{problems} problem(s) in {len(names) - len(valid)} stack file(s)")
+        errors.print(f"{problems} problem(s) found")
         return None
     return valid
+
+
+def _validate_feature_schemas() -> int:
+    """Validate the feature group schema files every stack provisions; the number of problems."""
+    from pipelines.features.schema import SCHEMA_DIR, load_schemas
+
+    try:
+        schemas = load_schemas(SCHEMA_DIR)
+    except ConfigError as error:
+        console.print("[red]✗[/] feature schemas")
+        for line in error.lines():
+            errors.print(f"  [red]error:[/] {line}")
+        return len(error.problems)
+    console.print(f"[green]✓[/] feature schemas: {', '.join(schema.name for schema in schemas)}")
+    return 0

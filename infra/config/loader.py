@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
-from infra.config.errors import ConfigError, Problem
+from infra.config.errors import ConfigError, Loc, Problem, problems_from
 from infra.config.models import NAMESPACE, StackConfig
 from infra.config.types import ENVIRONMENTS
 
@@ -79,7 +79,7 @@ def parse_settings(values: Mapping[str, Any], source: str) -> StackConfig:
     try:
         return StackConfig.model_validate(settings)
     except ValidationError as error:
-        raise ConfigError(source, [_problem(detail) for detail in error.errors()]) from None
+        raise ConfigError(source, problems_from(error, StackConfig, _key, "the stack file")) from None
 
 
 def _as_engine_value(value: Any) -> Any:
@@ -100,22 +100,7 @@ def _decode(value: Any) -> Any:
     return value
 
 
-def _problem(detail: Any) -> Problem:
-    loc: tuple[str | int, ...] = tuple(detail["loc"])
-    key = _key(loc)
-    kind = detail["type"]
-    if kind == "missing":
-        return Problem(key, "is required: add it to the stack file")
-    if kind == "extra_forbidden":
-        known = ", ".join(_known_keys(loc[:-1]))
-        return Problem(key, f"is not a known setting; remove it or fix the spelling (known here: {known})")
-    message = str(detail["msg"]).removeprefix("Value error, ")
-    if kind not in ("cross_field", "value_error") and "input" in detail and not isinstance(detail["input"], dict):
-        message = f"{message} (got {detail['input']!r})"
-    return Problem(key, message)
-
-
-def _key(loc: tuple[str | int, ...]) -> str:
+def _key(loc: Loc) -> str:
     if not loc:
         return f"{NAMESPACE}:"
     if loc[0] == "region":
@@ -124,24 +109,3 @@ def _key(loc: tuple[str | int, ...]) -> str:
     for part in loc[1:]:
         path += f"[{part}]" if isinstance(part, int) else f".{part}"
     return path
-
-
-def _known_keys(loc: tuple[str | int, ...]) -> list[str]:
-    model: type[BaseModel] = StackConfig
-    for part in loc:
-        if isinstance(part, int):
-            continue
-        field = next((f for n, f in model.model_fields.items() if part in (n, f.alias)), None)
-        annotation = getattr(field, "annotation", None)
-        nested = next(
-            (arg for arg in (annotation, *getattr(annotation, "__args__", ())) if _is_model(arg)),
-            None,
-        )
-        if nested is None:
-            return []
-        model = nested
-    return [field.alias or name for name, field in model.model_fields.items()]
-
-
-def _is_model(candidate: Any) -> bool:
-    return isinstance(candidate, type) and issubclass(candidate, BaseModel)

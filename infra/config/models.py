@@ -199,6 +199,24 @@ class GuardrailsConfig(Section):
     )
 
 
+class FeatureStoreConfig(Section):
+    """Where features are served from. The offline store is always on; the online store costs per GB-month."""
+
+    online_store: bool = Field(default=True, description="Serve features at low latency for online inference.")
+    online_ttl_days: int | None = Field(
+        default=None, ge=1, le=3650, description="Online records expire after this many days (unset: never)."
+    )
+    table_format: Literal["Iceberg", "Glue"] = Field(
+        default="Iceberg", description="Offline store table format; Iceberg compacts and supports time travel."
+    )
+
+    @model_validator(mode="after")
+    def _ttl_needs_online(self) -> Self:
+        if self.online_ttl_days is not None and not self.online_store:
+            raise ValueError("onlineTtlDays is set but onlineStore is false; remove onlineTtlDays or enable the store")
+        return self
+
+
 class TrainingConfig(Section):
     """Defaults of the training pipeline's jobs and its promotion gate."""
 
@@ -278,6 +296,7 @@ class StackConfig(Section):
     audit: AuditConfig = Field(default_factory=AuditConfig)
     identity: IdentityConfig
     guardrails: GuardrailsConfig = Field(default_factory=GuardrailsConfig)
+    feature_store: FeatureStoreConfig = Field(default_factory=FeatureStoreConfig)
     training: TrainingConfig
     serving: ServingConfig = Field(default_factory=ServingConfig)
     monitoring: MonitoringConfig = Field(default_factory=MonitoringConfig)

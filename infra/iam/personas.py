@@ -2,7 +2,8 @@
 
 Writes shrink as code moves toward prod: data scientists experiment in dev only, ML engineers
 deploy in dev and staging only, and in prod the only writes are the deploy role's, the break-glass
-admin's and the model approver's approval itself (the gate promotion waits for).
+admin's and the model approver's approval itself (the gate promotion waits for). Reading offline
+features through Athena writes the query's result set under `athena-results/`; that is part of a read.
 """
 
 from __future__ import annotations
@@ -50,6 +51,11 @@ def _feature_reads(arns: Arns) -> list[Statement]:
             sid="QueryOfflineFeatures",
             actions=["athena:StartQueryExecution", "athena:GetQueryExecution", "athena:GetQueryResults"],
             resources=[arns.regional("athena", f"workgroup/{base}-*")],
+        ),
+        Statement(
+            sid="QueryResults",
+            actions=[*actions.S3_READ, *actions.S3_WRITE],
+            resources=[arns.objects("artifacts", "athena-results/")],
         ),
         Statement(
             sid="ReadFeatureCatalog",

@@ -97,7 +97,7 @@ def _project_name(root: Path) -> str:
 
 
 def _plain(value: Any) -> Any:
-    """Inputs as JSON data: secrets redacted, assets described, resource references as URNs."""
+    """Inputs as JSON data: secrets redacted, assets described, whole numbers as ints."""
     if rpc.is_rpc_secret(value):
         return SECRET
     if isinstance(value, dict):
@@ -110,4 +110,6 @@ def _plain(value: Any) -> Any:
         return {"asset": "text", "text": value.text}
     if isinstance(value, pulumi.Resource):
         return {"resource": str(type(value).__name__)}
+    if isinstance(value, float) and value.is_integer():
+        return int(value)  # the wire carries every number as a double; the provider's schema has ints
     return value

@@ -1,0 +1,1 @@
+"""SageMaker pipelines, their step scripts, the feature store's ingestion and the model lifecycle."""
