@@ -9,6 +9,8 @@ from infra.components.audit import Audit, AuditArgs
 from infra.components.encryption import Encryption, EncryptionArgs, KeyPurpose
 from infra.components.feature_store import FeatureStore, FeatureStoreArgs
 from infra.components.identity import Identity, IdentityArgs
+from infra.components.registry import Registry, RegistryArgs
+from infra.components.training_pipeline import TrainingPipeline, TrainingPipelineArgs
 from infra.components.network import Network, NetworkArgs
 from infra.components.storage import Storage, StorageArgs
 from infra.config import ConfigError, parse_settings, runtime_settings
@@ -113,6 +115,30 @@ feature_store = FeatureStore(
         depends_on=[identity, storage],
     ),
 )
+registry = Registry(
+    "registry",
+    RegistryArgs(naming=naming, tags=tags, model_name="churn", description="Customer churn classifier"),
+)
+training_pipeline = TrainingPipeline(
+    "training",
+    TrainingPipelineArgs(
+        naming=naming,
+        tags=tags,
+        training=config.training,
+        artifacts_bucket=storage.bucket_names["artifacts"],
+        raw_bucket=storage.bucket_names["raw"],
+        models_key_arn=encryption.key_arns["models"],
+        jobs_role_arn=roles["jobs"],
+        pipeline_role_arn=roles["pipeline"],
+        subnet_ids=network.subnet_ids,
+        security_group_ids=[network.workload_security_group_id],
+        model_package_group=registry.group_name,
+        feature_database=feature_store.database_name,
+        feature_table="customer_churn",
+        feature_workgroup=feature_store.workgroup_name,
+    ),
+    opts=pulumi.ResourceOptions(depends_on=[identity]),
+)
 
 pulumi.export("environment", config.environment)
 pulumi.export("bucket_names", storage.bucket_names)
@@ -127,3 +153,6 @@ pulumi.export("boundary_arn", identity.boundary_arn)
 pulumi.export("feature_group_names", feature_store.feature_group_names)
 pulumi.export("feature_database", feature_store.database_name)
 pulumi.export("feature_workgroup", feature_store.workgroup_name)
+pulumi.export("model_package_group", registry.group_name)
+pulumi.export("training_pipeline_name", training_pipeline.pipeline_name)
+pulumi.export("code_prefix", training_pipeline.code_prefix)

@@ -1,0 +1,145 @@
+"""The training pipeline as a Pulumi resource: step code staged content-addressed, definition compiled."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from infra.config.models import TrainingConfig
+from infra.naming import Naming
+from pipelines.definitions.templates import image_for, render_definition
+from pipelines.definitions.training import TrainingPipelineSettings
+
+STEPS_DIR = Path(__file__).resolve().parents[2] / "pipelines" / "steps"
+RAW_DATA_PREFIX = "churn/"
+MAX_PARALLEL_STEPS = 4
+
+
+def code_hash(steps_dir: Path = STEPS_DIR) -> str:
+    """Content hash of the step scripts: the code prefix changes exactly when a script does."""
+    digest = hashlib.sha256()
+    for path in sorted(steps_dir.glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
+def pipeline_settings(training: TrainingConfig, region: str, values: Mapping[str, Any]) -> TrainingPipelineSettings:
+    """The definition's settings from the stack config and the resolved names and ARNs it needs."""
+    return TrainingPipelineSettings(
+        image_uri=image_for(region),
+        region=region,
+        artifacts_bucket=values["artifacts_bucket"],
+        raw_data_uri=f"s3://{values['raw_bucket']}/{RAW_DATA_PREFIX}",
+        code_prefix=f"code/{values['code_hash']}/",
+        jobs_role_arn=values["jobs_role_arn"],
+        kms_key_arn=values["kms_key_arn"],
+        subnet_ids=list(values["subnet_ids"]),
+        security_group_ids=list(values["security_group_ids"]),
+        model_package_group=values["model_package_group"],
+        processing_instance_type=training.processing_instance_type,
+        training_instance_type=training.instance_type,
+        objective_metric=training.objective_metric,
+        metric_threshold=training.metric_threshold,
+        use_spot=training.use_spot,
+        max_runtime_seconds=training.max_runtime_seconds,
+        feature_database=values["feature_database"],
+        feature_table=values["feature_table"],
+        feature_workgroup=values["feature_workgroup"],
+    )
+
+
+@dataclass(frozen=True)
+class TrainingPipelineArgs:
+    """Inputs of `TrainingPipeline`."""
+
+    naming: Naming
+    tags: Mapping[str, str]
+    training: TrainingConfig
+    artifacts_bucket: pulumi.Input[str]
+    raw_bucket: pulumi.Input[str]
+    models_key_arn: pulumi.Input[str]
+    jobs_role_arn: pulumi.Input[str]
+    pipeline_role_arn: pulumi.Input[str]
+    subnet_ids: Sequence[pulumi.Input[str]]
+    security_group_ids: Sequence[pulumi.Input[str]]
+    model_package_group: pulumi.Input[str]
+    feature_database: pulumi.Input[str]
+    feature_table: str
+    feature_workgroup: pulumi.Input[str]
+
+
+class TrainingPipeline(pulumi.ComponentResource):
+    """The step scripts as KMS-encrypted S3 objects under `code/<content hash>/`, and the SageMaker
+    pipeline whose definition references exactly those objects.
+
+    Changing a script changes the hash, so the pipeline is updated to the new code in the same
+    deployment; an unchanged repository plans no diff. Nothing is uploaded except by `pulumi up`.
+    """
+
+    pipeline_name: pulumi.Output[str]
+    pipeline_arn: pulumi.Output[str]
+    code_prefix: str
+
+    def __init__(self, name: str, args: TrainingPipelineArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("mlops:pipelines:TrainingPipeline", name, None, opts)
+        digest = code_hash()
+        self.code_prefix = f"code/{digest}/"
+        objects = [
+            aws.s3.BucketObjectv2(
+                f"{name}-code-{path.stem}",
+                bucket=args.artifacts_bucket,
+                key=f"{self.code_prefix}{path.name}",
+                source=pulumi.FileAsset(str(path)),
+                content_type="text/x-python",
+                server_side_encryption="aws:kms",
+                kms_key_id=args.models_key_arn,
+                bucket_key_enabled=True,
+                tags=dict(args.tags),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            for path in sorted(STEPS_DIR.glob("*.py"))
+        ]
+        resolved = pulumi.Output.all(
+            artifacts_bucket=args.artifacts_bucket,
+            raw_bucket=args.raw_bucket,
+            kms_key_arn=args.models_key_arn,
+            jobs_role_arn=args.jobs_role_arn,
+            subnet_ids=pulumi.Output.all(*args.subnet_ids),
+            security_group_ids=pulumi.Output.all(*args.security_group_ids),
+            model_package_group=args.model_package_group,
+            feature_database=args.feature_database,
+            feature_workgroup=args.feature_workgroup,
+        )
+        definition = resolved.apply(
+            lambda values: json.dumps(
+                render_definition(
+                    pipeline_settings(
+                        args.training,
+                        args.naming.region,
+                        {**values, "code_hash": digest, "feature_table": args.feature_table},
+                    )
+                ),
+                sort_keys=True,
+            )
+        )
+        pipeline = aws.sagemaker.Pipeline(
+            f"{name}-training",
+            pipeline_name=args.naming.sagemaker("training"),
+            pipeline_display_name=args.naming.sagemaker("training"),
+            pipeline_description="preprocess, train, evaluate, register if the metric passes",
+            role_arn=args.pipeline_role_arn,
+            pipeline_definition=definition,
+            parallelism_configuration={"max_parallel_execution_steps": MAX_PARALLEL_STEPS},
+            tags=dict(args.tags),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=objects),
+        )
+        self.pipeline_name = pipeline.pipeline_name
+        self.pipeline_arn = pipeline.arn
+        self.register_outputs({"pipeline_name": self.pipeline_name, "code_prefix": self.code_prefix})

@@ -1,0 +1,1 @@
+"""SageMaker pipeline definitions, built with the SDK v3 and compiled offline."""

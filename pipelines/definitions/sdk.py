@@ -1,0 +1,119 @@
+"""Loads the SageMaker SDK v3 pieces the pipeline builders use, once, with the blueprint's defaults.
+
+Importing the SDK costs seconds and needs an AWS region at import time (one of its modules creates a
+client when imported), so it is loaded only when a definition is compiled, with the stack's region
+as the default. Telemetry is opted out through the SDK's own defaults (`TelemetryOptOut`).
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+from types import SimpleNamespace
+from typing import Any
+
+SDK_DEFAULTS: dict[str, Any] = {
+    "SchemaVersion": "1.0",
+    "SageMaker": {"PythonSDK": {"Modules": {"TelemetryOptOut": True}}},
+}
+"""SageMaker SDK defaults the blueprint applies to every session it creates: no telemetry."""
+
+
+@cache
+def load_sdk(region: str) -> Any:
+    """The SDK classes the builders need, plus the two steps built from explicit requests."""
+    os.environ.setdefault("AWS_DEFAULT_REGION", region)
+    import logging
+    import warnings
+
+    import boto3
+    from sagemaker.core import image_uris
+    from sagemaker.core.network import NetworkConfig
+    from sagemaker.core.processing import Processor
+    from sagemaker.core.shapes import ProcessingInput, ProcessingOutput, ProcessingS3Input, ProcessingS3Output
+    from sagemaker.core.workflow.conditions import ConditionEquals
+    from sagemaker.core.workflow.execution_variables import ExecutionVariables
+    from sagemaker.core.workflow.functions import Join, JsonGet
+    from sagemaker.core.workflow.parameters import ParameterFloat, ParameterString
+    from sagemaker.core.workflow.pipeline_context import PipelineSession
+    from sagemaker.core.workflow.properties import Properties, PropertyFile
+    from sagemaker.mlops.workflow.condition_step import ConditionStep
+    from sagemaker.mlops.workflow.fail_step import FailStep
+    from sagemaker.mlops.workflow.pipeline import Pipeline
+    from sagemaker.mlops.workflow.retry import (
+        SageMakerJobExceptionTypeEnum,
+        SageMakerJobStepRetryPolicy,
+        StepExceptionTypeEnum,
+        StepRetryPolicy,
+    )
+    from sagemaker.mlops.workflow.steps import (
+        CacheConfig,
+        ConfigurableRetryStep,
+        ProcessingStep,
+        StepTypeEnum,
+        TrainingStep,
+    )
+
+    # The SDK logs every default it applies and warns that a PipelineSession starts no job; both are
+    # expected here and would drown a plan's output.
+    for name in ("sagemaker.config", "sagemaker.core.image_uris", "sagemaker.core.workflow.utilities"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", message="Running within a PipelineSession")
+
+    class StagedTrainingStep(TrainingStep):  # type: ignore[misc]
+        """A training step whose CreateTrainingJob request is given, so compiling uploads nothing."""
+
+        def __init__(self, name: str, request: dict[str, Any], **kwargs: Any) -> None:
+            super().__init__(name, **kwargs)
+            self._request = request
+
+        @property
+        def arguments(self) -> dict[str, Any]:
+            return self._request
+
+    class StagedRegisterStep(ConfigurableRetryStep):  # type: ignore[misc]
+        """A RegisterModel step from an explicit CreateModelPackage request."""
+
+        def __init__(self, name: str, request: dict[str, Any], **kwargs: Any) -> None:
+            super().__init__(name, StepTypeEnum.REGISTER_MODEL, **kwargs)
+            self._request = request
+            self._properties = Properties(step_name=name, step=self, shape_name="DescribeModelPackageOutput")
+
+        @property
+        def arguments(self) -> dict[str, Any]:
+            return self._request
+
+        @property
+        def properties(self) -> Any:
+            return self._properties
+
+    return SimpleNamespace(
+        boto3=boto3,
+        SDK_DEFAULTS=SDK_DEFAULTS,
+        image_uris=image_uris,
+        NetworkConfig=NetworkConfig,
+        Processor=Processor,
+        ProcessingInput=ProcessingInput,
+        ProcessingOutput=ProcessingOutput,
+        ProcessingS3Input=ProcessingS3Input,
+        ProcessingS3Output=ProcessingS3Output,
+        ConditionEquals=ConditionEquals,
+        ExecutionVariables=ExecutionVariables,
+        Join=Join,
+        JsonGet=JsonGet,
+        ParameterFloat=ParameterFloat,
+        ParameterString=ParameterString,
+        PipelineSession=PipelineSession,
+        PropertyFile=PropertyFile,
+        ConditionStep=ConditionStep,
+        FailStep=FailStep,
+        Pipeline=Pipeline,
+        SageMakerJobExceptionTypeEnum=SageMakerJobExceptionTypeEnum,
+        SageMakerJobStepRetryPolicy=SageMakerJobStepRetryPolicy,
+        StepExceptionTypeEnum=StepExceptionTypeEnum,
+        StepRetryPolicy=StepRetryPolicy,
+        CacheConfig=CacheConfig,
+        ProcessingStep=ProcessingStep,
+        staged_training_step=StagedTrainingStep,
+        staged_register_step=StagedRegisterStep,
+    )

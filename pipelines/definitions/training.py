@@ -1,0 +1,384 @@
+"""The training pipeline, built with the SageMaker SDK v3 and compiled to its definition JSON offline.
+
+preprocess -> (train, baseline) -> evaluate -> condition on the evaluation's decision ->
+register (PendingManualApproval, with metrics and drift baseline) or fail with the metric and threshold.
+
+Every job runs in the VPC's private subnets with KMS-encrypted volumes and outputs, under the jobs
+execution role, with retries for throttling and capacity errors and step caching. The training job
+also runs network-isolated: its code arrives as an input channel, not from S3 at run time.
+
+Compiling makes no AWS call and uploads nothing: step code is staged by Pulumi as content-addressed
+S3 objects (`code_uri`), processing steps use the SDK's `Processor.run` (which only records its
+request under a `PipelineSession`), and the training and registration requests are built here,
+because `ModelTrainer.train()` uploads its drivers even inside a pipeline.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pipelines.definitions.sdk import load_sdk
+
+STEP_NAMES = ("Preprocess", "Baseline", "Train", "Evaluate", "CheckMetric", "RegisterModel", "MetricBelowThreshold")
+APPROVAL = "PendingManualApproval"
+SKLEARN_VERSION = "1.2-1"
+CACHE_EXPIRY = "P30D"
+CONTENT_TYPE = "text/csv"
+
+
+@dataclass(frozen=True)
+class TrainingPipelineSettings:
+    """Everything environment-specific the definition contains; plain values, no Pulumi Outputs."""
+
+    image_uri: str
+    """scikit-learn container of the region (`sklearn_image(region)`)."""
+    region: str
+    artifacts_bucket: str
+    raw_data_uri: str
+    code_prefix: str
+    """Key prefix in the artifacts bucket (ending in `/`) holding the step scripts, content-addressed."""
+    jobs_role_arn: str
+    kms_key_arn: str
+    subnet_ids: Sequence[str]
+    security_group_ids: Sequence[str]
+    model_package_group: str
+    processing_instance_type: str
+    training_instance_type: str
+    objective_metric: str
+    metric_threshold: float
+    use_spot: bool
+    max_runtime_seconds: int
+    feature_database: str
+    feature_table: str
+    feature_workgroup: str
+
+
+    @property
+    def code_uri(self) -> str:
+        """Where the step scripts are staged."""
+        return f"s3://{self.artifacts_bucket}/{self.code_prefix}"
+
+
+def sklearn_image(region: str) -> str:
+    """The scikit-learn framework image of `region`, from the SDK's bundled image table (offline)."""
+    sdk = load_sdk(region)
+    return str(sdk.image_uris.retrieve("sklearn", region, version=SKLEARN_VERSION, instance_type="ml.m5.large"))
+
+
+def compile_definition(settings: TrainingPipelineSettings, session_region: str | None = None) -> dict[str, Any]:
+    """The pipeline definition as data, with stable key order.
+
+    `session_region` is the region of the SDK session that records the requests; it defaults to the
+    stack's and matters only when `settings.region` is a template placeholder.
+    """
+    definition = json.loads(build_pipeline(settings, session_region).definition())
+    normalized: dict[str, Any] = json.loads(json.dumps(definition, sort_keys=True))
+    return normalized
+
+
+def build_pipeline(settings: TrainingPipelineSettings, session_region: str | None = None) -> Any:
+    """The SDK `Pipeline` object (for `definition()`, `upsert()` and `start()`)."""
+    return _Builder(settings, session_region or settings.region).pipeline()
+
+
+class _Builder:
+    def __init__(self, settings: TrainingPipelineSettings, session_region: str) -> None:
+        self.s = settings
+        self.sdk = load_sdk(session_region)
+        sdk = self.sdk
+        self.session = sdk.PipelineSession(
+            boto_session=sdk.boto3.Session(region_name=session_region),
+            default_bucket=settings.artifacts_bucket,
+            sagemaker_config=sdk.SDK_DEFAULTS,
+        )
+        self.input_data = sdk.ParameterString("InputData", default_value=settings.raw_data_uri)
+        self.data_source = sdk.ParameterString("DataSource", default_value="csv", enum_values=["csv", "feature-store"])
+        self.processing_type = sdk.ParameterString("ProcessingInstanceType", default_value=settings.processing_instance_type)
+        self.training_type = sdk.ParameterString("TrainingInstanceType", default_value=settings.training_instance_type)
+        self.threshold = sdk.ParameterFloat("MetricThreshold", default_value=settings.metric_threshold)
+        self.approval = sdk.ParameterString("ModelApprovalStatus", default_value=APPROVAL)
+
+    def pipeline(self) -> Any:
+        preprocess = self._preprocess()
+        baseline = self._baseline(preprocess)
+        train = self._train(preprocess)
+        evaluate, report = self._evaluate(preprocess, train)
+        register = self._register(train, evaluate, baseline)
+        fail = self.sdk.FailStep(
+            "MetricBelowThreshold",
+            error_message=self.sdk.Join(
+                on=" ",
+                values=[
+                    f"{self.s.objective_metric} =",
+                    self.sdk.JsonGet(step_name=evaluate.name, property_file=report, json_path="decision.value"),
+                    "is below the threshold",
+                    self.threshold,
+                    "- the model was not registered.",
+                ],
+            ),
+        )
+        check = self.sdk.ConditionStep(
+            "CheckMetric",
+            conditions=[
+                self.sdk.ConditionEquals(
+                    left=self.sdk.JsonGet(step_name=evaluate.name, property_file=report, json_path="decision.passed"),
+                    right=True,
+                )
+            ],
+            if_steps=[register],
+            else_steps=[fail],
+        )
+        return self.sdk.Pipeline(
+            name="training",
+            parameters=[
+                self.input_data,
+                self.data_source,
+                self.processing_type,
+                self.training_type,
+                self.threshold,
+                self.approval,
+            ],
+            steps=[preprocess, baseline, train, evaluate, check],
+            sagemaker_session=self.session,
+        )
+
+    def _output(self, step: str, name: str) -> Any:
+        return self.sdk.Join(
+            on="/",
+            values=[
+                f"s3://{self.s.artifacts_bucket}/pipelines/training",
+                self.sdk.ExecutionVariables.PIPELINE_EXECUTION_ID,
+                step,
+                name,
+            ],
+        )
+
+    def _processing_step(
+        self,
+        name: str,
+        script: str,
+        inputs: dict[str, Any],
+        outputs: Sequence[str],
+        arguments: list[Any],
+        property_files: Sequence[Any] = (),
+    ) -> Any:
+        sdk, s = self.sdk, self.s
+        processor = sdk.Processor(
+            role=s.jobs_role_arn,
+            image_uri=s.image_uri,
+            instance_count=1,
+            instance_type=self.processing_type,
+            entrypoint=["python3", f"/opt/ml/processing/input/code/{script}"],
+            volume_kms_key=s.kms_key_arn,
+            output_kms_key=s.kms_key_arn,
+            max_runtime_in_seconds=s.max_runtime_seconds,
+            network_config=self._network(isolated=False),
+            sagemaker_session=self.session,
+        )
+        channels = {"code": s.code_uri, **inputs}
+        step_args = processor.run(
+            inputs=[
+                sdk.ProcessingInput(
+                    input_name=channel,
+                    s3_input=sdk.ProcessingS3Input(
+                        s3_uri=uri,
+                        local_path=f"/opt/ml/processing/input/{channel}",
+                        s3_data_type="S3Prefix",
+                        s3_input_mode="File",
+                    ),
+                )
+                for channel, uri in channels.items()
+            ],
+            outputs=[
+                sdk.ProcessingOutput(
+                    output_name=output,
+                    s3_output=sdk.ProcessingS3Output(
+                        s3_uri=self._output(name, output),
+                        local_path=f"/opt/ml/processing/{output}",
+                        s3_upload_mode="EndOfJob",
+                    ),
+                )
+                for output in outputs
+            ],
+            arguments=arguments,
+        )
+        return sdk.ProcessingStep(
+            name,
+            step_args=step_args,
+            property_files=list(property_files),
+            cache_config=sdk.CacheConfig(enable_caching=True, expire_after=CACHE_EXPIRY),
+            retry_policies=self._retries(),
+        )
+
+    def _network(self, isolated: bool) -> Any:
+        return self.sdk.NetworkConfig(
+            subnets=list(self.s.subnet_ids),
+            security_group_ids=list(self.s.security_group_ids),
+            encrypt_inter_container_traffic=True,
+            enable_network_isolation=isolated,
+        )
+
+    def _retries(self) -> list[Any]:
+        sdk = self.sdk
+        return [
+            sdk.StepRetryPolicy(
+                exception_types=[sdk.StepExceptionTypeEnum.THROTTLING, sdk.StepExceptionTypeEnum.SERVICE_FAULT],
+                interval_seconds=10,
+                backoff_rate=2.0,
+                max_attempts=5,
+            ),
+            sdk.SageMakerJobStepRetryPolicy(
+                exception_types=[
+                    sdk.SageMakerJobExceptionTypeEnum.CAPACITY_ERROR,
+                    sdk.SageMakerJobExceptionTypeEnum.RESOURCE_LIMIT,
+                    sdk.SageMakerJobExceptionTypeEnum.INTERNAL_ERROR,
+                ],
+                interval_seconds=60,
+                backoff_rate=2.0,
+                max_attempts=3,
+            ),
+        ]
+
+    def _preprocess(self) -> Any:
+        s = self.s
+        return self._processing_step(
+            "Preprocess",
+            "preprocess.py",
+            inputs={"raw": self.input_data},
+            outputs=["train", "validation", "test"],
+            arguments=[
+                "--input", "/opt/ml/processing/input/raw", "--output", "/opt/ml/processing",
+                "--source", self.data_source, "--region", s.region, "--database", s.feature_database,
+                "--table", s.feature_table, "--workgroup", s.feature_workgroup,
+            ],
+        )  # fmt: skip
+
+    def _baseline(self, preprocess: Any) -> Any:
+        return self._processing_step(
+            "Baseline",
+            "baseline.py",
+            inputs={"train": _output_uri(preprocess, "train")},
+            outputs=["baseline"],
+            arguments=["--train", "/opt/ml/processing/input/train", "--output", "/opt/ml/processing/baseline"],
+        )
+
+    def _evaluate(self, preprocess: Any, train: Any) -> tuple[Any, Any]:
+        report = self.sdk.PropertyFile(name="EvaluationReport", output_name="evaluation", path="evaluation.json")
+        step = self._processing_step(
+            "Evaluate",
+            "evaluate.py",
+            inputs={"model": train.properties.ModelArtifacts.S3ModelArtifacts, "test": _output_uri(preprocess, "test")},
+            outputs=["evaluation"],
+            arguments=[
+                "--model", "/opt/ml/processing/input/model/model.tar.gz", "--test", "/opt/ml/processing/input/test",
+                "--output", "/opt/ml/processing/evaluation", "--metric", self.s.objective_metric,
+                "--threshold", self.threshold.to_string(),
+            ],
+            property_files=[report],
+        )  # fmt: skip
+        return step, report
+
+    def _train(self, preprocess: Any) -> Any:
+        s = self.s
+        stopping: dict[str, Any] = {"MaxRuntimeInSeconds": s.max_runtime_seconds}
+        if s.use_spot:
+            stopping["MaxWaitTimeInSeconds"] = 2 * s.max_runtime_seconds
+        request: dict[str, Any] = {
+            "AlgorithmSpecification": {"TrainingImage": s.image_uri, "TrainingInputMode": "File"},
+            "HyperParameters": {
+                "sagemaker_program": json.dumps("train.py"),
+                "sagemaker_submit_directory": json.dumps("/opt/ml/input/data/code"),
+                "sagemaker_region": json.dumps(s.region),
+                "n-estimators": "200",
+                "learning-rate": "0.05",
+                "max-depth": "3",
+            },
+            "InputDataConfig": [
+                _channel("code", s.code_uri),
+                _channel("train", _output_uri(preprocess, "train"), CONTENT_TYPE),
+            ],
+            "OutputDataConfig": {"S3OutputPath": self._output("Train", "model"), "KmsKeyId": s.kms_key_arn},
+            "ResourceConfig": {
+                "InstanceType": self.training_type,
+                "InstanceCount": 1,
+                "VolumeSizeInGB": 30,
+                "VolumeKmsKeyId": s.kms_key_arn,
+            },
+            "RoleArn": s.jobs_role_arn,
+            "StoppingCondition": stopping,
+            "VpcConfig": {"Subnets": list(s.subnet_ids), "SecurityGroupIds": list(s.security_group_ids)},
+            "EnableNetworkIsolation": True,
+            "EnableInterContainerTrafficEncryption": True,
+            "EnableManagedSpotTraining": s.use_spot,
+        }
+        if s.use_spot:
+            request["CheckpointConfig"] = {
+                "S3Uri": f"s3://{s.artifacts_bucket}/checkpoints/training/",
+                "LocalPath": "/opt/ml/checkpoints",
+            }
+        return self.sdk.staged_training_step(
+            "Train",
+            request,
+            cache_config=self.sdk.CacheConfig(enable_caching=True, expire_after=CACHE_EXPIRY),
+            retry_policies=self._retries(),
+        )
+
+    def _register(self, train: Any, evaluate: Any, baseline: Any) -> Any:
+        s = self.s
+        evaluation_uri = self.sdk.Join(on="/", values=[_output_uri(evaluate, "evaluation"), "evaluation.json"])
+        baseline_uri = self.sdk.Join(on="/", values=[_output_uri(baseline, "baseline"), "baseline.json"])
+        request = {
+            "ModelPackageGroupName": s.model_package_group,
+            "ModelPackageDescription": "Churn classifier trained by the training pipeline",
+            "ModelApprovalStatus": self.approval,
+            "InferenceSpecification": {
+                "Containers": [
+                    {
+                        "Image": s.image_uri,
+                        "ModelDataUrl": train.properties.ModelArtifacts.S3ModelArtifacts,
+                        "Environment": {
+                            "SAGEMAKER_PROGRAM": "inference.py",
+                            "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code",
+                            "SAGEMAKER_REGION": s.region,
+                        },
+                    }
+                ],
+                "SupportedContentTypes": [CONTENT_TYPE],
+                "SupportedResponseMIMETypes": [CONTENT_TYPE],
+            },
+            "ModelMetrics": {
+                "ModelQuality": {"Statistics": {"ContentType": "application/json", "S3Uri": evaluation_uri}}
+            },
+            "DriftCheckBaselines": {
+                "ModelDataQuality": {"Statistics": {"ContentType": "application/json", "S3Uri": baseline_uri}}
+            },
+        }
+        return self.sdk.staged_register_step(
+            "RegisterModel",
+            request,
+            retry_policies=[
+                self.sdk.StepRetryPolicy(
+                    exception_types=[self.sdk.StepExceptionTypeEnum.THROTTLING], interval_seconds=10, max_attempts=5
+                )
+            ],
+        )
+
+
+def _output_uri(step: Any, name: str) -> Any:
+    return step.properties.ProcessingOutputConfig.Outputs[name].S3Output.S3Uri
+
+
+def _channel(name: str, uri: Any, content_type: str | None = None) -> dict[str, Any]:
+    channel: dict[str, Any] = {
+        "ChannelName": name,
+        "DataSource": {
+            "S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": uri, "S3DataDistributionType": "FullyReplicated"}
+        },
+        "InputMode": "File",
+    }
+    if content_type:
+        channel["ContentType"] = content_type
+    return channel

@@ -1,0 +1,76 @@
+"""Run the pipeline's step scripts on this machine, exactly as their containers run them.
+
+Each script is executed as `__main__` with its folder on `sys.path` and its arguments in `argv`,
+so sibling imports and argument parsing behave as in SageMaker.
+"""
+
+from __future__ import annotations
+
+import runpy
+import sys
+from collections.abc import Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+from pipelines.data import CHURN_CSV
+
+STEPS_DIR = Path(__file__).parent / "steps"
+
+
+@contextmanager
+def _as_script(script: Path, argv: Sequence[str]) -> Iterator[None]:
+    saved_argv, saved_path = sys.argv[:], sys.path[:]
+    sys.argv = [str(script), *argv]
+    sys.path.insert(0, str(script.parent))
+    try:
+        yield
+    finally:
+        sys.argv, sys.path[:] = saved_argv, saved_path
+
+
+def run_step(name: str, *argv: str) -> dict[str, Any]:
+    """Run `pipelines/steps/<name>.py` with `argv`; returns the script's module globals."""
+    script = STEPS_DIR / f"{name}.py"
+    with _as_script(script, argv):
+        return runpy.run_path(str(script), run_name="__main__")
+
+
+@dataclass(frozen=True)
+class LocalTrainingRun:
+    """Where a local run of preprocess -> train -> evaluate -> baseline wrote its results."""
+
+    root: Path
+
+    @property
+    def evaluation(self) -> Path:
+        """The evaluation report."""
+        return self.root / "evaluation" / "evaluation.json"
+
+    @property
+    def baseline(self) -> Path:
+        """The drift baseline."""
+        return self.root / "baseline" / "baseline.json"
+
+    @property
+    def model_dir(self) -> Path:
+        """The model folder (model.joblib and its inference code)."""
+        return self.root / "model"
+
+
+def run_training(root: Path, metric: str, threshold: float, data: Path = CHURN_CSV, n_estimators: int = 200) -> LocalTrainingRun:
+    """Run the training steps on `data` under `root`, as the pipeline would."""
+    run = LocalTrainingRun(root)
+    splits = root / "data"
+    run_step("preprocess", "--input", str(data), "--output", str(splits))
+    run_step(
+        "train", "--train", str(splits / "train"), "--model-dir", str(run.model_dir),
+        "--checkpoint-dir", str(root / "checkpoints"), "--n-estimators", str(n_estimators),
+    )  # fmt: skip
+    run_step(
+        "evaluate", "--model", str(run.model_dir), "--test", str(splits / "test"),
+        "--output", str(run.evaluation.parent), "--metric", metric, "--threshold", str(threshold),
+    )  # fmt: skip
+    run_step("baseline", "--train", str(splits / "train"), "--output", str(run.baseline.parent))
+    return run

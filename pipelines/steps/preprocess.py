@@ -1,0 +1,106 @@
+"""Preprocess step: latest record per customer, validated, split into train/validation/test.
+
+Reads either CSV files (a raw data prefix) or the feature store's offline table through Athena.
+The offline store keeps every version of a record; only the latest, undeleted one is used.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+import pandas as pd
+from dataset import (
+    EVENT_TIME,
+    FEATURE_STORE_COLUMNS,
+    FEATURES,
+    IDENTIFIER,
+    LABEL,
+    NUMERIC,
+    SENSITIVE,
+    read_csvs,
+    require_columns,
+)
+from sklearn.model_selection import train_test_split
+
+
+def latest_records(frame: pd.DataFrame) -> pd.DataFrame:
+    """One row per identifier: the newest by event time, dropping records the store marked deleted."""
+    if "is_deleted" in frame.columns:
+        frame = frame[~frame["is_deleted"].astype(str).str.lower().isin(["true", "1"])]
+    frame = frame.sort_values([IDENTIFIER, EVENT_TIME]).drop_duplicates(IDENTIFIER, keep="last")
+    return frame.drop(columns=[c for c in FEATURE_STORE_COLUMNS if c in frame.columns]).reset_index(drop=True)
+
+
+def split(frame: pd.DataFrame, test_size: float, validation_size: float, seed: int) -> dict[str, pd.DataFrame]:
+    """Stratified train/validation/test splits with the label first, then features and the sensitive column."""
+    require_columns(frame, [IDENTIFIER, LABEL, SENSITIVE, *FEATURES], "the input data")
+    if frame[LABEL].isna().any():
+        raise ValueError(f"{int(frame[LABEL].isna().sum())} record(s) have no {LABEL} label")
+    columns = [LABEL, *FEATURES, SENSITIVE]
+    rest, test = train_test_split(frame[columns], test_size=test_size, random_state=seed, stratify=frame[LABEL])
+    share = validation_size / (1 - test_size)
+    train, validation = train_test_split(rest, test_size=share, random_state=seed, stratify=rest[LABEL])
+    return {"train": train, "validation": validation, "test": test}
+
+
+def query_offline_store(database: str, table: str, workgroup: str, region: str) -> pd.DataFrame:
+    """Read the offline table through Athena (the workgroup enforces encrypted results)."""
+    import boto3
+
+    athena = boto3.client("athena", region_name=region)
+    execution = athena.start_query_execution(
+        QueryString=f'SELECT * FROM "{database}"."{table}"', WorkGroup=workgroup
+    )["QueryExecutionId"]
+    while True:
+        status = athena.get_query_execution(QueryExecutionId=execution)["QueryExecution"]["Status"]
+        if status["State"] in ("SUCCEEDED", "FAILED", "CANCELLED"):
+            break
+        time.sleep(2)
+    if status["State"] != "SUCCEEDED":
+        raise RuntimeError(f"offline store query {execution} {status['State']}: {status.get('StateChangeReason', '')}")
+    rows: list[list[str | None]] = []
+    header: list[str] = []
+    for page in athena.get_paginator("get_query_results").paginate(QueryExecutionId=execution):
+        for row in page["ResultSet"]["Rows"]:
+            values = [cell.get("VarCharValue") for cell in row["Data"]]
+            if not header:
+                header = [str(value) for value in values]
+            else:
+                rows.append(values)
+    frame = pd.DataFrame(rows, columns=header)
+    for column in [LABEL, *NUMERIC]:
+        frame[column] = pd.to_numeric(frame[column])
+    return frame
+
+
+def main(argv: list[str] | None = None) -> dict[str, int]:
+    """Run the step; returns the row count of each split."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--input", default="/opt/ml/processing/input/raw", help="CSV file or folder")
+    parser.add_argument("--output", default="/opt/ml/processing", help="writes <output>/{train,validation,test}/")
+    parser.add_argument("--source", choices=["csv", "feature-store"], default="csv")
+    parser.add_argument("--database", default="")
+    parser.add_argument("--table", default="")
+    parser.add_argument("--workgroup", default="")
+    parser.add_argument("--region", default=os.environ.get("AWS_REGION", ""))
+    parser.add_argument("--test-size", type=float, default=0.2)
+    parser.add_argument("--validation-size", type=float, default=0.1)
+    parser.add_argument("--seed", type=int, default=42)
+    args = parser.parse_args(argv)
+    if args.source == "feature-store":
+        frame = query_offline_store(args.database, args.table, args.workgroup, args.region)
+    else:
+        frame = read_csvs(args.input)
+    splits = split(latest_records(frame), args.test_size, args.validation_size, args.seed)
+    for name, part in splits.items():
+        os.makedirs(os.path.join(args.output, name), exist_ok=True)
+        part.to_csv(os.path.join(args.output, name, f"{name}.csv"), index=False)
+    counts = {name: len(part) for name, part in splits.items()}
+    print(f"preprocess: {counts}")
+    return counts
+
+
+if __name__ == "__main__":
+    main()
