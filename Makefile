@@ -28,6 +28,7 @@ lint: $(VENV)/.synced ## ruff, ruff format check and mypy (strict).
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+	$(VENV)/bin/mypy --strict --no-namespace-packages pipelines/steps/*.py
 
 fmt: $(VENV)/.synced
 	$(VENV)/bin/ruff format .

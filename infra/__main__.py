@@ -9,13 +9,14 @@ from infra.components.audit import Audit, AuditArgs
 from infra.components.encryption import Encryption, EncryptionArgs, KeyPurpose
 from infra.components.feature_store import FeatureStore, FeatureStoreArgs
 from infra.components.identity import Identity, IdentityArgs
-from infra.components.registry import Registry, RegistryArgs
-from infra.components.training_pipeline import TrainingPipeline, TrainingPipelineArgs
 from infra.components.network import Network, NetworkArgs
+from infra.components.registry import Registry, RegistryArgs
 from infra.components.storage import Storage, StorageArgs
+from infra.components.training_pipeline import TrainingPipeline, TrainingPipelineArgs
 from infra.config import ConfigError, parse_settings, runtime_settings
 from infra.naming import Naming
 from infra.tags import mandatory_tags
+from pipelines.definitions.training import FEATURE_GROUP
 from pipelines.features.schema import load_schemas
 
 try:
@@ -23,6 +24,7 @@ try:
 except ConfigError as error:
     raise pulumi.RunError(str(error)) from None
 
+schemas = {schema.name: schema for schema in load_schemas()}
 naming = Naming(config.name_prefix, config.environment, config.account_id, config.region)
 tags = mandatory_tags(config, pulumi.get_project())
 trail_name = naming.resource("trail")
@@ -103,7 +105,7 @@ feature_store = FeatureStore(
     FeatureStoreArgs(
         naming=naming,
         tags=tags,
-        schemas=load_schemas(),
+        schemas=list(schemas.values()),
         role_arn=roles["feature-store"],
         data_key_arn=encryption.key_arns["data"],
         models_key_arn=encryption.key_arns["models"],
@@ -134,7 +136,7 @@ training_pipeline = TrainingPipeline(
         security_group_ids=[network.workload_security_group_id],
         model_package_group=registry.group_name,
         feature_database=feature_store.database_name,
-        feature_table="customer_churn",
+        feature_table=schemas[FEATURE_GROUP].offline_table,
         feature_workgroup=feature_store.workgroup_name,
     ),
     opts=pulumi.ResourceOptions(depends_on=[identity]),

@@ -67,6 +67,25 @@ def demo(
     run_demo(ROOT, out)
 
 
+def _register_groups() -> None:
+    from mlops.commands import pipeline
+
+    app.add_typer(pipeline.app, name="pipeline")
+
+
+_register_groups()
+
+
+def _domain_errors() -> tuple[type[Exception], ...]:
+    """Errors of the lifecycle code that carry a message for the user rather than a bug."""
+    from pipelines.definitions.settings import StackOutputsError
+    from pipelines.definitions.templates import TemplateError
+    from pipelines.features.ingest import IngestionError, RecordValidationError
+    from pipelines.pipeline_ops import PipelineError
+
+    return (StackOutputsError, TemplateError, IngestionError, RecordValidationError, PipelineError)
+
+
 def main() -> None:
     """Console-script entry point: run the app, turning user errors into clean messages."""
     try:
@@ -76,5 +95,10 @@ def main() -> None:
             errors.print(f"[red]error:[/] {line}")
         sys.exit(1)
     except (UserError, NamingError) as error:
+        errors.print(f"[red]error:[/] {error}")
+        sys.exit(1)
+    except Exception as error:
+        if not isinstance(error, _domain_errors()):
+            raise  # a bug: keep the traceback
         errors.print(f"[red]error:[/] {error}")
         sys.exit(1)

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import runpy
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from pipelines.data import CHURN_CSV
 
@@ -59,7 +59,9 @@ class LocalTrainingRun:
         return self.root / "model"
 
 
-def run_training(root: Path, metric: str, threshold: float, data: Path = CHURN_CSV, n_estimators: int = 200) -> LocalTrainingRun:
+def run_training(
+    root: Path, metric: str, threshold: float, data: Path = CHURN_CSV, n_estimators: int = 200
+) -> LocalTrainingRun:
     """Run the training steps on `data` under `root`, as the pipeline would."""
     run = LocalTrainingRun(root)
     splits = root / "data"

@@ -113,7 +113,7 @@ class FeatureStore(pulumi.ComponentResource):
                 "data_catalog_config": {
                     "catalog": "AwsDataCatalog",
                     "database": database.name,
-                    "table_name": schema.name.replace("-", "_"),
+                    "table_name": schema.offline_table,
                 },
                 "table_format": args.table_format,
                 "disable_glue_table_creation": False,

@@ -7,18 +7,16 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
 from infra.config.models import TrainingConfig
 from infra.naming import Naming
-from pipelines.definitions.templates import image_for, render_definition
-from pipelines.definitions.training import TrainingPipelineSettings
+from pipelines.definitions.settings import pipeline_settings
+from pipelines.definitions.templates import render_definition
 
 STEPS_DIR = Path(__file__).resolve().parents[2] / "pipelines" / "steps"
-RAW_DATA_PREFIX = "churn/"
 MAX_PARALLEL_STEPS = 4
 
 
@@ -28,31 +26,6 @@ def code_hash(steps_dir: Path = STEPS_DIR) -> str:
     for path in sorted(steps_dir.glob("*.py")):
         digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()[:16]
-
-
-def pipeline_settings(training: TrainingConfig, region: str, values: Mapping[str, Any]) -> TrainingPipelineSettings:
-    """The definition's settings from the stack config and the resolved names and ARNs it needs."""
-    return TrainingPipelineSettings(
-        image_uri=image_for(region),
-        region=region,
-        artifacts_bucket=values["artifacts_bucket"],
-        raw_data_uri=f"s3://{values['raw_bucket']}/{RAW_DATA_PREFIX}",
-        code_prefix=f"code/{values['code_hash']}/",
-        jobs_role_arn=values["jobs_role_arn"],
-        kms_key_arn=values["kms_key_arn"],
-        subnet_ids=list(values["subnet_ids"]),
-        security_group_ids=list(values["security_group_ids"]),
-        model_package_group=values["model_package_group"],
-        processing_instance_type=training.processing_instance_type,
-        training_instance_type=training.instance_type,
-        objective_metric=training.objective_metric,
-        metric_threshold=training.metric_threshold,
-        use_spot=training.use_spot,
-        max_runtime_seconds=training.max_runtime_seconds,
-        feature_database=values["feature_database"],
-        feature_table=values["feature_table"],
-        feature_workgroup=values["feature_workgroup"],
-    )
 
 
 @dataclass(frozen=True)
@@ -76,8 +49,10 @@ class TrainingPipelineArgs:
 
 
 class TrainingPipeline(pulumi.ComponentResource):
-    """The step scripts as KMS-encrypted S3 objects under `code/<content hash>/`, and the SageMaker
-    pipeline whose definition references exactly those objects.
+    """The training pipeline and the code it runs.
+
+    The step scripts become KMS-encrypted S3 objects under `code/<content hash>/`, and the SageMaker
+    pipeline's definition references exactly those objects.
 
     Changing a script changes the hash, so the pipeline is updated to the new code in the same
     deployment; an unchanged repository plans no diff. Nothing is uploaded except by `pulumi up`.
@@ -89,8 +64,7 @@ class TrainingPipeline(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: TrainingPipelineArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mlops:pipelines:TrainingPipeline", name, None, opts)
-        digest = code_hash()
-        self.code_prefix = f"code/{digest}/"
+        self.code_prefix = f"code/{code_hash()}/"
         objects = [
             aws.s3.BucketObjectv2(
                 f"{name}-code-{path.stem}",
@@ -123,7 +97,7 @@ class TrainingPipeline(pulumi.ComponentResource):
                     pipeline_settings(
                         args.training,
                         args.naming.region,
-                        {**values, "code_hash": digest, "feature_table": args.feature_table},
+                        {**values, "code_prefix": self.code_prefix, "feature_table": args.feature_table},
                     )
                 ),
                 sort_keys=True,

@@ -24,6 +24,8 @@ from pipelines.definitions.sdk import load_sdk
 
 STEP_NAMES = ("Preprocess", "Baseline", "Train", "Evaluate", "CheckMetric", "RegisterModel", "MetricBelowThreshold")
 APPROVAL = "PendingManualApproval"
+FEATURE_GROUP = "customer-churn"
+"""The feature group (schema name) the preprocess step can read its training set from."""
 SKLEARN_VERSION = "1.2-1"
 CACHE_EXPIRY = "P30D"
 CONTENT_TYPE = "text/csv"
@@ -54,7 +56,6 @@ class TrainingPipelineSettings:
     feature_database: str
     feature_table: str
     feature_workgroup: str
-
 
     @property
     def code_uri(self) -> str:
@@ -96,7 +97,9 @@ class _Builder:
         )
         self.input_data = sdk.ParameterString("InputData", default_value=settings.raw_data_uri)
         self.data_source = sdk.ParameterString("DataSource", default_value="csv", enum_values=["csv", "feature-store"])
-        self.processing_type = sdk.ParameterString("ProcessingInstanceType", default_value=settings.processing_instance_type)
+        self.processing_type = sdk.ParameterString(
+            "ProcessingInstanceType", default_value=settings.processing_instance_type
+        )
         self.training_type = sdk.ParameterString("TrainingInstanceType", default_value=settings.training_instance_type)
         self.threshold = sdk.ParameterFloat("MetricThreshold", default_value=settings.metric_threshold)
         self.approval = sdk.ParameterString("ModelApprovalStatus", default_value=APPROVAL)
@@ -158,6 +161,7 @@ class _Builder:
 
     def _processing_step(
         self,
+        *,
         name: str,
         script: str,
         inputs: dict[str, Any],
@@ -245,8 +249,8 @@ class _Builder:
     def _preprocess(self) -> Any:
         s = self.s
         return self._processing_step(
-            "Preprocess",
-            "preprocess.py",
+            name="Preprocess",
+            script="preprocess.py",
             inputs={"raw": self.input_data},
             outputs=["train", "validation", "test"],
             arguments=[
@@ -258,8 +262,8 @@ class _Builder:
 
     def _baseline(self, preprocess: Any) -> Any:
         return self._processing_step(
-            "Baseline",
-            "baseline.py",
+            name="Baseline",
+            script="baseline.py",
             inputs={"train": _output_uri(preprocess, "train")},
             outputs=["baseline"],
             arguments=["--train", "/opt/ml/processing/input/train", "--output", "/opt/ml/processing/baseline"],
@@ -268,8 +272,8 @@ class _Builder:
     def _evaluate(self, preprocess: Any, train: Any) -> tuple[Any, Any]:
         report = self.sdk.PropertyFile(name="EvaluationReport", output_name="evaluation", path="evaluation.json")
         step = self._processing_step(
-            "Evaluate",
-            "evaluate.py",
+            name="Evaluate",
+            script="evaluate.py",
             inputs={"model": train.properties.ModelArtifacts.S3ModelArtifacts, "test": _output_uri(preprocess, "test")},
             outputs=["evaluation"],
             arguments=[

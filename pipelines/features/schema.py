@@ -99,6 +99,11 @@ class FeatureGroupSchema(_Model):
         return typed
 
     @property
+    def offline_table(self) -> str:
+        """The offline store's Glue table name."""
+        return offline_table_name(self.name)
+
+    @property
     def types(self) -> dict[str, FeatureType]:
         """Feature name -> type."""
         return {feature.name: feature.type for feature in self.features}
@@ -121,6 +126,11 @@ class FeatureGroupSchema(_Model):
             message = "is not ISO-8601 UTC (2026-01-31T12:00:00Z)"
             problems.append(RecordProblem(index=index, field=self.event_time, value=event, message=message))
         return problems
+
+
+def offline_table_name(feature_group: str) -> str:
+    """The Glue table of a feature group's offline store (Athena wants underscores, not hyphens)."""
+    return feature_group.replace("-", "_")
 
 
 def _type_problem(kind: FeatureType, value: Any) -> str | None:

@@ -28,7 +28,7 @@ def numeric_profile(values: pd.Series) -> dict[str, Any]:
     sample = np.sort(clean.sample(n=min(SAMPLE, len(clean)), random_state=0).to_numpy())
     return {
         "type": "numeric",
-        "count": int(len(values)),
+        "count": len(values),
         "missing": float(values.isna().mean()),
         "mean": float(clean.mean()),
         "std": float(clean.std()),
@@ -43,7 +43,7 @@ def categorical_profile(values: pd.Series) -> dict[str, Any]:
     shares = values.fillna("<missing>").astype(str).value_counts(normalize=True).sort_index()
     return {
         "type": "categorical",
-        "count": int(len(values)),
+        "count": len(values),
         "missing": float(values.isna().mean()),
         "shares": {str(key): float(share) for key, share in shares.items()},
     }

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import time
 
 import pandas as pd
@@ -49,10 +50,12 @@ def query_offline_store(database: str, table: str, workgroup: str, region: str) 
     """Read the offline table through Athena (the workgroup enforces encrypted results)."""
     import boto3
 
+    for name, value in (("database", database), ("table", table)):
+        if not re.fullmatch(r"[a-z0-9_]+", value):
+            raise ValueError(f"--{name} {value!r} is not a Glue name (lower-case letters, digits, _)")
     athena = boto3.client("athena", region_name=region)
-    execution = athena.start_query_execution(
-        QueryString=f'SELECT * FROM "{database}"."{table}"', WorkGroup=workgroup
-    )["QueryExecutionId"]
+    query = f'SELECT * FROM "{database}"."{table}"'  # noqa: S608 - identifiers checked above
+    execution = athena.start_query_execution(QueryString=query, WorkGroup=workgroup)["QueryExecutionId"]
     while True:
         status = athena.get_query_execution(QueryExecutionId=execution)["QueryExecution"]["Status"]
         if status["State"] in ("SUCCEEDED", "FAILED", "CANCELLED"):

@@ -34,7 +34,15 @@ def build_model(learning_rate: float, max_depth: int, seed: int) -> Pipeline:
 
 
 def train(
-    train_dir: str, model_dir: str, checkpoint_dir: str, n_estimators: int, stage: int, learning_rate: float, max_depth: int, seed: int
+    train_dir: str,
+    model_dir: str,
+    checkpoint_dir: str,
+    *,
+    n_estimators: int,
+    stage: int = 50,
+    learning_rate: float = 0.05,
+    max_depth: int = 3,
+    seed: int = 42,
 ) -> Pipeline:
     """Fit, resuming from the checkpoint if one exists; save the model and its inference code."""
     frame = read_csvs(train_dir)
@@ -77,7 +85,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=42)
     args = parser.parse_args(argv)
     train(
-        args.train, args.model_dir, args.checkpoint_dir, args.n_estimators, args.stage, args.learning_rate, args.max_depth, args.seed
+        args.train,
+        args.model_dir,
+        args.checkpoint_dir,
+        n_estimators=args.n_estimators,
+        stage=args.stage,
+        learning_rate=args.learning_rate,
+        max_depth=args.max_depth,
+        seed=args.seed,
     )
 
 

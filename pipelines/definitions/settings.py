@@ -1,0 +1,67 @@
+"""The training pipeline's settings from a stack: its config plus the names and ARNs it deployed."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from infra.config.models import StackConfig, TrainingConfig
+from pipelines.definitions.templates import image_for
+from pipelines.definitions.training import FEATURE_GROUP, TrainingPipelineSettings
+from pipelines.features.schema import offline_table_name
+
+RAW_DATA_PREFIX = "churn/"
+
+
+class StackOutputsError(ValueError):
+    """The stack outputs lack what a command needs (usually: the stack is not deployed yet)."""
+
+
+def pipeline_settings(training: TrainingConfig, region: str, values: Mapping[str, Any]) -> TrainingPipelineSettings:
+    """Settings from the training config and resolved `values` (see `values_from_outputs` for the keys)."""
+    return TrainingPipelineSettings(
+        image_uri=image_for(region),
+        region=region,
+        artifacts_bucket=values["artifacts_bucket"],
+        raw_data_uri=f"s3://{values['raw_bucket']}/{RAW_DATA_PREFIX}",
+        code_prefix=values["code_prefix"],
+        jobs_role_arn=values["jobs_role_arn"],
+        kms_key_arn=values["kms_key_arn"],
+        subnet_ids=list(values["subnet_ids"]),
+        security_group_ids=list(values["security_group_ids"]),
+        model_package_group=values["model_package_group"],
+        processing_instance_type=training.processing_instance_type,
+        training_instance_type=training.instance_type,
+        objective_metric=training.objective_metric,
+        metric_threshold=training.metric_threshold,
+        use_spot=training.use_spot,
+        max_runtime_seconds=training.max_runtime_seconds,
+        feature_database=values["feature_database"],
+        feature_table=values["feature_table"],
+        feature_workgroup=values["feature_workgroup"],
+    )
+
+
+def values_from_outputs(outputs: Mapping[str, Any]) -> dict[str, Any]:
+    """The `values` of `pipeline_settings` from a stack's outputs (`pulumi stack output --json`)."""
+    try:
+        return {
+            "artifacts_bucket": outputs["bucket_names"]["artifacts"],
+            "raw_bucket": outputs["bucket_names"]["raw"],
+            "code_prefix": outputs["code_prefix"],
+            "jobs_role_arn": outputs["role_arns"]["jobs"],
+            "kms_key_arn": outputs["key_arns"]["models"],
+            "subnet_ids": outputs["subnet_ids"],
+            "security_group_ids": [outputs["workload_security_group_id"]],
+            "model_package_group": outputs["model_package_group"],
+            "feature_database": outputs["feature_database"],
+            "feature_table": offline_table_name(FEATURE_GROUP),
+            "feature_workgroup": outputs["feature_workgroup"],
+        }
+    except KeyError as missing:
+        raise StackOutputsError(f"the stack outputs lack {missing}; deploy the stack (pulumi up) first") from None
+
+
+def settings_for_stack(config: StackConfig, outputs: Mapping[str, Any]) -> TrainingPipelineSettings:
+    """The settings the stack's pipeline was deployed with."""
+    return pipeline_settings(config.training, config.region, values_from_outputs(outputs))

@@ -1,0 +1,182 @@
+"""The compiled training pipeline: what every job carries, the gate, the registration target.
+
+The SDK compiles with every AWS call blocked, proving compilation is offline and uploads nothing;
+the plan's definition (filled in from the committed template) must equal the SDK's output.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import botocore.client
+import pytest
+
+from infra.config import StackConfig
+from infra.plan.model import Plan
+from pipelines.definitions.settings import settings_for_stack
+from pipelines.definitions.training import compile_definition
+
+
+@pytest.fixture(scope="module")
+def no_aws() -> Iterator[list[str]]:
+    """Fail any AWS API call made while compiling."""
+    calls: list[str] = []
+    original = botocore.client.BaseClient._make_api_call
+
+    def refuse(self: Any, operation: str, params: Any) -> Any:
+        calls.append(operation)
+        raise AssertionError(f"compiling called AWS: {operation}")
+
+    botocore.client.BaseClient._make_api_call = refuse  # type: ignore[method-assign]
+    try:
+        yield calls
+    finally:
+        botocore.client.BaseClient._make_api_call = original  # type: ignore[method-assign]
+
+
+@pytest.fixture(scope="module")
+def compiled(plans: dict[str, Plan], configs: dict[str, StackConfig], no_aws: list[str]) -> dict[str, dict[str, Any]]:
+    """The SDK's definition for dev (spot) and prod (on-demand), from their plans' outputs."""
+    result = {
+        stack: compile_definition(settings_for_stack(configs[stack], plans[stack].outputs)) for stack in ("dev", "prod")
+    }
+    assert no_aws == []
+    return result
+
+
+def planned(plan: Plan) -> dict[str, Any]:
+    (pipeline,) = plan.of_type("aws:sagemaker/pipeline:Pipeline")
+    definition: dict[str, Any] = json.loads(pipeline.inputs["pipelineDefinition"])
+    return definition
+
+
+def steps_of(definition: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    steps = {step["Name"]: step for step in definition["Steps"]}
+    condition = steps["CheckMetric"]["Arguments"]
+    steps.update({step["Name"]: step for step in condition["IfSteps"] + condition["ElseSteps"]})
+    return steps
+
+
+def jobs_of(definition: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {name: step for name, step in steps_of(definition).items() if step["Type"] in ("Processing", "Training")}
+
+
+def test_plan_carries_exactly_what_the_sdk_compiles(
+    plans: dict[str, Plan], compiled: dict[str, dict[str, Any]]
+) -> None:
+    for stack, definition in compiled.items():
+        assert planned(plans[stack]) == definition, f"{stack}: run `mlops pipeline templates`"
+
+
+def test_steps_and_their_order(compiled: dict[str, dict[str, Any]]) -> None:
+    definition = compiled["dev"]
+    assert [s["Name"] for s in definition["Steps"]] == ["Preprocess", "Baseline", "Train", "Evaluate", "CheckMetric"]
+    steps = steps_of(definition)
+    text = json.dumps
+    assert "Steps.Preprocess" in text(steps["Train"]["Arguments"]["InputDataConfig"])
+    assert "Steps.Preprocess" in text(steps["Baseline"]["Arguments"]["ProcessingInputs"])
+    evaluate_inputs = text(steps["Evaluate"]["Arguments"]["ProcessingInputs"])
+    assert "Steps.Train.ModelArtifacts.S3ModelArtifacts" in evaluate_inputs and "Steps.Preprocess" in evaluate_inputs
+    assert [s["Name"] for s in definition["Steps"][4]["Arguments"]["IfSteps"]] == ["RegisterModel"]
+    assert [s["Name"] for s in definition["Steps"][4]["Arguments"]["ElseSteps"]] == ["MetricBelowThreshold"]
+
+
+def test_parameters_default_to_the_stack_config(
+    compiled: dict[str, dict[str, Any]], configs: dict[str, StackConfig]
+) -> None:
+    for stack, definition in compiled.items():
+        defaults = {p["Name"]: p.get("DefaultValue") for p in definition["Parameters"]}
+        training = configs[stack].training
+        assert defaults["TrainingInstanceType"] == training.instance_type
+        assert defaults["ProcessingInstanceType"] == training.processing_instance_type
+        assert defaults["MetricThreshold"] == training.metric_threshold
+        assert defaults["ModelApprovalStatus"] == "PendingManualApproval"
+        assert defaults["DataSource"] == "csv"
+        assert defaults["InputData"].startswith("s3://mlops-" + stack + "-raw-")
+
+
+def test_every_job_is_in_the_vpc_encrypted_and_uses_the_jobs_role(
+    compiled: dict[str, dict[str, Any]], plans: dict[str, Plan]
+) -> None:
+    for stack, definition in compiled.items():
+        outputs = plans[stack].outputs
+        key, role = outputs["key_arns"]["models"], outputs["role_arns"]["jobs"]
+        jobs = jobs_of(definition)
+        assert sorted(jobs) == ["Baseline", "Evaluate", "Preprocess", "Train"]
+        for name, job in jobs.items():
+            args = job["Arguments"]
+            assert args["RoleArn"] == role, name
+            if job["Type"] == "Processing":
+                vpc = args["NetworkConfig"]["VpcConfig"]
+                assert args["ProcessingResources"]["ClusterConfig"]["VolumeKmsKeyId"] == key
+                assert args["ProcessingOutputConfig"]["KmsKeyId"] == key
+                assert args["NetworkConfig"]["EnableInterContainerTrafficEncryption"] is True
+            else:
+                vpc = args["VpcConfig"]
+                assert args["ResourceConfig"]["VolumeKmsKeyId"] == key and args["OutputDataConfig"]["KmsKeyId"] == key
+                assert args["EnableNetworkIsolation"] is True and args["EnableInterContainerTrafficEncryption"] is True
+            assert vpc["Subnets"] == outputs["subnet_ids"]
+            assert vpc["SecurityGroupIds"] == [outputs["workload_security_group_id"]]
+            assert job["CacheConfig"] == {"Enabled": True, "ExpireAfter": "P30D"}
+            retried = {t for policy in job["RetryPolicies"] for t in policy["ExceptionType"]}
+            assert {"Step.THROTTLING", "SageMaker.CAPACITY_ERROR", "SageMaker.RESOURCE_LIMIT"} <= retried
+
+
+def test_spot_training_and_checkpoints_follow_config(compiled: dict[str, dict[str, Any]]) -> None:
+    dev, prod = (jobs_of(compiled[s])["Train"]["Arguments"] for s in ("dev", "prod"))
+    assert dev["EnableManagedSpotTraining"] is True and prod["EnableManagedSpotTraining"] is False
+    assert dev["StoppingCondition"]["MaxWaitTimeInSeconds"] == 2 * dev["StoppingCondition"]["MaxRuntimeInSeconds"]
+    assert dev["CheckpointConfig"]["LocalPath"] == "/opt/ml/checkpoints"
+    assert "CheckpointConfig" not in prod and "MaxWaitTimeInSeconds" not in prod["StoppingCondition"]
+
+
+def test_code_comes_from_the_content_addressed_prefix(
+    compiled: dict[str, dict[str, Any]], plans: dict[str, Plan]
+) -> None:
+    plan = plans["dev"]
+    code_uri = f"s3://{plan.outputs['bucket_names']['artifacts']}/{plan.outputs['code_prefix']}"
+    staged = {o.inputs["key"] for o in plan.of_type("aws:s3/bucketObjectv2:BucketObjectv2")}
+    assert {f"{plan.outputs['code_prefix']}{name}" for name in ("preprocess.py", "train.py", "evaluate.py")} <= staged
+    for name, job in jobs_of(compiled["dev"]).items():
+        assert code_uri in json.dumps(job["Arguments"]), name
+    train = jobs_of(compiled["dev"])["Train"]["Arguments"]["HyperParameters"]
+    assert json.loads(train["sagemaker_submit_directory"]) == "/opt/ml/input/data/code"
+
+
+def test_the_gate_reads_the_evaluation_decision(compiled: dict[str, dict[str, Any]]) -> None:
+    steps = steps_of(compiled["dev"])
+    (condition,) = steps["CheckMetric"]["Arguments"]["Conditions"]
+    assert condition["Type"] == "Equals" and condition["RightValue"] is True
+    assert condition["LeftValue"]["Std:JsonGet"]["Path"] == "decision.passed"
+    (report,) = steps["Evaluate"]["PropertyFiles"]
+    assert report == {"FilePath": "evaluation.json", "OutputName": "evaluation", "PropertyFileName": "EvaluationReport"}
+    arguments = steps["Evaluate"]["Arguments"]["AppSpecification"]["ContainerArguments"]
+    assert "--threshold" in arguments and "--metric" in arguments
+    message = json.dumps(steps["MetricBelowThreshold"]["Arguments"]["ErrorMessage"])
+    assert "is below the threshold" in message and "Parameters.MetricThreshold" in message
+
+
+def test_registration_targets_the_environment_group(
+    compiled: dict[str, dict[str, Any]], plans: dict[str, Plan]
+) -> None:
+    for stack, definition in compiled.items():
+        register = steps_of(definition)["RegisterModel"]
+        assert register["Type"] == "RegisterModel"
+        args = register["Arguments"]
+        assert args["ModelPackageGroupName"] == plans[stack].outputs["model_package_group"] == f"mlops-{stack}-churn"
+        assert args["ModelApprovalStatus"] == {"Get": "Parameters.ModelApprovalStatus"}
+        assert "evaluation.json" in json.dumps(args["ModelMetrics"]["ModelQuality"])
+        assert "baseline.json" in json.dumps(args["DriftCheckBaselines"]["ModelDataQuality"])
+        (container,) = args["InferenceSpecification"]["Containers"]
+        assert container["Environment"]["SAGEMAKER_SUBMIT_DIRECTORY"] == "/opt/ml/model/code"
+
+
+def test_pipeline_resource_uses_the_pipeline_role(plan: Plan, stack: str) -> None:
+    (pipeline,) = plan.of_type("aws:sagemaker/pipeline:Pipeline")
+    assert pipeline.inputs["roleArn"] == plan.outputs["role_arns"]["pipeline"]
+    assert pipeline.inputs["pipelineName"] == f"mlops-{stack}-training"
+    code = plan.of_type("aws:s3/bucketObjectv2:BucketObjectv2")
+    assert code and all(o.inputs["serverSideEncryption"] == "aws:kms" for o in code)
+    assert all(o.inputs["kmsKeyId"] == plan.outputs["key_arns"]["models"] for o in code)

@@ -1,0 +1,48 @@
+"""Upsert and start the planned pipeline against moto: idempotent, parameters checked."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from infra.plan.model import Plan
+from pipelines.pipeline_ops import PipelineError, start_pipeline, upsert_pipeline
+
+
+@pytest.fixture
+def sagemaker() -> Iterator[Any]:
+    with mock_aws():
+        yield boto3.client("sagemaker", region_name="eu-west-1")
+
+
+def test_upsert_creates_then_leaves_then_updates(plans: dict[str, Plan], sagemaker: Any) -> None:
+    (resource,) = plans["dev"].of_type("aws:sagemaker/pipeline:Pipeline")
+    name, role = resource.inputs["pipelineName"], resource.inputs["roleArn"]
+    definition = json.loads(resource.inputs["pipelineDefinition"])
+    assert upsert_pipeline(sagemaker, name, definition, role, {"environment": "dev"}) == "created"
+    assert upsert_pipeline(sagemaker, name, definition, role, {"environment": "dev"}) == "unchanged"
+    changed = {**definition, "Parameters": definition["Parameters"][:-1]}
+    assert upsert_pipeline(sagemaker, name, changed, role, {"environment": "dev"}) == "updated"
+    stored = json.loads(sagemaker.describe_pipeline(PipelineName=name)["PipelineDefinition"])
+    assert stored == changed
+
+
+def test_start_checks_parameters_then_starts(plans: dict[str, Plan], sagemaker: Any) -> None:
+    (resource,) = plans["dev"].of_type("aws:sagemaker/pipeline:Pipeline")
+    name = resource.inputs["pipelineName"]
+    with pytest.raises(PipelineError, match="does not exist here"):
+        start_pipeline(sagemaker, name, {})
+    upsert_pipeline(sagemaker, name, json.loads(resource.inputs["pipelineDefinition"]), resource.inputs["roleArn"], {})
+    with pytest.raises(PipelineError, match=r"unknown pipeline parameter\(s\) Epochs; .* takes DataSource, InputData"):
+        start_pipeline(sagemaker, name, {"Epochs": "3"})
+    with pytest.raises(PipelineError, match="DataSource='lake' is not one of csv, feature-store"):
+        start_pipeline(sagemaker, name, {"DataSource": "lake"})
+    arn = start_pipeline(sagemaker, name, {"DataSource": "feature-store", "MetricThreshold": "0.8"}, token="ci-run-42")
+    assert arn.startswith(f"arn:aws:sagemaker:eu-west-1:123456789012:pipeline/{name}/execution/")
+    parameters = sagemaker.list_pipeline_parameters_for_execution(PipelineExecutionArn=arn)["PipelineParameters"]
+    assert {p["Name"]: p["Value"] for p in parameters} == {"DataSource": "feature-store", "MetricThreshold": "0.8"}

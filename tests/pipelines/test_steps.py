@@ -1,0 +1,159 @@
+"""The step scripts, run locally exactly as their containers run them, on the shipped dataset."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+import tarfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from pipelines.local_run import STEPS_DIR, LocalTrainingRun, run_step
+
+
+@pytest.fixture(scope="module")
+def steps() -> Iterator[dict[str, Any]]:
+    """The step modules, imported the way their container imports them (folder on sys.path)."""
+    sys.path.insert(0, str(STEPS_DIR))
+    try:
+        import baseline
+        import evaluate
+        import inference
+        import preprocess
+        import train
+
+        yield {
+            "preprocess": preprocess,
+            "train": train,
+            "evaluate": evaluate,
+            "baseline": baseline,
+            "inference": inference,
+        }
+    finally:
+        sys.path.remove(str(STEPS_DIR))
+
+
+def test_trained_model_beats_the_floor_and_the_decision_agrees(training_run: LocalTrainingRun) -> None:
+    report = json.loads(training_run.evaluation.read_text())
+    auc = report["metrics"]["auc"]["value"]
+    assert 0.75 < auc < 0.95, "a realistic churn model: clearly better than chance, not suspiciously perfect"
+    assert report["decision"] == {"metric": "auc", "value": auc, "threshold": 0.7, "passed": True}
+    assert report["binary_classification_metrics"]["auc"]["value"] == auc
+    matrix = report["binary_classification_metrics"]["confusion_matrix"]
+    assert sum(matrix[a][b] for a in "01" for b in "01") == report["test_rows"] == 600
+
+
+def test_splits_are_stratified_and_disjoint(training_run: LocalTrainingRun) -> None:
+    parts = {
+        name: pd.read_csv(training_run.root / "data" / name / f"{name}.csv") for name in ("train", "validation", "test")
+    }
+    assert {name: len(part) for name, part in parts.items()} == {"train": 2100, "validation": 300, "test": 600}
+    rates = [part["churned"].mean() for part in parts.values()]
+    assert max(rates) - min(rates) < 0.01
+    assert "customer_id" not in parts["train"].columns and "gender" in parts["train"].columns
+
+
+def test_model_artifact_carries_its_inference_code(training_run: LocalTrainingRun, steps: dict[str, Any]) -> None:
+    assert sorted(p.name for p in (training_run.model_dir / "code").iterdir()) == ["dataset.py", "inference.py"]
+    handlers = steps["inference"]
+    model = handlers.model_fn(str(training_run.model_dir))
+    frame = pd.read_csv(training_run.root / "data" / "test" / "test.csv").head(3)
+    with_header = frame[handlers.FEATURES].to_csv(index=False)
+    without_header = frame[handlers.FEATURES].to_csv(index=False, header=False)
+    for body in (with_header, without_header.encode()):
+        scores = handlers.predict_fn(handlers.input_fn(body, "text/csv"), model)
+        assert len(scores) == 3 and all(0.0 <= s <= 1.0 for s in scores)
+    lines = handlers.output_fn(scores, "text/csv").splitlines()
+    assert len(lines) == 3
+    with pytest.raises(ValueError, match="expected 9 values per row"):
+        handlers.input_fn("1,2,3\n", "text/csv")
+    with pytest.raises(ValueError, match="unsupported content type 'application/json'"):
+        handlers.input_fn("{}", "application/json")
+
+
+def test_evaluate_reads_the_training_jobs_tarball(training_run: LocalTrainingRun, tmp_path: Path) -> None:
+    archive = tmp_path / "model.tar.gz"
+    with tarfile.open(archive, "w:gz") as bundle:
+        for path in training_run.model_dir.rglob("*"):
+            bundle.add(path, arcname=str(path.relative_to(training_run.model_dir)))
+    out = tmp_path / "evaluation"
+    run_step("evaluate", "--model", str(archive), "--test", str(training_run.root / "data" / "test"),
+             "--output", str(out), "--threshold", "0.99")  # fmt: skip
+    report = json.loads((out / "evaluation.json").read_text())
+    assert report["decision"]["passed"] is False and report["decision"]["threshold"] == 0.99
+
+
+def test_evaluate_refuses_a_tarball_escaping_its_folder(tmp_path: Path, steps: dict[str, Any]) -> None:
+    archive = tmp_path / "model.tar.gz"
+    (tmp_path / "evil.txt").write_text("x")
+    with tarfile.open(archive, "w:gz") as bundle:
+        bundle.add(tmp_path / "evil.txt", arcname="../evil.txt")
+    with pytest.raises(ValueError, match="points outside"):
+        steps["evaluate"].load_model(str(archive))
+
+
+def test_decide_is_the_one_gate(steps: dict[str, Any]) -> None:
+    decide = steps["evaluate"].decide
+    assert decide({"auc": 0.8}, "auc", 0.8)["passed"] is True
+    assert decide({"auc": 0.7999}, "auc", 0.8)["passed"] is False
+    assert decide({"auc": math.nan}, "auc", 0.0)["passed"] is False
+    with pytest.raises(ValueError, match="unknown metric 'gini'"):
+        decide({"auc": 0.8}, "gini", 0.5)
+
+
+def test_training_resumes_from_its_checkpoint(
+    training_run: LocalTrainingRun, tmp_path: Path, steps: dict[str, Any]
+) -> None:
+    train_dir = str(training_run.root / "data" / "train")
+    checkpoints = tmp_path / "checkpoints"
+    first = steps["train"].train(train_dir, str(tmp_path / "m1"), str(checkpoints), n_estimators=100)
+    assert first.named_steps["trees"].n_estimators == 100
+    resumed = steps["train"].train(train_dir, str(tmp_path / "m2"), str(checkpoints), n_estimators=150)
+    assert resumed.named_steps["trees"].n_estimators == 150
+    fresh = steps["train"].train(train_dir, str(tmp_path / "m3"), "", n_estimators=150)
+    frame = pd.read_csv(Path(train_dir) / "train.csv").head(50)
+    features = steps["train"].FEATURES
+    assert (resumed.predict_proba(frame[features]) == fresh.predict_proba(frame[features])).all()
+
+
+def test_preprocess_keeps_the_latest_undeleted_version(steps: dict[str, Any]) -> None:
+    frame = pd.DataFrame(
+        {
+            "customer_id": ["a", "a", "b", "c"],
+            "event_time": [
+                "2026-01-01T00:00:00Z",
+                "2026-02-01T00:00:00Z",
+                "2026-01-01T00:00:00Z",
+                "2026-01-01T00:00:00Z",
+            ],
+            "tenure_months": [1, 2, 3, 4],
+            "is_deleted": ["false", "false", "true", "false"],
+            "write_time": ["x"] * 4,
+            "api_invocation_time": ["x"] * 4,
+        }
+    )
+    latest = steps["preprocess"].latest_records(frame)
+    assert latest["customer_id"].tolist() == ["a", "c"]
+    assert latest["tenure_months"].tolist() == [2, 4]
+    assert "write_time" not in latest.columns and "is_deleted" not in latest.columns
+
+
+def test_preprocess_names_missing_columns(steps: dict[str, Any]) -> None:
+    frame = pd.DataFrame({"customer_id": ["a"], "churned": [1]})
+    with pytest.raises(ValueError, match=r"the input data lacks column\(s\) gender, tenure_months"):
+        steps["preprocess"].split(frame, 0.2, 0.1, 1)
+
+
+def test_baseline_profiles_every_feature(training_run: LocalTrainingRun) -> None:
+    document = json.loads(training_run.baseline.read_text())
+    assert document["rows"] == 2100
+    tenure = document["features"]["tenure_months"]
+    assert tenure["type"] == "numeric" and math.isclose(sum(tenure["shares"]), 1.0)
+    assert len(tenure["sample"]) == 1000 and tenure["sample"] == sorted(tenure["sample"])
+    contract = document["features"]["contract"]
+    assert set(contract["shares"]) == {"month-to-month", "one-year", "two-year"}
