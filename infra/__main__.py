@@ -7,6 +7,7 @@ import pulumi
 
 from infra.components.audit import Audit, AuditArgs
 from infra.components.encryption import Encryption, EncryptionArgs, KeyPurpose
+from infra.components.endpoint import Endpoint, EndpointArgs
 from infra.components.feature_store import FeatureStore, FeatureStoreArgs
 from infra.components.identity import Identity, IdentityArgs
 from infra.components.network import Network, NetworkArgs
@@ -24,6 +25,7 @@ try:
 except ConfigError as error:
     raise pulumi.RunError(str(error)) from None
 
+MODEL_NAME = "churn"
 schemas = {schema.name: schema for schema in load_schemas()}
 naming = Naming(config.name_prefix, config.environment, config.account_id, config.region)
 tags = mandatory_tags(config, pulumi.get_project())
@@ -55,6 +57,7 @@ encryption = Encryption(
         naming=naming,
         tags=tags,
         deletion_window_days=config.encryption.deletion_window_days,
+        reader_accounts=config.registry.reader_accounts,
         key_users={purpose: [roles[r] for r in users if r in roles] for purpose, users in KEY_USERS.items()},
         key_grantors={
             purpose: [roles[r] for r in ("github-deploy", "platform-admin") if r in roles]
@@ -72,6 +75,7 @@ storage = Storage(
         capture_retention_days=config.storage.capture_retention_days,
         noncurrent_version_retention_days=config.storage.noncurrent_version_retention_days,
         access_log_retention_days=config.storage.access_log_retention_days,
+        artifact_reader_accounts=config.registry.reader_accounts,
     ),
 )
 network = Network(
@@ -119,7 +123,14 @@ feature_store = FeatureStore(
 )
 registry = Registry(
     "registry",
-    RegistryArgs(naming=naming, tags=tags, model_name="churn", description="Customer churn classifier"),
+    RegistryArgs(
+        naming=naming,
+        tags=tags,
+        model_name=MODEL_NAME,
+        description="Customer churn classifier",
+        reader_accounts=config.registry.reader_accounts,
+        alerts_topic_arn=audit.alerts_topic_arn,
+    ),
 )
 training_pipeline = TrainingPipeline(
     "training",
@@ -141,6 +152,23 @@ training_pipeline = TrainingPipeline(
     ),
     opts=pulumi.ResourceOptions(depends_on=[identity]),
 )
+endpoint = Endpoint(
+    "serving",
+    EndpointArgs(
+        naming=naming,
+        tags=tags,
+        model_name=MODEL_NAME,
+        serving=config.serving,
+        monitoring=config.monitoring,
+        model_role_arn=roles["model"],
+        models_key_arn=encryption.key_arns["models"],
+        capture_bucket=storage.bucket_names["capture"],
+        subnet_ids=network.subnet_ids,
+        security_group_ids=[network.workload_security_group_id],
+        alerts_topic_arn=audit.alerts_topic_arn,
+    ),
+    opts=pulumi.ResourceOptions(depends_on=[identity]),
+)
 
 pulumi.export("environment", config.environment)
 pulumi.export("bucket_names", storage.bucket_names)
@@ -158,3 +186,4 @@ pulumi.export("feature_workgroup", feature_store.workgroup_name)
 pulumi.export("model_package_group", registry.group_name)
 pulumi.export("training_pipeline_name", training_pipeline.pipeline_name)
 pulumi.export("code_prefix", training_pipeline.code_prefix)
+pulumi.export("endpoint_name", endpoint.endpoint_name)

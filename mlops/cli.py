@@ -52,6 +52,8 @@ def plan(
     result = evaluate_stack(stack, ROOT)
     console.print(plan_table(result))
     console.print(outputs_table(result.outputs))
+    if result.outputs.get("endpoint_name") is None:
+        console.print("note: no model is pinned (mlops:serving.modelPackageArn), so no endpoint is planned")
     if json_path is not None:
         result.write(json_path)
         console.print(f"plan JSON: {json_path}")

@@ -48,6 +48,8 @@ class EncryptionArgs:
     deletion_window_days: int
     key_users: Mapping[KeyPurpose, Sequence[pulumi.Input[str]]] = field(default_factory=dict)
     """Role ARNs allowed to use each key (and to create grants for AWS services acting for them)."""
+    reader_accounts: Sequence[str] = ()
+    """Accounts that deploy models trained here: they may decrypt model artifacts through S3 only."""
     key_grantors: Mapping[KeyPurpose, Sequence[pulumi.Input[str]]] = field(default_factory=dict)
     """Role ARNs that only create grants for AWS resources (the deployer creating endpoints, feature groups)."""
 
@@ -112,6 +114,16 @@ class Encryption(pulumi.ComponentResource):
                     actions=[*KEY_GRANT_ACTIONS, "kms:DescribeKey"],
                     resources=["*"],
                     conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
+                )
+            )
+        if purpose == "models" and self._args.reader_accounts:
+            statements.append(
+                Statement(
+                    sid="DeployingAccountsDecryptViaS3",
+                    principals={"AWS": [f"arn:aws:iam::{a}:root" for a in self._args.reader_accounts]},
+                    actions=["kms:Decrypt", "kms:DescribeKey"],
+                    resources=["*"],
+                    conditions={"StringEquals": {"kms:ViaService": f"s3.{naming.region}.amazonaws.com"}},
                 )
             )
         return statements + _service_statements(purpose, naming)

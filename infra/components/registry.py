@@ -1,14 +1,22 @@
-"""The model registry: one model package group per model, where the pipeline registers candidates."""
+"""The model registry: a model package group per model, readable by the accounts that deploy from it."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 
 from infra.naming import Naming
+from infra.policy_document import Statement, policy_json
+
+READ_PACKAGE_ACTIONS = [
+    "sagemaker:DescribeModelPackage",
+    "sagemaker:DescribeModelPackageGroup",
+    "sagemaker:ListModelPackages",
+]
 
 
 @dataclass(frozen=True)
@@ -20,23 +28,78 @@ class RegistryArgs:
     model_name: str
     """Short model name; the group is `<prefix>-<env>-<model_name>`."""
     description: str
+    reader_accounts: Sequence[str]
+    """Accounts that deploy packages of this group (staging, prod): they may read, never write."""
+    alerts_topic_arn: pulumi.Input[str]
 
 
 class Registry(pulumi.ComponentResource):
-    """A model package group. Packages enter it as PendingManualApproval and are approved by a person."""
+    """A model package group, its cross-account read policy, and the approval-change event route.
+
+    Packages enter as PendingManualApproval and are approved by the model-approver persona. Every
+    approval change is an EventBridge event, routed to the alerts topic (people) and available on the
+    default bus for the promotion hook (`mlops:registry:Registry` exports the rule name).
+    """
 
     group_name: pulumi.Output[str]
     group_arn: pulumi.Output[str]
+    approval_rule_name: pulumi.Output[str]
 
     def __init__(self, name: str, args: RegistryArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mlops:registry:Registry", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        group_name = args.naming.sagemaker(args.model_name)
         group = aws.sagemaker.ModelPackageGroup(
             f"{name}-{args.model_name}",
-            model_package_group_name=args.naming.sagemaker(args.model_name),
+            model_package_group_name=group_name,
             model_package_group_description=args.description,
             tags=dict(args.tags),
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=child,
+        )
+        if args.reader_accounts:
+            naming = args.naming
+            packages = f"arn:aws:sagemaker:{naming.region}:{naming.account_id}:model-package/{group_name}/*"
+            aws.sagemaker.ModelPackageGroupPolicy(
+                f"{name}-{args.model_name}-readers",
+                model_package_group_name=group.model_package_group_name,
+                resource_policy=policy_json(
+                    Statement(
+                        sid="DeployingAccountsRead",
+                        principals={"AWS": [f"arn:aws:iam::{account}:root" for account in args.reader_accounts]},
+                        actions=READ_PACKAGE_ACTIONS,
+                        resources=[group.arn, packages],
+                    )
+                ),
+                opts=child,
+            )
+        rule = aws.cloudwatch.EventRule(
+            f"{name}-approval-changes",
+            name=args.naming.resource(f"{args.model_name}-approval-changes"),
+            description=f"Approval state changes of {group_name} packages",
+            event_pattern=json.dumps(
+                {
+                    "source": ["aws.sagemaker"],
+                    "detail-type": ["SageMaker Model Package State Change"],
+                    "detail": {"ModelPackageGroupName": [group_name]},
+                }
+            ),
+            tags=dict(args.tags),
+            opts=child,
+        )
+        aws.cloudwatch.EventTarget(
+            f"{name}-approval-changes-alerts",
+            rule=rule.name,
+            arn=args.alerts_topic_arn,
+            input_transformer={
+                "input_paths": {
+                    "package": "$.detail.ModelPackageArn",
+                    "status": "$.detail.ModelApprovalStatus",
+                },
+                "input_template": '"Model package <package> is now <status>."',
+            },
+            opts=child,
         )
         self.group_name = group.model_package_group_name
         self.group_arn = group.arn
-        self.register_outputs({"group_name": self.group_name, "group_arn": self.group_arn})
+        self.approval_rule_name = rule.name
+        self.register_outputs({"group_name": self.group_name, "approval_rule_name": self.approval_rule_name})

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -12,6 +12,7 @@ import pulumi_aws as aws
 from infra.components.encryption import KeyPurpose
 from infra.naming import Naming
 from infra.policy_document import Statement, deny_insecure_transport, policy_json
+from pipelines.definitions.training import OUTPUT_PREFIX
 
 BucketPurpose = Literal["raw", "features", "artifacts", "capture", "monitoring", "audit", "access-logs"]
 
@@ -42,6 +43,8 @@ class StorageArgs:
     capture_retention_days: int
     noncurrent_version_retention_days: int
     access_log_retention_days: int
+    artifact_reader_accounts: Sequence[str] = ()
+    """Accounts that deploy models trained here: they may read model artifacts, nothing else."""
 
 
 class Storage(pulumi.ComponentResource):
@@ -179,6 +182,15 @@ class Storage(pulumi.ComponentResource):
             )
         if purpose == "audit":
             statements += _audit_delivery(bucket, account, self._args.trail_arn)
+        if purpose == "artifacts" and self._args.artifact_reader_accounts:
+            statements.append(
+                Statement(
+                    sid="DeployingAccountsReadModels",
+                    principals={"AWS": [f"arn:aws:iam::{a}:root" for a in self._args.artifact_reader_accounts]},
+                    actions=["s3:GetObject", "s3:GetObjectVersion"],
+                    resources=[pulumi.Output.concat(bucket.arn, f"/{OUTPUT_PREFIX}/*")],
+                )
+            )
         return statements
 
 

@@ -241,6 +241,20 @@ class ServerlessConfig(Section):
     max_concurrency: int = Field(default=5, ge=1, le=200)
 
 
+class RolloutConfig(Section):
+    """Blue/green deployment of a new model version, rolled back automatically by alarms."""
+
+    strategy: Literal["canary", "linear", "all-at-once"] = Field(
+        default="canary", description="How traffic moves to the new fleet."
+    )
+    canary_percent: int = Field(default=10, ge=1, le=50, description="Capacity share of the canary step.")
+    linear_step_percent: int = Field(default=20, ge=5, le=50, description="Capacity share of each linear step.")
+    wait_seconds: int = Field(default=600, ge=0, le=3600, description="Bake time between traffic steps.")
+    termination_wait_seconds: int = Field(
+        default=300, ge=0, le=3600, description="How long the old fleet stays up after the shift, for rollback."
+    )
+
+
 class ServingConfig(Section):
     """The deployed model version and how it is served."""
 
@@ -253,12 +267,32 @@ class ServingConfig(Section):
     max_instances: int = Field(default=2, ge=1, le=100, description="Autoscaling ceiling.")
     serverless: ServerlessConfig = Field(default_factory=ServerlessConfig)
     data_capture_percentage: int = Field(default=100, ge=0, le=100, description="Share of requests captured.")
+    target_invocations_per_instance: int = Field(
+        default=100, ge=1, le=100_000, description="Autoscaling target: invocations per instance per minute."
+    )
+    rollout: RolloutConfig = Field(default_factory=RolloutConfig)
+    shadow_model_package_arn: ModelPackageArn | None = Field(
+        default=None, description="A challenger that receives a copy of live traffic; its answers are discarded."
+    )
+    shadow_percent: int = Field(default=10, ge=1, le=100, description="Share of requests copied to the shadow.")
 
     @model_validator(mode="after")
     def _capacity(self) -> Self:
         if self.max_instances < self.min_instances:
             raise ValueError(f"maxInstances ({self.max_instances}) is below minInstances ({self.min_instances})")
+        if self.mode == "serverless" and self.shadow_model_package_arn:
+            raise ValueError("shadow variants need realtime mode; remove shadowModelPackageArn or set mode: realtime")
+        if self.shadow_model_package_arn and not self.model_package_arn:
+            raise ValueError("a shadow variant needs a primary: set modelPackageArn first")
         return self
+
+
+class RegistryConfig(Section):
+    """Who else may read this environment's approved model packages (for promotion across accounts)."""
+
+    reader_accounts: list[AccountId] = Field(
+        default_factory=list, description="Accounts (staging, prod) that deploy packages registered here."
+    )
 
 
 class MonitoringConfig(Section):
@@ -299,6 +333,7 @@ class StackConfig(Section):
     feature_store: FeatureStoreConfig = Field(default_factory=FeatureStoreConfig)
     training: TrainingConfig
     serving: ServingConfig = Field(default_factory=ServingConfig)
+    registry: RegistryConfig = Field(default_factory=RegistryConfig)
     monitoring: MonitoringConfig = Field(default_factory=MonitoringConfig)
 
     @model_validator(mode="after")
@@ -355,6 +390,18 @@ class StackConfig(Section):
                     serving.mode,
                     "prod serves in realtime mode (serverless has cold starts)",
                 )
+            )
+        if self.environment == "prod" and serving.rollout.strategy == "all-at-once":
+            problems.append(
+                (
+                    ("serving", "rollout", "strategy"),
+                    serving.rollout.strategy,
+                    "prod shifts traffic by canary or linear steps, so an alarm can roll a bad model back",
+                )
+            )
+        if self.account_id in self.registry.reader_accounts:
+            problems.append(
+                (("registry", "readerAccounts"), self.account_id, "lists the stack's own account; remove it")
             )
         if self.environment == "prod" and serving.min_instances < 2:
             problems.append(

@@ -29,6 +29,8 @@ FEATURE_GROUP = "customer-churn"
 SKLEARN_VERSION = "1.2-1"
 CACHE_EXPIRY = "P30D"
 CONTENT_TYPE = "text/csv"
+OUTPUT_PREFIX = "pipelines/training"
+"""Key prefix (in the artifacts bucket) of every execution's outputs, model artifacts included."""
 
 
 @dataclass(frozen=True)
@@ -152,7 +154,7 @@ class _Builder:
         return self.sdk.Join(
             on="/",
             values=[
-                f"s3://{self.s.artifacts_bucket}/pipelines/training",
+                f"s3://{self.s.artifacts_bucket}/{OUTPUT_PREFIX}",
                 self.sdk.ExecutionVariables.PIPELINE_EXECUTION_ID,
                 step,
                 name,

@@ -84,11 +84,14 @@ def test_every_bucket_policy_denies_plain_http_and_weaker_encryption(plan: Plan)
 def test_no_bucket_policy_allows_anonymous_access(plan: Plan) -> None:
     for policy in plan.of_type("aws:s3/bucketPolicy:BucketPolicy"):
         for statement in statements(policy):
-            if statement["Effect"] == "Allow":
-                assert "Service" in statement["Principal"], statement
-                assert "aws:SourceAccount" in str(statement["Condition"]) or "aws:SourceArn" in str(
-                    statement["Condition"]
-                )
+            if statement["Effect"] != "Allow":
+                continue
+            principal, condition = statement["Principal"], str(statement.get("Condition"))
+            if "Service" in principal:  # AWS services, pinned to this account or this trail
+                assert "aws:SourceAccount" in condition or "aws:SourceArn" in condition
+            else:  # deploying accounts reading model artifacts
+                assert all(p.endswith(":root") and "*" not in p for p in principal["AWS"])
+                assert statement["Action"] == ["s3:GetObject", "s3:GetObjectVersion"]
 
 
 def test_every_data_bucket_logs_access_to_the_log_bucket(plan: Plan) -> None:
@@ -122,10 +125,15 @@ def test_keys_rotate_and_root_cannot_use_them(plan: Plan, config: StackConfig) -
         assert key.inputs["deletionWindowInDays"] == config.encryption.deletion_window_days
         for statement in statements(key):
             principal = str(statement["Principal"])
-            if ":root" in principal:
-                actions = as_list(statement["Action"])
-                assert "kms:*" not in actions
-                assert not {"kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey*"} & set(actions)
+            actions = set(as_list(statement["Action"]))
+            assert "kms:*" not in actions
+            if f"{config.account_id}:root" in principal:
+                assert not {"kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey*"} & actions
+            elif ":root" in principal:  # deploying accounts: decrypt model artifacts through S3, nothing else
+                assert actions == {"kms:Decrypt", "kms:DescribeKey"}
+                assert statement["Condition"] == {
+                    "StringEquals": {"kms:ViaService": f"s3.{config.region}.amazonaws.com"}
+                }
             if "Service" in statement["Principal"]:
                 assert statement.get("Condition"), f"service statement {statement['Sid']} is not pinned"
 
