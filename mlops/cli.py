@@ -70,9 +70,10 @@ def demo(
 
 
 def _register_groups() -> None:
-    from mlops.commands import pipeline
+    from mlops.commands import model, pipeline
 
     app.add_typer(pipeline.app, name="pipeline")
+    app.add_typer(model.app, name="model")
 
 
 _register_groups()

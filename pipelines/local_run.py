@@ -6,12 +6,14 @@ so sibling imports and argument parsing behave as in SageMaker.
 
 from __future__ import annotations
 
+import importlib
 import runpy
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from pipelines.data import CHURN_CSV
@@ -28,6 +30,12 @@ def _as_script(script: Path, argv: Sequence[str]) -> Iterator[None]:
         yield
     finally:
         sys.argv, sys.path[:] = saved_argv, saved_path
+
+
+def load_step_module(name: str) -> ModuleType:
+    """Import `pipelines/steps/<name>.py` (e.g. `dataset`) as the containers do, cached in sys.modules."""
+    with _as_script(STEPS_DIR / f"{name}.py", []):
+        return importlib.import_module(name)
 
 
 def run_step(name: str, *argv: str) -> dict[str, Any]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,6 +13,38 @@ from infra.plan.evaluate import PROJECT_ROOT, evaluate_stack
 from infra.plan.model import Plan
 
 STACKS = ("dev", "staging", "prod")
+FAKE_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "eu-west-1",
+}
+"""Credentials moto accepts; set for the whole session so no test can ever sign a real request."""
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _offline_aws_credentials() -> Iterator[None]:
+    saved = {key: os.environ.get(key) for key in [*FAKE_CREDENTIALS, "AWS_PROFILE"]}
+    os.environ.update(FAKE_CREDENTIALS)
+    os.environ.pop("AWS_PROFILE", None)
+    yield
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    """An AWS emulator (moto server) on 127.0.0.1, shared by the tests that drive the CLI end to end."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
 
 
 @pytest.fixture(scope="session")

@@ -70,18 +70,18 @@ def upsert(stack: StackOption = "dev", outputs: OutputsOption = None, endpoint_u
 
     from infra.tags import mandatory_tags
     from mlops.stack_context import load_context
-    from pipelines.definitions.settings import settings_for_stack
+    from pipelines.definitions.settings import required_output, settings_for_stack
     from pipelines.definitions.templates import render_definition
     from pipelines.pipeline_ops import upsert_pipeline
 
     context = load_context(_root(), stack, outputs)
     client = boto3.client("sagemaker", region_name=context.config.region, endpoint_url=endpoint_url)
-    name = context.outputs["training_pipeline_name"]
+    name = required_output(context.outputs, "training_pipeline_name")
     result = upsert_pipeline(
         client,
         name,
         render_definition(settings_for_stack(context.config, context.outputs)),
-        context.outputs["role_arns"]["pipeline"],
+        required_output(context.outputs, "role_arns", "pipeline"),
         mandatory_tags(context.config, "mlops"),
     )
     console.print(f"pipeline {name}: {result} (values from {context.source})")
@@ -99,6 +99,7 @@ def start(
     import boto3
 
     from mlops.stack_context import load_context
+    from pipelines.definitions.settings import required_output
     from pipelines.pipeline_ops import PipelineError, start_pipeline
 
     parameters = {}
@@ -110,7 +111,7 @@ def start(
     context = load_context(_root(), stack, outputs)
     client = boto3.client("sagemaker", region_name=context.config.region, endpoint_url=endpoint_url)
     try:
-        arn = start_pipeline(client, context.outputs["training_pipeline_name"], parameters, token)
+        arn = start_pipeline(client, required_output(context.outputs, "training_pipeline_name"), parameters, token)
     except PipelineError as error:
         raise UserError(str(error)) from None
     console.print(f"started {arn}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import partial
 from typing import Any
 
 from infra.config.models import StackConfig, TrainingConfig
@@ -44,22 +45,30 @@ def pipeline_settings(training: TrainingConfig, region: str, values: Mapping[str
 
 def values_from_outputs(outputs: Mapping[str, Any]) -> dict[str, Any]:
     """The `values` of `pipeline_settings` from a stack's outputs (`pulumi stack output --json`)."""
-    try:
-        return {
-            "artifacts_bucket": outputs["bucket_names"]["artifacts"],
-            "raw_bucket": outputs["bucket_names"]["raw"],
-            "code_prefix": outputs["code_prefix"],
-            "jobs_role_arn": outputs["role_arns"]["jobs"],
-            "kms_key_arn": outputs["key_arns"]["models"],
-            "subnet_ids": outputs["subnet_ids"],
-            "security_group_ids": [outputs["workload_security_group_id"]],
-            "model_package_group": outputs["model_package_group"],
-            "feature_database": outputs["feature_database"],
-            "feature_table": offline_table_name(FEATURE_GROUP),
-            "feature_workgroup": outputs["feature_workgroup"],
-        }
-    except KeyError as missing:
-        raise StackOutputsError(f"the stack outputs lack {missing}; deploy the stack (pulumi up) first") from None
+    get = partial(required_output, outputs)
+    return {
+        "artifacts_bucket": get("bucket_names", "artifacts"),
+        "raw_bucket": get("bucket_names", "raw"),
+        "code_prefix": get("code_prefix"),
+        "jobs_role_arn": get("role_arns", "jobs"),
+        "kms_key_arn": get("key_arns", "models"),
+        "subnet_ids": get("subnet_ids"),
+        "security_group_ids": [get("workload_security_group_id")],
+        "model_package_group": get("model_package_group"),
+        "feature_database": get("feature_database"),
+        "feature_table": offline_table_name(FEATURE_GROUP),
+        "feature_workgroup": get("feature_workgroup"),
+    }
+
+
+def required_output(outputs: Mapping[str, Any], *path: str) -> Any:
+    """`outputs[path[0]][path[1]]...`, or StackOutputsError naming what is missing."""
+    value: Any = outputs
+    for key in path:
+        if not isinstance(value, Mapping) or key not in value:
+            raise StackOutputsError(f"the stack outputs lack {'.'.join(path)}; deploy the stack (pulumi up) first")
+        value = value[key]
+    return value
 
 
 def settings_for_stack(config: StackConfig, outputs: Mapping[str, Any]) -> TrainingPipelineSettings:

@@ -1,0 +1,146 @@
+"""`mlops model ...`: review, approve, promote, roll back and smoke-test model versions.
+
+These are what the promote-model workflow runs; each is idempotent and refuses an unsafe step
+(an unapproved package, a skipped stage, a package from another registry) with the reason.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from mlops.console import UserError, console
+
+app = typer.Typer(help="Review, approve, promote, roll back and smoke-test model versions.", no_args_is_help=True)
+
+StackOption = Annotated[str, typer.Option("--stack", "-s", help="Stack name: dev, staging or prod.")]
+EndpointOption = Annotated[
+    str | None, typer.Option("--endpoint-url", help="AWS endpoint override (an emulator such as moto_server).")
+]
+ReasonOption = Annotated[str, typer.Option("--reason", "-r", help="Why: recorded on the package.")]
+
+
+def _root() -> Path:
+    from mlops.cli import ROOT
+
+    return ROOT
+
+
+def _client(service: str, stack: str, endpoint_url: str | None) -> Any:
+    import boto3
+
+    from infra.config import load_stack_file, stack_file
+
+    region = load_stack_file(stack_file(stack, _root())).region
+    return boto3.client(service, region_name=region, endpoint_url=endpoint_url)
+
+
+def _lifecycle_errors() -> type[Exception]:
+    from pipelines.lifecycle import LifecycleError
+
+    return LifecycleError
+
+
+@app.command("list")
+def list_(
+    stack: StackOption = "dev",
+    status: Annotated[str | None, typer.Option(help="Approved, Rejected or PendingManualApproval.")] = None,
+    endpoint_url: EndpointOption = None,
+) -> None:
+    """List the versions in the stack's model package group, newest first."""
+    from pipelines.lifecycle.promotion import registry_groups
+    from pipelines.lifecycle.registry import list_packages
+
+    group = registry_groups(_root())[stack]
+    table = Table(title=f"{group}", title_justify="left")
+    for column in ("version", "status", "created", "arn"):
+        table.add_column(column)
+    for package in list_packages(_client("sagemaker", stack, endpoint_url), group, status):
+        created = package.created.isoformat(timespec="seconds") if package.created else ""
+        table.add_row(str(package.version), package.status, created, package.arn)
+    console.print(table)
+
+
+def _decide(arn: str, decision: str, reason: str, stack: str, endpoint_url: str | None) -> None:
+    from pipelines.lifecycle.registry import decide
+
+    try:
+        result = decide(_client("sagemaker", stack, endpoint_url), arn, decision, reason)  # type: ignore[arg-type]
+    except _lifecycle_errors() as error:
+        raise UserError(str(error)) from None
+    console.print(f"{arn}: {decision} ({result})")
+
+
+@app.command()
+def approve(arn: str, reason: ReasonOption, stack: StackOption = "dev", endpoint_url: EndpointOption = None) -> None:
+    """Approve a package version for promotion."""
+    _decide(arn, "Approved", reason, stack, endpoint_url)
+
+
+@app.command()
+def reject(arn: str, reason: ReasonOption, stack: StackOption = "dev", endpoint_url: EndpointOption = None) -> None:
+    """Reject a package version."""
+    _decide(arn, "Rejected", reason, stack, endpoint_url)
+
+
+@app.command()
+def promote(
+    to: Annotated[str, typer.Option("--to", help="staging or prod.")],
+    arn: Annotated[str | None, typer.Option(help="Package to promote; default: what the previous stage runs.")] = None,
+    endpoint_url: EndpointOption = None,
+) -> None:
+    """Pin an approved package in the next stage's stack file (deploy it with `pulumi up`)."""
+    from infra.config.types import ENVIRONMENTS
+    from pipelines.lifecycle.promotion import promote as run
+    from pipelines.lifecycle.stack_files import pinned_package
+
+    if to not in ENVIRONMENTS[1:]:
+        raise UserError(f"--to {to!r}: promote to staging or prod")
+    source = ENVIRONMENTS[ENVIRONMENTS.index(to) - 1]
+    package = arn or pinned_package(_root(), source)
+    if package is None:
+        raise UserError(f"{source} serves no model; pass --arn with an approved package")
+    try:
+        change = run(_client("sagemaker", to, endpoint_url), _root(), package, to)
+    except _lifecycle_errors() as error:
+        raise UserError(str(error)) from None
+    verb = "pinned" if change.changed else "already pins"
+    console.print(f"Pulumi.{to}.yaml {verb} {change.current} (was {change.previous or 'nothing'})")
+
+
+@app.command()
+def rollback(stack: StackOption, endpoint_url: EndpointOption = None) -> None:
+    """Pin the previous approved version in the stack file (deploy it with `pulumi up`)."""
+    from pipelines.lifecycle.promotion import rollback as run
+
+    try:
+        change = run(_client("sagemaker", stack, endpoint_url), _root(), stack)
+    except _lifecycle_errors() as error:
+        raise UserError(str(error)) from None
+    console.print(f"Pulumi.{stack}.yaml rolled back from {change.previous} to {change.current}")
+
+
+@app.command()
+def smoke(
+    stack: StackOption,
+    endpoint: Annotated[str | None, typer.Option(help="Endpoint name; default: the stack's.")] = None,
+    endpoint_url: EndpointOption = None,
+) -> None:
+    """Invoke the stack's endpoint with sample rows and check every answer is a probability."""
+    from infra.config import load_stack_file, stack_file
+    from infra.naming import Naming
+    from pipelines.lifecycle.promotion import MODEL_NAME
+    from pipelines.lifecycle.smoke import smoke_test
+
+    config = load_stack_file(stack_file(stack, _root()))
+    name = endpoint or Naming(config.name_prefix, config.environment, config.account_id, config.region).sagemaker(
+        MODEL_NAME
+    )
+    try:
+        result = smoke_test(_client("sagemaker-runtime", stack, endpoint_url), name)
+    except _lifecycle_errors() as error:
+        raise UserError(str(error)) from None
+    console.print(f"{name}: {result.rows} rows scored by {result.variant or 'the endpoint'}: {result.scores}")

@@ -1,0 +1,90 @@
+"""Review and decide on model packages: list candidates, approve or reject with a reason."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from botocore.exceptions import ClientError
+
+from pipelines.lifecycle import LifecycleError
+
+Decision = Literal["Approved", "Rejected"]
+
+
+@dataclass(frozen=True)
+class PackageInfo:
+    """One model package version and its approval state."""
+
+    arn: str
+    group: str
+    version: int
+    status: str
+    created: datetime | None
+    description: str
+
+
+def parse_arn(arn: str) -> tuple[str, int]:
+    """(group, version) of a versioned model package ARN; LifecycleError when it is not one."""
+    try:
+        _, resource = arn.split(":model-package/", 1)
+        group, version = resource.rsplit("/", 1)
+        return group, int(version)
+    except ValueError:
+        shape = "arn:aws:sagemaker:<region>:<account>:model-package/<group>/<version>"
+        raise LifecycleError(f"{arn!r} is not a versioned model package ARN ({shape})") from None
+
+
+def describe(client: Any, arn: str) -> PackageInfo:
+    """The package's state; LifecycleError when it does not exist."""
+    group, version = parse_arn(arn)
+    try:
+        response = client.describe_model_package(ModelPackageName=arn)
+    except ClientError as error:
+        raise LifecycleError(f"model package {arn} does not exist (or this role may not read it)") from error
+    return PackageInfo(
+        arn=arn,
+        group=response.get("ModelPackageGroupName", group),
+        version=int(response.get("ModelPackageVersion", version)),
+        status=str(response.get("ModelApprovalStatus", "PendingManualApproval")),
+        created=response.get("CreationTime"),
+        description=str(response.get("ApprovalDescription", "")),
+    )
+
+
+def list_packages(client: Any, group: str, status: str | None = None) -> list[PackageInfo]:
+    """Every version of `group` (newest first), optionally only those with approval `status`."""
+    packages: list[PackageInfo] = []
+    request: dict[str, Any] = {"ModelPackageGroupName": group, "SortBy": "CreationTime", "SortOrder": "Descending"}
+    if status:
+        request["ModelApprovalStatus"] = status
+    try:
+        pages = client.get_paginator("list_model_packages").paginate(**request)
+        for page in pages:
+            for summary in page["ModelPackageSummaryList"]:
+                arn = summary["ModelPackageArn"]
+                packages.append(
+                    PackageInfo(
+                        arn=arn,
+                        group=group,
+                        version=int(summary.get("ModelPackageVersion", parse_arn(arn)[1])),
+                        status=str(summary.get("ModelApprovalStatus", "")),
+                        created=summary.get("CreationTime"),
+                        description=str(summary.get("ModelPackageDescription", "")),
+                    )
+                )
+    except ClientError as error:
+        raise LifecycleError(f"cannot list model packages of {group}: {error}") from error
+    return sorted(packages, key=lambda package: package.version, reverse=True)
+
+
+def decide(client: Any, arn: str, decision: Decision, reason: str) -> Literal["changed", "unchanged"]:
+    """Approve or reject a package, recording who-knows-why in `reason`; repeating it changes nothing."""
+    if not reason.strip():
+        raise LifecycleError("give a reason: it is recorded on the package and shown to whoever promotes it")
+    current = describe(client, arn)
+    if current.status == decision:
+        return "unchanged"
+    client.update_model_package(ModelPackageArn=arn, ModelApprovalStatus=decision, ApprovalDescription=reason)
+    return "changed"
