@@ -10,6 +10,7 @@ from infra.components.encryption import Encryption, EncryptionArgs, KeyPurpose
 from infra.components.endpoint import Endpoint, EndpointArgs
 from infra.components.feature_store import FeatureStore, FeatureStoreArgs
 from infra.components.identity import Identity, IdentityArgs
+from infra.components.monitoring import Monitoring, MonitoringArgs
 from infra.components.network import Network, NetworkArgs
 from infra.components.registry import Registry, RegistryArgs
 from infra.components.storage import Storage, StorageArgs
@@ -169,6 +170,28 @@ endpoint = Endpoint(
     ),
     opts=pulumi.ResourceOptions(depends_on=[identity]),
 )
+monitoring = Monitoring(
+    "monitoring",
+    MonitoringArgs(
+        naming=naming,
+        tags=tags,
+        model_name=MODEL_NAME,
+        config=config,
+        endpoint_name=endpoint.endpoint_name,
+        alerts_topic_arn=audit.alerts_topic_arn,
+        training_pipeline_arn=training_pipeline.pipeline_arn,
+        training_pipeline_name=training_pipeline.pipeline_name,
+        automation_role_arn=roles["automation"],
+        monitoring_role_arn=roles["monitoring"],
+        models_key_arn=encryption.key_arns["models"],
+        artifacts_bucket=storage.bucket_names["artifacts"],
+        capture_bucket=storage.bucket_names["capture"],
+        code_prefix=training_pipeline.code_prefix,
+        subnet_ids=network.subnet_ids,
+        security_group_ids=[network.workload_security_group_id],
+    ),
+    opts=pulumi.ResourceOptions(depends_on=[identity]),
+)
 
 pulumi.export("environment", config.environment)
 pulumi.export("bucket_names", storage.bucket_names)
@@ -187,3 +210,4 @@ pulumi.export("model_package_group", registry.group_name)
 pulumi.export("training_pipeline_name", training_pipeline.pipeline_name)
 pulumi.export("code_prefix", training_pipeline.code_prefix)
 pulumi.export("endpoint_name", endpoint.endpoint_name)
+pulumi.export("drift_pipeline_name", monitoring.drift_pipeline_name)

@@ -49,7 +49,7 @@ class IdentityArgs:
 
 def role_names(naming: Naming) -> dict[str, str]:
     """The IAM name of every role the blueprint may create in this environment."""
-    return {key: naming.iam(key) for key in (*WORKLOADS, *PERSONAS, *CI_ROLES)}
+    return {key: naming.iam(key) for key in (*WORKLOADS, *PERSONAS, *CI_ROLES, "automation")}
 
 
 class Identity(pulumi.ComponentResource):
@@ -85,6 +85,7 @@ class Identity(pulumi.ComponentResource):
         self.boundary_arn = boundary.arn
         self.roles = {}
         self._execution_roles()
+        self._automation_role()
         self._persona_roles()
         self._github_roles()
         self.role_arns = {key: role.arn for key, role in self.roles.items()}
@@ -141,6 +142,23 @@ class Identity(pulumi.ComponentResource):
                 trust,
                 workload_statements(workload, self._arns, self._names),
             )
+
+    def _automation_role(self) -> None:
+        arns = self._arns
+        trust = Statement(
+            sid="SchedulesAndRulesInThisAccount",
+            principals={"Service": ["scheduler.amazonaws.com", "events.amazonaws.com"]},
+            actions=["sts:AssumeRole"],
+            conditions={"StringEquals": {"aws:SourceAccount": self._args.naming.account_id}},
+        )
+        access = [
+            Statement(
+                sid="StartPipelines",
+                actions=["sagemaker:StartPipelineExecution"],
+                resources=[arns.sagemaker("pipeline")],
+            )
+        ]
+        self._role("automation", "Starts the drift and training pipelines on schedules and alarms", trust, access)
 
     def _persona_roles(self) -> None:
         args = self._args

@@ -295,13 +295,29 @@ class RegistryConfig(Section):
     )
 
 
+SCHEDULE = r"^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\([^)]+\))$"
+"""EventBridge Scheduler expressions: rate(1 day), cron(0 6 * * ? *)."""
+
+
 class MonitoringConfig(Section):
-    """Alarm and drift thresholds."""
+    """Alarm and drift thresholds, the drift schedule, and when to retrain."""
 
     latency_p99_ms: int = Field(default=500, ge=1, le=60_000, description="p99 model latency alarm threshold.")
     error_rate_percent: float = Field(default=1.0, gt=0, le=100, description="5xx share of invocations that alarms.")
     drift_psi_threshold: float = Field(default=0.2, gt=0, le=10, description="Population stability index limit.")
     drift_p_value: float = Field(default=0.01, gt=0, lt=1, description="KS / chi-square significance level.")
+    client_error_rate_percent: float = Field(default=5.0, gt=0, le=100, description="4xx share that alarms.")
+    cpu_utilization_percent: float = Field(
+        default=80.0, gt=0, le=10_000, description="Instance CPU alarm (SageMaker sums cores: 200 = two full cores)."
+    )
+    memory_utilization_percent: float = Field(default=85.0, gt=0, le=100, description="Instance memory alarm.")
+    drift_schedule: str = Field(
+        default="rate(1 day)", pattern=SCHEDULE, description="How often the drift job checks captured traffic."
+    )
+    retrain_on_drift: bool = Field(default=True, description="A drift alarm starts the training pipeline.")
+    retrain_schedule: str | None = Field(
+        default=None, pattern=SCHEDULE, description="Also retrain on this schedule, drift or not (unset: never)."
+    )
 
 
 class StackConfig(Section):

@@ -12,7 +12,10 @@ behind an endpoint, monitoring jobs, and the feature store's offline-store write
 Persona = Literal["data-scientist", "ml-engineer", "model-approver", "platform-admin", "auditor"]
 PERSONAS: tuple[Persona, ...] = ("data-scientist", "ml-engineer", "model-approver", "platform-admin", "auditor")
 
+Automation = Literal["automation"]
+"""EventBridge and Scheduler: start the drift and training pipelines on schedules and alarms."""
+
 CiRole = Literal["github-deploy", "github-preview"]
 CI_ROLES: tuple[CiRole, ...] = ("github-deploy", "github-preview")
 
-RoleKey = Workload | Persona | CiRole
+RoleKey = Workload | Persona | CiRole | Automation

@@ -12,6 +12,7 @@ from infra.iam import actions
 from infra.iam.arns import Arns
 from infra.iam.roles import Workload
 from infra.policy_document import Statement
+from pipelines.definitions.training import OUTPUT_PREFIX as TRAINING_OUTPUTS
 
 SAGEMAKER_SERVICE = "sagemaker.amazonaws.com"
 METRIC_NAMESPACES = ["/aws/sagemaker/*", "mlops/*"]
@@ -125,16 +126,49 @@ def _jobs(arns: Arns, role_names: dict[str, str]) -> list[Statement]:
     ]
 
 
+def promoted_models(arns: Arns) -> list[Statement]:
+    """Read a model trained in another environment of this platform (promotion crosses accounts).
+
+    The owning account's bucket and key policies grant these reads to this account; this is the
+    caller's half. Scoped to the platform's artifact buckets and their model output prefix, and to
+    decryption through S3 only.
+    """
+    prefix = arns.naming.prefix
+    return [
+        Statement(
+            sid="PromotedModelArtifacts",
+            actions=["s3:GetObject", "s3:GetObjectVersion"],
+            resources=[f"arn:aws:s3:::{prefix}-*-artifacts-*/{TRAINING_OUTPUTS}/*"],
+        ),
+        Statement(
+            sid="PromotedModelKeys",
+            actions=["kms:Decrypt", "kms:DescribeKey"],
+            resources=[f"arn:aws:kms:{arns.region}:*:key/*"],
+            conditions={"StringEquals": {"kms:ViaService": f"s3.{arns.region}.amazonaws.com"}},
+        ),
+        Statement(
+            sid="ServedModelPackages",
+            actions=["sagemaker:DescribeModelPackage"],
+            resources=[f"arn:aws:sagemaker:{arns.region}:*:model-package/{prefix}-*/*"],
+        ),
+    ]
+
+
 def _model(arns: Arns, role_names: dict[str, str]) -> list[Statement]:
     """The model behind an endpoint: read its artifact; data capture writes to the capture bucket."""
-    return [*buckets(arns, "Model", read=["artifacts"], write=["capture"]), *container_runtime(arns)]
+    return [
+        *buckets(arns, "Model", read=["artifacts"], write=["capture"]),
+        *container_runtime(arns),
+        *promoted_models(arns),
+    ]
 
 
 def _monitoring(arns: Arns, role_names: dict[str, str]) -> list[Statement]:
     """Drift and data-quality jobs: read captured traffic and baselines, write reports."""
     return [
-        *buckets(arns, "Monitoring", read=["capture", "artifacts", "monitoring"], write=["monitoring"]),
+        *buckets(arns, "Monitoring", read=["capture", "artifacts", "monitoring"], write=["monitoring", "artifacts"]),
         *container_runtime(arns),
+        *promoted_models(arns),
         Statement(
             sid="StartRetraining",
             actions=["sagemaker:StartPipelineExecution"],

@@ -29,7 +29,15 @@ _ID_PREFIXES = {
     "aws:ec2/flowLog:FlowLog": "fl-",
 }
 
-_NAME_INPUTS = ("name", "bucket", "groupName", "modelPackageGroupName", "featureGroupName", "pipelineName")
+_NAME_INPUTS = (
+    "name",
+    "bucket",
+    "groupName",
+    "modelPackageGroupName",
+    "featureGroupName",
+    "pipelineName",
+    "dashboardName",
+)
 
 
 class OfflineMocks(pulumi.runtime.Mocks):
@@ -83,6 +91,12 @@ class OfflineMocks(pulumi.runtime.Mocks):
                 return regional.format(service="sns") + physical
             case "cloudwatch" if kind == "logGroup":
                 return regional.format(service="logs") + f"log-group:{physical}"
+            case "cloudwatch" if kind == "metricAlarm":
+                return regional.format(service="cloudwatch") + f"alarm:{physical}"
+            case "cloudwatch" if kind == "dashboard":
+                return f"arn:aws:cloudwatch::{self.account_id}:dashboard/{physical}"
+            case "cloudwatch" if kind == "eventRule":
+                return regional.format(service="events") + f"rule/{physical}"
             case "cloudwatch":
                 return regional.format(service="cloudwatch") + f"{_kebab(kind)}:{physical}"
             case _:

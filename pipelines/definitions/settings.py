@@ -7,6 +7,7 @@ from functools import partial
 from typing import Any
 
 from infra.config.models import StackConfig, TrainingConfig
+from pipelines.definitions.drift import DriftPipelineSettings
 from pipelines.definitions.templates import image_for
 from pipelines.definitions.training import FEATURE_GROUP, TrainingPipelineSettings
 from pipelines.features.schema import offline_table_name
@@ -74,3 +75,27 @@ def required_output(outputs: Mapping[str, Any], *path: str) -> Any:
 def settings_for_stack(config: StackConfig, outputs: Mapping[str, Any]) -> TrainingPipelineSettings:
     """The settings the stack's pipeline was deployed with."""
     return pipeline_settings(config.training, config.region, values_from_outputs(outputs))
+
+
+def drift_settings(config: StackConfig, values: Mapping[str, Any]) -> DriftPipelineSettings:
+    """The drift pipeline's settings from the stack config and resolved names (keys as below)."""
+    package = config.serving.model_package_arn
+    if package is None:
+        raise StackOutputsError("no model is pinned (serving.modelPackageArn): there is nothing to watch for drift")
+    return DriftPipelineSettings(
+        image_uri=image_for(config.region),
+        region=config.region,
+        artifacts_bucket=values["artifacts_bucket"],
+        code_prefix=values["code_prefix"],
+        monitoring_role_arn=values["monitoring_role_arn"],
+        kms_key_arn=values["kms_key_arn"],
+        subnet_ids=list(values["subnet_ids"]),
+        security_group_ids=list(values["security_group_ids"]),
+        capture_uri=f"s3://{values['capture_bucket']}/endpoints/{values['endpoint_name']}/",
+        model_package_arn=package,
+        endpoint_name=values["endpoint_name"],
+        processing_instance_type=config.training.processing_instance_type,
+        max_runtime_seconds=config.training.max_runtime_seconds,
+        drift_psi_threshold=config.monitoring.drift_psi_threshold,
+        drift_p_value=config.monitoring.drift_p_value,
+    )

@@ -1,20 +1,23 @@
 """Compiled pipeline templates: the SDK's output with every environment value left as a placeholder.
 
 Importing and running the SageMaker SDK takes several seconds, too slow for every `mlops plan` and
-`pulumi preview`. So the SDK compiles the definition once per structural variant with sentinel
+`pulumi preview`. So the SDK compiles each definition once per structural variant with sentinel
 values (`sentinel/<name>` strings, shaped so the SDK takes them for ARNs and S3 paths without
-calling AWS, and distinctive numbers), the result is committed under `compiled/`, and a
-plan fills the sentinels in. Tests prove that filling a template gives exactly what the SDK compiles
-for each shipped stack, and `mlops pipeline templates` regenerates them after a builder change.
+calling AWS, and distinctive numbers), the result is committed under `compiled/`, and a plan fills
+the sentinels in. Tests prove that filling a template gives exactly what the SDK compiles for each
+shipped stack, and `mlops pipeline templates` regenerates them after a builder change.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pipelines.definitions.drift import DriftPipelineSettings, compile_drift_definition
 from pipelines.definitions.training import TrainingPipelineSettings, compile_definition, sklearn_image
 
 TEMPLATE_DIR = Path(__file__).parent / "compiled"
@@ -22,38 +25,77 @@ SESSION_REGION = "us-east-1"
 """Region of the SDK session that compiles templates; the definition carries the stack's region."""
 SENTINEL = "sentinel/"
 """Prefix of a placeholder string; the `/` makes the SDK accept a placeholder role without GetRole."""
-NUMBER_SENTINELS: dict[str, float] = {"metric_threshold": 0.123456789, "max_runtime_seconds": 987651}
+NUMBER_SENTINELS: dict[str, float] = {
+    "metric_threshold": 0.123456789,
+    "max_runtime_seconds": 987651,
+    "drift_psi_threshold": 0.987654321,
+    "drift_p_value": 0.0123456789,
+}
 """Numbers that stand for a setting in a template; no real setting takes these values."""
+DERIVED_NUMBERS = {2 * NUMBER_SENTINELS["max_runtime_seconds"]: "max_wait_seconds"}
+"""Numbers the builder computes from a setting (a spot job waits twice its runtime)."""
+LIST_FIELDS = ("subnet_ids", "security_group_ids")
 
 
 class TemplateError(RuntimeError):
     """A template is missing, stale or could not be filled in; regenerate with `mlops pipeline templates`."""
 
 
-def variant(settings: TrainingPipelineSettings) -> str:
-    """Which structural variant a stack needs: managed spot training changes the request's shape."""
-    return "spot" if settings.use_spot else "on-demand"
+@dataclass(frozen=True)
+class TemplateKind:
+    """One pipeline: its settings type, its SDK compiler and its structural variants."""
+
+    name: str
+    settings_type: type[Any]
+    compile: Callable[[Any, str | None], dict[str, Any]]
+    variants: dict[str, dict[str, Any]]
+    """Variant name -> the settings fields that make it (fields that change the request's shape)."""
+
+    def variant_of(self, settings: Any) -> str:
+        """The variant `settings` needs."""
+        for name, fields in self.variants.items():
+            if all(getattr(settings, key) == value for key, value in fields.items()):
+                return name
+        raise TemplateError(f"no {self.name} template variant fits these settings")
+
+    def path(self, variant: str, directory: Path = TEMPLATE_DIR) -> Path:
+        """Where the variant's template is committed."""
+        return directory / (f"{self.name}-{variant}.json" if variant else f"{self.name}.json")
 
 
-def sentinel_settings(use_spot: bool) -> TrainingPipelineSettings:
-    """Settings whose every value is a placeholder, for compiling a template."""
+KINDS = (
+    TemplateKind(
+        "training",
+        TrainingPipelineSettings,
+        compile_definition,
+        {"spot": {"use_spot": True}, "on-demand": {"use_spot": False}},
+    ),
+    TemplateKind("drift", DriftPipelineSettings, compile_drift_definition, {"": {}}),
+)
+
+
+def kind_of(settings: Any) -> TemplateKind:
+    """The template kind of a settings object."""
+    for kind in KINDS:
+        if isinstance(settings, kind.settings_type):
+            return kind
+    raise TemplateError(f"no template for {type(settings).__name__}")
+
+
+def sentinel_settings(kind: TemplateKind, variant: str) -> Any:
+    """Settings whose every value is a placeholder, except the fields that fix the variant."""
     values: dict[str, Any] = {}
-    for field in dataclasses.fields(TrainingPipelineSettings):
-        if field.name == "use_spot":
-            values[field.name] = use_spot
+    for field in dataclasses.fields(kind.settings_type):
+        if field.name in kind.variants[variant]:
+            values[field.name] = kind.variants[variant][field.name]
         elif field.name in NUMBER_SENTINELS:
-            values[field.name] = type(NUMBER_SENTINELS[field.name])(NUMBER_SENTINELS[field.name])
-        elif field.name in ("subnet_ids", "security_group_ids"):
+            number = NUMBER_SENTINELS[field.name]
+            values[field.name] = int(number) if field.type in ("int", int) else number
+        elif field.name in LIST_FIELDS:
             values[field.name] = [_sentinel(field.name)]
         else:
             values[field.name] = _sentinel(field.name)
-    values["max_runtime_seconds"] = int(NUMBER_SENTINELS["max_runtime_seconds"])
-    return TrainingPipelineSettings(**values)
-
-
-def compile_template(use_spot: bool) -> dict[str, Any]:
-    """Compile one variant with the SDK."""
-    return compile_definition(sentinel_settings(use_spot), session_region=SESSION_REGION)
+    return kind.settings_type(**values)
 
 
 def image_table(regions: list[str]) -> dict[str, str]:
@@ -83,21 +125,25 @@ def write_templates(directory: Path = TEMPLATE_DIR) -> list[Path]:
     images = directory / "images.json"
     images.write_text(json.dumps(image_table(sorted(sagemaker_regions())), indent=1, sort_keys=True) + "\n")
     written = [images]
-    for use_spot in (True, False):
-        path = directory / f"training-{'spot' if use_spot else 'on-demand'}.json"
-        path.write_text(json.dumps(compile_template(use_spot), indent=1, sort_keys=True) + "\n", encoding="utf-8")
-        written.append(path)
+    for kind in KINDS:
+        for variant in kind.variants:
+            path = kind.path(variant, directory)
+            definition = kind.compile(sentinel_settings(kind, variant), SESSION_REGION)
+            path.write_text(json.dumps(definition, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+            written.append(path)
     return written
 
 
-def render_definition(settings: TrainingPipelineSettings, directory: Path = TEMPLATE_DIR) -> dict[str, Any]:
+def render_definition(settings: Any, directory: Path = TEMPLATE_DIR) -> dict[str, Any]:
     """The definition the SDK would compile for `settings`, filled in from the committed template."""
-    path = directory / f"training-{variant(settings)}.json"
+    kind = kind_of(settings)
+    path = kind.path(kind.variant_of(settings), directory)
     if not path.is_file():
         raise TemplateError(f"{path} is missing; run `mlops pipeline templates`")
     template = json.loads(path.read_text(encoding="utf-8"))
     values = dataclasses.asdict(settings)
-    values["max_wait_seconds"] = 2 * settings.max_runtime_seconds
+    if "max_runtime_seconds" in values:
+        values["max_wait_seconds"] = 2 * values["max_runtime_seconds"]
     rendered = _fill(template, values)
     text = json.dumps(rendered)
     leftover = [token for token in (SENTINEL, *map(str, NUMBER_SENTINELS.values())) if token in text]
@@ -107,8 +153,7 @@ def render_definition(settings: TrainingPipelineSettings, directory: Path = TEMP
 
 
 def _fill(node: Any, values: dict[str, Any]) -> Any:
-    numbers = {value: name for name, value in NUMBER_SENTINELS.items()}
-    numbers[2 * NUMBER_SENTINELS["max_runtime_seconds"]] = "max_wait_seconds"
+    numbers = {value: name for name, value in NUMBER_SENTINELS.items()} | DERIVED_NUMBERS
     if isinstance(node, dict):
         return {key: _fill(item, values) for key, item in node.items()}
     if isinstance(node, list):

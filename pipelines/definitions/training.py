@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from pipelines.definitions.jobs import CACHE_EXPIRY, JobBuilder
 from pipelines.definitions.sdk import load_sdk
 
 STEP_NAMES = ("Preprocess", "Baseline", "Train", "Evaluate", "CheckMetric", "RegisterModel", "MetricBelowThreshold")
@@ -27,7 +28,6 @@ APPROVAL = "PendingManualApproval"
 FEATURE_GROUP = "customer-churn"
 """The feature group (schema name) the preprocess step can read its training set from."""
 SKLEARN_VERSION = "1.2-1"
-CACHE_EXPIRY = "P30D"
 CONTENT_TYPE = "text/csv"
 OUTPUT_PREFIX = "pipelines/training"
 """Key prefix (in the artifacts bucket) of every execution's outputs, model artifacts included."""
@@ -87,21 +87,17 @@ def build_pipeline(settings: TrainingPipelineSettings, session_region: str | Non
     return _Builder(settings, session_region or settings.region).pipeline()
 
 
-class _Builder:
+class _Builder(JobBuilder):
     def __init__(self, settings: TrainingPipelineSettings, session_region: str) -> None:
+        super().__init__(settings, session_region, role_arn=settings.jobs_role_arn, output_prefix=OUTPUT_PREFIX)
         self.s = settings
-        self.sdk = load_sdk(session_region)
         sdk = self.sdk
-        self.session = sdk.PipelineSession(
-            boto_session=sdk.boto3.Session(region_name=session_region),
-            default_bucket=settings.artifacts_bucket,
-            sagemaker_config=sdk.SDK_DEFAULTS,
-        )
         self.input_data = sdk.ParameterString("InputData", default_value=settings.raw_data_uri)
         self.data_source = sdk.ParameterString("DataSource", default_value="csv", enum_values=["csv", "feature-store"])
         self.processing_type = sdk.ParameterString(
             "ProcessingInstanceType", default_value=settings.processing_instance_type
         )
+        self.job_instance_type = self.processing_type
         self.training_type = sdk.ParameterString("TrainingInstanceType", default_value=settings.training_instance_type)
         self.threshold = sdk.ParameterFloat("MetricThreshold", default_value=settings.metric_threshold)
         self.approval = sdk.ParameterString("ModelApprovalStatus", default_value=APPROVAL)
@@ -149,104 +145,6 @@ class _Builder:
             steps=[preprocess, baseline, train, evaluate, check],
             sagemaker_session=self.session,
         )
-
-    def _output(self, step: str, name: str) -> Any:
-        return self.sdk.Join(
-            on="/",
-            values=[
-                f"s3://{self.s.artifacts_bucket}/{OUTPUT_PREFIX}",
-                self.sdk.ExecutionVariables.PIPELINE_EXECUTION_ID,
-                step,
-                name,
-            ],
-        )
-
-    def _processing_step(
-        self,
-        *,
-        name: str,
-        script: str,
-        inputs: dict[str, Any],
-        outputs: Sequence[str],
-        arguments: list[Any],
-        property_files: Sequence[Any] = (),
-    ) -> Any:
-        sdk, s = self.sdk, self.s
-        processor = sdk.Processor(
-            role=s.jobs_role_arn,
-            image_uri=s.image_uri,
-            instance_count=1,
-            instance_type=self.processing_type,
-            entrypoint=["python3", f"/opt/ml/processing/input/code/{script}"],
-            volume_kms_key=s.kms_key_arn,
-            output_kms_key=s.kms_key_arn,
-            max_runtime_in_seconds=s.max_runtime_seconds,
-            network_config=self._network(isolated=False),
-            sagemaker_session=self.session,
-        )
-        channels = {"code": s.code_uri, **inputs}
-        step_args = processor.run(
-            inputs=[
-                sdk.ProcessingInput(
-                    input_name=channel,
-                    s3_input=sdk.ProcessingS3Input(
-                        s3_uri=uri,
-                        local_path=f"/opt/ml/processing/input/{channel}",
-                        s3_data_type="S3Prefix",
-                        s3_input_mode="File",
-                    ),
-                )
-                for channel, uri in channels.items()
-            ],
-            outputs=[
-                sdk.ProcessingOutput(
-                    output_name=output,
-                    s3_output=sdk.ProcessingS3Output(
-                        s3_uri=self._output(name, output),
-                        local_path=f"/opt/ml/processing/{output}",
-                        s3_upload_mode="EndOfJob",
-                    ),
-                )
-                for output in outputs
-            ],
-            arguments=arguments,
-        )
-        return sdk.ProcessingStep(
-            name,
-            step_args=step_args,
-            property_files=list(property_files),
-            cache_config=sdk.CacheConfig(enable_caching=True, expire_after=CACHE_EXPIRY),
-            retry_policies=self._retries(),
-        )
-
-    def _network(self, isolated: bool) -> Any:
-        return self.sdk.NetworkConfig(
-            subnets=list(self.s.subnet_ids),
-            security_group_ids=list(self.s.security_group_ids),
-            encrypt_inter_container_traffic=True,
-            enable_network_isolation=isolated,
-        )
-
-    def _retries(self) -> list[Any]:
-        sdk = self.sdk
-        return [
-            sdk.StepRetryPolicy(
-                exception_types=[sdk.StepExceptionTypeEnum.THROTTLING, sdk.StepExceptionTypeEnum.SERVICE_FAULT],
-                interval_seconds=10,
-                backoff_rate=2.0,
-                max_attempts=5,
-            ),
-            sdk.SageMakerJobStepRetryPolicy(
-                exception_types=[
-                    sdk.SageMakerJobExceptionTypeEnum.CAPACITY_ERROR,
-                    sdk.SageMakerJobExceptionTypeEnum.RESOURCE_LIMIT,
-                    sdk.SageMakerJobExceptionTypeEnum.INTERNAL_ERROR,
-                ],
-                interval_seconds=60,
-                backoff_rate=2.0,
-                max_attempts=3,
-            ),
-        ]
 
     def _preprocess(self) -> Any:
         s = self.s

@@ -85,7 +85,8 @@ def test_realtime_rolls_out_blue_green_with_alarm_rollback(
     assert traffic["type"] == routing and traffic["waitIntervalInSeconds"] == serving.rollout.wait_seconds
     alarms = {a.inputs["name"]: a.inputs for a in plan.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")}
     rollback = [a["alarmName"] for a in deployment["autoRollbackConfiguration"]["alarms"]]
-    assert sorted(rollback) == sorted(alarms) == [f"mlops-{stack}-churn-error-rate", f"mlops-{stack}-churn-latency-p99"]
+    assert sorted(rollback) == [f"mlops-{stack}-churn-error-rate", f"mlops-{stack}-churn-latency-p99"]
+    assert set(rollback) <= set(alarms)
     latency = alarms[f"mlops-{stack}-churn-latency-p99"]
     assert latency["threshold"] == configs[stack].monitoring.latency_p99_ms * 1000
     assert all(a["alarmActions"] == [plan.outputs["alerts_topic_arn"]] for a in alarms.values())

@@ -6,17 +6,22 @@ the plan's definition (filled in from the committed template) must equal the SDK
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import botocore.client
 import pytest
 
-from infra.config import StackConfig
+from infra.config import StackConfig, load_stack_file
+from infra.plan.evaluate import evaluate_stack
 from infra.plan.model import Plan
-from pipelines.definitions.settings import settings_for_stack
+from pipelines.definitions.drift import compile_drift_definition
+from pipelines.definitions.settings import drift_settings, settings_for_stack
 from pipelines.definitions.training import compile_definition
+from tests.helpers import shipped_settings, write_stack
 
 
 @pytest.fixture(scope="module")
@@ -180,3 +185,31 @@ def test_pipeline_resource_uses_the_pipeline_role(plan: Plan, stack: str) -> Non
     code = plan.of_type("aws:s3/bucketObjectv2:BucketObjectv2")
     assert code and all(o.inputs["serverSideEncryption"] == "aws:kms" for o in code)
     assert all(o.inputs["kmsKeyId"] == plan.outputs["key_arns"]["models"] for o in code)
+
+
+def test_drift_plan_carries_exactly_what_the_sdk_compiles(
+    tmp_path: Path, project_root: Path, configs: dict[str, StackConfig], no_aws: list[str]
+) -> None:
+    settings = copy.deepcopy(shipped_settings(project_root, "prod"))
+    settings["mlops:serving"]["modelPackageArn"] = (
+        "arn:aws:sagemaker:eu-west-1:111111111111:model-package/mlops-dev-churn/3"
+    )
+    write_stack(tmp_path, "prod", settings)
+    plan = evaluate_stack("prod", tmp_path)
+    config = load_stack_file(tmp_path / "Pulumi.prod.yaml")
+    (drift,) = [
+        p for p in plan.of_type("aws:sagemaker/pipeline:Pipeline") if p.inputs["pipelineName"] == "mlops-prod-drift"
+    ]
+    outputs = plan.outputs
+    values = {
+        "artifacts_bucket": outputs["bucket_names"]["artifacts"],
+        "code_prefix": outputs["code_prefix"],
+        "monitoring_role_arn": outputs["role_arns"]["monitoring"],
+        "kms_key_arn": outputs["key_arns"]["models"],
+        "subnet_ids": outputs["subnet_ids"],
+        "security_group_ids": [outputs["workload_security_group_id"]],
+        "capture_bucket": outputs["bucket_names"]["capture"],
+        "endpoint_name": outputs["endpoint_name"],
+    }
+    assert json.loads(drift.inputs["pipelineDefinition"]) == compile_drift_definition(drift_settings(config, values))
+    assert no_aws == []

@@ -1,0 +1,339 @@
+"""Operational alarms, the dashboard, drift detection on a schedule, and retraining when drift is found."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from infra.config.models import StackConfig
+from infra.naming import Naming
+from pipelines.definitions.settings import drift_settings
+from pipelines.definitions.templates import render_definition
+
+DRIFT_NAMESPACE = "mlops/drift"
+PERIOD = 300
+
+
+@dataclass(frozen=True)
+class MonitoringArgs:
+    """Inputs of `Monitoring`."""
+
+    naming: Naming
+    tags: Mapping[str, str]
+    model_name: str
+    config: StackConfig
+    endpoint_name: pulumi.Input[str] | None
+    """None when no model is served: then only the dashboard and the scheduled retraining exist."""
+    alerts_topic_arn: pulumi.Input[str]
+    training_pipeline_arn: pulumi.Input[str]
+    training_pipeline_name: pulumi.Input[str]
+    automation_role_arn: pulumi.Input[str]
+    monitoring_role_arn: pulumi.Input[str]
+    models_key_arn: pulumi.Input[str]
+    artifacts_bucket: pulumi.Input[str]
+    capture_bucket: pulumi.Input[str]
+    code_prefix: str
+    subnet_ids: Sequence[pulumi.Input[str]]
+    security_group_ids: Sequence[pulumi.Input[str]]
+
+
+class Monitoring(pulumi.ComponentResource):
+    """Close the loop: notice that a served model degrades, alert, and retrain.
+
+    Per endpoint: alarms on client errors and instance CPU and memory (realtime) or latency, server
+    errors and concurrency (serverless; realtime endpoints carry those as rollback alarms), all to
+    the encrypted alerts topic. A drift pipeline runs on the configured schedule against captured
+    traffic and publishes per-feature PSI; its alarm starts the training pipeline, whose models
+    register as PendingManualApproval and never deploy themselves. One dashboard per environment.
+    """
+
+    drift_pipeline_name: pulumi.Output[str] | None
+    drift_alarm_name: pulumi.Output[str] | None
+
+    def __init__(self, name: str, args: MonitoringArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("mlops:monitoring:Monitoring", name, None, opts)
+        self._name, self._args = name, args
+        self.drift_pipeline_name = None
+        self.drift_alarm_name = None
+        if args.config.monitoring.retrain_schedule:
+            self._scheduled_retraining(args.config.monitoring.retrain_schedule)
+        if args.endpoint_name is not None:
+            self._operational_alarms(args.endpoint_name)
+            drift_pipeline = self._drift_pipeline(args.endpoint_name)
+            drift_alarm = self._drift_alarm(args.endpoint_name)
+            if args.config.monitoring.retrain_on_drift:
+                self._retrain_on(drift_alarm)
+            self.drift_pipeline_name = drift_pipeline.pipeline_name
+            self.drift_alarm_name = drift_alarm.name
+        self._dashboard()
+        self.register_outputs({"drift_pipeline_name": self.drift_pipeline_name})
+
+    def _child(self) -> pulumi.ResourceOptions:
+        return pulumi.ResourceOptions(parent=self)
+
+    def _alarm(self, suffix: str, description: str, **settings: Any) -> aws.cloudwatch.MetricAlarm:
+        args = self._args
+        return aws.cloudwatch.MetricAlarm(
+            f"{self._name}-{suffix}",
+            name=args.naming.resource(f"{args.model_name}-{suffix}"),
+            alarm_description=description,
+            treat_missing_data="notBreaching",
+            alarm_actions=[args.alerts_topic_arn],
+            ok_actions=[args.alerts_topic_arn],
+            tags=dict(args.tags),
+            opts=self._child(),
+            **settings,
+        )
+
+    def _operational_alarms(self, endpoint: pulumi.Input[str]) -> None:
+        monitoring = self._args.config.monitoring
+        dimensions = {"EndpointName": endpoint, "VariantName": "primary"}
+        self._alarm(
+            "client-error-rate",
+            f"4xx above {monitoring.client_error_rate_percent}% of invocations: callers send bad requests",
+            **_rate_alarm("Invocation4XXErrors", dimensions, monitoring.client_error_rate_percent),
+        )
+        if self._args.config.serving.mode == "serverless":
+            self._alarm(
+                "latency-p99",
+                f"p99 model latency above {monitoring.latency_p99_ms} ms",
+                **_metric("AWS/SageMaker", "ModelLatency", dimensions, extended_statistic="p99"),
+                threshold=monitoring.latency_p99_ms * 1000,
+            )
+            self._alarm(
+                "error-rate",
+                f"5xx above {monitoring.error_rate_percent}% of invocations",
+                **_rate_alarm("Invocation5XXErrors", dimensions, monitoring.error_rate_percent),
+            )
+            self._alarm(
+                "concurrency",
+                "serverless concurrency above 90% of its maximum: requests are about to be throttled",
+                **_metric(
+                    "AWS/SageMaker", "ServerlessConcurrentExecutionsUtilization", dimensions, statistic="Maximum"
+                ),
+                threshold=0.9,
+            )
+            return
+        instance = "/aws/sagemaker/Endpoints"
+        self._alarm(
+            "cpu",
+            f"instance CPU above {monitoring.cpu_utilization_percent}%",
+            **_metric(instance, "CPUUtilization", dimensions, statistic="Average"),
+            threshold=monitoring.cpu_utilization_percent,
+        )
+        self._alarm(
+            "memory",
+            f"instance memory above {monitoring.memory_utilization_percent}%",
+            **_metric(instance, "MemoryUtilization", dimensions, statistic="Average"),
+            threshold=monitoring.memory_utilization_percent,
+        )
+
+    def _drift_pipeline(self, endpoint: pulumi.Input[str]) -> aws.sagemaker.Pipeline:
+        args = self._args
+        values = pulumi.Output.all(
+            artifacts_bucket=args.artifacts_bucket,
+            monitoring_role_arn=args.monitoring_role_arn,
+            kms_key_arn=args.models_key_arn,
+            subnet_ids=pulumi.Output.all(*args.subnet_ids),
+            security_group_ids=pulumi.Output.all(*args.security_group_ids),
+            capture_bucket=args.capture_bucket,
+            endpoint_name=endpoint,
+        )
+        definition = values.apply(
+            lambda v: json.dumps(
+                render_definition(drift_settings(args.config, {**v, "code_prefix": args.code_prefix})), sort_keys=True
+            )
+        )
+        pipeline = aws.sagemaker.Pipeline(
+            f"{self._name}-drift",
+            pipeline_name=args.naming.sagemaker("drift"),
+            pipeline_display_name=args.naming.sagemaker("drift"),
+            pipeline_description="compare captured traffic with the served model's training baseline",
+            role_arn=args.monitoring_role_arn,
+            pipeline_definition=definition,
+            tags=dict(args.tags),
+            opts=self._child(),
+        )
+        aws.scheduler.Schedule(
+            f"{self._name}-drift-schedule",
+            name=args.naming.resource("drift"),
+            description="Runs the drift pipeline",
+            schedule_expression=args.config.monitoring.drift_schedule,
+            flexible_time_window={"mode": "FLEXIBLE", "maximum_window_in_minutes": 30},
+            kms_key_arn=args.models_key_arn,
+            target={
+                "arn": pipeline.arn,
+                "role_arn": args.automation_role_arn,
+                "retry_policy": {"maximum_retry_attempts": 3, "maximum_event_age_in_seconds": 3600},
+            },
+            opts=self._child(),
+        )
+        return pipeline
+
+    def _drift_alarm(self, endpoint: pulumi.Input[str]) -> aws.cloudwatch.MetricAlarm:
+        return self._alarm(
+            "drift",
+            "the drift job found features whose distribution moved away from the training baseline",
+            **{
+                **_metric(DRIFT_NAMESPACE, "DriftedFeatures", {"Endpoint": endpoint}, statistic="Maximum"),
+                "period": 3600,  # the job reports once per run; one report with drift is enough
+                "comparison_operator": "GreaterThanOrEqualToThreshold",
+                "evaluation_periods": 1,
+                "datapoints_to_alarm": 1,
+            },
+            threshold=1,
+        )
+
+    def _retrain_on(self, alarm: aws.cloudwatch.MetricAlarm) -> None:
+        args = self._args
+        rule = aws.cloudwatch.EventRule(
+            f"{self._name}-retrain-on-drift",
+            name=args.naming.resource("retrain-on-drift"),
+            description="A drift alarm starts the training pipeline",
+            event_pattern=alarm.arn.apply(
+                lambda arn: json.dumps(
+                    {
+                        "source": ["aws.cloudwatch"],
+                        "detail-type": ["CloudWatch Alarm State Change"],
+                        "resources": [arn],
+                        "detail": {"state": {"value": ["ALARM"]}},
+                    }
+                )
+            ),
+            tags=dict(args.tags),
+            opts=self._child(),
+        )
+        aws.cloudwatch.EventTarget(
+            f"{self._name}-retrain-on-drift",
+            rule=rule.name,
+            arn=args.training_pipeline_arn,
+            role_arn=args.automation_role_arn,
+            sagemaker_pipeline_target={"pipeline_parameter_lists": [{"name": "DataSource", "value": "feature-store"}]},
+            opts=self._child(),
+        )
+
+    def _scheduled_retraining(self, expression: str) -> None:
+        args = self._args
+        aws.scheduler.Schedule(
+            f"{self._name}-retrain-schedule",
+            name=args.naming.resource("retrain"),
+            description="Retrains on a schedule, drift or not",
+            schedule_expression=expression,
+            flexible_time_window={"mode": "FLEXIBLE", "maximum_window_in_minutes": 60},
+            kms_key_arn=args.models_key_arn,
+            target={
+                "arn": args.training_pipeline_arn,
+                "role_arn": args.automation_role_arn,
+                "sagemaker_pipeline_parameters": {
+                    "pipeline_parameters": [{"name": "DataSource", "value": "feature-store"}]
+                },
+                "retry_policy": {"maximum_retry_attempts": 3, "maximum_event_age_in_seconds": 3600},
+            },
+            opts=self._child(),
+        )
+
+    def _dashboard(self) -> None:
+        args = self._args
+        body = pulumi.Output.all(endpoint=args.endpoint_name or "", pipeline=args.training_pipeline_name).apply(
+            lambda v: json.dumps(_dashboard_body(args.naming.region, v["endpoint"], v["pipeline"]))
+        )
+        aws.cloudwatch.Dashboard(
+            f"{self._name}-dashboard",
+            dashboard_name=args.naming.resource("ml"),
+            dashboard_body=body,
+            opts=self._child(),
+        )
+
+
+def _metric(namespace: str, metric: str, dimensions: Mapping[str, pulumi.Input[str]], **stat: str) -> dict[str, Any]:
+    return {
+        "namespace": namespace,
+        "metric_name": metric,
+        "dimensions": dict(dimensions),
+        "period": PERIOD,
+        "evaluation_periods": 3,
+        "datapoints_to_alarm": 2,
+        "comparison_operator": "GreaterThanThreshold",
+        **stat,
+    }
+
+
+def _rate_alarm(metric: str, dimensions: Mapping[str, pulumi.Input[str]], percent: float) -> dict[str, Any]:
+    def query(query_id: str, name: str) -> dict[str, Any]:
+        return {
+            "id": query_id,
+            "metric": {
+                "namespace": "AWS/SageMaker",
+                "metric_name": name,
+                "dimensions": dict(dimensions),
+                "period": PERIOD,
+                "stat": "Sum",
+            },
+        }
+
+    return {
+        "metric_queries": [
+            query("errors", metric),
+            query("invocations", "Invocations"),
+            {"id": "rate", "expression": "IF(invocations > 0, 100 * errors / invocations, 0)", "return_data": True},
+        ],
+        "threshold": percent,
+        "comparison_operator": "GreaterThanThreshold",
+        "evaluation_periods": 3,
+        "datapoints_to_alarm": 2,
+    }
+
+
+def _dashboard_body(region: str, endpoint: str, pipeline: str) -> dict[str, Any]:
+    def widget(title: str, metrics: list[list[Any]], x: int, y: int) -> dict[str, Any]:
+        return {
+            "type": "metric",
+            "x": x,
+            "y": y,
+            "width": 12,
+            "height": 6,
+            "properties": {
+                "title": title,
+                "region": region,
+                "metrics": metrics,
+                "period": PERIOD,
+                "view": "timeSeries",
+            },
+        }
+
+    pipeline_metrics = [
+        ["AWS/Sagemaker/ModelBuildingPipeline", name, "PipelineName", pipeline, {"stat": "Sum"}]
+        for name in ("ExecutionStarted", "ExecutionSucceeded", "ExecutionFailed")
+    ]
+    widgets = [widget("Training pipeline executions", pipeline_metrics, 0, 0)]
+    if endpoint:
+        endpoint_dims = ["EndpointName", endpoint, "VariantName", "primary"]
+        widgets += [
+            widget(
+                "Endpoint traffic and errors",
+                [
+                    ["AWS/SageMaker", name, *endpoint_dims, {"stat": "Sum"}]
+                    for name in ("Invocations", "Invocation4XXErrors", "Invocation5XXErrors")
+                ],
+                12,
+                0,
+            ),
+            widget(
+                "Model latency p99 (microseconds)",
+                [["AWS/SageMaker", "ModelLatency", *endpoint_dims, {"stat": "p99"}]],
+                0,
+                6,
+            ),
+            widget(
+                "Drift: features past the threshold",
+                [[DRIFT_NAMESPACE, "DriftedFeatures", "Endpoint", endpoint, {"stat": "Maximum"}]],
+                12,
+                6,
+            ),
+        ]
+    return {"widgets": widgets}
