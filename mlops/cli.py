@@ -70,10 +70,11 @@ def demo(
 
 
 def _register_groups() -> None:
-    from mlops.commands import model, pipeline
+    from mlops.commands import model, pipeline, policy
 
     app.add_typer(pipeline.app, name="pipeline")
     app.add_typer(model.app, name="model")
+    app.add_typer(policy.app, name="policy")
 
 
 _register_groups()

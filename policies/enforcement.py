@@ -1,0 +1,52 @@
+"""Enforcement levels per environment (policies/enforcement.yaml), for CrossGuard and the offline check."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any, cast
+
+import yaml
+
+from policies.model import Level, Rule
+
+ENFORCEMENT_FILE = Path(__file__).with_name("enforcement.yaml")
+CONFIG_DIR = Path(__file__).with_name("config")
+
+
+@cache
+def _settings() -> dict[str, Any]:
+    return dict(yaml.safe_load(ENFORCEMENT_FILE.read_text(encoding="utf-8")))
+
+
+def level(rule: Rule, environment: str) -> Level:
+    """The level of `rule` in `environment`: rule override, then family override, then the default."""
+    settings = _settings()
+    for section, key in (("rules", rule.id), ("families", rule.family)):
+        value = (settings.get(section, {}).get(environment) or {}).get(key)
+        if value:
+            return cast(Level, value)
+    return cast(Level, settings["defaults"].get(environment, "mandatory"))
+
+
+def pack_config(rules: list[Rule], environment: str, allowed_instance_types: list[str]) -> dict[str, Any]:
+    """The `--policy-pack-config` document for one environment: level and context of every policy."""
+    return {
+        rule.id: {
+            "enforcementLevel": level(rule, environment),
+            "environment": environment,
+            "allowedInstanceTypes": allowed_instance_types,
+        }
+        for rule in rules
+    }
+
+
+def config_path(environment: str) -> Path:
+    """Where the pack config of an environment is committed."""
+    return CONFIG_DIR / f"{environment}.json"
+
+
+def render_pack_config(rules: list[Rule], environment: str, allowed_instance_types: list[str]) -> str:
+    """The pack config as the committed file's text."""
+    return json.dumps(pack_config(rules, environment, allowed_instance_types), indent=2, sort_keys=True) + "\n"

@@ -1,0 +1,1 @@
+"""Rule families; importing a module registers its rules."""

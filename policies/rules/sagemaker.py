@@ -1,0 +1,207 @@
+"""SageMaker-specific guardrails: isolation, VPC, capture, capacity, rollback, sizes and spot."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+
+from policies.model import Context, Resource, Rule
+from policies.registry import register
+from policies.rules.common import ENDPOINT_CONFIG, PIPELINE, pipeline_jobs
+
+MODEL = "aws:sagemaker/model:Model"
+ENDPOINT = "aws:sagemaker/endpoint:Endpoint"
+
+
+def _model_isolation(resource: Resource, context: Context) -> Iterable[str]:
+    if resource.props.get("enableNetworkIsolation") is not True:
+        yield "the model container can reach the network"
+    if not (resource.props.get("vpcConfig") or {}).get("subnets"):
+        yield "the model does not run in the VPC"
+
+
+register(
+    Rule(
+        id="sagemaker-model-isolated",
+        family="sagemaker",
+        description="Models run network-isolated inside the VPC's private subnets.",
+        why="An inference container must not be able to send data anywhere.",
+        fix="Set enable_network_isolation=True and vpc_config on the model.",
+        control="Security Hub SageMaker.2 (VPC), SageMaker.3 (no direct internet)",
+        types=(MODEL,),
+        check=_model_isolation,
+    )
+)
+
+
+def _pipeline_network(resource: Resource, context: Context) -> Iterable[str]:
+    for name, kind, args in pipeline_jobs(resource):
+        if kind == "Processing":
+            vpc = args.get("NetworkConfig", {}).get("VpcConfig", {})
+        else:
+            vpc = args.get("VpcConfig", {})
+            if args.get("EnableNetworkIsolation") is not True:
+                yield f"training step {name} is not network-isolated"
+        if not vpc.get("Subnets"):
+            yield f"step {name} does not run in the VPC"
+
+
+register(
+    Rule(
+        id="sagemaker-jobs-in-vpc",
+        family="sagemaker",
+        description="Every pipeline job runs in the VPC; training jobs are also network-isolated.",
+        why="Jobs read raw data; outside the VPC they could reach the internet.",
+        fix="Give every step the network component's subnets and security group; isolate training.",
+        control="Security Hub SageMaker.2; AWS best practice: SageMaker network isolation",
+        types=(PIPELINE,),
+        check=_pipeline_network,
+    )
+)
+
+
+def _capture(resource: Resource, context: Context) -> Iterable[str]:
+    if context.environment == "dev":
+        return
+    capture = resource.props.get("dataCaptureConfig") or {}
+    if not capture.get("enableCapture") or not capture.get("initialSamplingPercentage"):
+        yield f"a {context.environment} endpoint must capture traffic, or drift goes unseen"
+
+
+register(
+    Rule(
+        id="sagemaker-capture-outside-dev",
+        family="sagemaker",
+        description="Staging and prod endpoints capture a share of their traffic.",
+        why="Drift detection compares captured inputs with the training baseline.",
+        fix="Set serving.dataCapturePercentage above 0.",
+        control="AWS Well-Architected ML Lens: monitor model inputs",
+        types=(ENDPOINT_CONFIG,),
+        check=_capture,
+    )
+)
+
+
+def _prod_capacity(resource: Resource, context: Context) -> Iterable[str]:
+    if context.environment != "prod":
+        return
+    for variant in resource.props.get("productionVariants") or []:
+        if "serverlessConfig" in variant:
+            yield "prod endpoints are realtime, not serverless"
+        elif int(variant.get("initialInstanceCount", 0)) < 2:
+            count = variant.get("initialInstanceCount")
+            yield f"variant {variant.get('variantName')} runs {count} instance(s); prod needs 2"
+
+
+register(
+    Rule(
+        id="sagemaker-prod-two-instances",
+        family="sagemaker",
+        description="Prod endpoints run at least two instances (spread across AZs by SageMaker).",
+        why="One instance is one failure away from an outage.",
+        fix="Set serving.minInstances to 2 or more in Pulumi.prod.yaml.",
+        control="AWS Well-Architected Reliability; SageMaker endpoint best practice",
+        types=(ENDPOINT_CONFIG,),
+        check=_prod_capacity,
+    )
+)
+
+
+def _rollback(resource: Resource, context: Context) -> Iterable[str]:
+    if context.environment != "prod":
+        return
+    alarms = ((resource.props.get("deploymentConfig") or {}).get("autoRollbackConfiguration") or {}).get("alarms")
+    if not alarms:
+        yield "a prod deployment has no alarm to roll it back"
+
+
+register(
+    Rule(
+        id="sagemaker-prod-auto-rollback",
+        family="sagemaker",
+        description="Prod endpoints deploy blue/green with alarm-driven automatic rollback.",
+        why="A bad model version must undo itself before people notice.",
+        fix="Keep the endpoint's deployment_config with auto_rollback_configuration alarms.",
+        control="SageMaker deployment guardrails best practice",
+        types=(ENDPOINT,),
+        check=_rollback,
+    )
+)
+
+
+def _instance_types(resource: Resource, context: Context) -> Iterable[str]:
+    if not context.allowed_instance_types:
+        return
+    used: list[str] = []
+    if resource.type == ENDPOINT_CONFIG:
+        used = [v["instanceType"] for v in resource.props.get("productionVariants") or [] if "instanceType" in v]
+    else:
+        definition = resource.json("pipelineDefinition") or {}
+        used = [p["DefaultValue"] for p in definition.get("Parameters", []) if p["Name"].endswith("InstanceType")]
+        used += [
+            str(args.get("ResourceConfig", {}).get("InstanceType"))
+            for _, kind, args in pipeline_jobs(resource)
+            if kind == "Training" and isinstance(args.get("ResourceConfig", {}).get("InstanceType"), str)
+        ]
+    for instance in used:
+        if instance not in context.allowed_instance_types:
+            yield f"{instance} is not allowed in {context.environment} ({', '.join(context.allowed_instance_types)})"
+
+
+register(
+    Rule(
+        id="sagemaker-instance-allowlist",
+        family="cost",
+        description="Jobs and endpoints use only the instance types the environment allows.",
+        why="An unreviewed GPU type can cost more in a day than the environment in a month.",
+        fix="Pick a type from mlops:allowedInstanceTypes, or add it there after review.",
+        control="AWS cost governance best practice",
+        types=(ENDPOINT_CONFIG, PIPELINE),
+        check=_instance_types,
+    )
+)
+
+
+def _spot(resource: Resource, context: Context) -> Iterable[str]:
+    if context.environment != "dev":
+        return
+    for name, kind, args in pipeline_jobs(resource):
+        if kind == "Training" and args.get("EnableManagedSpotTraining") is not True:
+            yield f"training step {name} runs on-demand in dev; spot costs up to 90% less"
+
+
+register(
+    Rule(
+        id="sagemaker-spot-in-dev",
+        family="cost",
+        description="Dev training uses managed spot instances with checkpoints.",
+        why="Dev trains often and can wait for capacity.",
+        fix="Set training.useSpot: true in Pulumi.dev.yaml.",
+        control="AWS cost optimisation: managed spot training",
+        types=(PIPELINE,),
+        check=_spot,
+    )
+)
+
+
+def _monitoring_kms(resource: Resource, context: Context) -> Iterable[str]:
+    text = json.dumps(dict(resource.props))
+    if "volumeKmsKeyId" not in text or "kmsKeyId" not in text:
+        yield "the monitoring job does not encrypt its volume and output with KMS"
+
+
+register(
+    Rule(
+        id="sagemaker-monitoring-kms",
+        family="encryption",
+        description="Model Monitor job definitions encrypt their volumes and reports with KMS.",
+        why="Monitoring jobs read captured production traffic.",
+        fix="Set job_resources.cluster_config.volume_kms_key_id and job_output_config.kms_key_id.",
+        control="AWS best practice: SageMaker Model Monitor encryption",
+        types=(
+            "aws:sagemaker/dataQualityJobDefinition:DataQualityJobDefinition",
+            "aws:sagemaker/monitoringSchedule:MonitoringSchedule",
+        ),
+        check=_monitoring_kms,
+    )
+)

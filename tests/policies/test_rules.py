@@ -1,0 +1,370 @@
+"""Every rule fires on a resource that breaks it and stays quiet on one that complies."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from policies.model import Context, Resource, Rule
+from policies.registry import all_rules
+
+TAGS = {"owner": "o", "environment": "prod", "cost-center": "c", "project": "p", "managed-by": "pulumi"}
+PROD = Context("prod", ("ml.m5.large",))
+DEV = Context("dev", ("ml.m5.large",))
+
+
+def r(token: str, **props: Any) -> Resource:
+    return Resource(token, "r", f"urn:pulumi:prod::mlops::{token}::r", props)
+
+
+def policy(*statements: dict[str, Any]) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
+
+
+def pipeline(processing: dict[str, Any], training: dict[str, Any], defaults: dict[str, str] | None = None) -> str:
+    return json.dumps(
+        {
+            "Parameters": [{"Name": k, "DefaultValue": v} for k, v in (defaults or {}).items()],
+            "Steps": [
+                {"Name": "P", "Type": "Processing", "Arguments": processing},
+                {
+                    "Name": "C",
+                    "Type": "Condition",
+                    "Arguments": {
+                        "IfSteps": [{"Name": "T", "Type": "Training", "Arguments": training}],
+                        "ElseSteps": [],
+                    },
+                },
+            ],
+        }
+    )
+
+
+GOOD_PROCESSING = {
+    "ProcessingResources": {"ClusterConfig": {"VolumeKmsKeyId": "k", "InstanceType": "ml.m5.large"}},
+    "ProcessingOutputConfig": {"KmsKeyId": "k"},
+    "NetworkConfig": {"VpcConfig": {"Subnets": ["s"]}},
+}
+GOOD_TRAINING = {
+    "ResourceConfig": {"VolumeKmsKeyId": "k", "InstanceType": "ml.m5.large"},
+    "OutputDataConfig": {"KmsKeyId": "k"},
+    "VpcConfig": {"Subnets": ["s"]},
+    "EnableNetworkIsolation": True,
+    "EnableManagedSpotTraining": True,
+}
+BUCKET = "aws:s3/bucket:Bucket"
+SSE = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
+PAB = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
+EC = "aws:sagemaker/endpointConfiguration:EndpointConfiguration"
+OIDC = "token.actions.githubusercontent.com"
+
+
+def kms_sse(bucket: str, algorithm: str = "aws:kms") -> Resource:
+    default = (
+        {"sseAlgorithm": algorithm, "kmsMasterKeyId": "k"} if algorithm == "aws:kms" else {"sseAlgorithm": algorithm}
+    )
+    return r(SSE, bucket=bucket, rules=[{"applyServerSideEncryptionByDefault": default}])
+
+
+def trust(subject: str, audience: str = "sts.amazonaws.com") -> str:
+    return policy({"Effect": "Allow", "Principal": {"Federated": f"arn:aws:iam::1:oidc-provider/{OIDC}"}, "Action": "sts:AssumeRoleWithWebIdentity",
+                   "Condition": {"StringEquals": {f"{OIDC}:aud": audience, f"{OIDC}:sub": subject}}})  # fmt: skip
+
+
+# rule id -> (context, compliant resources, violating resources, expected message)
+CASES: dict[str, tuple[Context, list[Resource], list[Resource], str]] = {
+    "s3-bucket-kms-encryption": (
+        PROD,
+        [
+            r(BUCKET, bucket="b"),
+            kms_sse("b"),
+            r(BUCKET, bucket="logs", tags={"purpose": "access-logs"}),
+            kms_sse("logs", "AES256"),
+        ],
+        [r(BUCKET, bucket="b"), kms_sse("b", "AES256")],
+        "not encrypted with a customer-managed KMS key",
+    ),
+    "kms-key-rotation": (
+        PROD,
+        [r("aws:kms/key:Key", enableKeyRotation=True)],
+        [r("aws:kms/key:Key")],
+        "rotation is off",
+    ),
+    "sns-topic-kms": (
+        PROD,
+        [r("aws:sns/topic:Topic", kmsMasterKeyId="k")],
+        [r("aws:sns/topic:Topic")],
+        "not encrypted",
+    ),
+    "log-group-kms": (
+        PROD,
+        [r("aws:cloudwatch/logGroup:LogGroup", kmsKeyId="k")],
+        [r("aws:cloudwatch/logGroup:LogGroup")],
+        "not encrypted",
+    ),
+    "feature-store-kms": (
+        PROD,
+        [r("aws:sagemaker/featureGroup:FeatureGroup", offlineStoreConfig={"s3StorageConfig": {"kmsKeyId": "k"}})],
+        [
+            r(
+                "aws:sagemaker/featureGroup:FeatureGroup",
+                offlineStoreConfig={"s3StorageConfig": {"kmsKeyId": "k"}},
+                onlineStoreConfig={"enableOnlineStore": True},
+            )
+        ],
+        "online store is not KMS-encrypted",
+    ),
+    "endpoint-kms": (
+        PROD,
+        [
+            r(
+                EC,
+                kmsKeyArn="k",
+                productionVariants=[{"instanceType": "ml.m5.large"}],
+                dataCaptureConfig={"enableCapture": True, "kmsKeyId": "k"},
+            )
+        ],
+        [r(EC, productionVariants=[{"instanceType": "ml.m5.large"}])],
+        "instance storage of a realtime endpoint",
+    ),
+    "pipeline-jobs-kms": (
+        PROD,
+        [r("aws:sagemaker/pipeline:Pipeline", pipelineDefinition=pipeline(GOOD_PROCESSING, GOOD_TRAINING))],
+        [
+            r(
+                "aws:sagemaker/pipeline:Pipeline",
+                pipelineDefinition=pipeline({**GOOD_PROCESSING, "ProcessingOutputConfig": {}}, GOOD_TRAINING),
+            )
+        ],
+        "step P lacks a output KMS key",
+    ),
+    "sagemaker-monitoring-kms": (
+        PROD,
+        [
+            r(
+                "aws:sagemaker/dataQualityJobDefinition:DataQualityJobDefinition",
+                jobResources={"clusterConfig": {"volumeKmsKeyId": "k"}},
+                jobOutputConfig={"kmsKeyId": "k"},
+            )
+        ],
+        [r("aws:sagemaker/dataQualityJobDefinition:DataQualityJobDefinition", jobResources={"clusterConfig": {}})],
+        "does not encrypt",
+    ),
+    "s3-public-access-blocked": (
+        PROD,
+        [
+            r(BUCKET, bucket="b"),
+            r(
+                PAB,
+                bucket="b",
+                blockPublicAcls=True,
+                blockPublicPolicy=True,
+                ignorePublicAcls=True,
+                restrictPublicBuckets=True,
+            ),
+        ],
+        [
+            r(BUCKET, bucket="b"),
+            r(
+                PAB,
+                bucket="b",
+                blockPublicAcls=True,
+                blockPublicPolicy=False,
+                ignorePublicAcls=True,
+                restrictPublicBuckets=True,
+            ),
+        ],
+        "leaves blockPublicPolicy off",
+    ),
+    "security-group-no-world-ingress": (
+        PROD,
+        [r("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", referencedSecurityGroupId="sg-1")],
+        [r("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", cidrIpv4="0.0.0.0/0", fromPort=22, toPort=22)],
+        "open to the internet (22-22)",
+    ),
+    "no-internet-paths": (
+        PROD,
+        [r("aws:ec2/subnet:Subnet", mapPublicIpOnLaunch=False)],
+        [r("aws:ec2/internetGateway:InternetGateway")],
+        "InternetGateway gives the VPC a path to the internet",
+    ),
+    "iam-no-wildcard-writes": (
+        PROD,
+        [
+            r(
+                "aws:iam/policy:Policy",
+                name="x",
+                policy=policy(
+                    {
+                        "Effect": "Allow",
+                        "Action": ["sagemaker:DescribeModel", "ecr:GetAuthorizationToken"],
+                        "Resource": "*",
+                    }
+                ),
+            )
+        ],
+        [
+            r(
+                "aws:iam/policy:Policy",
+                name="x",
+                policy=policy({"Sid": "W", "Effect": "Allow", "Action": ["s3:PutObject"], "Resource": "*"}),
+            )
+        ],
+        "statement W allows s3:PutObject on every resource",
+    ),
+    "iam-no-managed-full-access": (
+        PROD,
+        [r("aws:iam/rolePolicyAttachment:RolePolicyAttachment", policyArn="arn:aws:iam::1:policy/mine")],
+        [
+            r(
+                "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+                policyArn="arn:aws:iam::aws:policy/AmazonSageMakerFullAccess",
+            )
+        ],
+        "AmazonSageMakerFullAccess",
+    ),
+    "iam-role-boundary": (
+        PROD,
+        [r("aws:iam/role:Role", permissionsBoundary="arn:b")],
+        [r("aws:iam/role:Role")],
+        "no permissions boundary",
+    ),
+    "oidc-trust-pinned": (
+        PROD,
+        [r("aws:iam/role:Role", permissionsBoundary="b", assumeRolePolicy=trust("repo:org/repo:environment:prod"))],
+        [r("aws:iam/role:Role", permissionsBoundary="b", assumeRolePolicy=trust("repo:org/*"))],
+        "does not pin one repository",
+    ),
+    "sagemaker-model-isolated": (
+        PROD,
+        [r("aws:sagemaker/model:Model", enableNetworkIsolation=True, vpcConfig={"subnets": ["s"]})],
+        [r("aws:sagemaker/model:Model", vpcConfig={"subnets": ["s"]})],
+        "can reach the network",
+    ),
+    "sagemaker-jobs-in-vpc": (
+        PROD,
+        [r("aws:sagemaker/pipeline:Pipeline", pipelineDefinition=pipeline(GOOD_PROCESSING, GOOD_TRAINING))],
+        [
+            r(
+                "aws:sagemaker/pipeline:Pipeline",
+                pipelineDefinition=pipeline(GOOD_PROCESSING, {**GOOD_TRAINING, "EnableNetworkIsolation": False}),
+            )
+        ],
+        "training step T is not network-isolated",
+    ),
+    "sagemaker-capture-outside-dev": (
+        PROD,
+        [r(EC, dataCaptureConfig={"enableCapture": True, "initialSamplingPercentage": 10})],
+        [r(EC, dataCaptureConfig={"enableCapture": False})],
+        "must capture traffic",
+    ),
+    "sagemaker-prod-two-instances": (
+        PROD,
+        [
+            r(
+                EC,
+                productionVariants=[
+                    {"variantName": "primary", "instanceType": "ml.m5.large", "initialInstanceCount": 2}
+                ],
+            )
+        ],
+        [
+            r(
+                EC,
+                productionVariants=[
+                    {"variantName": "primary", "instanceType": "ml.m5.large", "initialInstanceCount": 1}
+                ],
+            )
+        ],
+        "runs 1 instance(s); prod needs 2",
+    ),
+    "sagemaker-prod-auto-rollback": (
+        PROD,
+        [
+            r(
+                "aws:sagemaker/endpoint:Endpoint",
+                deploymentConfig={"autoRollbackConfiguration": {"alarms": [{"alarmName": "a"}]}},
+            )
+        ],
+        [r("aws:sagemaker/endpoint:Endpoint")],
+        "no alarm to roll it back",
+    ),
+    "sagemaker-instance-allowlist": (
+        PROD,
+        [r(EC, productionVariants=[{"instanceType": "ml.m5.large"}])],
+        [
+            r(
+                "aws:sagemaker/pipeline:Pipeline",
+                pipelineDefinition=pipeline(
+                    GOOD_PROCESSING, GOOD_TRAINING, {"TrainingInstanceType": "ml.p4d.24xlarge"}
+                ),
+            )
+        ],
+        "ml.p4d.24xlarge is not allowed in prod",
+    ),
+    "sagemaker-spot-in-dev": (
+        DEV,
+        [r("aws:sagemaker/pipeline:Pipeline", pipelineDefinition=pipeline(GOOD_PROCESSING, GOOD_TRAINING))],
+        [
+            r(
+                "aws:sagemaker/pipeline:Pipeline",
+                pipelineDefinition=pipeline(GOOD_PROCESSING, {**GOOD_TRAINING, "EnableManagedSpotTraining": False}),
+            )
+        ],
+        "runs on-demand in dev",
+    ),
+    "cost-endpoint-instances": (
+        DEV,
+        [r(EC, productionVariants=[{"variantName": "primary", "serverlessConfig": {}}])],
+        [
+            r(
+                EC,
+                productionVariants=[
+                    {"variantName": "primary", "instanceType": "ml.m5.large", "initialInstanceCount": 1}
+                ],
+            )
+        ],
+        "dev runs serverless only",
+    ),
+    "cloudtrail-validated-encrypted": (
+        PROD,
+        [r("aws:cloudtrail/trail:Trail", isMultiRegionTrail=True, enableLogFileValidation=True, kmsKeyId="k")],
+        [r("aws:cloudtrail/trail:Trail", isMultiRegionTrail=True, kmsKeyId="k")],
+        "trail lacks log file validation",
+    ),
+    "mandatory-tags": (
+        PROD,
+        [r("aws:sns/topic:Topic", tags=TAGS)],
+        [r("aws:sns/topic:Topic", tags={**TAGS, "owner": ""})],
+        "missing tag(s) owner",
+    ),
+}
+
+
+def rule(rule_id: str) -> Rule:
+    return next(candidate for candidate in all_rules() if candidate.id == rule_id)
+
+
+def test_every_rule_has_a_compliant_and_a_violating_case() -> None:
+    assert sorted(CASES) == sorted(r.id for r in all_rules())
+
+
+@pytest.mark.parametrize("rule_id", sorted(CASES))
+def test_rule_is_quiet_on_compliant_resources(rule_id: str) -> None:
+    context, good, _, _ = CASES[rule_id]
+    assert rule(rule_id).run(good, context) == []
+
+
+@pytest.mark.parametrize("rule_id", sorted(CASES))
+def test_rule_fires_on_a_violating_resource(rule_id: str) -> None:
+    context, _, bad, expected = CASES[rule_id]
+    messages = [v.message for v in rule(rule_id).run(bad, context)]
+    assert messages and any(expected in message for message in messages), messages
+
+
+def test_rules_document_why_fix_and_mapping() -> None:
+    for candidate in all_rules():
+        assert candidate.why and candidate.fix and candidate.control, candidate.id
+        assert candidate.id == candidate.id.lower() and " " not in candidate.id
