@@ -1,45 +1,389 @@
-"""`mlops demo`: the blueprint's main job, offline. Each stage prints its real result."""
+"""`mlops demo`: the whole model lifecycle offline, with the real code at every stage.
+
+Plans run under Pulumi's mock runtime; the step scripts run locally on the shipped data; every AWS
+call goes to an AWS emulator (moto server) started on 127.0.0.1 for the demo and stopped after it.
+Stack files are copied into the output folder first, so promotions never touch the repository.
+"""
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from rich.table import Table
 
 from mlops.console import UserError, console
 
+EMULATOR_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "demo",
+    "AWS_SECRET_ACCESS_KEY": "demo",
+    "AWS_SESSION_TOKEN": "demo",
+}
+SAMPLE_RECORDS = 200
+
+
+@dataclass
+class DemoState:
+    """What one stage hands to the next."""
+
+    root: Path
+    out: Path
+    workspace: Path
+    endpoint_url: str = ""
+    plans: dict[str, Any] = field(default_factory=dict)
+    package_arn: str = ""
+    summary: list[tuple[str, str, str]] = field(default_factory=list)
+
 
 def run_demo(root: Path, out: Path) -> None:
-    """Validate every stack and plan dev, writing artefacts under `out`; raise on the first failure."""
-    from infra.plan.evaluate import evaluate_stack
-    from mlops.reports import plan_table
-    from mlops.validation import validate_stacks
-
-    out.mkdir(parents=True, exist_ok=True)
-    summary = Table(title="demo summary", title_justify="left")
+    """Run every stage; raise `UserError` naming the stage that failed."""
+    if out.exists():
+        shutil.rmtree(out)  # safe to run twice: every run starts from an empty folder
+    workspace = out / "workspace"
+    workspace.mkdir(parents=True)
+    for name in ("Pulumi.yaml", *(p.name for p in root.glob("Pulumi.*.yaml"))):
+        shutil.copy(root / name, workspace / name)
+    state = DemoState(root=root, out=out, workspace=workspace)
+    stages: list[tuple[str, Callable[[DemoState], str]]] = [
+        ("validate", _validate),
+        ("plan dev + policy", _plan),
+        ("train locally", _train),
+    ]
+    with _emulator(state):
+        stages += [
+            ("provision from plan", _provision),
+            ("ingest features", _ingest),
+            ("pipeline", _pipeline),
+            ("register", _register),
+            ("approve + promote", _promote),
+            ("smoke test", _smoke),
+            ("drift + retrain", _drift),
+        ]
+        for name, stage in stages:
+            console.rule(name)
+            started = time.perf_counter()
+            try:
+                result = stage(state)
+            except UserError:
+                raise
+            except Exception as error:
+                raise UserError(f"demo stage '{name}' failed: {type(error).__name__}: {error}") from error
+            state.summary.append((name, result, f"{time.perf_counter() - started:.1f}"))
+            console.print(f"[green]✓[/] {result}")
+    table = Table(title="demo summary", title_justify="left")
     for column in ("stage", "result", "seconds"):
-        summary.add_column(column)
-
-    console.rule("1. validate every stack file")
-    started = time.perf_counter()
-    stacks = validate_stacks(root)
-    if stacks is None:
-        raise UserError("stack validation failed; fix the problems above")
-    summary.add_row("validate", f"{len(stacks)} stacks valid: {', '.join(stacks)}", _since(started))
-
-    console.rule("2. plan dev offline (Pulumi mock runtime)")
-    started = time.perf_counter()
-    plan = evaluate_stack("dev", root)
-    plan_path = out / "plan-dev.json"
-    plan.write(plan_path)
-    console.print(plan_table(plan))
-    summary.add_row("plan dev", f"{len(plan.resources)} resources -> {plan_path}", _since(started))
-
+        table.add_column(column, overflow="fold")
+    for row in state.summary:
+        table.add_row(*row)
     console.rule("done")
-    console.print(summary)
+    console.print(table)
     console.print(f"artefacts: {out}")
 
 
-def _since(started: float) -> str:
-    return f"{time.perf_counter() - started:.1f}"
+@contextmanager
+def _emulator(state: DemoState) -> Iterator[None]:
+    """A moto server on 127.0.0.1 that every AWS client of this process talks to, stopped afterwards."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    state.endpoint_url = f"http://{host}:{port}"
+    saved = {key: os.environ.get(key) for key in [*EMULATOR_CREDENTIALS, "AWS_ENDPOINT_URL", "AWS_PROFILE"]}
+    os.environ.update(EMULATOR_CREDENTIALS | {"AWS_ENDPOINT_URL": state.endpoint_url})
+    os.environ.pop("AWS_PROFILE", None)
+    try:
+        yield
+    finally:
+        server.stop()
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def _client(service: str) -> Any:
+    import boto3
+
+    return boto3.client(service, region_name="eu-west-1")
+
+
+def _validate(state: DemoState) -> str:
+    from mlops.validation import validate_stacks
+
+    stacks = validate_stacks(state.workspace)
+    if stacks is None:
+        raise UserError("stack validation failed; fix the problems above")
+    return f"{len(stacks)} stacks valid: {', '.join(stacks)}"
+
+
+def _plan(state: DemoState) -> str:
+    from infra.config import load_stack_file
+    from infra.plan.evaluate import evaluate_stack
+    from mlops.reports import plan_table
+    from policies.check import check_plan
+
+    plan = evaluate_stack("dev", state.workspace)
+    state.plans["dev"] = plan
+    path = state.out / "plan-dev.json"
+    plan.write(path)
+    console.print(plan_table(plan))
+    violations = check_plan(plan, load_stack_file(state.workspace / "Pulumi.dev.yaml"))
+    for violation in violations:
+        console.print(f"  {violation.level}: {violation.rule.id}: {violation.message}")
+    mandatory = [v for v in violations if v.level == "mandatory"]
+    if mandatory:
+        raise UserError(f"{len(mandatory)} mandatory policy violation(s) in the dev plan")
+    return f"{len(plan.resources)} resources, {len(violations)} policy violation(s) -> {path}"
+
+
+def _train(state: DemoState) -> str:
+    from infra.config import load_stack_file
+    from pipelines.local_run import run_training
+
+    training = load_stack_file(state.workspace / "Pulumi.dev.yaml").training
+    run = run_training(state.out / "training", training.objective_metric, training.metric_threshold)
+    decision = json.loads(run.evaluation.read_text())["decision"]
+    verdict = "PASS: registers" if decision["passed"] else "FAIL: the pipeline would stop here"
+    if not decision["passed"]:
+        raise UserError(f"the model's {decision['metric']} {decision['value']:.3f} is below {decision['threshold']}")
+    score = f"{decision['metric']} = {decision['value']:.3f}, threshold {decision['threshold']}"
+    return f"{score} -> {verdict}; report {run.evaluation}"
+
+
+def _provision(state: DemoState) -> str:
+    from pipelines.plan_requests import api_request
+
+    plan = state.plans["dev"]
+    s3, sagemaker = _client("s3"), _client("sagemaker")
+    buckets = plan.outputs["bucket_names"]
+    for name in buckets.values():
+        s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    (group,) = plan.of_type("aws:sagemaker/modelPackageGroup:ModelPackageGroup")
+    sagemaker.create_model_package_group(**api_request(group.inputs))
+    (features,) = plan.of_type("aws:sagemaker/featureGroup:FeatureGroup")
+    sagemaker.create_feature_group(**api_request(features.inputs))
+    for code in plan.of_type("aws:s3/bucketObjectv2:BucketObjectv2"):
+        path = state.root / code.inputs["source"]["asset"]
+        s3.put_object(Bucket=code.inputs["bucket"], Key=code.inputs["key"], Body=path.read_bytes(),
+                      ServerSideEncryption="aws:kms", SSEKMSKeyId=code.inputs["kmsKeyId"])  # fmt: skip
+    return (
+        f"{len(buckets)} buckets, model package group {group.inputs['modelPackageGroupName']}, "
+        f"feature group {features.inputs['featureGroupName']} and the staged step code, all from the plan"
+    )
+
+
+def _ingest(state: DemoState) -> str:
+    import csv
+
+    from botocore.stub import Stubber
+
+    from pipelines.data import CHURN_CSV
+    from pipelines.features.ingest import feature_store_client, ingest
+    from pipelines.features.schema import load_schemas
+
+    schema = load_schemas()[0]
+    group = state.plans["dev"].outputs["feature_group_names"][schema.name]
+    with CHURN_CSV.open(encoding="utf-8") as handle:
+        rows = [schema.parse_row(row) for _, row in zip(range(SAMPLE_RECORDS), csv.DictReader(handle), strict=False)]
+    client = feature_store_client("eu-west-1", endpoint_url="https://featurestore-runtime.invalid")
+    with Stubber(client) as stubber:
+        for _ in rows:
+            stubber.add_response("put_record", {})
+        report = ingest(client, group, schema, rows)
+        stubber.assert_no_pending_responses()
+    return (
+        f"{report.written} records validated against {schema.name} and written in {report.batches} batches "
+        "(moto has no featurestore runtime: each PutRecord request was checked against the AWS API model)"
+    )
+
+
+def _pipeline(state: DemoState) -> str:
+    from pipelines.pipeline_ops import start_pipeline, upsert_pipeline
+
+    plan = state.plans["dev"]
+    resource = _training_pipeline(plan)
+    sagemaker = _client("sagemaker")
+    definition = json.loads(resource.inputs["pipelineDefinition"])
+    created = upsert_pipeline(sagemaker, resource.inputs["pipelineName"], definition, resource.inputs["roleArn"], {})
+    again = upsert_pipeline(sagemaker, resource.inputs["pipelineName"], definition, resource.inputs["roleArn"], {})
+    token = "demo-run"  # an idempotency token, not a secret
+    execution = start_pipeline(sagemaker, resource.inputs["pipelineName"], {"DataSource": "feature-store"}, token)
+    steps = ", ".join(step["Name"] for step in definition["Steps"])
+    name = resource.inputs["pipelineName"]
+    return f"{name} {created} then {again} ({steps}); started {execution.rsplit('/', 1)[1]}"
+
+
+def _training_pipeline(plan: Any) -> Any:
+    """The planned training pipeline resource."""
+    pipelines = plan.of_type("aws:sagemaker/pipeline:Pipeline")
+    return next(p for p in pipelines if p.inputs["pipelineName"].endswith("-training"))
+
+
+def _register(state: DemoState) -> str:
+    import tarfile
+
+    plan = state.plans["dev"]
+    s3, sagemaker = _client("s3"), _client("sagemaker")
+    artifacts = plan.outputs["bucket_names"]["artifacts"]
+    prefix = "pipelines/training/demo"
+    training = state.out / "training"
+    archive = training / "model.tar.gz"
+    with tarfile.open(archive, "w:gz") as bundle:
+        for path in (training / "model").rglob("*"):
+            bundle.add(path, arcname=str(path.relative_to(training / "model")))
+    uploads = {
+        f"{prefix}/Train/model/model.tar.gz": archive,
+        f"{prefix}/Evaluate/evaluation/evaluation.json": training / "evaluation" / "evaluation.json",
+        f"{prefix}/Baseline/baseline/baseline.json": training / "baseline" / "baseline.json",
+    }
+    for key, path in uploads.items():
+        s3.put_object(Bucket=artifacts, Key=key, Body=path.read_bytes())
+    request = _register_request(plan, f"s3://{artifacts}/{prefix}")
+    state.package_arn = sagemaker.create_model_package(**request)["ModelPackageArn"]
+    return f"{state.package_arn} (PendingManualApproval, with its evaluation report and drift baseline)"
+
+
+def _register_request(plan: Any, run_uri: str) -> dict[str, Any]:
+    """The pipeline's own RegisterModel request, its step references resolved to this run's outputs."""
+    (resource,) = [
+        p for p in plan.of_type("aws:sagemaker/pipeline:Pipeline") if p.inputs["pipelineName"].endswith("-training")
+    ]
+    definition = json.loads(resource.inputs["pipelineDefinition"])
+    condition = next(step for step in definition["Steps"] if step["Type"] == "Condition")
+    arguments = condition["Arguments"]["IfSteps"][0]["Arguments"]
+    references = {
+        "Steps.Train.ModelArtifacts.S3ModelArtifacts": f"{run_uri}/Train/model/model.tar.gz",
+        "Steps.Evaluate.ProcessingOutputConfig.Outputs['evaluation'].S3Output.S3Uri": f"{run_uri}/Evaluate/evaluation",
+        "Steps.Baseline.ProcessingOutputConfig.Outputs['baseline'].S3Output.S3Uri": f"{run_uri}/Baseline/baseline",
+        "Parameters.ModelApprovalStatus": "PendingManualApproval",
+    }
+
+    def resolve(node: Any) -> Any:
+        if isinstance(node, dict) and set(node) == {"Get"}:
+            return references[node["Get"]]
+        if isinstance(node, dict) and set(node) == {"Std:Join"}:
+            return node["Std:Join"]["On"].join(str(resolve(value)) for value in node["Std:Join"]["Values"])
+        if isinstance(node, dict):
+            return {key: resolve(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [resolve(value) for value in node]
+        return node
+
+    return dict(resolve(arguments))
+
+
+def _promote(state: DemoState) -> str:
+    from pipelines.lifecycle.promotion import promote
+    from pipelines.lifecycle.registry import decide
+
+    sagemaker = _client("sagemaker")
+    decide(sagemaker, state.package_arn, "Approved", "demo: auc above the dev threshold on the held-out split")
+    to_staging = promote(sagemaker, state.workspace, state.package_arn, "staging")
+    to_prod = promote(sagemaker, state.workspace, state.package_arn, "prod")
+    return (
+        f"approved; pinned in {to_staging.stack} and {to_prod.stack} "
+        f"({state.workspace / 'Pulumi.prod.yaml'}); `pulumi up` would now deploy it"
+    )
+
+
+def _smoke(state: DemoState) -> str:
+    import requests
+
+    from infra.plan.evaluate import evaluate_stack
+    from pipelines.lifecycle.smoke import sample_payload, smoke_test
+    from pipelines.local_run import load_step_module
+
+    staging = evaluate_stack("staging", state.workspace)
+    state.plans["staging"] = staging
+    endpoint = staging.outputs["endpoint_name"]
+    handlers = load_step_module("inference")
+    model = handlers.model_fn(str(state.out / "training" / "model"))
+    payload = sample_payload(rows=5)
+    answer = handlers.output_fn(handlers.predict_fn(handlers.input_fn(payload), model))
+    # moto cannot run a model: it answers with what the real inference handler computes for this payload.
+    requests.post(
+        f"{state.endpoint_url}/moto-api/static/sagemaker/endpoint-results",
+        json={"region": "eu-west-1", "account_id": "123456789012",
+              "results": [{"Body": answer, "ContentType": "text/csv", "InvokedProductionVariant": "primary"}]},
+        timeout=10,
+    )  # fmt: skip
+    result = smoke_test(_client("sagemaker-runtime"), endpoint, payload)
+    configs = staging.of_type("aws:sagemaker/endpointConfiguration:EndpointConfiguration")
+    return f"{endpoint} planned with {len(configs)} endpoint configuration; {result.rows} rows scored: {result.scores}"
+
+
+def _drift(state: DemoState) -> str:
+    import numpy as np
+    import pandas as pd
+
+    from pipelines.local_run import load_step_module, run_step
+    from pipelines.pipeline_ops import start_pipeline, upsert_pipeline
+
+    staging = state.plans["staging"]
+    endpoint = staging.outputs["endpoint_name"]
+    test = pd.read_csv(state.out / "training" / "data" / "test" / "test.csv")
+    shifted = test.copy()
+    shifted["monthly_charges"] *= 1.3
+    shifted.loc[np.random.default_rng(0).random(len(shifted)) < 0.5, "contract"] = "month-to-month"
+    capture = state.out / "capture" / endpoint
+    capture.mkdir(parents=True)
+    features = load_step_module("dataset").FEATURES
+    lines = [
+        json.dumps(
+            {
+                "captureData": {
+                    "endpointInput": {
+                        "data": shifted.iloc[i : i + 100][features].to_csv(index=False),
+                        "encoding": "CSV",
+                    }
+                }
+            }
+        )
+        for i in range(0, len(shifted), 100)
+    ]
+    (capture / "capture.jsonl").write_text("\n".join(lines) + "\n")
+    drift_dir = state.out / "drift"
+    monitoring = staging.outputs.get("drift_pipeline_name")
+    run_step(
+        "drift", "--capture", str(capture), "--model-package-arn", state.package_arn, "--region", "eu-west-1",
+        "--endpoint", endpoint, "--output", str(drift_dir), "--publish",
+    )  # fmt: skip
+    report = json.loads((drift_dir / "drift.json").read_text())
+    cloudwatch = _client("cloudwatch")
+    published = cloudwatch.list_metrics(Namespace="mlops/drift", MetricName="DriftedFeatures")["Metrics"]
+    (alarm,) = [
+        a for a in staging.of_type("aws:cloudwatch/metricAlarm:MetricAlarm") if a.inputs["name"].endswith("-drift")
+    ]
+    firing = len(report["drifted_features"]) >= alarm.inputs["threshold"]
+    if not firing:
+        raise UserError("the injected shift was not detected")
+    (target,) = [
+        t for t in staging.of_type("aws:cloudwatch/eventTarget:EventTarget") if t.inputs.get("sagemakerPipelineTarget")
+    ]
+    parameters = {p["name"]: p["value"] for p in target.inputs["sagemakerPipelineTarget"]["pipelineParameterLists"]}
+    training = _training_pipeline(staging)
+    sagemaker = _client("sagemaker")
+    upsert_pipeline(
+        sagemaker,
+        training.inputs["pipelineName"],
+        json.loads(training.inputs["pipelineDefinition"]),
+        training.inputs["roleArn"],
+        {},
+    )
+    # moto does not deliver CloudWatch alarm events to EventBridge targets, so the demo performs the
+    # planned target's action itself: start the training pipeline with the rule's parameters.
+    execution = start_pipeline(sagemaker, training.inputs["pipelineName"], parameters, token="drift-demo")  # noqa: S106 - an idempotency token
+    return (
+        f"drifted: {', '.join(report['drifted_features'])} (metrics published: {len(published)} series; "
+        f"drift pipeline {monitoring}); alarm {alarm.inputs['name']} fires -> retraining {execution.rsplit('/', 1)[1]} "
+        f"started with {parameters}; report {drift_dir / 'drift.json'}"
+    )
