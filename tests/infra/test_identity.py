@@ -146,7 +146,7 @@ def test_writes_on_star_resources_only_where_aws_has_no_resource_level(plan: Pla
         assert not writes, f"{kind}/{statement['Sid']} grants {writes} on Resource '*'"
 
 
-CROSS_ENVIRONMENT_READS = {"PromotedModelArtifacts", "PromotedModelKeys", "ServedModelPackages"}
+CROSS_ENVIRONMENT_READS = {"PromotedModelArtifacts", "PromotedModelKeys", "ServedModelPackages", "ReadPromotedPackages"}
 """A model trained in dev is served in staging and prod: these read it across accounts, read-only."""
 
 
@@ -156,7 +156,7 @@ def test_grants_stay_inside_this_environment(plan: Plan, config: StackConfig, st
     for kind, statement in grants(plan):
         if statement["Sid"] in CROSS_ENVIRONMENT_READS:
             assert all(is_read(a) or a == "kms:Decrypt" for a in as_list(statement["Action"])), statement
-            assert kind in ("model", "monitoring")
+            assert kind in ("model", "monitoring", "github-deploy", "platform-admin")
             continue
         for resource in as_list(statement["Resource"]):
             assert not any(other in resource for other in other_envs), (kind, resource)

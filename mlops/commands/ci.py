@@ -1,0 +1,59 @@
+"""`mlops ci ...`: the small facts the GitHub workflows need, computed from the stack files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+import typer
+
+from mlops.console import console
+
+app = typer.Typer(help="Helpers the GitHub workflows call.", no_args_is_help=True)
+
+
+def _root() -> Path:
+    from mlops.cli import ROOT
+
+    return ROOT
+
+
+def role_arn(root: Path, stack: str, kind: Literal["deploy", "preview"]) -> str:
+    """The GitHub OIDC role the workflow assumes for `stack` (created by the stack's Identity component)."""
+    from infra.config import load_stack_file, stack_file
+    from infra.naming import Naming
+
+    config = load_stack_file(stack_file(stack, root))
+    naming = Naming(config.name_prefix, config.environment, config.account_id, config.region)
+    return f"arn:aws:iam::{config.account_id}:role/{naming.iam(f'github-{kind}')}"
+
+
+@app.command("role-arn")
+def role_arn_command(
+    stack: Annotated[str, typer.Option("--stack", "-s")],
+    kind: Annotated[str, typer.Option(help="deploy or preview")] = "deploy",
+) -> None:
+    """Print the role ARN a workflow assumes for the stack."""
+    if kind not in ("deploy", "preview"):
+        raise typer.BadParameter("deploy or preview", param_hint="--kind")
+    console.print(role_arn(_root(), stack, kind), soft_wrap=True)  # type: ignore[arg-type]
+
+
+@app.command()
+def region(stack: Annotated[str, typer.Option("--stack", "-s")]) -> None:
+    """Print the stack's AWS region."""
+    from infra.config import load_stack_file, stack_file
+
+    console.print(load_stack_file(stack_file(stack, _root())).region, soft_wrap=True)
+
+
+@app.command()
+def backend(stack: Annotated[str, typer.Option("--stack", "-s")]) -> None:
+    """Print the Pulumi state backend URL of the stack (its S3 state bucket in the stack's region)."""
+    from infra.config import load_stack_file, stack_file
+    from mlops.console import UserError
+
+    config = load_stack_file(stack_file(stack, _root()))
+    if not config.identity.state_bucket:
+        raise UserError(f"Pulumi.{stack}.yaml sets no mlops:identity.stateBucket; add the state bucket's name")
+    console.print(f"s3://{config.identity.state_bucket}?region={config.region}", soft_wrap=True)
