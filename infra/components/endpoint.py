@@ -16,6 +16,7 @@ from infra.naming import Naming
 
 VARIANT = "primary"
 SHADOW = "shadow"
+CHALLENGER = "challenger"
 ALARM_PERIOD_SECONDS = 60
 
 
@@ -45,7 +46,8 @@ class Endpoint(pulumi.ComponentResource):
     """Serves the model package pinned in the stack file (`serving.modelPackageArn`).
 
     Models run network-isolated in the VPC; every request and response is sampled into the
-    KMS-encrypted capture bucket for drift detection. Realtime endpoints roll out a new version
+    KMS-encrypted capture bucket for drift detection. An A/B challenger answers a configured share
+    of traffic; a shadow receives a copy whose answers are discarded. Realtime endpoints roll out a new version
     blue/green (canary or linear), and roll it back when the latency or error-rate alarm fires; they
     scale on invocations per instance. Serverless endpoints scale to zero. With no package pinned
     (a new environment before its first promotion) nothing is created and the stack says so.
@@ -71,7 +73,12 @@ class Endpoint(pulumi.ComponentResource):
         endpoint_name = args.naming.sagemaker(args.model_name)
         model = self._model(serving.model_package_arn, VARIANT)
         shadow = self._model(serving.shadow_model_package_arn, SHADOW) if serving.shadow_model_package_arn else None
-        config = self._endpoint_config(serving.model_package_arn, model, shadow, endpoint_name)
+        challenger = (
+            self._model(serving.challenger_model_package_arn, CHALLENGER)
+            if serving.challenger_model_package_arn
+            else None
+        )
+        config = self._endpoint_config(serving.model_package_arn, model, shadow, challenger, endpoint_name)
         realtime = serving.mode == "realtime"
         alarms = self._rollback_alarms(endpoint_name) if realtime else []
         endpoint = aws.sagemaker.Endpoint(
@@ -103,7 +110,12 @@ class Endpoint(pulumi.ComponentResource):
         )
 
     def _endpoint_config(
-        self, package_arn: str, model: aws.sagemaker.Model, shadow: aws.sagemaker.Model | None, endpoint_name: str
+        self,
+        package_arn: str,
+        model: aws.sagemaker.Model,
+        shadow: aws.sagemaker.Model | None,
+        challenger: aws.sagemaker.Model | None,
+        endpoint_name: str,
     ) -> aws.sagemaker.EndpointConfiguration:
         args, serving = self._args, self._args.serving
         capture: aws.sagemaker.EndpointConfigurationDataCaptureConfigArgsDict = {
@@ -121,7 +133,8 @@ class Endpoint(pulumi.ComponentResource):
         return aws.sagemaker.EndpointConfiguration(
             f"{self._name}-config",
             name=args.naming.sagemaker(f"{args.model_name}-v{version}-{digest}"),
-            production_variants=[self._variant(model, VARIANT)],
+            production_variants=[self._variant(model, VARIANT)]
+            + ([self._variant(challenger, CHALLENGER)] if challenger is not None else []),
             shadow_production_variants=[self._variant(shadow, SHADOW)] if shadow is not None else None,
             kms_key_arn=args.models_key_arn if serving.mode == "realtime" else None,
             data_capture_config=capture,
@@ -141,12 +154,14 @@ class Endpoint(pulumi.ComponentResource):
                     "max_concurrency": serving.serverless.max_concurrency,
                 },
             }
+        challenger = serving.challenger_percent / 100 if serving.challenger_model_package_arn else 0.0
+        weights = {VARIANT: 1.0 - challenger, CHALLENGER: challenger, SHADOW: serving.shadow_percent / 100}
         return {
             "variant_name": name,
             "model_name": model.name,
             "instance_type": serving.instance_type,
             "initial_instance_count": serving.min_instances if name == VARIANT else 1,
-            "initial_variant_weight": 1.0 if name == VARIANT else serving.shadow_percent / 100,
+            "initial_variant_weight": weights[name],
         }
 
     def _rollback_alarms(self, endpoint_name: str) -> list[aws.cloudwatch.MetricAlarm]:

@@ -275,6 +275,10 @@ class ServingConfig(Section):
         default=None, description="A challenger that receives a copy of live traffic; its answers are discarded."
     )
     shadow_percent: int = Field(default=10, ge=1, le=100, description="Share of requests copied to the shadow.")
+    challenger_model_package_arn: ModelPackageArn | None = Field(
+        default=None, description="An A/B challenger that answers a share of live traffic."
+    )
+    challenger_percent: int = Field(default=10, ge=1, le=50, description="Share of traffic the challenger answers.")
 
     @model_validator(mode="after")
     def _capacity(self) -> Self:
@@ -282,8 +286,10 @@ class ServingConfig(Section):
             raise ValueError(f"maxInstances ({self.max_instances}) is below minInstances ({self.min_instances})")
         if self.mode == "serverless" and self.shadow_model_package_arn:
             raise ValueError("shadow variants need realtime mode; remove shadowModelPackageArn or set mode: realtime")
-        if self.shadow_model_package_arn and not self.model_package_arn:
-            raise ValueError("a shadow variant needs a primary: set modelPackageArn first")
+        if (self.shadow_model_package_arn or self.challenger_model_package_arn) and not self.model_package_arn:
+            raise ValueError("shadow and challenger variants need a primary: set modelPackageArn first")
+        if self.mode == "serverless" and self.challenger_model_package_arn:
+            raise ValueError("A/B variants need realtime mode; remove challengerModelPackageArn or set mode: realtime")
         return self
 
 

@@ -144,3 +144,41 @@ def smoke(
     except _lifecycle_errors() as error:
         raise UserError(str(error)) from None
     console.print(f"{name}: {result.rows} rows scored by {result.variant or 'the endpoint'}: {result.scores}")
+
+
+@app.command("batch-score")
+def batch_score(
+    stack: StackOption,
+    input_uri: Annotated[str, typer.Option("--input", help="S3 prefix of CSV rows to score.")],
+    output_uri: Annotated[str, typer.Option("--output", help="S3 prefix for the scores.")],
+    outputs: Annotated[Path | None, typer.Option("--outputs", help="`pulumi stack output --json`.")] = None,
+    endpoint_url: EndpointOption = None,
+) -> None:
+    """Score an S3 prefix with the model the stack serves (a KMS-encrypted batch transform job)."""
+    from infra.naming import Naming
+    from mlops.stack_context import load_context
+    from pipelines.definitions.settings import required_output
+    from pipelines.lifecycle.batch import batch_score as run
+    from pipelines.lifecycle.promotion import MODEL_NAME
+
+    context = load_context(_root(), stack, outputs)
+    config = context.config
+    package = config.serving.model_package_arn
+    if package is None:
+        raise UserError(f"{stack} serves no model; promote one first")
+    naming = Naming(config.name_prefix, config.environment, config.account_id, config.region)
+    model_name = naming.sagemaker(f"{MODEL_NAME}-primary-v{package.rsplit('/', 1)[1]}")
+    try:
+        job = run(
+            _client("sagemaker", stack, endpoint_url),
+            model_name=model_name,
+            input_uri=input_uri,
+            output_uri=output_uri,
+            instance_type=config.training.processing_instance_type,
+            kms_key_arn=required_output(context.outputs, "key_arns", "models"),
+            prefix=naming.base,
+        )
+    except _lifecycle_errors() as error:
+        raise UserError(str(error)) from None
+    verb = "started" if job.started else "already exists"
+    console.print(f"{job.name} {verb} ({job.status}): {job.arn}")

@@ -169,3 +169,13 @@ def test_secure_defaults_apply_when_sections_are_omitted(tmp_path: Path, prod: d
     config = load_stack_file(write_stack(tmp_path, "prod", prod))
     assert config.storage.encryption and config.storage.block_public_access
     assert config.network.interface_endpoints[:2] == ["sagemaker.api", "sagemaker.runtime"]
+
+
+def test_variants_need_realtime_serving_and_a_primary(tmp_path: Path, project_root: Path) -> None:
+    dev = copy.deepcopy(shipped_settings(project_root, "dev"))
+    dev["mlops:serving"]["challengerModelPackageArn"] = "arn:aws:sagemaker:eu-west-1:111111111111:model-package/g/2"
+    lines = problems_of(tmp_path, dev, stack="dev")
+    assert any("need a primary" in line for line in lines)
+    dev["mlops:serving"]["modelPackageArn"] = "arn:aws:sagemaker:eu-west-1:111111111111:model-package/g/1"
+    (line,) = problems_of(tmp_path, dev, stack="dev")
+    assert line.startswith("Pulumi.dev.yaml: mlops:serving: ") and "A/B variants need realtime mode" in line

@@ -148,3 +148,16 @@ def test_registry_lets_deploying_accounts_read_and_routes_approvals(
     target = one(plan, "aws:cloudwatch/eventTarget:EventTarget")
     assert target["arn"] == plan.outputs["alerts_topic_arn"]
     assert not plans["prod"].of_type("aws:sagemaker/modelPackageGroupPolicy:ModelPackageGroupPolicy")
+
+
+def test_ab_challenger_answers_its_share(tmp_path: Path, project_root: Path) -> None:
+    settings = copy.deepcopy(shipped_settings(project_root, "staging"))
+    settings["mlops:serving"] |= {
+        "modelPackageArn": PACKAGE,
+        "challengerModelPackageArn": PACKAGE[:-1] + "9",
+        "challengerPercent": 25,
+    }
+    write_stack(tmp_path, "staging", settings)
+    config = one(evaluate_stack("staging", tmp_path), "aws:sagemaker/endpointConfiguration:EndpointConfiguration")
+    weights = {v["variantName"]: v["initialVariantWeight"] for v in config["productionVariants"]}
+    assert weights == {"primary": 0.75, "challenger": 0.25}
