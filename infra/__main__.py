@@ -6,6 +6,7 @@ Runs unchanged under `pulumi up`, under `mlops plan` (Pulumi mocks, offline) and
 import pulumi
 
 from infra.components.audit import Audit, AuditArgs
+from infra.components.budget import Budget, BudgetArgs
 from infra.components.encryption import Encryption, EncryptionArgs, KeyPurpose
 from infra.components.endpoint import Endpoint, EndpointArgs
 from infra.components.feature_store import FeatureStore, FeatureStoreArgs
@@ -17,7 +18,7 @@ from infra.components.storage import Storage, StorageArgs
 from infra.components.training_pipeline import TrainingPipeline, TrainingPipelineArgs
 from infra.config import ConfigError, parse_settings, runtime_settings
 from infra.naming import Naming
-from infra.tags import mandatory_tags
+from infra.tags import MANDATORY_TAG_KEYS, mandatory_tags
 from pipelines.definitions.training import FEATURE_GROUP
 from pipelines.features.schema import load_schemas
 
@@ -89,6 +90,7 @@ network = Network(
         interface_endpoints=config.network.interface_endpoints,
         flow_log_bucket_arn=storage.bucket_arns["audit"],
         existing_vpc=config.network.existing_vpc,
+        interface_endpoint_azs=config.network.interface_endpoint_azs,
     ),
 )
 audit = Audit(
@@ -191,6 +193,17 @@ monitoring = Monitoring(
         security_group_ids=[network.workload_security_group_id],
     ),
     opts=pulumi.ResourceOptions(depends_on=[identity]),
+)
+budget = Budget(
+    "budget",
+    BudgetArgs(
+        naming=naming,
+        tags=tags,
+        monthly_usd=config.cost.monthly_budget_usd,
+        alert_percents=config.cost.alert_percents,
+        alerts_topic_arn=audit.alerts_topic_arn,
+        cost_allocation_tags=list(MANDATORY_TAG_KEYS) if config.cost.activate_cost_allocation_tags else [],
+    ),
 )
 
 pulumi.export("environment", config.environment)

@@ -70,12 +70,13 @@ def demo(
 
 
 def _register_groups() -> None:
-    from mlops.commands import ci, model, pipeline, policy
+    from mlops.commands import ci, cost, model, pipeline, policy
 
     app.add_typer(pipeline.app, name="pipeline")
     app.add_typer(model.app, name="model")
     app.add_typer(policy.app, name="policy")
     app.add_typer(ci.app, name="ci")
+    app.command("cost")(cost.cost)
 
 
 _register_groups()

@@ -53,7 +53,7 @@ def run_demo(root: Path, out: Path) -> None:
     state = DemoState(root=root, out=out, workspace=workspace)
     stages: list[tuple[str, Callable[[DemoState], str]]] = [
         ("validate", _validate),
-        ("plan dev + policy", _plan),
+        ("plan dev + policy + cost", _plan),
         ("train locally", _train),
     ]
     with _emulator(state):
@@ -136,13 +136,22 @@ def _plan(state: DemoState) -> str:
     path = state.out / "plan-dev.json"
     plan.write(path)
     console.print(plan_table(plan))
-    violations = check_plan(plan, load_stack_file(state.workspace / "Pulumi.dev.yaml"))
+    violations = check_plan(plan, load_stack_file(state.workspace / "Pulumi.dev.yaml"))  # policy pack, offline
     for violation in violations:
         console.print(f"  {violation.level}: {violation.rule.id}: {violation.message}")
     mandatory = [v for v in violations if v.level == "mandatory"]
     if mandatory:
         raise UserError(f"{len(mandatory)} mandatory policy violation(s) in the dev plan")
-    return f"{len(plan.resources)} resources, {len(violations)} policy violation(s) -> {path}"
+    from infra.cost.estimate import estimate
+
+    config = load_stack_file(state.workspace / "Pulumi.dev.yaml")
+    cost = estimate("dev", plan.resources, config)
+    cost.write(state.out / "cost-dev.json")
+    return (
+        f"{len(plan.resources)} resources, {len(violations)} policy violation(s) -> {path}; "
+        f"estimate ${cost.total('idle'):.2f}/month idle + ${cost.total('usage'):.2f} usage "
+        f"(budget ${config.cost.monthly_budget_usd:.2f})"
+    )
 
 
 def _train(state: DemoState) -> str:

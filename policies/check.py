@@ -25,5 +25,7 @@ def check(resources: Sequence[Resource], context: Context) -> list[Violation]:
 def check_plan(plan: Plan, config: StackConfig) -> list[Violation]:
     """Check a plan (the JSON `mlops plan` writes) against the stack's environment."""
     resources = [Resource(r.type, r.name, r.urn, r.inputs) for r in plan.resources]
-    context = Context(environment=config.environment, allowed_instance_types=tuple(config.allowed_instance_types))
+    context = Context(
+        environment=config.environment, allowed_instance_types=tuple(config.allowed_instance_types), config=config
+    )
     return check(resources, context)

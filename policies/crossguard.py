@@ -31,7 +31,19 @@ SCHEMA = PolicyConfigSchema(
 
 def _context(config: Mapping[str, Any] | None) -> Context:
     config = config or {}
-    return Context(str(config.get("environment", "prod")), tuple(config.get("allowedInstanceTypes", ())))
+    environment = str(config.get("environment", "prod"))
+    return Context(environment, tuple(config.get("allowedInstanceTypes", ())), _stack_config(environment))
+
+
+def _stack_config(environment: str) -> Any:
+    """The stack file of the environment (stacks are named after their environment), or None."""
+    from infra.config import ConfigError, load_stack_file, stack_file
+    from infra.plan.evaluate import PROJECT_ROOT
+
+    try:
+        return load_stack_file(stack_file(environment, PROJECT_ROOT))
+    except ConfigError:
+        return None
 
 
 def _resource_policy(rule: Rule) -> ResourceValidationPolicy:

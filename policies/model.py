@@ -37,6 +37,8 @@ class Context:
 
     environment: str
     allowed_instance_types: Sequence[str] = ()
+    config: Any = None
+    """The stack's validated config (`infra.config.StackConfig`), for rules that price or size the stack."""
 
 
 ResourceCheck = Callable[[Resource, Context], Iterable[str]]

@@ -83,7 +83,9 @@ class Audit(pulumi.ComponentResource):
             policy=policy_json(
                 Statement(
                     sid="AlarmAndEventPublishers",
-                    principals={"Service": ["cloudwatch.amazonaws.com", "events.amazonaws.com"]},
+                    principals={
+                        "Service": ["cloudwatch.amazonaws.com", "events.amazonaws.com", "budgets.amazonaws.com"]
+                    },
                     actions=["sns:Publish"],
                     resources=[topic.arn],
                     conditions={"StringEquals": {"aws:SourceAccount": args.naming.account_id}},

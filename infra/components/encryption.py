@@ -179,7 +179,7 @@ def _service_statements(purpose: KeyPurpose, naming: Naming) -> list[Statement]:
         return [
             Statement(
                 sid="AlarmAndEventPublishers",
-                principals={"Service": ["cloudwatch.amazonaws.com", "events.amazonaws.com"]},
+                principals={"Service": ["cloudwatch.amazonaws.com", "events.amazonaws.com", "budgets.amazonaws.com"]},
                 actions=["kms:Decrypt", "kms:GenerateDataKey*"],
                 resources=["*"],
                 conditions={"StringEquals": {"aws:SourceAccount": account}},

@@ -261,6 +261,23 @@ class Endpoint(pulumi.ComponentResource):
             },
             opts=pulumi.ResourceOptions(parent=self),
         )
+        if serving.off_hours is not None:
+            windows = [
+                ("off-hours", serving.off_hours.scale_down, serving.off_hours.max_instances),
+                ("working-hours", serving.off_hours.scale_up, serving.max_instances),
+            ]
+            for suffix, schedule, ceiling in windows:
+                aws.appautoscaling.ScheduledAction(
+                    f"{self._name}-{suffix}",
+                    name=args.naming.resource(f"{args.model_name}-{suffix}"),
+                    service_namespace=target.service_namespace,
+                    resource_id=target.resource_id,
+                    scalable_dimension=target.scalable_dimension,
+                    schedule=schedule,
+                    timezone="UTC",
+                    scalable_target_action={"min_capacity": serving.min_instances, "max_capacity": ceiling},
+                    opts=pulumi.ResourceOptions(parent=self),
+                )
 
 
 def _metric_query(

@@ -27,6 +27,8 @@ class NetworkArgs:
     interface_endpoints: Sequence[InterfaceEndpoint]
     flow_log_bucket_arn: pulumi.Input[str]
     existing_vpc: ExistingVpc | None = None
+    interface_endpoint_azs: int | None = None
+    """Put interface endpoints in the first N subnets only (cheaper; unset: every subnet)."""
 
 
 class Network(pulumi.ComponentResource):
@@ -199,7 +201,7 @@ class Network(pulumi.ComponentResource):
             service_name=f"com.amazonaws.{args.naming.region}.{service}",
             vpc_endpoint_type="Interface",
             private_dns_enabled=True,
-            subnet_ids=self.subnet_ids,
+            subnet_ids=self.subnet_ids[: args.interface_endpoint_azs or len(self.subnet_ids)],
             security_group_ids=[group.id],
             tags={**args.tags, "Name": args.naming.resource(service.replace(".", "-"))},
             opts=self._child(),

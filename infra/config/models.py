@@ -52,6 +52,10 @@ Problem = tuple[tuple[str | int, ...], Any, str]
 ALL_INTERFACE_ENDPOINTS: tuple[InterfaceEndpoint, ...] = InterfaceEndpoint.__args__  # type: ignore[attr-defined]
 
 
+SCHEDULE = r"^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\([^)]+\))$"
+"""EventBridge Scheduler expressions: rate(1 day), cron(0 6 * * ? *)."""
+
+
 class Section(BaseModel):
     """Base of every config section: camelCase keys, unknown keys rejected, immutable once loaded."""
 
@@ -103,6 +107,9 @@ class NetworkConfig(Section):
         description="Interface endpoints to create. Fewer in dev saves money; jobs then lose those services.",
     )
     existing_vpc: ExistingVpc | None = Field(default=None, description="Bring your own VPC instead.")
+    interface_endpoint_azs: int | None = Field(
+        default=None, ge=1, le=6, description="Put interface endpoints in only this many AZs (unset: every AZ)."
+    )
 
     @field_validator("availability_zones", "interface_endpoints")
     @classmethod
@@ -255,6 +262,14 @@ class RolloutConfig(Section):
     )
 
 
+class OffHoursConfig(Section):
+    """Scale a realtime endpoint down outside working hours (EventBridge cron, UTC)."""
+
+    scale_down: str = Field(pattern=SCHEDULE, description="When to scale down, e.g. cron(0 19 ? * MON-FRI *).")
+    scale_up: str = Field(pattern=SCHEDULE, description="When to scale back up, e.g. cron(0 7 ? * MON-FRI *).")
+    max_instances: int = Field(default=1, ge=1, le=100, description="Ceiling outside working hours.")
+
+
 class ServingConfig(Section):
     """The deployed model version and how it is served."""
 
@@ -279,6 +294,7 @@ class ServingConfig(Section):
         default=None, description="An A/B challenger that answers a share of live traffic."
     )
     challenger_percent: int = Field(default=10, ge=1, le=50, description="Share of traffic the challenger answers.")
+    off_hours: OffHoursConfig | None = Field(default=None, description="Scale down outside working hours.")
 
     @model_validator(mode="after")
     def _capacity(self) -> Self:
@@ -288,9 +304,46 @@ class ServingConfig(Section):
             raise ValueError("shadow variants need realtime mode; remove shadowModelPackageArn or set mode: realtime")
         if (self.shadow_model_package_arn or self.challenger_model_package_arn) and not self.model_package_arn:
             raise ValueError("shadow and challenger variants need a primary: set modelPackageArn first")
+        if self.mode == "serverless" and self.off_hours:
+            raise ValueError("offHours scales realtime instances; serverless endpoints already scale to zero")
         if self.mode == "serverless" and self.challenger_model_package_arn:
             raise ValueError("A/B variants need realtime mode; remove challengerModelPackageArn or set mode: realtime")
         return self
+
+
+class ExpectedUsage(Section):
+    """What the environment is expected to do in a month: prices usage-billed items in `mlops cost`."""
+
+    training_hours: float = Field(default=10, ge=0, description="Training job hours per month.")
+    processing_hours: float = Field(default=20, ge=0, description="Processing (preprocess, evaluate, drift) hours.")
+    serverless_requests: int = Field(default=100_000, ge=0, description="Serverless endpoint requests per month.")
+    serverless_seconds_per_request: float = Field(default=0.2, gt=0, description="Billed duration of a request.")
+    storage_gb: float = Field(default=50, ge=0, description="Data, features, artifacts and logs in S3.")
+    online_store_gb: float = Field(default=1, ge=0, description="Feature store online storage.")
+
+
+class CostConfig(Section):
+    """The monthly budget (an AWS Budget with alerts) and the usage the estimate assumes."""
+
+    monthly_budget_usd: float = Field(gt=0, description="Budget of the environment; alerts go to the alerts topic.")
+    alert_percents: list[int] = Field(
+        default_factory=lambda: [80, 100],
+        min_length=1,
+        description="Actual and forecast alert thresholds (% of budget).",
+    )
+    activate_cost_allocation_tags: bool = Field(
+        default=True,
+        description="Activate the mandatory tags for cost allocation; false in member accounts of an organisation "
+        "(only the management account can).",
+    )
+    expected: ExpectedUsage = Field(default_factory=ExpectedUsage)
+
+    @field_validator("alert_percents")
+    @classmethod
+    def _percents(cls, value: list[int]) -> list[int]:
+        if any(not 1 <= percent <= 500 for percent in value) or len(set(value)) != len(value):
+            raise ValueError("use distinct percentages from 1 to 500")
+        return sorted(value)
 
 
 class RegistryConfig(Section):
@@ -299,10 +352,6 @@ class RegistryConfig(Section):
     reader_accounts: list[AccountId] = Field(
         default_factory=list, description="Accounts (staging, prod) that deploy packages registered here."
     )
-
-
-SCHEDULE = r"^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\([^)]+\))$"
-"""EventBridge Scheduler expressions: rate(1 day), cron(0 6 * * ? *)."""
 
 
 class MonitoringConfig(Section):
@@ -356,6 +405,7 @@ class StackConfig(Section):
     training: TrainingConfig
     serving: ServingConfig = Field(default_factory=ServingConfig)
     registry: RegistryConfig = Field(default_factory=RegistryConfig)
+    cost: CostConfig
     monitoring: MonitoringConfig = Field(default_factory=MonitoringConfig)
 
     @model_validator(mode="after")
@@ -372,6 +422,18 @@ class StackConfig(Section):
         return self
 
     def _zone_problems(self) -> list[Problem]:
+        network = self.network
+        zones = (
+            len(network.existing_vpc.private_subnet_ids) if network.existing_vpc else len(network.availability_zones)
+        )
+        if network.interface_endpoint_azs and network.interface_endpoint_azs > zones:
+            return [
+                (
+                    ("network", "interfaceEndpointAzs"),
+                    network.interface_endpoint_azs,
+                    f"there are only {zones} private subnets to put interface endpoints in",
+                )
+            ]
         if self.network.existing_vpc is not None:
             return []
         return [

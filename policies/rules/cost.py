@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 from policies.model import Context, Resource, Rule
 from policies.registry import register
@@ -33,5 +35,39 @@ register(
         control="AWS cost optimisation: right-size and scale inference",
         types=(ENDPOINT_CONFIG,),
         check=_instance_counts,
+    )
+)
+
+
+def _idle_within_budget(resources: Sequence[Resource], context: Context) -> Iterable[tuple[Resource | None, str]]:
+    config = context.config
+    if config is None:
+        return
+    from infra.cost.estimate import estimate
+
+    planned = [_Planned(r.type, r.name, r.urn, r.props) for r in resources]
+    report = estimate(context.environment, planned, config)
+    idle, budget = report.total("idle"), config.cost.monthly_budget_usd
+    if idle > budget:
+        yield None, f"idle cost ${idle:.2f}/month exceeds the {context.environment} budget of ${budget:.2f}"
+
+
+@dataclass(frozen=True)
+class _Planned:
+    type: str
+    name: str
+    urn: str
+    inputs: Mapping[str, Any]
+
+
+register(
+    Rule(
+        id="cost-idle-within-budget",
+        family="cost",
+        description="The estimated always-on cost (`mlops cost`) stays within the environment's monthly budget.",
+        why="An environment that costs its budget doing nothing has no room left for training or traffic.",
+        fix="Serve serverless or fewer instances, fewer interface endpoint AZs, or raise mlops:cost.monthlyBudgetUsd.",
+        control="AWS Budgets best practice; FinOps: forecast before deploy",
+        stack_check=_idle_within_budget,
     )
 )

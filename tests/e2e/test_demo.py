@@ -15,11 +15,12 @@ def test_demo_runs_the_whole_lifecycle(tmp_path: Path, project_root: Path) -> No
     result = run("demo", "--out", str(out), cwd=project_root)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert result.stdout.count("✓") >= 10 + 3  # ten stages, three stack files
-    for stage in ("validate", "plan dev + policy", "train locally", "provision from plan", "ingest features",
+    for stage in ("validate", "plan dev + policy + cost", "train locally", "provision from plan", "ingest features",
                   "pipeline", "register", "approve + promote", "smoke test", "drift + retrain"):  # fmt: skip
         assert stage in result.stdout
     assert not (out / "stale-from-last-run.txt").exists(), "each run starts from an empty folder"
     assert json.loads((out / "plan-dev.json").read_text())["stack"] == "dev"
+    assert json.loads((out / "cost-dev.json").read_text())["idle_usd"] <= 100
     assert json.loads((out / "training" / "evaluation" / "evaluation.json").read_text())["decision"]["passed"] is True
     assert json.loads((out / "drift" / "drift.json").read_text())["drifted_features"] == ["contract", "monthly_charges"]
     prod = (out / "workspace" / "Pulumi.prod.yaml").read_text()

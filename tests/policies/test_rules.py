@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 
+from infra.config import load_stack_file
+from infra.plan.evaluate import PROJECT_ROOT
 from policies.model import Context, Resource, Rule
 from policies.registry import all_rules
 
@@ -343,6 +345,18 @@ CASES: dict[str, tuple[Context, list[Resource], list[Resource], str]] = {
 }
 
 
+def _budget_context(budget: float) -> Context:
+    config = load_stack_file(PROJECT_ROOT / "Pulumi.prod.yaml")
+    cost = config.cost.model_copy(update={"monthly_budget_usd": budget})
+    return Context("prod", tuple(config.allowed_instance_types), config.model_copy(update={"cost": cost}))
+
+
+_ENDPOINT = r(
+    EC, productionVariants=[{"variantName": "primary", "instanceType": "ml.c5.2xlarge", "initialInstanceCount": 2}]
+)
+CASES["cost-idle-within-budget"] = (_budget_context(1000), [_ENDPOINT], [_ENDPOINT], "")  # context swapped below
+
+
 def rule(rule_id: str) -> Rule:
     return next(candidate for candidate in all_rules() if candidate.id == rule_id)
 
@@ -360,6 +374,8 @@ def test_rule_is_quiet_on_compliant_resources(rule_id: str) -> None:
 @pytest.mark.parametrize("rule_id", sorted(CASES))
 def test_rule_fires_on_a_violating_resource(rule_id: str) -> None:
     context, _, bad, expected = CASES[rule_id]
+    if rule_id == "cost-idle-within-budget":  # the same endpoint breaks a smaller budget
+        context, expected = _budget_context(500), "exceeds the prod budget of $500.00"
     messages = [v.message for v in rule(rule_id).run(bad, context)]
     assert messages and any(expected in message for message in messages), messages
 

@@ -1,0 +1,59 @@
+"""The environment's monthly budget: actual and forecast alerts to the alerts topic, tags for allocation."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from infra.naming import Naming
+
+
+@dataclass(frozen=True)
+class BudgetArgs:
+    """Inputs of `Budget`."""
+
+    naming: Naming
+    tags: Mapping[str, str]
+    monthly_usd: float
+    alert_percents: Sequence[int]
+    alerts_topic_arn: pulumi.Input[str]
+    cost_allocation_tags: Sequence[str]
+    """Tag keys to activate for cost allocation (empty in member accounts of an organisation)."""
+
+
+class Budget(pulumi.ComponentResource):
+    """A cost budget filtered to this environment's tag, alerting on actual and forecast spend."""
+
+    def __init__(self, name: str, args: BudgetArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("mlops:cost:Budget", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        activated = [
+            aws.costexplorer.CostAllocationTag(f"{name}-tag-{key}", tag_key=key, status="Active", opts=child)
+            for key in args.cost_allocation_tags
+        ]
+        aws.budgets.Budget(
+            f"{name}-monthly",
+            name=args.naming.resource("monthly"),
+            budget_type="COST",
+            limit_amount=f"{args.monthly_usd:.2f}",
+            limit_unit="USD",
+            time_unit="MONTHLY",
+            cost_filters=[{"name": "TagKeyValue", "values": [f"user:environment${args.naming.environment}"]}],
+            notifications=[
+                {
+                    "comparison_operator": "GREATER_THAN",
+                    "threshold": percent,
+                    "threshold_type": "PERCENTAGE",
+                    "notification_type": kind,
+                    "subscriber_sns_topic_arns": [args.alerts_topic_arn],
+                }
+                for percent in args.alert_percents
+                for kind in ("ACTUAL", "FORECASTED")
+            ],
+            tags=dict(args.tags),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=activated),
+        )
+        self.register_outputs({})

@@ -1,0 +1,310 @@
+"""A monthly cost estimate of a plan, from the price table in this folder and the stack's expected usage.
+
+Always-on ("idle") cost is what the environment costs doing nothing: endpoint instances, interface
+endpoints, keys, alarms, dashboards, storage. Usage cost follows the expected work in the stack file:
+training and processing hours, serverless requests. A resource type the table cannot price is listed
+as unpriced, never counted as zero; types that AWS does not bill are listed with the reason.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from infra.config.models import StackConfig
+
+PRICES = Path(__file__).with_name("prices.yaml")
+Kind = Literal["idle", "usage"]
+
+FREE = {
+    "aws:iam/role:Role": "IAM is free",
+    "aws:iam/policy:Policy": "IAM is free",
+    "aws:iam/rolePolicyAttachment:RolePolicyAttachment": "IAM is free",
+    "aws:iam/openIdConnectProvider:OpenIdConnectProvider": "IAM is free",
+    "aws:kms/alias:Alias": "aliases are free",
+    "aws:s3/bucketPolicy:BucketPolicy": "bucket settings are free",
+    "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": "bucket settings are free",
+    "aws:s3/bucketOwnershipControls:BucketOwnershipControls": "bucket settings are free",
+    "aws:s3/bucketVersioning:BucketVersioning": "bucket settings are free (old versions are in storage_gb)",
+    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": (
+        "bucket keys keep KMS requests low"
+    ),
+    "aws:s3/bucketLogging:BucketLogging": "log objects are in storage_gb",
+    "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": "bucket settings are free",
+    "aws:s3/bucketObjectv2:BucketObjectv2": "a few KB of step code",
+    "aws:ec2/vpc:Vpc": "VPCs are free",
+    "aws:ec2/subnet:Subnet": "subnets are free",
+    "aws:ec2/routeTable:RouteTable": "route tables are free",
+    "aws:ec2/routeTableAssociation:RouteTableAssociation": "route tables are free",
+    "aws:ec2/securityGroup:SecurityGroup": "security groups are free",
+    "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": "security groups are free",
+    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": "security groups are free",
+    "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": "security groups are free",
+    "aws:ec2/flowLog:FlowLog": "flow logs to S3 are billed as vended logs; small in an idle VPC",
+    "aws:cloudtrail/trail:Trail": "the first management-event trail is free; data events are usage",
+    "aws:sns/topic:Topic": "first million publishes free",
+    "aws:sns/topicPolicy:TopicPolicy": "free",
+    "aws:sns/topicSubscription:TopicSubscription": "first 1,000 e-mails free",
+    "aws:glue/catalogDatabase:CatalogDatabase": "first million catalog objects free",
+    "aws:athena/workgroup:Workgroup": "billed per query scanned (capped by the workgroup)",
+    "aws:sagemaker/modelPackageGroup:ModelPackageGroup": "the registry is free",
+    "aws:sagemaker/modelPackageGroupPolicy:ModelPackageGroupPolicy": "the registry is free",
+    "aws:sagemaker/model:Model": "billed through its endpoint",
+    "aws:sagemaker/endpoint:Endpoint": "billed through its endpoint configuration",
+    "aws:sagemaker/pipeline:Pipeline": "pipelines are free; their jobs are usage",
+    "aws:cloudwatch/eventRule:EventRule": "AWS service events are free",
+    "aws:cloudwatch/eventTarget:EventTarget": "AWS service events are free",
+    "aws:scheduler/schedule:Schedule": "first 14 million invocations free",
+    "aws:appautoscaling/target:Target": "free; the instances are priced",
+    "aws:appautoscaling/policy:Policy": "free",
+    "aws:appautoscaling/scheduledAction:ScheduledAction": "free",
+    "aws:budgets/budget:Budget": "the first two budgets are free",
+    "aws:costexplorer/costAllocationTag:CostAllocationTag": "free",
+}
+
+
+@dataclass(frozen=True)
+class Line:
+    """One priced item."""
+
+    component: str
+    item: str
+    quantity: float
+    unit: str
+    unit_usd: float
+    monthly_usd: float
+    kind: Kind
+
+
+@dataclass
+class CostReport:
+    """The estimate: lines, unpriced resources, free resources, and the table it came from."""
+
+    stack: str
+    region: str
+    price_date: str
+    price_source: str
+    lines: list[Line] = field(default_factory=list)
+    unpriced: list[str] = field(default_factory=list)
+    free: dict[str, int] = field(default_factory=dict)
+
+    def total(self, kind: Kind) -> float:
+        """Monthly total of idle or usage lines."""
+        return round(sum(line.monthly_usd for line in self.lines if line.kind == kind), 2)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON report."""
+        return {
+            **{key: value for key, value in asdict(self).items() if key != "lines"},
+            "lines": [asdict(line) for line in self.lines],
+            "idle_usd": self.total("idle"),
+            "usage_usd": self.total("usage"),
+        }
+
+    def write(self, path: Path) -> None:
+        """Write the JSON report."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
+@cache
+def price_table() -> dict[str, Any]:
+    """The price table (prices.yaml)."""
+    return dict(yaml.safe_load(PRICES.read_text(encoding="utf-8")))
+
+
+def estimate(stack: str, resources: Sequence[Any], config: StackConfig) -> CostReport:
+    """Price `resources` (planned: `.type`, `.name`, `.urn`, `.inputs`) for the stack's region."""
+    table = price_table()
+    region_prices = table["regions"].get(config.region)
+    report = CostReport(stack, config.region, table["date"], table["source"])
+    if region_prices is None:
+        report.unpriced = [f"every resource: no prices for {config.region} in {PRICES.name}"]
+        return report
+    pricer = _Pricer(region_prices, float(table["hours_per_month"]), report)
+    for resource in resources:
+        pricer.price(resource.type, resource.name, _component(resource.urn), resource.inputs)
+    pricer.usage(config)
+    return report
+
+
+def _component(urn: str) -> str:
+    """The component a resource belongs to, from its URN (`mlops:serving:Endpoint` -> serving)."""
+    for part in urn.split("::")[2].split("$"):
+        if part.startswith("mlops:"):
+            return part.split(":")[1]
+    return "stack"
+
+
+class _Pricer:
+    def __init__(self, prices: Mapping[str, Any], hours: float, report: CostReport) -> None:
+        self.prices, self.hours, self.report = prices, hours, report
+
+    def add(self, component: str, item: str, *, quantity: float, unit: str, unit_usd: float, kind: Kind) -> None:
+        monthly = round(quantity * unit_usd, 2)
+        self.report.lines.append(Line(component, item, quantity, unit, unit_usd, monthly, kind))
+
+    def instance_hour(self, instance: str) -> float | None:
+        value = self.prices["sagemaker_instance_hour"].get(instance)
+        return None if value is None else float(value)
+
+    def price(self, token: str, name: str, component: str, inputs: Mapping[str, Any]) -> None:
+        if token.startswith("mlops:"):
+            return
+        if token in FREE:
+            self.report.free[token] = self.report.free.get(token, 0) + 1
+            return
+        handler = getattr(self, "_" + token.rsplit(":", 1)[1], None)
+        if handler is None or handler(name, component, inputs) is False:
+            self.report.unpriced.append(f"{token} {name}")
+
+    def _Key(self, name: str, component: str, inputs: Mapping[str, Any]) -> None:  # noqa: N802
+        self.add(
+            component,
+            f"KMS key {name}",
+            quantity=1,
+            unit="key-month",
+            unit_usd=float(self.prices["kms_key_month"]),
+            kind="idle",
+        )
+
+    def _VpcEndpoint(self, name: str, component: str, inputs: Mapping[str, Any]) -> None:  # noqa: N802
+        if inputs.get("vpcEndpointType") == "Gateway":
+            self.report.free["aws:ec2/vpcEndpoint:VpcEndpoint (gateway)"] = 1
+            return
+        zones = len(inputs.get("subnetIds") or [])
+        rate = float(self.prices["interface_endpoint_az_hour"])
+        service = str(inputs.get("serviceName", name)).split(".", 3)[-1]  # com.amazonaws.<region>.<service>
+        self.add(
+            component,
+            f"interface endpoint {service} x {zones} AZ",
+            quantity=zones * self.hours,
+            unit="AZ-hour",
+            unit_usd=rate,
+            kind="idle",
+        )
+
+    def _NatGateway(self, name: str, component: str, inputs: Mapping[str, Any]) -> None:  # noqa: N802
+        self.add(
+            component,
+            f"NAT gateway {name}",
+            quantity=self.hours,
+            unit="hour",
+            unit_usd=float(self.prices["nat_gateway_hour"]),
+            kind="idle",
+        )
+
+    def _MetricAlarm(self, name: str, component: str, inputs: Mapping[str, Any]) -> None:  # noqa: N802
+        metrics = max(1, sum(1 for query in inputs.get("metricQueries") or [] if "metric" in query))
+        self.add(
+            component,
+            f"alarm {inputs.get('name', name)}",
+            quantity=metrics,
+            unit="metric-month",
+            unit_usd=float(self.prices["alarm_metric_month"]),
+            kind="idle",
+        )
+
+    def _Dashboard(self, name: str, component: str, inputs: Mapping[str, Any]) -> None:  # noqa: N802
+        self.add(
+            component,
+            f"dashboard {inputs.get('dashboardName', name)}",
+            quantity=1,
+            unit="month",
+            unit_usd=float(self.prices["dashboard_month"]),
+            kind="idle",
+        )
+
+    def _Bucket(self, name: str, component: str, inputs: Mapping[str, Any]) -> None:  # noqa: N802
+        self.report.free["aws:s3/bucket:Bucket (storage priced from expected usage)"] = (
+            self.report.free.get("aws:s3/bucket:Bucket (storage priced from expected usage)", 0) + 1
+        )
+
+    def _FeatureGroup(self, name: str, component: str, inputs: Mapping[str, Any]) -> bool | None:  # noqa: N802
+        online = inputs.get("onlineStoreConfig") or {}
+        if online.get("enableOnlineStore"):
+            self.report.free.setdefault("__online_store__", 0)
+            self.report.free["__online_store__"] += 1
+        return None
+
+    def _EndpointConfiguration(self, name: str, component: str, inputs: Mapping[str, Any]) -> bool | None:  # noqa: N802
+        variants = list(inputs.get("productionVariants") or []) + list(inputs.get("shadowProductionVariants") or [])
+        for variant in variants:
+            if "serverlessConfig" in variant:
+                self.report.free.setdefault("__serverless_gb__", 0)
+                self.report.free["__serverless_gb__"] = max(
+                    self.report.free["__serverless_gb__"], int(variant["serverlessConfig"]["memorySizeInMb"]) // 1024
+                )
+                continue
+            rate = self.instance_hour(str(variant.get("instanceType")))
+            if rate is None:
+                return False
+            count = int(variant.get("initialInstanceCount", 1))
+            item = f"endpoint {variant.get('variantName')} {count} x {variant.get('instanceType')}"
+            self.add(component, item, quantity=count * self.hours, unit="instance-hour", unit_usd=rate, kind="idle")
+        return None
+
+    def usage(self, config: StackConfig) -> None:
+        expected = config.cost.expected
+        self.add(
+            "storage",
+            "S3 storage (expected)",
+            quantity=expected.storage_gb,
+            unit="GB-month",
+            unit_usd=float(self.prices["s3_gb_month"]),
+            kind="idle",
+        )
+        if self.report.free.pop("__online_store__", 0):
+            rate = float(self.prices["online_store_gb_month"])
+            self.add(
+                "feature-store",
+                "online store (expected)",
+                quantity=expected.online_store_gb,
+                unit="GB-month",
+                unit_usd=rate,
+                kind="idle",
+            )
+        memory_gb = self.report.free.pop("__serverless_gb__", 0)
+        if memory_gb:
+            seconds = expected.serverless_requests * expected.serverless_seconds_per_request * memory_gb
+            rate = float(self.prices["serverless_gb_second"])
+            self.add(
+                "serving",
+                f"serverless {expected.serverless_requests} requests",
+                quantity=seconds,
+                unit="GB-second",
+                unit_usd=rate,
+                kind="usage",
+            )
+        training = config.training
+        train_rate = self.instance_hour(training.instance_type)
+        process_rate = self.instance_hour(training.processing_instance_type)
+        if train_rate is None or process_rate is None:
+            self.report.unpriced.append(
+                f"training jobs on {training.instance_type} / {training.processing_instance_type}"
+            )
+            return
+        factor = 1 - float(price_table()["spot_discount"]) if training.use_spot else 1.0
+        spot = " on spot" if training.use_spot else ""
+        self.add(
+            "pipelines",
+            f"training{spot} on {training.instance_type}",
+            quantity=expected.training_hours,
+            unit="hour",
+            unit_usd=round(train_rate * factor, 4),
+            kind="usage",
+        )
+        self.add(
+            "pipelines",
+            f"processing on {training.processing_instance_type}",
+            quantity=expected.processing_hours,
+            unit="hour",
+            unit_usd=process_rate,
+            kind="usage",
+        )

@@ -1,0 +1,57 @@
+"""`mlops cost`: the monthly estimate of a stack's plan, by component, idle and usage apart."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from mlops.console import console
+
+
+def cost(
+    stack: Annotated[str, typer.Option("--stack", "-s", help="Stack to estimate.")] = "dev",
+    plan: Annotated[Path | None, typer.Option("--plan", help="A plan JSON; default: plan the stack now.")] = None,
+    json_path: Annotated[Path | None, typer.Option("--json", help="Write the JSON report here.")] = None,
+) -> None:
+    """Estimate the stack's monthly cost from its plan and the price table (infra/cost/prices.yaml)."""
+    from infra.config import load_stack_file, stack_file
+    from infra.cost.estimate import estimate
+    from infra.plan.model import Plan
+    from mlops.cli import ROOT
+
+    if plan is not None:
+        loaded = Plan.read(plan)
+    else:
+        from infra.plan.evaluate import evaluate_stack
+
+        loaded = evaluate_stack(stack, ROOT)
+    config = load_stack_file(stack_file(loaded.stack, ROOT))
+    report = estimate(loaded.stack, loaded.resources, config)
+    table = Table(
+        title=f"{loaded.stack} ({report.region}): monthly estimate, prices of {report.price_date}", title_justify="left"
+    )
+    for column, justify in (
+        ("component", "left"),
+        ("item", "left"),
+        ("kind", "left"),
+        ("quantity", "right"),
+        ("USD/month", "right"),
+    ):
+        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    for line in sorted(report.lines, key=lambda line: (line.kind, line.component, line.item)):
+        table.add_row(line.component, line.item, line.kind, f"{line.quantity:g} {line.unit}", f"{line.monthly_usd:.2f}")
+    console.print(table)
+    budget = config.cost.monthly_budget_usd
+    console.print(
+        f"idle (always on): ${report.total('idle'):.2f}   usage (expected work): ${report.total('usage'):.2f}   "
+        f"budget: ${budget:.2f}"
+    )
+    for item in report.unpriced:
+        console.print(f"[yellow]unpriced:[/] {item} - not in the price table, not counted")
+    console.print(f"prices: {report.price_source}")
+    if json_path is not None:
+        report.write(json_path)
+        console.print(f"cost JSON: {json_path}")

@@ -1,0 +1,102 @@
+"""Issue 14: the estimate against hand-checked figures, unpriced resources, budgets, the budget rule."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pytest
+
+from infra.config import StackConfig, load_stack_file
+from infra.cost.estimate import estimate
+from infra.plan.evaluate import evaluate_stack
+from infra.plan.model import Plan, PlannedResource
+from policies.check import check_plan
+from tests.helpers import shipped_settings, write_stack
+
+PACKAGE = "arn:aws:sagemaker:eu-west-1:111111111111:model-package/mlops-dev-churn/7"
+
+
+def line(report: object, text: str) -> float:
+    lines = [item for item in report.lines if text in item.item]  # type: ignore[attr-defined]
+    assert lines, f"no line with {text!r}"
+    return round(sum(item.monthly_usd for item in lines), 2)
+
+
+def test_hand_checked_figures(plans: dict[str, Plan], configs: dict[str, StackConfig]) -> None:
+    dev = estimate("dev", plans["dev"].resources, configs["dev"])
+    assert line(dev, "KMS key") == 4.00  # four keys at $1
+    assert line(dev, "interface endpoint sagemaker.api") == 8.03  # 1 AZ x 730 h x $0.011
+    assert line(dev, "training on spot") == round(20 * round(0.269 * 0.3, 4), 2)  # 20 h at 30% of $0.269
+    prod = estimate("prod", plans["prod"].resources, configs["prod"])
+    assert line(prod, "interface endpoint sts") == 24.09  # 3 AZ x 730 h x $0.011
+    assert line(prod, "training on ml.m5.2xlarge") == round(20 * 0.538, 2)  # on demand in prod
+
+
+def test_dev_idles_under_100_dollars_with_secure_defaults(
+    plans: dict[str, Plan], configs: dict[str, StackConfig]
+) -> None:
+    report = estimate("dev", plans["dev"].resources, configs["dev"])
+    assert report.total("idle") <= 100
+    assert report.unpriced == []
+    assert configs["dev"].network.interface_endpoint_azs == 1
+
+
+def test_realtime_instances_are_idle_cost(tmp_path: Path, project_root: Path) -> None:
+    settings = copy.deepcopy(shipped_settings(project_root, "prod"))
+    settings["mlops:serving"]["modelPackageArn"] = PACKAGE
+    write_stack(tmp_path, "prod", settings)
+    report = estimate(
+        "prod", evaluate_stack("prod", tmp_path).resources, load_stack_file(tmp_path / "Pulumi.prod.yaml")
+    )
+    assert line(report, "endpoint primary 2 x ml.c5.2xlarge") == round(2 * 730 * 0.46, 2)
+
+
+def test_an_unpriced_resource_is_listed_not_zero(plans: dict[str, Plan], configs: dict[str, StackConfig]) -> None:
+    extra = PlannedResource(
+        "urn:pulumi:dev::mlops::aws:rds/instance:Instance::db", "aws:rds/instance:Instance", "db", None, {}, []
+    )
+    report = estimate("dev", [*plans["dev"].resources, extra], configs["dev"])
+    assert report.unpriced == ["aws:rds/instance:Instance db"]
+
+
+def test_budget_alerts_actual_and_forecast_to_the_alerts_topic(plan: Plan, config: StackConfig, stack: str) -> None:
+    (budget,) = plan.of_type("aws:budgets/budget:Budget")
+    assert budget.inputs["limitAmount"] == f"{config.cost.monthly_budget_usd:.2f}"
+    assert budget.inputs["costFilters"] == [{"name": "TagKeyValue", "values": [f"user:environment${stack}"]}]
+    kinds = {(n["notificationType"], n["threshold"]) for n in budget.inputs["notifications"]}
+    assert kinds == {(k, p) for k in ("ACTUAL", "FORECASTED") for p in config.cost.alert_percents}
+    assert all(
+        n["subscriberSnsTopicArns"] == [plan.outputs["alerts_topic_arn"]] for n in budget.inputs["notifications"]
+    )
+    tags = sorted(t.inputs["tagKey"] for t in plan.of_type("aws:costexplorer/costAllocationTag:CostAllocationTag"))
+    assert tags == sorted(["owner", "environment", "cost-center", "project", "managed-by"])
+
+
+def test_staging_scales_down_outside_working_hours(
+    tmp_path: Path, project_root: Path, configs: dict[str, StackConfig]
+) -> None:
+    settings = copy.deepcopy(shipped_settings(project_root, "staging"))
+    settings["mlops:serving"]["modelPackageArn"] = PACKAGE
+    write_stack(tmp_path, "staging", settings)
+    actions = {
+        a.inputs["name"]: a.inputs
+        for a in evaluate_stack("staging", tmp_path).of_type("aws:appautoscaling/scheduledAction:ScheduledAction")
+    }
+    off = configs["staging"].serving.off_hours
+    assert off is not None
+    assert actions["mlops-staging-churn-off-hours"]["schedule"] == off.scale_down
+    assert actions["mlops-staging-churn-off-hours"]["scalableTargetAction"]["maxCapacity"] == off.max_instances
+
+
+@pytest.mark.parametrize(("stack", "level"), [("dev", "advisory"), ("prod", "mandatory")])
+def test_over_budget_plan_is_a_violation(tmp_path: Path, project_root: Path, stack: str, level: str) -> None:
+    settings = copy.deepcopy(shipped_settings(project_root, stack))
+    settings["mlops:cost"]["monthlyBudgetUsd"] = 10
+    write_stack(tmp_path, stack, settings)
+    config = load_stack_file(tmp_path / f"Pulumi.{stack}.yaml")
+    violations = [
+        v for v in check_plan(evaluate_stack(stack, tmp_path), config) if v.rule.id == "cost-idle-within-budget"
+    ]
+    assert len(violations) == 1 and violations[0].level == level
+    assert "exceeds the" in violations[0].message and "budget of $10.00" in violations[0].message
