@@ -188,6 +188,7 @@ monitoring = Monitoring(
         models_key_arn=encryption.key_arns["models"],
         artifacts_bucket=storage.bucket_names["artifacts"],
         capture_bucket=storage.bucket_names["capture"],
+        monitoring_bucket=storage.bucket_names["monitoring"],
         code_prefix=training_pipeline.code_prefix,
         subnet_ids=network.subnet_ids,
         security_group_ids=[network.workload_security_group_id],

@@ -13,7 +13,7 @@ import pulumi_aws as aws
 from infra.config.models import StackConfig
 from infra.naming import Naming
 from pipelines.definitions.settings import drift_settings
-from pipelines.definitions.templates import render_definition
+from pipelines.definitions.templates import model_monitor_image, render_definition
 
 DRIFT_NAMESPACE = "mlops/drift"
 PERIOD = 300
@@ -37,6 +37,7 @@ class MonitoringArgs:
     models_key_arn: pulumi.Input[str]
     artifacts_bucket: pulumi.Input[str]
     capture_bucket: pulumi.Input[str]
+    monitoring_bucket: pulumi.Input[str]
     code_prefix: str
     subnet_ids: Sequence[pulumi.Input[str]]
     security_group_ids: Sequence[pulumi.Input[str]]
@@ -64,12 +65,15 @@ class Monitoring(pulumi.ComponentResource):
             self._scheduled_retraining(args.config.monitoring.retrain_schedule)
         if args.endpoint_name is not None:
             self._operational_alarms(args.endpoint_name)
-            drift_pipeline = self._drift_pipeline(args.endpoint_name)
-            drift_alarm = self._drift_alarm(args.endpoint_name)
-            if args.config.monitoring.retrain_on_drift:
-                self._retrain_on(drift_alarm)
-            self.drift_pipeline_name = drift_pipeline.pipeline_name
-            self.drift_alarm_name = drift_alarm.name
+            if args.config.monitoring.backend == "model-monitor":
+                self._model_monitor(args.endpoint_name)
+            else:
+                drift_pipeline = self._drift_pipeline(args.endpoint_name)
+                drift_alarm = self._drift_alarm(args.endpoint_name)
+                if args.config.monitoring.retrain_on_drift:
+                    self._retrain_on(_alarm_pattern(drift_alarm))
+                self.drift_pipeline_name = drift_pipeline.pipeline_name
+                self.drift_alarm_name = drift_alarm.name
         self._dashboard()
         self.register_outputs({"drift_pipeline_name": self.drift_pipeline_name})
 
@@ -189,22 +193,82 @@ class Monitoring(pulumi.ComponentResource):
             threshold=1,
         )
 
-    def _retrain_on(self, alarm: aws.cloudwatch.MetricAlarm) -> None:
+    def _model_monitor(self, endpoint: pulumi.Input[str]) -> None:
+        """SageMaker Model Monitor instead of the custom drift job: a data-quality schedule on captured traffic."""
+        args, config = self._args, self._args.config
+        baseline = pulumi.Output.concat("s3://", args.monitoring_bucket, "/model-monitor/", endpoint, "/baseline")
+        definition = aws.sagemaker.DataQualityJobDefinition(
+            f"{self._name}-data-quality",
+            name=args.naming.sagemaker(f"{args.model_name}-data-quality"),
+            role_arn=args.monitoring_role_arn,
+            data_quality_app_specification={"image_uri": model_monitor_image(config.region)},
+            data_quality_baseline_config={
+                "constraints_resource": {"s3_uri": pulumi.Output.concat(baseline, "/constraints.json")},
+                "statistics_resource": {"s3_uri": pulumi.Output.concat(baseline, "/statistics.json")},
+            },
+            data_quality_job_input={
+                "endpoint_input": {"endpoint_name": endpoint, "local_path": "/opt/ml/processing/input/endpoint"}
+            },
+            data_quality_job_output_config={
+                "kms_key_id": args.models_key_arn,
+                "monitoring_outputs": {
+                    "s3_output": {
+                        "s3_uri": pulumi.Output.concat(
+                            "s3://", args.monitoring_bucket, "/model-monitor/", endpoint, "/reports"
+                        ),
+                        "local_path": "/opt/ml/processing/output",
+                    }
+                },
+            },
+            job_resources={
+                "cluster_config": {
+                    "instance_count": 1,
+                    "instance_type": config.training.processing_instance_type,
+                    "volume_size_in_gb": 20,
+                    "volume_kms_key_id": args.models_key_arn,
+                }
+            },
+            network_config={
+                "enable_network_isolation": True,
+                "enable_inter_container_traffic_encryption": True,
+                "vpc_config": {"subnets": list(args.subnet_ids), "security_group_ids": list(args.security_group_ids)},
+            },
+            stopping_condition={"max_runtime_in_seconds": 3600},
+            tags=dict(args.tags),
+            opts=self._child(),
+        )
+        schedule = aws.sagemaker.MonitoringSchedule(
+            f"{self._name}-data-quality-schedule",
+            name=args.naming.sagemaker(f"{args.model_name}-data-quality"),
+            monitoring_schedule_config={
+                "monitoring_job_definition_name": definition.name,
+                "monitoring_type": "DataQuality",
+                "schedule_config": {"schedule_expression": config.monitoring.model_monitor_schedule},
+            },
+            tags=dict(args.tags),
+            opts=self._child(),
+        )
+        if config.monitoring.retrain_on_drift:
+            self._retrain_on(
+                schedule.name.apply(
+                    lambda name: {
+                        "source": ["aws.sagemaker"],
+                        "detail-type": ["SageMaker Model Monitoring Schedule Execution Status Change"],
+                        "detail": {
+                            "MonitoringScheduleName": [name],
+                            "MonitoringExecutionStatus": ["CompletedWithViolations"],
+                        },
+                    }
+                )
+            )
+
+    def _retrain_on(self, pattern: pulumi.Output[dict[str, Any]]) -> None:
         args = self._args
         rule = aws.cloudwatch.EventRule(
             f"{self._name}-retrain-on-drift",
             name=args.naming.resource("retrain-on-drift"),
-            description="A drift alarm starts the training pipeline",
-            event_pattern=alarm.arn.apply(
-                lambda arn: json.dumps(
-                    {
-                        "source": ["aws.cloudwatch"],
-                        "detail-type": ["CloudWatch Alarm State Change"],
-                        "resources": [arn],
-                        "detail": {"state": {"value": ["ALARM"]}},
-                    }
-                )
-            ),
+            description="Drift (an alarm or a Model Monitor violation) starts the training pipeline",
+            event_pattern=pattern.apply(json.dumps),
             tags=dict(args.tags),
             opts=self._child(),
         )
@@ -248,6 +312,17 @@ class Monitoring(pulumi.ComponentResource):
             dashboard_body=body,
             opts=self._child(),
         )
+
+
+def _alarm_pattern(alarm: aws.cloudwatch.MetricAlarm) -> pulumi.Output[dict[str, Any]]:
+    return alarm.arn.apply(
+        lambda arn: {
+            "source": ["aws.cloudwatch"],
+            "detail-type": ["CloudWatch Alarm State Change"],
+            "resources": [arn],
+            "detail": {"state": {"value": ["ALARM"]}},
+        }
+    )
 
 
 def _metric(namespace: str, metric: str, dimensions: Mapping[str, pulumi.Input[str]], **stat: str) -> dict[str, Any]:

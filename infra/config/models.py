@@ -369,7 +369,19 @@ class MonitoringConfig(Section):
     drift_schedule: str = Field(
         default="rate(1 day)", pattern=SCHEDULE, description="How often the drift job checks captured traffic."
     )
-    retrain_on_drift: bool = Field(default=True, description="A drift alarm starts the training pipeline.")
+    backend: Literal["custom", "model-monitor"] = Field(
+        default="custom",
+        description="custom: the blueprint's drift pipeline (PSI + KS/chi-square); model-monitor: SageMaker Model "
+        "Monitor data-quality schedule (needs a baseline from `mlops model baseline`).",
+    )
+    model_monitor_schedule: str = Field(
+        default="cron(0 * ? * * *)",
+        pattern=r"^cron\([^)]+\)$",
+        description="Model Monitor schedule (hourly or daily cron).",
+    )
+    retrain_on_drift: bool = Field(
+        default=True, description="A drift alarm (or a violation) starts the training pipeline."
+    )
     retrain_schedule: str | None = Field(
         default=None, pattern=SCHEDULE, description="Also retrain on this schedule, drift or not (unset: never)."
     )

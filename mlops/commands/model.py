@@ -182,3 +182,41 @@ def batch_score(
         raise UserError(str(error)) from None
     verb = "started" if job.started else "already exists"
     console.print(f"{job.name} {verb} ({job.status}): {job.arn}")
+
+
+@app.command()
+def baseline(
+    stack: StackOption,
+    train_data: Annotated[str, typer.Option("--train-data", help="S3 prefix of the served model's training split.")],
+    outputs: Annotated[Path | None, typer.Option("--outputs", help="`pulumi stack output --json`.")] = None,
+    endpoint_url: EndpointOption = None,
+) -> None:
+    """Start the Model Monitor baselining job the model-monitor backend compares traffic against."""
+    from infra.naming import Naming
+    from mlops.stack_context import load_context
+    from pipelines.definitions.settings import required_output
+    from pipelines.definitions.templates import model_monitor_image
+    from pipelines.lifecycle.model_monitor import suggest_baseline
+    from pipelines.lifecycle.promotion import MODEL_NAME
+
+    context = load_context(_root(), stack, outputs)
+    config = context.config
+    naming = Naming(config.name_prefix, config.environment, config.account_id, config.region)
+    endpoint = naming.sagemaker(MODEL_NAME)
+    bucket = required_output(context.outputs, "bucket_names", "monitoring")
+    try:
+        name, started = suggest_baseline(
+            _client("sagemaker", stack, endpoint_url),
+            prefix=naming.base,
+            image_uri=model_monitor_image(config.region),
+            role_arn=required_output(context.outputs, "role_arns", "monitoring"),
+            train_uri=train_data,
+            output_uri=f"s3://{bucket}/model-monitor/{endpoint}/baseline",
+            kms_key_arn=required_output(context.outputs, "key_arns", "models"),
+            subnet_ids=required_output(context.outputs, "subnet_ids"),
+            security_group_ids=[required_output(context.outputs, "workload_security_group_id")],
+            instance_type=config.training.processing_instance_type,
+        )
+    except _lifecycle_errors() as error:
+        raise UserError(str(error)) from None
+    console.print(f"{name} {'started' if started else 'already exists'}")

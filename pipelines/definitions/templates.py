@@ -109,6 +109,27 @@ def image_table(regions: list[str]) -> dict[str, str]:
     return table
 
 
+def model_monitor_images(regions: list[str]) -> dict[str, str]:
+    """The Model Monitor analyzer image of every region the SDK knows it for."""
+    from pipelines.definitions.sdk import load_sdk
+
+    table = {}
+    for region in regions:
+        try:
+            table[region] = str(load_sdk(region).image_uris.retrieve("model-monitor", region))
+        except ValueError:
+            continue
+    return table
+
+
+def model_monitor_image(region: str, directory: Path = TEMPLATE_DIR) -> str:
+    """The Model Monitor analyzer image of `region`, from the committed table."""
+    table = json.loads((directory / "model-monitor-images.json").read_text(encoding="utf-8"))
+    if region not in table:
+        raise TemplateError(f"no Model Monitor image known for {region}; use monitoring.backend: custom there")
+    return str(table[region])
+
+
 def image_for(region: str, directory: Path = TEMPLATE_DIR) -> str:
     """The scikit-learn image of `region`, from the committed table."""
     table = json.loads((directory / "images.json").read_text(encoding="utf-8"))
@@ -124,7 +145,9 @@ def write_templates(directory: Path = TEMPLATE_DIR) -> list[Path]:
     directory.mkdir(parents=True, exist_ok=True)
     images = directory / "images.json"
     images.write_text(json.dumps(image_table(sorted(sagemaker_regions())), indent=1, sort_keys=True) + "\n")
-    written = [images]
+    monitor = directory / "model-monitor-images.json"
+    monitor.write_text(json.dumps(model_monitor_images(sorted(sagemaker_regions())), indent=1, sort_keys=True) + "\n")
+    written = [images, monitor]
     for kind in KINDS:
         for variant in kind.variants:
             path = kind.path(variant, directory)

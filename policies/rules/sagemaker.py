@@ -185,6 +185,9 @@ register(
 
 
 def _monitoring_kms(resource: Resource, context: Context) -> Iterable[str]:
+    config = resource.props.get("monitoringScheduleConfig") or {}
+    if resource.type.endswith("MonitoringSchedule") and "monitoringJobDefinition" not in config:
+        return  # it runs a job definition by name; that resource is checked itself
     text = json.dumps(dict(resource.props))
     if "volumeKmsKeyId" not in text or "kmsKeyId" not in text:
         yield "the monitoring job does not encrypt its volume and output with KMS"
