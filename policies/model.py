@@ -20,6 +20,11 @@ class Resource:
     urn: str
     props: Mapping[str, Any]
 
+    @property
+    def inputs(self) -> Mapping[str, Any]:
+        """The inputs under the plan JSON's name for them, so cost estimates read policy resources too."""
+        return self.props
+
     def json(self, key: str) -> Any:
         """An input that holds a JSON document (policies, pipeline definitions), parsed; None when absent."""
         value = self.props.get(key)

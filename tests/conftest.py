@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -61,6 +62,14 @@ def plans() -> dict[str, Plan]:
 @pytest.fixture(scope="session")
 def configs() -> dict[str, StackConfig]:
     return {stack: load_stack_file(stack_file(stack, PROJECT_ROOT)) for stack in STACKS}
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A copy of the project's stack files, for tests that pin models or otherwise edit them."""
+    for name in ("Pulumi.yaml", *(f"Pulumi.{stack}.yaml" for stack in STACKS)):
+        shutil.copy(PROJECT_ROOT / name, tmp_path / name)
+    return tmp_path
 
 
 @pytest.fixture(params=STACKS)

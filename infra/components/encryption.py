@@ -149,26 +149,14 @@ def _service_statements(purpose: KeyPurpose, naming: Naming) -> list[Statement]:
             Statement(
                 sid="VpcFlowLogsDelivery",
                 principals={"Service": "delivery.logs.amazonaws.com"},
-                actions=[
-                    "kms:Encrypt",
-                    "kms:Decrypt",
-                    "kms:ReEncrypt*",
-                    "kms:GenerateDataKey*",
-                    "kms:DescribeKey",
-                ],
+                actions=KEY_USER_ACTIONS,
                 resources=["*"],
                 conditions={"StringEquals": {"aws:SourceAccount": account}},
             ),
             Statement(
                 sid="CloudWatchLogsEncrypt",
                 principals={"Service": f"logs.{region}.amazonaws.com"},
-                actions=[
-                    "kms:Encrypt",
-                    "kms:Decrypt",
-                    "kms:ReEncrypt*",
-                    "kms:GenerateDataKey*",
-                    "kms:DescribeKey",
-                ],
+                actions=KEY_USER_ACTIONS,
                 resources=["*"],
                 conditions={
                     "ArnLike": {"kms:EncryptionContext:aws:logs:arn": f"arn:aws:logs:{region}:{account}:log-group:*"}

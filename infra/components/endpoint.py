@@ -11,6 +11,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from infra.components.alarms import metric_settings, rate_settings
 from infra.config.models import MonitoringConfig, ServingConfig
 from infra.naming import Naming
 
@@ -167,24 +168,22 @@ class Endpoint(pulumi.ComponentResource):
     def _rollback_alarms(self, endpoint_name: str) -> list[aws.cloudwatch.MetricAlarm]:
         args = self._args
         dimensions = {"EndpointName": endpoint_name, "VariantName": VARIANT}
+        common: dict[str, Any] = {
+            "treat_missing_data": "notBreaching",
+            "alarm_actions": [args.alerts_topic_arn],
+            "ok_actions": [args.alerts_topic_arn],
+            "tags": dict(args.tags),
+            "opts": pulumi.ResourceOptions(parent=self),
+        }
         latency = aws.cloudwatch.MetricAlarm(
             f"{self._name}-latency-p99",
             name=args.naming.resource(f"{args.model_name}-latency-p99"),
             alarm_description=f"p99 model latency above {args.monitoring.latency_p99_ms} ms: rolls back a deployment",
-            namespace="AWS/SageMaker",
-            metric_name="ModelLatency",
-            dimensions=dimensions,
-            extended_statistic="p99",
-            period=ALARM_PERIOD_SECONDS,
-            evaluation_periods=3,
-            datapoints_to_alarm=2,
             threshold=args.monitoring.latency_p99_ms * 1000,  # ModelLatency is in microseconds
-            comparison_operator="GreaterThanThreshold",
-            treat_missing_data="notBreaching",
-            alarm_actions=[args.alerts_topic_arn],
-            ok_actions=[args.alerts_topic_arn],
-            tags=dict(args.tags),
-            opts=pulumi.ResourceOptions(parent=self),
+            **metric_settings(
+                "AWS/SageMaker", "ModelLatency", dimensions, period=ALARM_PERIOD_SECONDS, extended_statistic="p99"
+            ),
+            **common,
         )
         errors = aws.cloudwatch.MetricAlarm(
             f"{self._name}-error-rate",
@@ -192,25 +191,10 @@ class Endpoint(pulumi.ComponentResource):
             alarm_description=(
                 f"5xx above {args.monitoring.error_rate_percent}% of invocations: rolls back a deployment"
             ),
-            metric_queries=[
-                _metric_query("errors", "Invocation5XXErrors", dimensions),
-                _metric_query("invocations", "Invocations", dimensions),
-                {
-                    "id": "rate",
-                    "expression": "IF(invocations > 0, 100 * errors / invocations, 0)",
-                    "label": "5xx error rate (%)",
-                    "return_data": True,
-                },
-            ],
-            evaluation_periods=3,
-            datapoints_to_alarm=2,
-            threshold=args.monitoring.error_rate_percent,
-            comparison_operator="GreaterThanThreshold",
-            treat_missing_data="notBreaching",
-            alarm_actions=[args.alerts_topic_arn],
-            ok_actions=[args.alerts_topic_arn],
-            tags=dict(args.tags),
-            opts=pulumi.ResourceOptions(parent=self),
+            **rate_settings(
+                "Invocation5XXErrors", dimensions, args.monitoring.error_rate_percent, period=ALARM_PERIOD_SECONDS
+            ),
+            **common,
         )
         return [latency, errors]
 
@@ -278,18 +262,3 @@ class Endpoint(pulumi.ComponentResource):
                     scalable_target_action={"min_capacity": serving.min_instances, "max_capacity": ceiling},
                     opts=pulumi.ResourceOptions(parent=self),
                 )
-
-
-def _metric_query(
-    query_id: str, metric: str, dimensions: Mapping[str, str]
-) -> aws.cloudwatch.MetricAlarmMetricQueryArgsDict:
-    return {
-        "id": query_id,
-        "metric": {
-            "namespace": "AWS/SageMaker",
-            "metric_name": metric,
-            "dimensions": dict(dimensions),
-            "period": ALARM_PERIOD_SECONDS,
-            "stat": "Sum",
-        },
-    }

@@ -10,13 +10,13 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from infra.components.alarms import PERIOD, metric_settings, rate_settings
 from infra.config.models import StackConfig
 from infra.naming import Naming
 from pipelines.definitions.settings import drift_settings
 from pipelines.definitions.templates import model_monitor_image, render_definition
 
 DRIFT_NAMESPACE = "mlops/drift"
-PERIOD = 300
 
 
 @dataclass(frozen=True)
@@ -100,24 +100,24 @@ class Monitoring(pulumi.ComponentResource):
         self._alarm(
             "client-error-rate",
             f"4xx above {monitoring.client_error_rate_percent}% of invocations: callers send bad requests",
-            **_rate_alarm("Invocation4XXErrors", dimensions, monitoring.client_error_rate_percent),
+            **rate_settings("Invocation4XXErrors", dimensions, monitoring.client_error_rate_percent),
         )
         if self._args.config.serving.mode == "serverless":
             self._alarm(
                 "latency-p99",
                 f"p99 model latency above {monitoring.latency_p99_ms} ms",
-                **_metric("AWS/SageMaker", "ModelLatency", dimensions, extended_statistic="p99"),
+                **metric_settings("AWS/SageMaker", "ModelLatency", dimensions, extended_statistic="p99"),
                 threshold=monitoring.latency_p99_ms * 1000,
             )
             self._alarm(
                 "error-rate",
                 f"5xx above {monitoring.error_rate_percent}% of invocations",
-                **_rate_alarm("Invocation5XXErrors", dimensions, monitoring.error_rate_percent),
+                **rate_settings("Invocation5XXErrors", dimensions, monitoring.error_rate_percent),
             )
             self._alarm(
                 "concurrency",
                 "serverless concurrency above 90% of its maximum: requests are about to be throttled",
-                **_metric(
+                **metric_settings(
                     "AWS/SageMaker", "ServerlessConcurrentExecutionsUtilization", dimensions, statistic="Maximum"
                 ),
                 threshold=0.9,
@@ -127,13 +127,13 @@ class Monitoring(pulumi.ComponentResource):
         self._alarm(
             "cpu",
             f"instance CPU above {monitoring.cpu_utilization_percent}%",
-            **_metric(instance, "CPUUtilization", dimensions, statistic="Average"),
+            **metric_settings(instance, "CPUUtilization", dimensions, statistic="Average"),
             threshold=monitoring.cpu_utilization_percent,
         )
         self._alarm(
             "memory",
             f"instance memory above {monitoring.memory_utilization_percent}%",
-            **_metric(instance, "MemoryUtilization", dimensions, statistic="Average"),
+            **metric_settings(instance, "MemoryUtilization", dimensions, statistic="Average"),
             threshold=monitoring.memory_utilization_percent,
         )
 
@@ -184,7 +184,7 @@ class Monitoring(pulumi.ComponentResource):
             "drift",
             "the drift job found features whose distribution moved away from the training baseline",
             **{
-                **_metric(DRIFT_NAMESPACE, "DriftedFeatures", {"Endpoint": endpoint}, statistic="Maximum"),
+                **metric_settings(DRIFT_NAMESPACE, "DriftedFeatures", {"Endpoint": endpoint}, statistic="Maximum"),
                 "period": 3600,  # the job reports once per run; one report with drift is enough
                 "comparison_operator": "GreaterThanOrEqualToThreshold",
                 "evaluation_periods": 1,
@@ -323,45 +323,6 @@ def _alarm_pattern(alarm: aws.cloudwatch.MetricAlarm) -> pulumi.Output[dict[str,
             "detail": {"state": {"value": ["ALARM"]}},
         }
     )
-
-
-def _metric(namespace: str, metric: str, dimensions: Mapping[str, pulumi.Input[str]], **stat: str) -> dict[str, Any]:
-    return {
-        "namespace": namespace,
-        "metric_name": metric,
-        "dimensions": dict(dimensions),
-        "period": PERIOD,
-        "evaluation_periods": 3,
-        "datapoints_to_alarm": 2,
-        "comparison_operator": "GreaterThanThreshold",
-        **stat,
-    }
-
-
-def _rate_alarm(metric: str, dimensions: Mapping[str, pulumi.Input[str]], percent: float) -> dict[str, Any]:
-    def query(query_id: str, name: str) -> dict[str, Any]:
-        return {
-            "id": query_id,
-            "metric": {
-                "namespace": "AWS/SageMaker",
-                "metric_name": name,
-                "dimensions": dict(dimensions),
-                "period": PERIOD,
-                "stat": "Sum",
-            },
-        }
-
-    return {
-        "metric_queries": [
-            query("errors", metric),
-            query("invocations", "Invocations"),
-            {"id": "rate", "expression": "IF(invocations > 0, 100 * errors / invocations, 0)", "return_data": True},
-        ],
-        "threshold": percent,
-        "comparison_operator": "GreaterThanThreshold",
-        "evaluation_periods": 3,
-        "datapoints_to_alarm": 2,
-    }
 
 
 def _dashboard_body(region: str, endpoint: str, pipeline: str) -> dict[str, Any]:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Iterable, Sequence
 
 from policies.model import Context, Resource, Rule
 from policies.registry import register
@@ -45,19 +43,10 @@ def _idle_within_budget(resources: Sequence[Resource], context: Context) -> Iter
         return
     from infra.cost.estimate import estimate
 
-    planned = [_Planned(r.type, r.name, r.urn, r.props) for r in resources]
-    report = estimate(context.environment, planned, config)
+    report = estimate(context.environment, resources, config)
     idle, budget = report.total("idle"), config.cost.monthly_budget_usd
     if idle > budget:
         yield None, f"idle cost ${idle:.2f}/month exceeds the {context.environment} budget of ${budget:.2f}"
-
-
-@dataclass(frozen=True)
-class _Planned:
-    type: str
-    name: str
-    urn: str
-    inputs: Mapping[str, Any]
 
 
 register(

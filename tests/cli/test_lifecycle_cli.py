@@ -3,23 +3,14 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import boto3
-import pytest
 
 from infra.plan.model import Plan
 from tests.cli.test_cli import run
 
 GROUP = "mlops-dev-churn"
-
-
-@pytest.fixture
-def project(tmp_path: Path, project_root: Path) -> Path:
-    for name in ("Pulumi.yaml", "Pulumi.dev.yaml", "Pulumi.staging.yaml", "Pulumi.prod.yaml"):
-        shutil.copy(project_root / name, tmp_path / name)
-    return tmp_path
 
 
 def test_approve_promote_and_refuse(project: Path, moto_endpoint: str) -> None:

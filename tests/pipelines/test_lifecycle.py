@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,13 +19,6 @@ from pipelines.lifecycle.smoke import sample_payload, smoke_test
 from pipelines.lifecycle.stack_files import pinned_package
 
 GROUP = "mlops-dev-churn"
-
-
-@pytest.fixture
-def project(tmp_path: Path, project_root: Path) -> Path:
-    for name in ("Pulumi.yaml", "Pulumi.dev.yaml", "Pulumi.staging.yaml", "Pulumi.prod.yaml"):
-        shutil.copy(project_root / name, tmp_path / name)
-    return tmp_path
 
 
 @pytest.fixture
