@@ -19,6 +19,7 @@ from infra.components.training_pipeline import TrainingPipeline, TrainingPipelin
 from infra.config import ConfigError, parse_settings, runtime_settings
 from infra.naming import Naming
 from infra.tags import MANDATORY_TAG_KEYS, mandatory_tags
+from pipelines.definitions.settings import config_hash
 from pipelines.definitions.training import FEATURE_GROUP
 from pipelines.features.schema import load_schemas
 
@@ -152,6 +153,7 @@ training_pipeline = TrainingPipeline(
         feature_database=feature_store.database_name,
         feature_table=schemas[FEATURE_GROUP].offline_table,
         feature_workgroup=feature_store.workgroup_name,
+        config_hash=config_hash(config),
     ),
     opts=pulumi.ResourceOptions(depends_on=[identity]),
 )
@@ -223,5 +225,6 @@ pulumi.export("feature_workgroup", feature_store.workgroup_name)
 pulumi.export("model_package_group", registry.group_name)
 pulumi.export("training_pipeline_name", training_pipeline.pipeline_name)
 pulumi.export("code_prefix", training_pipeline.code_prefix)
+pulumi.export("config_hash", config_hash(config))
 pulumi.export("endpoint_name", endpoint.endpoint_name)
 pulumi.export("drift_pipeline_name", monitoring.drift_pipeline_name)

@@ -37,6 +37,7 @@ class DemoState:
     out: Path
     workspace: Path
     endpoint_url: str = ""
+    execution_arn: str = ""
     plans: dict[str, Any] = field(default_factory=dict)
     package_arn: str = ""
     summary: list[tuple[str, str, str]] = field(default_factory=list)
@@ -90,8 +91,11 @@ def run_demo(root: Path, out: Path) -> None:
 @contextmanager
 def _emulator(state: DemoState) -> Iterator[None]:
     """A moto server on 127.0.0.1 that every AWS client of this process talks to, stopped afterwards."""
+    import logging
+
     from moto.server import ThreadedMotoServer
 
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # the emulator's request log would drown the demo
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
@@ -225,7 +229,9 @@ def _pipeline(state: DemoState) -> str:
     created = upsert_pipeline(sagemaker, resource.inputs["pipelineName"], definition, resource.inputs["roleArn"], {})
     again = upsert_pipeline(sagemaker, resource.inputs["pipelineName"], definition, resource.inputs["roleArn"], {})
     token = "demo-run"  # an idempotency token, not a secret
-    execution = start_pipeline(sagemaker, resource.inputs["pipelineName"], {"DataSource": "feature-store"}, token)
+    parameters = {"DataSource": "feature-store", "GitCommit": _git_commit(state.root)}
+    execution = start_pipeline(sagemaker, resource.inputs["pipelineName"], parameters, token)
+    state.execution_arn = execution
     steps = ", ".join(step["Name"] for step in definition["Steps"])
     name = resource.inputs["pipelineName"]
     return f"{name} {created} then {again} ({steps}); started {execution.rsplit('/', 1)[1]}"
@@ -256,12 +262,29 @@ def _register(state: DemoState) -> str:
     }
     for key, path in uploads.items():
         s3.put_object(Bucket=artifacts, Key=key, Body=path.read_bytes())
-    request = _register_request(plan, f"s3://{artifacts}/{prefix}")
+    request = _register_request(plan, f"s3://{artifacts}/{prefix}", state)
     state.package_arn = sagemaker.create_model_package(**request)["ModelPackageArn"]
-    return f"{state.package_arn} (PendingManualApproval, with its evaluation report and drift baseline)"
+    return f"{state.package_arn} (PendingManualApproval, with its evaluation report, drift baseline and lineage)"
 
 
-def _register_request(plan: Any, run_uri: str) -> dict[str, Any]:
+def _git_commit(root: Path) -> str:
+    """The commit the demo runs (the lineage the pipeline records), or a marker outside a checkout."""
+    import subprocess
+
+    git = shutil.which("git")
+    if git is None:
+        return "not-a-git-checkout"
+    result = subprocess.run(  # noqa: S603 - a fixed git command, no user input
+        [git, "rev-parse", "HEAD"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return result.stdout.strip() if result.returncode == 0 else "not-a-git-checkout"
+
+
+def _register_request(plan: Any, run_uri: str, state: DemoState) -> dict[str, Any]:
     """The pipeline's own RegisterModel request, its step references resolved to this run's outputs."""
     (resource,) = [
         p for p in plan.of_type("aws:sagemaker/pipeline:Pipeline") if p.inputs["pipelineName"].endswith("-training")
@@ -274,9 +297,20 @@ def _register_request(plan: Any, run_uri: str) -> dict[str, Any]:
         "Steps.Evaluate.ProcessingOutputConfig.Outputs['evaluation'].S3Output.S3Uri": f"{run_uri}/Evaluate/evaluation",
         "Steps.Baseline.ProcessingOutputConfig.Outputs['baseline'].S3Output.S3Uri": f"{run_uri}/Baseline/baseline",
         "Parameters.ModelApprovalStatus": "PendingManualApproval",
+        "Parameters.GitCommit": _git_commit(state.root),
+        "Execution.PipelineExecutionArn": state.execution_arn,
+    }
+    property_files = {
+        "Steps.Preprocess.PropertyFiles.DataLineage": state.out / "training" / "data" / "lineage" / "lineage.json",
+        "Steps.Evaluate.PropertyFiles.EvaluationReport": state.out / "training" / "evaluation" / "evaluation.json",
     }
 
     def resolve(node: Any) -> Any:
+        if isinstance(node, dict) and set(node) == {"Std:JsonGet"}:
+            document: Any = json.loads(property_files[node["Std:JsonGet"]["PropertyFile"]["Get"]].read_text())
+            for key in node["Std:JsonGet"]["Path"].split("."):
+                document = document[key]
+            return document
         if isinstance(node, dict) and set(node) == {"Get"}:
             return references[node["Get"]]
         if isinstance(node, dict) and set(node) == {"Std:Join"}:
@@ -298,6 +332,14 @@ def _promote(state: DemoState) -> str:
     decide(sagemaker, state.package_arn, "Approved", "demo: auc above the dev threshold on the held-out split")
     to_staging = promote(sagemaker, state.workspace, state.package_arn, "staging")
     to_prod = promote(sagemaker, state.workspace, state.package_arn, "prod")
+    from pipelines.lifecycle.lineage import lineage
+
+    chain = lineage(sagemaker, state.workspace, state.package_arn)
+    (state.out / "lineage.json").write_text(json.dumps(chain.to_dict(), indent=2, sort_keys=True) + "\n")
+    console.print(
+        f"lineage: data {chain.data_version[:19]}..., commit {chain.git_commit[:12]}, config {chain.config_hash}, "
+        f"run {chain.pipeline_execution.rsplit('/', 1)[-1]}, metrics {chain.metrics}, served by {chain.served_by}"
+    )
     return (
         f"approved; pinned in {to_staging.stack} and {to_prod.stack} "
         f"({state.workspace / 'Pulumi.prod.yaml'}); `pulumi up` would now deploy it"

@@ -46,6 +46,7 @@ class TrainingPipelineArgs:
     feature_database: pulumi.Input[str]
     feature_table: str
     feature_workgroup: pulumi.Input[str]
+    config_hash: str
 
 
 class TrainingPipeline(pulumi.ComponentResource):
@@ -97,7 +98,12 @@ class TrainingPipeline(pulumi.ComponentResource):
                     pipeline_settings(
                         args.training,
                         args.naming.region,
-                        {**values, "code_prefix": self.code_prefix, "feature_table": args.feature_table},
+                        {
+                            **values,
+                            "code_prefix": self.code_prefix,
+                            "feature_table": args.feature_table,
+                            "config_hash": args.config_hash,
+                        },
                     )
                 ),
                 sort_keys=True,

@@ -220,3 +220,43 @@ def baseline(
     except _lifecycle_errors() as error:
         raise UserError(str(error)) from None
     console.print(f"{name} {'started' if started else 'already exists'}")
+
+
+@app.command("lineage")
+def lineage_command(
+    stack: StackOption = "prod",
+    arn: Annotated[str | None, typer.Option(help="Package; default: the one the stack serves.")] = None,
+    json_path: Annotated[Path | None, typer.Option("--json", help="Write the lineage JSON here.")] = None,
+    endpoint_url: EndpointOption = None,
+) -> None:
+    """Print data -> pipeline run -> model package -> approval -> endpoints for a served model."""
+    import json
+
+    from pipelines.lifecycle.lineage import lineage
+    from pipelines.lifecycle.stack_files import pinned_package
+
+    package = arn or pinned_package(_root(), stack)
+    if package is None:
+        raise UserError(f"{stack} serves no model; pass --arn")
+    try:
+        chain = lineage(_client("sagemaker", stack, endpoint_url), _root(), package)
+    except _lifecycle_errors() as error:
+        raise UserError(str(error)) from None
+    table = Table(title=f"lineage of {chain.group} v{chain.version}", title_justify="left")
+    table.add_column("link")
+    table.add_column("value", overflow="fold")
+    rows = [
+        ("training data", chain.data_version),
+        ("code (git commit)", chain.git_commit),
+        ("stack config", chain.config_hash),
+        ("pipeline run", chain.pipeline_execution),
+        ("metrics", ", ".join(f"{k}={v}" for k, v in chain.metrics.items()) or "none"),
+        ("model package", chain.package_arn),
+        ("approval", f"{chain.approval}: {chain.approval_reason}"),
+        ("served by", ", ".join(chain.served_by) or "no environment"),
+    ]
+    for link, value in rows:
+        table.add_row(link, value)
+    console.print(table)
+    if json_path is not None:
+        json_path.write_text(json.dumps(chain.to_dict(), indent=2, sort_keys=True) + "\n", encoding="utf-8")

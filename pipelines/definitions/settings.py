@@ -41,7 +41,15 @@ def pipeline_settings(training: TrainingConfig, region: str, values: Mapping[str
         feature_database=values["feature_database"],
         feature_table=values["feature_table"],
         feature_workgroup=values["feature_workgroup"],
+        config_hash=values["config_hash"],
     )
+
+
+def config_hash(config: StackConfig) -> str:
+    """A short digest of the whole stack config: which settings produced a model (lineage)."""
+    import hashlib
+
+    return hashlib.sha256(config.model_dump_json().encode()).hexdigest()[:16]
 
 
 def values_from_outputs(outputs: Mapping[str, Any]) -> dict[str, Any]:
@@ -59,6 +67,7 @@ def values_from_outputs(outputs: Mapping[str, Any]) -> dict[str, Any]:
         "feature_database": get("feature_database"),
         "feature_table": offline_table_name(FEATURE_GROUP),
         "feature_workgroup": get("feature_workgroup"),
+        "config_hash": get("config_hash"),
     }
 
 

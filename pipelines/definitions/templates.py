@@ -177,8 +177,8 @@ def render_definition(settings: Any, directory: Path = TEMPLATE_DIR) -> dict[str
 
 def _fill(node: Any, values: dict[str, Any]) -> Any:
     numbers = {value: name for name, value in NUMBER_SENTINELS.items()} | DERIVED_NUMBERS
-    if isinstance(node, dict):
-        return {key: _fill(item, values) for key, item in node.items()}
+    if isinstance(node, dict):  # keys can carry settings too (metadata named after the metric)
+        return {_fill(key, values): _fill(item, values) for key, item in node.items()}
     if isinstance(node, list):
         filled: list[Any] = []
         for item in node:

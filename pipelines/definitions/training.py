@@ -24,6 +24,8 @@ from pipelines.definitions.jobs import CACHE_EXPIRY, JobBuilder
 from pipelines.definitions.sdk import load_sdk
 
 STEP_NAMES = ("Preprocess", "Baseline", "Train", "Evaluate", "CheckMetric", "RegisterModel", "MetricBelowThreshold")
+LINEAGE_KEYS = ("lineage.data-version", "lineage.git-commit", "lineage.pipeline-execution", "lineage.config-hash")
+"""Metadata every registered package carries; the lifecycle refuses packages without it."""
 APPROVAL = "PendingManualApproval"
 FEATURE_GROUP = "customer-churn"
 """The feature group (schema name) the preprocess step can read its training set from."""
@@ -58,6 +60,8 @@ class TrainingPipelineSettings:
     feature_database: str
     feature_table: str
     feature_workgroup: str
+    config_hash: str
+    """Digest of the stack config the pipeline was deployed with (lineage)."""
 
     @property
     def code_uri(self) -> str:
@@ -101,13 +105,15 @@ class _Builder(JobBuilder):
         self.training_type = sdk.ParameterString("TrainingInstanceType", default_value=settings.training_instance_type)
         self.threshold = sdk.ParameterFloat("MetricThreshold", default_value=settings.metric_threshold)
         self.approval = sdk.ParameterString("ModelApprovalStatus", default_value=APPROVAL)
+        self.git_commit = sdk.ParameterString("GitCommit", default_value="unknown")
+        self.lineage = sdk.PropertyFile(name="DataLineage", output_name="lineage", path="lineage.json")
 
     def pipeline(self) -> Any:
         preprocess = self._preprocess()
         baseline = self._baseline(preprocess)
         train = self._train(preprocess)
         evaluate, report = self._evaluate(preprocess, train)
-        register = self._register(train, evaluate, baseline)
+        register = self._register(train, evaluate, baseline, preprocess, report)
         fail = self.sdk.FailStep(
             "MetricBelowThreshold",
             error_message=self.sdk.Join(
@@ -141,6 +147,7 @@ class _Builder(JobBuilder):
                 self.training_type,
                 self.threshold,
                 self.approval,
+                self.git_commit,
             ],
             steps=[preprocess, baseline, train, evaluate, check],
             sagemaker_session=self.session,
@@ -152,7 +159,8 @@ class _Builder(JobBuilder):
             name="Preprocess",
             script="preprocess.py",
             inputs={"raw": self.input_data},
-            outputs=["train", "validation", "test"],
+            outputs=["train", "validation", "test", "lineage"],
+            property_files=[self.lineage],
             arguments=[
                 "--input", "/opt/ml/processing/input/raw", "--output", "/opt/ml/processing",
                 "--source", self.data_source, "--region", s.region, "--database", s.feature_database,
@@ -230,8 +238,8 @@ class _Builder(JobBuilder):
             retry_policies=self._retries(),
         )
 
-    def _register(self, train: Any, evaluate: Any, baseline: Any) -> Any:
-        s = self.s
+    def _register(self, train: Any, evaluate: Any, baseline: Any, preprocess: Any, report: Any) -> Any:
+        s, sdk = self.s, self.sdk
         evaluation_uri = self.sdk.Join(on="/", values=[_output_uri(evaluate, "evaluation"), "evaluation.json"])
         baseline_uri = self.sdk.Join(on="/", values=[_output_uri(baseline, "baseline"), "baseline.json"])
         request = {
@@ -258,6 +266,18 @@ class _Builder(JobBuilder):
             },
             "DriftCheckBaselines": {
                 "ModelDataQuality": {"Statistics": {"ContentType": "application/json", "S3Uri": baseline_uri}}
+            },
+            "CustomerMetadataProperties": {
+                "lineage.data-version": sdk.JsonGet(
+                    step_name=preprocess.name, property_file=self.lineage, json_path="data_version"
+                ),
+                "lineage.git-commit": self.git_commit,
+                "lineage.pipeline-execution": sdk.ExecutionVariables.PIPELINE_EXECUTION_ARN,
+                "lineage.config-hash": s.config_hash,
+                f"metric.{s.objective_metric}": sdk.Join(
+                    on="",
+                    values=[sdk.JsonGet(step_name=evaluate.name, property_file=report, json_path="decision.value")],
+                ),
             },
         }
         return self.sdk.staged_register_step(

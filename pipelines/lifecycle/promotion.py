@@ -53,6 +53,7 @@ def promote(client: Any, root: Path, arn: str, to: str) -> Change:
     if package.group not in groups.values():
         known = ", ".join(groups.values())
         raise LifecycleError(f"{arn} belongs to group {package.group!r}, not to this platform's registries ({known})")
+    package.require_lineage()
     if package.status != "Approved":
         raise LifecycleError(
             f"{arn} is {package.status}; a model approver must approve it first (`mlops model approve`)"

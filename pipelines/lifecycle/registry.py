@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
 from botocore.exceptions import ClientError
 
+from pipelines.definitions.training import LINEAGE_KEYS
 from pipelines.lifecycle import LifecycleError
 
 Decision = Literal["Approved", "Rejected"]
@@ -23,6 +24,21 @@ class PackageInfo:
     status: str
     created: datetime | None
     description: str
+    metadata: dict[str, str] = field(default_factory=dict)
+    """CustomerMetadataProperties: the lineage the training pipeline recorded."""
+
+    def missing_lineage(self) -> list[str]:
+        """The lineage keys this package lacks (empty for a package the pipeline registered)."""
+        return [key for key in LINEAGE_KEYS if not self.metadata.get(key) or self.metadata[key] == "unknown"]
+
+    def require_lineage(self) -> None:
+        """Refuse a package that cannot say which data, code, run and settings produced it."""
+        missing = self.missing_lineage()
+        if missing:
+            raise LifecycleError(
+                f"{self.arn} lacks lineage ({', '.join(missing)}): register models through the training pipeline "
+                "(`mlops pipeline start -p GitCommit=<sha>`), never by hand"
+            )
 
 
 def parse_arn(arn: str) -> tuple[str, int]:
@@ -50,6 +66,7 @@ def describe(client: Any, arn: str) -> PackageInfo:
         status=str(response.get("ModelApprovalStatus", "PendingManualApproval")),
         created=response.get("CreationTime"),
         description=str(response.get("ApprovalDescription", "")),
+        metadata=dict(response.get("CustomerMetadataProperties", {})),
     )
 
 
@@ -84,7 +101,16 @@ def decide(client: Any, arn: str, decision: Decision, reason: str) -> Literal["c
     if not reason.strip():
         raise LifecycleError("give a reason: it is recorded on the package and shown to whoever promotes it")
     current = describe(client, arn)
+    if decision == "Approved":
+        current.require_lineage()
     if current.status == decision:
         return "unchanged"
-    client.update_model_package(ModelPackageArn=arn, ModelApprovalStatus=decision, ApprovalDescription=reason)
+    client.update_model_package(
+        ModelPackageArn=arn,
+        ModelApprovalStatus=decision,
+        ApprovalDescription=reason,
+        # Restating the lineage changes nothing in SageMaker, and keeps emulators that reset omitted
+        # fields (moto 5.2) from dropping it.
+        **({"CustomerMetadataProperties": current.metadata} if current.metadata else {}),
+    )
     return "changed"

@@ -7,6 +7,8 @@ The offline store keeps every version of a record; only the latest, undeleted on
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import os
 import re
 import time
@@ -78,6 +80,12 @@ def query_offline_store(database: str, table: str, workgroup: str, region: str) 
     return frame
 
 
+def data_version(frame: pd.DataFrame) -> str:
+    """Content hash of the records a model is trained from: the same data gives the same version."""
+    canonical = frame.sort_values(IDENTIFIER).to_csv(index=False).encode("utf-8")
+    return "sha256:" + hashlib.sha256(canonical).hexdigest()
+
+
 def main(argv: list[str] | None = None) -> dict[str, int]:
     """Run the step; returns the row count of each split."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -96,11 +104,17 @@ def main(argv: list[str] | None = None) -> dict[str, int]:
         frame = query_offline_store(args.database, args.table, args.workgroup, args.region)
     else:
         frame = read_csvs(args.input)
-    splits = split(latest_records(frame), args.test_size, args.validation_size, args.seed)
+    records = latest_records(frame)
+    splits = split(records, args.test_size, args.validation_size, args.seed)
     for name, part in splits.items():
         os.makedirs(os.path.join(args.output, name), exist_ok=True)
         part.to_csv(os.path.join(args.output, name, f"{name}.csv"), index=False)
     counts = {name: len(part) for name, part in splits.items()}
+    os.makedirs(os.path.join(args.output, "lineage"), exist_ok=True)
+    with open(os.path.join(args.output, "lineage", "lineage.json"), "w", encoding="utf-8") as handle:
+        json.dump(
+            {"data_version": data_version(records), "rows": len(records), "source": args.source, **counts}, handle
+        )
     print(f"preprocess: {counts}")
     return counts
 

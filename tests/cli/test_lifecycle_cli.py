@@ -9,6 +9,7 @@ import boto3
 
 from infra.plan.model import Plan
 from tests.cli.test_cli import run
+from tests.helpers import LINEAGE
 
 GROUP = "mlops-dev-churn"
 
@@ -17,7 +18,7 @@ def test_approve_promote_and_refuse(project: Path, moto_endpoint: str) -> None:
     sagemaker = boto3.client("sagemaker", region_name="eu-west-1", endpoint_url=moto_endpoint)
     sagemaker.create_model_package_group(ModelPackageGroupName=GROUP)
     arn = sagemaker.create_model_package(
-        ModelPackageGroupName=GROUP, ModelApprovalStatus="PendingManualApproval",
+        ModelPackageGroupName=GROUP, ModelApprovalStatus="PendingManualApproval", CustomerMetadataProperties=LINEAGE,
         InferenceSpecification={"Containers": [{"Image": "i"}], "SupportedContentTypes": ["text/csv"],
                                 "SupportedResponseMIMETypes": ["text/csv"]},
     )["ModelPackageArn"]  # fmt: skip

@@ -17,6 +17,7 @@ from pipelines.lifecycle.promotion import promote, rollback
 from pipelines.lifecycle.registry import decide, list_packages
 from pipelines.lifecycle.smoke import sample_payload, smoke_test
 from pipelines.lifecycle.stack_files import pinned_package
+from tests.helpers import LINEAGE
 
 GROUP = "mlops-dev-churn"
 
@@ -32,6 +33,7 @@ def registry() -> Iterator[tuple[Any, list[str]]]:
                 ModelPackageGroupName=GROUP,
                 ModelPackageDescription=f"candidate {n}",
                 ModelApprovalStatus="PendingManualApproval",
+                CustomerMetadataProperties=LINEAGE,
                 InferenceSpecification={
                     "Containers": [{"Image": "img", "ModelDataUrl": f"s3://b/model-{n}.tar.gz"}],
                     "SupportedContentTypes": ["text/csv"],
@@ -92,7 +94,7 @@ def test_a_package_from_another_registry_is_refused(registry: tuple[Any, list[st
     client, _ = registry
     client.create_model_package_group(ModelPackageGroupName="someone-else")
     arn = client.create_model_package(
-        ModelPackageGroupName="someone-else", ModelApprovalStatus="Approved",
+        ModelPackageGroupName="someone-else", ModelApprovalStatus="Approved", CustomerMetadataProperties=LINEAGE,
         InferenceSpecification={"Containers": [{"Image": "i"}], "SupportedContentTypes": ["text/csv"],
                                 "SupportedResponseMIMETypes": ["text/csv"]},
     )["ModelPackageArn"]  # fmt: skip
@@ -119,7 +121,7 @@ def test_a_pin_the_config_rejects_leaves_the_file_untouched(project: Path) -> No
     other_region = boto3.client("sagemaker", region_name="us-east-1")
     other_region.create_model_package_group(ModelPackageGroupName=GROUP)
     arn = other_region.create_model_package(
-        ModelPackageGroupName=GROUP, ModelApprovalStatus="Approved",
+        ModelPackageGroupName=GROUP, ModelApprovalStatus="Approved", CustomerMetadataProperties=LINEAGE,
         InferenceSpecification={"Containers": [{"Image": "i"}], "SupportedContentTypes": ["text/csv"],
                                 "SupportedResponseMIMETypes": ["text/csv"]},
     )["ModelPackageArn"]  # fmt: skip
@@ -155,3 +157,30 @@ def test_smoke_test_accepts_probabilities_and_refuses_anything_else() -> None:
             smoke_test(runtime, "mlops-staging-churn", payload + " ")
         with pytest.raises(LifecycleError, match="not one probability per line"):
             smoke_test(runtime, "mlops-staging-churn", payload + "  ")
+
+
+def test_a_package_without_lineage_is_neither_approved_nor_promoted(
+    registry: tuple[Any, list[str]], project: Path
+) -> None:
+    client, _ = registry
+    arn = client.create_model_package(
+        ModelPackageGroupName=GROUP, ModelApprovalStatus="Approved",
+        InferenceSpecification={"Containers": [{"Image": "i"}], "SupportedContentTypes": ["text/csv"],
+                                "SupportedResponseMIMETypes": ["text/csv"]},
+    )["ModelPackageArn"]  # fmt: skip
+    with pytest.raises(LifecycleError, match=r"lacks lineage \(lineage.data-version, lineage.git-commit"):
+        decide(client, arn, "Approved", "looks fine")
+    with pytest.raises(LifecycleError, match="register models through the training pipeline"):
+        promote(client, project, arn, "staging")
+
+
+def test_lineage_follows_the_package_to_its_environments(registry: tuple[Any, list[str]], project: Path) -> None:
+    from pipelines.lifecycle.lineage import lineage
+
+    client, arns = registry
+    decide(client, arns[0], "Approved", "auc 0.81")
+    promote(client, project, arns[0], "staging")
+    chain = lineage(client, project, arns[0])
+    assert chain.data_version == LINEAGE["lineage.data-version"] and chain.git_commit == LINEAGE["lineage.git-commit"]
+    assert chain.metrics == {"auc": "0.81"} and chain.served_by == ["staging"]
+    assert chain.approval == "Approved" and chain.approval_reason == "auc 0.81"

@@ -38,7 +38,9 @@ def test_start_checks_parameters_then_starts(plans: dict[str, Plan], sagemaker: 
     with pytest.raises(PipelineError, match="does not exist here"):
         start_pipeline(sagemaker, name, {})
     upsert_pipeline(sagemaker, name, json.loads(resource.inputs["pipelineDefinition"]), resource.inputs["roleArn"], {})
-    with pytest.raises(PipelineError, match=r"unknown pipeline parameter\(s\) Epochs; .* takes DataSource, InputData"):
+    with pytest.raises(
+        PipelineError, match=r"unknown pipeline parameter\(s\) Epochs; .* takes DataSource, GitCommit, InputData"
+    ):
         start_pipeline(sagemaker, name, {"Epochs": "3"})
     with pytest.raises(PipelineError, match="DataSource='lake' is not one of csv, feature-store"):
         start_pipeline(sagemaker, name, {"DataSource": "lake"})
