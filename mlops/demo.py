@@ -163,11 +163,20 @@ def _train(state: DemoState) -> str:
     from pipelines.local_run import run_training
 
     training = load_stack_file(state.workspace / "Pulumi.dev.yaml").training
-    run = run_training(state.out / "training", training.objective_metric, training.metric_threshold)
+    run = run_training(
+        state.out / "training", training.objective_metric, training.metric_threshold, max_bias=training.max_bias_gap
+    )
     decision = json.loads(run.evaluation.read_text())["decision"]
     verdict = "PASS: registers" if decision["passed"] else "FAIL: the pipeline would stop here"
     if not decision["passed"]:
         raise UserError(f"the model's {decision['metric']} {decision['value']:.3f} is below {decision['threshold']}")
+    report = json.loads(run.evaluation.read_text())
+    bias = report["bias"]["post_training"]
+    top = ", ".join(list(report["attribution"])[:3])
+    console.print(
+        f"bias on {report['bias']['attribute']}: demographic parity gap {bias['demographic_parity_gap']:.3f} "
+        f"(max {training.max_bias_gap}), disparate impact {bias['disparate_impact']:.2f}; top features: {top}"
+    )
     score = f"{decision['metric']} = {decision['value']:.3f}, threshold {decision['threshold']}"
     return f"{score} -> {verdict}; report {run.evaluation}"
 

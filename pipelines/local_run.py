@@ -68,7 +68,13 @@ class LocalTrainingRun:
 
 
 def run_training(
-    root: Path, metric: str, threshold: float, data: Path = CHURN_CSV, n_estimators: int = 200
+    root: Path,
+    metric: str,
+    threshold: float,
+    *,
+    data: Path = CHURN_CSV,
+    n_estimators: int = 200,
+    max_bias: float | None = None,
 ) -> LocalTrainingRun:
     """Run the training steps on `data` under `root`, as the pipeline would."""
     run = LocalTrainingRun(root)
@@ -81,6 +87,7 @@ def run_training(
     run_step(
         "evaluate", "--model", str(run.model_dir), "--test", str(splits / "test"),
         "--output", str(run.evaluation.parent), "--metric", metric, "--threshold", str(threshold),
+        *(["--max-bias", str(max_bias)] if max_bias is not None else []),
     )  # fmt: skip
     run_step("baseline", "--train", str(splits / "train"), "--output", str(run.baseline.parent))
     return run

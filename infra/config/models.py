@@ -239,6 +239,12 @@ class TrainingConfig(Section):
     metric_threshold: float = Field(
         gt=0, le=1, description="A model scoring below this is not registered (the pipeline fails)."
     )
+    sensitive_attribute: str = Field(
+        default="gender", pattern=r"^[a-z][a-z0-9_]*$", description="Attribute the bias report groups by."
+    )
+    max_bias_gap: float = Field(
+        default=0.1, gt=0, le=1, description="Largest demographic parity gap a registered model may have."
+    )
 
 
 class ServerlessConfig(Section):

@@ -42,6 +42,8 @@ def pipeline_settings(training: TrainingConfig, region: str, values: Mapping[str
         feature_table=values["feature_table"],
         feature_workgroup=values["feature_workgroup"],
         config_hash=values["config_hash"],
+        sensitive_attribute=training.sensitive_attribute,
+        max_bias_gap=training.max_bias_gap,
     )
 
 

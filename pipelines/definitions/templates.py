@@ -30,6 +30,7 @@ NUMBER_SENTINELS: dict[str, float] = {
     "max_runtime_seconds": 987651,
     "drift_psi_threshold": 0.987654321,
     "drift_p_value": 0.0123456789,
+    "max_bias_gap": 0.0234567891,
 }
 """Numbers that stand for a setting in a template; no real setting takes these values."""
 DERIVED_NUMBERS = {2 * NUMBER_SENTINELS["max_runtime_seconds"]: "max_wait_seconds"}

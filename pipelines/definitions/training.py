@@ -62,6 +62,8 @@ class TrainingPipelineSettings:
     feature_workgroup: str
     config_hash: str
     """Digest of the stack config the pipeline was deployed with (lineage)."""
+    sensitive_attribute: str
+    max_bias_gap: float
 
     @property
     def code_uri(self) -> str:
@@ -106,6 +108,7 @@ class _Builder(JobBuilder):
         self.threshold = sdk.ParameterFloat("MetricThreshold", default_value=settings.metric_threshold)
         self.approval = sdk.ParameterString("ModelApprovalStatus", default_value=APPROVAL)
         self.git_commit = sdk.ParameterString("GitCommit", default_value="unknown")
+        self.max_bias = sdk.ParameterFloat("MaxBiasGap", default_value=settings.max_bias_gap)
         self.lineage = sdk.PropertyFile(name="DataLineage", output_name="lineage", path="lineage.json")
 
     def pipeline(self) -> Any:
@@ -119,11 +122,8 @@ class _Builder(JobBuilder):
             error_message=self.sdk.Join(
                 on=" ",
                 values=[
-                    f"{self.s.objective_metric} =",
-                    self.sdk.JsonGet(step_name=evaluate.name, property_file=report, json_path="decision.value"),
-                    "is below the threshold",
-                    self.threshold,
-                    "- the model was not registered.",
+                    "The model was not registered:",
+                    self.sdk.JsonGet(step_name=evaluate.name, property_file=report, json_path="decision.reason"),
                 ],
             ),
         )
@@ -148,6 +148,7 @@ class _Builder(JobBuilder):
                 self.threshold,
                 self.approval,
                 self.git_commit,
+                self.max_bias,
             ],
             steps=[preprocess, baseline, train, evaluate, check],
             sagemaker_session=self.session,
@@ -187,7 +188,8 @@ class _Builder(JobBuilder):
             arguments=[
                 "--model", "/opt/ml/processing/input/model/model.tar.gz", "--test", "/opt/ml/processing/input/test",
                 "--output", "/opt/ml/processing/evaluation", "--metric", self.s.objective_metric,
-                "--threshold", self.threshold.to_string(),
+                "--threshold", self.threshold.to_string(), "--sensitive", self.s.sensitive_attribute,
+                "--max-bias", self.max_bias.to_string(),
             ],
             property_files=[report],
         )  # fmt: skip
@@ -262,7 +264,9 @@ class _Builder(JobBuilder):
                 "SupportedResponseMIMETypes": [CONTENT_TYPE],
             },
             "ModelMetrics": {
-                "ModelQuality": {"Statistics": {"ContentType": "application/json", "S3Uri": evaluation_uri}}
+                "ModelQuality": {"Statistics": {"ContentType": "application/json", "S3Uri": evaluation_uri}},
+                "Bias": {"Report": {"ContentType": "application/json", "S3Uri": evaluation_uri}},
+                "Explainability": {"Report": {"ContentType": "application/json", "S3Uri": evaluation_uri}},
             },
             "DriftCheckBaselines": {
                 "ModelDataQuality": {"Statistics": {"ContentType": "application/json", "S3Uri": baseline_uri}}

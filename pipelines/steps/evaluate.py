@@ -14,7 +14,9 @@ import tarfile
 from typing import Any
 
 import joblib
-from dataset import FEATURES, LABEL, read_csvs, require_columns
+import pandas as pd
+from dataset import FEATURES, LABEL, SENSITIVE, read_csvs, require_columns
+from sklearn.inspection import permutation_importance
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_score, recall_score, roc_auc_score
 
 METRICS = ("auc", "accuracy", "f1", "precision", "recall")
@@ -47,30 +49,87 @@ def metrics_of(labels: Any, scores: Any, cutoff: float = 0.5) -> dict[str, float
     }
 
 
-def decide(metrics: dict[str, float], metric: str, threshold: float) -> dict[str, Any]:
-    """Pass when `metric` reaches `threshold`; a NaN metric never passes."""
+def decide(
+    metrics: dict[str, float],
+    metric: str,
+    threshold: float,
+    bias_gap: float | None = None,
+    max_bias: float | None = None,
+) -> dict[str, Any]:
+    """Pass when `metric` reaches `threshold` and the bias gap stays within `max_bias`; NaN never passes."""
     if metric not in metrics:
         raise ValueError(f"unknown metric {metric!r}; choose one of {', '.join(sorted(metrics))}")
     value = metrics[metric]
-    passed = not math.isnan(value) and value >= threshold
-    return {"metric": metric, "value": value, "threshold": threshold, "passed": passed}
+    reasons = []
+    if math.isnan(value) or value < threshold:
+        reasons.append(f"{metric} {value:.4f} is below the threshold {threshold}")
+    if bias_gap is not None and max_bias is not None and not bias_gap <= max_bias:
+        reasons.append(f"demographic parity gap {bias_gap:.4f} exceeds {max_bias}")
+    decision: dict[str, Any] = {"metric": metric, "value": value, "threshold": threshold, "passed": not reasons}
+    if max_bias is not None:
+        decision |= {"bias_gap": bias_gap, "max_bias": max_bias}
+    decision["reason"] = "; ".join(reasons) or "passed"
+    return decision
 
 
-def evaluate(model_path: str, test_path: str, metric: str, threshold: float) -> dict[str, Any]:
-    """The evaluation report: metrics, SageMaker's model-quality format, and the decision."""
+def bias_report(frame: Any, predicted: list[int], sensitive: str) -> dict[str, Any]:
+    """Pre-training (labels) and post-training (predictions) positive rates per group, and their gaps."""
+    groups = frame[sensitive].astype(str)
+    names = sorted(groups.unique())
+    label_rates = {g: float(frame[LABEL][groups == g].mean()) for g in names}
+    predictions = pd.Series(predicted, index=frame.index)
+    prediction_rates = {g: float(predictions[groups == g].mean()) for g in names}
+    low, high = min(prediction_rates.values()), max(prediction_rates.values())
+    return {
+        "attribute": sensitive,
+        "groups": {g: int((groups == g).sum()) for g in names},
+        "pre_training": {
+            "label_positive_rate": label_rates,
+            "difference_in_label_proportions": max(label_rates.values()) - min(label_rates.values()),
+        },
+        "post_training": {
+            "prediction_positive_rate": prediction_rates,
+            "demographic_parity_gap": high - low,
+            "disparate_impact": (low / high) if high else 1.0,
+        },
+    }
+
+
+def attribution(model: Any, frame: Any, labels: list[int]) -> dict[str, float]:
+    """Permutation importance of each feature: the AUC lost when its values are shuffled."""
+    result = permutation_importance(model, frame[FEATURES], labels, scoring="roc_auc", n_repeats=5, random_state=0)
+    ranked = sorted(zip(FEATURES, result.importances_mean, strict=True), key=lambda item: -item[1])
+    return {feature: float(score) for feature, score in ranked}
+
+
+def evaluate(
+    model_path: str,
+    test_path: str,
+    metric: str,
+    threshold: float,
+    *,
+    sensitive: str = SENSITIVE,
+    max_bias: float | None = None,
+) -> dict[str, Any]:
+    """The evaluation report: metrics, SageMaker's model-quality format, bias, attribution, the decision."""
     model = load_model(model_path)
     frame = read_csvs(test_path)
     require_columns(frame, [LABEL, *FEATURES], "the test data")
     labels = frame[LABEL].astype(int).tolist()
     scores = model.predict_proba(frame[FEATURES])[:, 1]
     metrics = metrics_of(labels, scores)
-    (tn, fp), (fn, tp) = confusion_matrix(labels, [int(s >= 0.5) for s in scores], labels=[0, 1]).tolist()
+    predicted = [int(s >= 0.5) for s in scores]
+    (tn, fp), (fn, tp) = confusion_matrix(labels, predicted, labels=[0, 1]).tolist()
+    bias = bias_report(frame, predicted, sensitive) if sensitive in frame.columns else None
+    gap = bias["post_training"]["demographic_parity_gap"] if bias else None
     quality: dict[str, Any] = {name: {"value": value, "standard_deviation": "NaN"} for name, value in metrics.items()}
     quality["confusion_matrix"] = {"0": {"0": tn, "1": fp}, "1": {"0": fn, "1": tp}}
     return {
         "metrics": {name: {"value": value} for name, value in metrics.items()},
         "binary_classification_metrics": quality,
-        "decision": decide(metrics, metric, threshold),
+        "bias": bias,
+        "attribution": attribution(model, frame, labels),
+        "decision": decide(metrics, metric, threshold, gap, max_bias),
         "test_rows": len(frame),
     }
 
@@ -83,14 +142,21 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--output", default="/opt/ml/processing/evaluation")
     parser.add_argument("--metric", default="auc", choices=METRICS)
     parser.add_argument("--threshold", type=float, required=True)
+    parser.add_argument("--sensitive", default=SENSITIVE, help="attribute the bias report groups by")
+    parser.add_argument("--max-bias", type=float, default=None, help="largest demographic parity gap that passes")
     args = parser.parse_args(argv)
-    report = evaluate(args.model, args.test, args.metric, args.threshold)
+    report = evaluate(
+        args.model, args.test, args.metric, args.threshold, sensitive=args.sensitive, max_bias=args.max_bias
+    )
     os.makedirs(args.output, exist_ok=True)
     with open(os.path.join(args.output, "evaluation.json"), "w", encoding="utf-8") as handle:
         json.dump(report, handle, indent=2, sort_keys=True)
     decision = report["decision"]
     verdict = "PASS" if decision["passed"] else "FAIL"
     print(f"evaluate: {decision['metric']}={decision['value']:.4f} threshold={decision['threshold']} -> {verdict}")
+    if report["bias"]:
+        gap = report["bias"]["post_training"]["demographic_parity_gap"]
+        print(f"evaluate: demographic parity gap on {args.sensitive} = {gap:.4f}")
     return report
 
 

@@ -159,8 +159,9 @@ def test_the_gate_reads_the_evaluation_decision(compiled: dict[str, dict[str, An
     assert report == {"FilePath": "evaluation.json", "OutputName": "evaluation", "PropertyFileName": "EvaluationReport"}
     arguments = steps["Evaluate"]["Arguments"]["AppSpecification"]["ContainerArguments"]
     assert "--threshold" in arguments and "--metric" in arguments
+    assert "--max-bias" in arguments and "--sensitive" in arguments
     message = json.dumps(steps["MetricBelowThreshold"]["Arguments"]["ErrorMessage"])
-    assert "is below the threshold" in message and "Parameters.MetricThreshold" in message
+    assert "The model was not registered:" in message and "decision.reason" in message
 
 
 def test_registration_targets_the_environment_group(
@@ -174,6 +175,13 @@ def test_registration_targets_the_environment_group(
         assert args["ModelApprovalStatus"] == {"Get": "Parameters.ModelApprovalStatus"}
         assert "evaluation.json" in json.dumps(args["ModelMetrics"]["ModelQuality"])
         assert "baseline.json" in json.dumps(args["DriftCheckBaselines"]["ModelDataQuality"])
+        assert (
+            "evaluation.json" in json.dumps(args["ModelMetrics"]["Bias"]) and "Explainability" in args["ModelMetrics"]
+        )
+        lineage = args["CustomerMetadataProperties"]
+        assert lineage["lineage.pipeline-execution"] == {"Get": "Execution.PipelineExecutionArn"}
+        assert lineage["lineage.git-commit"] == {"Get": "Parameters.GitCommit"}
+        assert "DataLineage" in json.dumps(lineage["lineage.data-version"])
         (container,) = args["InferenceSpecification"]["Containers"]
         assert container["Environment"]["SAGEMAKER_SUBMIT_DIRECTORY"] == "/opt/ml/model/code"
 

@@ -42,7 +42,7 @@ def test_trained_model_beats_the_floor_and_the_decision_agrees(training_run: Loc
     report = json.loads(training_run.evaluation.read_text())
     auc = report["metrics"]["auc"]["value"]
     assert 0.75 < auc < 0.95, "a realistic churn model: clearly better than chance, not suspiciously perfect"
-    assert report["decision"] == {"metric": "auc", "value": auc, "threshold": 0.7, "passed": True}
+    assert report["decision"] == {"metric": "auc", "value": auc, "threshold": 0.7, "passed": True, "reason": "passed"}
     assert report["binary_classification_metrics"]["auc"]["value"] == auc
     matrix = report["binary_classification_metrics"]["confusion_matrix"]
     assert sum(matrix[a][b] for a in "01" for b in "01") == report["test_rows"] == 600
@@ -157,3 +157,25 @@ def test_baseline_profiles_every_feature(training_run: LocalTrainingRun) -> None
     assert len(tenure["sample"]) == 1000 and tenure["sample"] == sorted(tenure["sample"])
     contract = document["features"]["contract"]
     assert set(contract["shares"]) == {"month-to-month", "one-year", "two-year"}
+
+
+def test_bias_and_attribution_on_the_shipped_data(training_run: LocalTrainingRun, steps: dict[str, Any]) -> None:
+    report = steps["evaluate"].evaluate(
+        str(training_run.model_dir), str(training_run.root / "data" / "test"), "auc", 0.7, max_bias=0.1
+    )
+    bias = report["bias"]
+    assert bias["attribute"] == "gender" and sum(bias["groups"].values()) == 600
+    assert 0 <= bias["post_training"]["demographic_parity_gap"] < 0.1
+    assert 0.5 < bias["post_training"]["disparate_impact"] <= 1
+    assert next(iter(report["attribution"])) == "contract", "contract drives churn in this data"
+    assert (
+        report["decision"]["passed"] is True
+        and report["decision"]["bias_gap"] == bias["post_training"]["demographic_parity_gap"]
+    )
+
+
+def test_a_bias_gap_above_the_limit_fails_the_gate(steps: dict[str, Any]) -> None:
+    decision = steps["evaluate"].decide({"auc": 0.9}, "auc", 0.7, bias_gap=0.2, max_bias=0.1)
+    assert decision["passed"] is False and decision["reason"] == "demographic parity gap 0.2000 exceeds 0.1"
+    both = steps["evaluate"].decide({"auc": 0.6}, "auc", 0.7, bias_gap=0.2, max_bias=0.1)
+    assert both["reason"].startswith("auc 0.6000 is below the threshold 0.7; demographic parity gap")
