@@ -145,6 +145,14 @@ def _component(urn: str) -> str:
 class _Pricer:
     def __init__(self, prices: Mapping[str, Any], hours: float, report: CostReport) -> None:
         self.prices, self.hours, self.report = prices, hours, report
+        self.online_store = False
+        """A feature group keeps an online store: priced from expected usage."""
+        self.serverless_gb = 0
+        """Memory of the largest serverless variant: priced from expected requests."""
+
+    def count_free(self, label: str) -> None:
+        """Record a resource AWS does not bill (or bills through another line)."""
+        self.report.free[label] = self.report.free.get(label, 0) + 1
 
     def add(self, component: str, item: str, *, quantity: float, unit: str, unit_usd: float, kind: Kind) -> None:
         monthly = round(quantity * unit_usd, 2)
@@ -158,7 +166,7 @@ class _Pricer:
         if token.startswith("mlops:"):
             return
         if token in FREE:
-            self.report.free[token] = self.report.free.get(token, 0) + 1
+            self.count_free(token)
             return
         handler = getattr(self, "_" + token.rsplit(":", 1)[1], None)
         if handler is None or handler(name, component, inputs) is False:
@@ -176,7 +184,7 @@ class _Pricer:
 
     def _VpcEndpoint(self, name: str, component: str, inputs: Mapping[str, Any]) -> None:  # noqa: N802
         if inputs.get("vpcEndpointType") == "Gateway":
-            self.report.free["aws:ec2/vpcEndpoint:VpcEndpoint (gateway)"] = 1
+            self.count_free("aws:ec2/vpcEndpoint:VpcEndpoint (gateway endpoints are free)")
             return
         zones = len(inputs.get("subnetIds") or [])
         rate = float(self.prices["interface_endpoint_az_hour"])
@@ -222,25 +230,18 @@ class _Pricer:
         )
 
     def _Bucket(self, name: str, component: str, inputs: Mapping[str, Any]) -> None:  # noqa: N802
-        self.report.free["aws:s3/bucket:Bucket (storage priced from expected usage)"] = (
-            self.report.free.get("aws:s3/bucket:Bucket (storage priced from expected usage)", 0) + 1
-        )
+        self.count_free("aws:s3/bucket:Bucket (storage priced from expected usage)")
 
     def _FeatureGroup(self, name: str, component: str, inputs: Mapping[str, Any]) -> bool | None:  # noqa: N802
-        online = inputs.get("onlineStoreConfig") or {}
-        if online.get("enableOnlineStore"):
-            self.report.free.setdefault("__online_store__", 0)
-            self.report.free["__online_store__"] += 1
+        self.online_store |= bool((inputs.get("onlineStoreConfig") or {}).get("enableOnlineStore"))
         return None
 
     def _EndpointConfiguration(self, name: str, component: str, inputs: Mapping[str, Any]) -> bool | None:  # noqa: N802
         variants = list(inputs.get("productionVariants") or []) + list(inputs.get("shadowProductionVariants") or [])
         for variant in variants:
             if "serverlessConfig" in variant:
-                self.report.free.setdefault("__serverless_gb__", 0)
-                self.report.free["__serverless_gb__"] = max(
-                    self.report.free["__serverless_gb__"], int(variant["serverlessConfig"]["memorySizeInMb"]) // 1024
-                )
+                memory_gb = int(variant["serverlessConfig"]["memorySizeInMb"]) // 1024
+                self.serverless_gb = max(self.serverless_gb, memory_gb)
                 continue
             rate = self.instance_hour(str(variant.get("instanceType")))
             if rate is None:
@@ -260,7 +261,7 @@ class _Pricer:
             unit_usd=float(self.prices["s3_gb_month"]),
             kind="idle",
         )
-        if self.report.free.pop("__online_store__", 0):
+        if self.online_store:
             rate = float(self.prices["online_store_gb_month"])
             self.add(
                 "feature-store",
@@ -270,9 +271,8 @@ class _Pricer:
                 unit_usd=rate,
                 kind="idle",
             )
-        memory_gb = self.report.free.pop("__serverless_gb__", 0)
-        if memory_gb:
-            seconds = expected.serverless_requests * expected.serverless_seconds_per_request * memory_gb
+        if self.serverless_gb:
+            seconds = expected.serverless_requests * expected.serverless_seconds_per_request * self.serverless_gb
             rate = float(self.prices["serverless_gb_second"])
             self.add(
                 "serving",

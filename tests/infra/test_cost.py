@@ -100,3 +100,15 @@ def test_over_budget_plan_is_a_violation(tmp_path: Path, project_root: Path, sta
     ]
     assert len(violations) == 1 and violations[0].level == level
     assert "exceeds the" in violations[0].message and "budget of $10.00" in violations[0].message
+
+
+def test_serverless_is_usage_not_idle(tmp_path: Path, project_root: Path) -> None:
+    settings = copy.deepcopy(shipped_settings(project_root, "dev"))
+    settings["mlops:serving"]["modelPackageArn"] = PACKAGE
+    write_stack(tmp_path, "dev", settings)
+    config = load_stack_file(tmp_path / "Pulumi.dev.yaml")
+    report = estimate("dev", evaluate_stack("dev", tmp_path).resources, config)
+    (serverless,) = [item for item in report.lines if item.item.startswith("serverless")]
+    assert serverless.kind == "usage"
+    assert serverless.monthly_usd == round(50_000 * 0.2 * 2 * 0.000022, 2)  # requests x seconds x GB x $/GB-s
+    assert report.total("idle") <= 100, "a served dev environment still idles under $100"
