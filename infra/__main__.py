@@ -13,7 +13,7 @@ from infra.components.feature_store import FeatureStore, FeatureStoreArgs
 from infra.components.identity import Identity, IdentityArgs
 from infra.components.monitoring import Monitoring, MonitoringArgs
 from infra.components.network import Network, NetworkArgs
-from infra.components.registry import Registry, RegistryArgs
+from infra.components.registry import PromotionHook, Registry, RegistryArgs
 from infra.components.storage import Storage, StorageArgs
 from infra.components.training_pipeline import TrainingPipeline, TrainingPipelineArgs
 from infra.config import ConfigError, parse_settings, runtime_settings
@@ -125,6 +125,19 @@ feature_store = FeatureStore(
         depends_on=[identity, storage],
     ),
 )
+# The one secret the blueprint reads: a GitHub token for the approval -> promote-model dispatch.
+# Set it only in the stack that trains (dev): `pulumi config set --secret github:dispatchToken <token>`.
+dispatch_token = pulumi.Config("github").get_secret("dispatchToken")
+promotion_hook = (
+    PromotionHook(
+        repository=f"{config.identity.github.org}/{config.identity.github.repo}",
+        token=dispatch_token,
+        role_arn=roles["automation"],
+        key_arn=encryption.key_arns["alerts"],
+    )
+    if dispatch_token is not None
+    else None
+)
 registry = Registry(
     "registry",
     RegistryArgs(
@@ -134,6 +147,7 @@ registry = Registry(
         description="Customer churn classifier",
         reader_accounts=config.registry.reader_accounts,
         alerts_topic_arn=audit.alerts_topic_arn,
+        promotion_hook=promotion_hook,
     ),
 )
 training_pipeline = TrainingPipeline(

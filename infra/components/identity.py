@@ -156,7 +156,12 @@ class Identity(pulumi.ComponentResource):
                 sid="StartPipelines",
                 actions=["sagemaker:StartPipelineExecution"],
                 resources=[arns.sagemaker("pipeline")],
-            )
+            ),
+            Statement(
+                sid="CallPromotionHook",
+                actions=["events:InvokeApiDestination"],
+                resources=[arns.regional("events", f"api-destination/{self._args.naming.base}-*/*")],
+            ),
         ]
         self._role("automation", "Starts the drift and training pipelines on schedules and alarms", trust, access)
 

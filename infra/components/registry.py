@@ -20,6 +20,20 @@ READ_PACKAGE_ACTIONS = [
 
 
 @dataclass(frozen=True)
+class PromotionHook:
+    """Where approvals are sent: a GitHub `repository_dispatch` that starts the promote-model workflow."""
+
+    repository: str
+    """`<org>/<repo>` of the fork."""
+    token: pulumi.Input[str]
+    """A GitHub token allowed to create repository dispatches (a Pulumi secret: `github:dispatchToken`)."""
+    role_arn: pulumi.Input[str]
+    """The automation role, which may invoke this environment's API destinations."""
+    key_arn: pulumi.Input[str]
+    """KMS key that encrypts the stored token."""
+
+
+@dataclass(frozen=True)
 class RegistryArgs:
     """Inputs of `Registry`."""
 
@@ -31,6 +45,7 @@ class RegistryArgs:
     reader_accounts: Sequence[str]
     """Accounts that deploy packages of this group (staging, prod): they may read, never write."""
     alerts_topic_arn: pulumi.Input[str]
+    promotion_hook: PromotionHook | None = None
 
 
 class Registry(pulumi.ComponentResource):
@@ -99,7 +114,67 @@ class Registry(pulumi.ComponentResource):
             },
             opts=child,
         )
+        if args.promotion_hook is not None:
+            self._promotion_hook(name, args, group_name, args.promotion_hook)
         self.group_name = group.model_package_group_name
         self.group_arn = group.arn
         self.approval_rule_name = rule.name
         self.register_outputs({"group_name": self.group_name, "approval_rule_name": self.approval_rule_name})
+
+    def _promotion_hook(self, name: str, args: RegistryArgs, group_name: str, hook: PromotionHook) -> None:
+        """Approved packages start the promote-model workflow through GitHub's repository_dispatch API."""
+        child = pulumi.ResourceOptions(parent=self)
+        bearer: pulumi.Output[str] = pulumi.Output.concat("Bearer ", hook.token)
+        connection = aws.cloudwatch.EventConnection(
+            f"{name}-github",
+            name=args.naming.resource("github-dispatch"),
+            description="GitHub API token for repository_dispatch, encrypted with the alerts key",
+            authorization_type="API_KEY",
+            auth_parameters={
+                "api_key": {
+                    "key": "Authorization",
+                    "value": pulumi.Output.secret(bearer),  # type: ignore[arg-type]
+                }
+            },
+            kms_key_identifier=hook.key_arn,
+            opts=child,
+        )
+        destination = aws.cloudwatch.EventApiDestination(
+            f"{name}-promote-model",
+            name=args.naming.resource("promote-model"),
+            description=f"repository_dispatch of {hook.repository}",
+            connection_arn=connection.arn,
+            http_method="POST",
+            invocation_endpoint=f"https://api.github.com/repos/{hook.repository}/dispatches",
+            invocation_rate_limit_per_second=1,
+            opts=child,
+        )
+        approved = aws.cloudwatch.EventRule(
+            f"{name}-approved",
+            name=args.naming.resource(f"{args.model_name}-approved"),
+            description=f"A {group_name} package was approved: start the promotion workflow",
+            event_pattern=json.dumps(
+                {
+                    "source": ["aws.sagemaker"],
+                    "detail-type": ["SageMaker Model Package State Change"],
+                    "detail": {"ModelPackageGroupName": [group_name], "ModelApprovalStatus": ["Approved"]},
+                }
+            ),
+            tags=dict(args.tags),
+            opts=child,
+        )
+        aws.cloudwatch.EventTarget(
+            f"{name}-approved-dispatch",
+            rule=approved.name,
+            arn=destination.arn,
+            role_arn=hook.role_arn,
+            http_target={"header_parameters": {"Accept": "application/vnd.github+json"}},
+            input_transformer={
+                "input_paths": {"package": "$.detail.ModelPackageArn"},
+                "input_template": (
+                    '{"event_type": "model-package-approved", "client_payload": {"package_arn": <package>}}'
+                ),
+            },
+            retry_policy={"maximum_event_age_in_seconds": 3600, "maximum_retry_attempts": 10},
+            opts=child,
+        )

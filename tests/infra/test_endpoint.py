@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from pathlib import Path
 from typing import Any
 
@@ -161,3 +162,31 @@ def test_ab_challenger_answers_its_share(tmp_path: Path, project_root: Path) -> 
     config = one(evaluate_stack("staging", tmp_path), "aws:sagemaker/endpointConfiguration:EndpointConfiguration")
     weights = {v["variantName"]: v["initialVariantWeight"] for v in config["productionVariants"]}
     assert weights == {"primary": 0.75, "challenger": 0.25}
+
+
+def test_approvals_dispatch_the_promotion_workflow_when_a_token_is_set(tmp_path: Path, project_root: Path) -> None:
+    settings = copy.deepcopy(shipped_settings(project_root, "dev"))
+    settings["github:dispatchToken"] = "ghp_not-a-real-token"
+    write_stack(tmp_path, "dev", settings)
+    plan = evaluate_stack("dev", tmp_path)
+    (connection,) = plan.of_type("aws:cloudwatch/eventConnection:EventConnection")
+    assert connection.inputs["authParameters"] == "[secret]", "the token never reaches the plan"
+    assert connection.inputs["kmsKeyIdentifier"] == plan.outputs["key_arns"]["alerts"]
+    (destination,) = plan.of_type("aws:cloudwatch/eventApiDestination:EventApiDestination")
+    assert (
+        destination.inputs["invocationEndpoint"] == "https://api.github.com/repos/example-org/mlops-platform/dispatches"
+    )
+    rule = next(
+        r.inputs for r in plan.of_type("aws:cloudwatch/eventRule:EventRule") if r.inputs["name"].endswith("-approved")
+    )
+    assert '"ModelApprovalStatus": ["Approved"]' in rule["eventPattern"]
+    target = next(
+        t.inputs for t in plan.of_type("aws:cloudwatch/eventTarget:EventTarget") if t.inputs.get("httpTarget")
+    )
+    assert target["roleArn"] == plan.outputs["role_arns"]["automation"]
+    assert '"event_type": "model-package-approved"' in target["inputTransformer"]["inputTemplate"]
+    assert "ghp_" not in json.dumps(plan.to_dict())
+
+
+def test_no_token_no_hook(plans: dict[str, Plan]) -> None:
+    assert not plans["dev"].of_type("aws:cloudwatch/eventConnection:EventConnection")

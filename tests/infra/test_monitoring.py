@@ -101,9 +101,11 @@ def test_drift_alarm_starts_retraining_with_a_role_that_can_only_start_pipelines
     access = [
         p for p in plan.of_type("aws:iam/policy:Policy") if p.inputs["name"] == "mlops-staging-automation-access-1"
     ]
-    (statement,) = statements(access[0])
-    assert statement["Action"] == ["sagemaker:StartPipelineExecution"]
-    assert statement["Resource"] == ["arn:aws:sagemaker:eu-west-1:222222222222:pipeline/mlops-staging-*"]
+    by_sid = {s["Sid"]: s for s in statements(access[0])}
+    assert set(by_sid) == {"StartPipelines", "CallPromotionHook"}
+    assert by_sid["StartPipelines"]["Action"] == ["sagemaker:StartPipelineExecution"]
+    assert by_sid["StartPipelines"]["Resource"] == ["arn:aws:sagemaker:eu-west-1:222222222222:pipeline/mlops-staging-*"]
+    assert by_sid["CallPromotionHook"]["Action"] == ["events:InvokeApiDestination"]
 
 
 def test_retrained_models_wait_for_approval(plans: dict[str, Plan]) -> None:
