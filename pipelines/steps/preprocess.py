@@ -29,11 +29,11 @@ from sklearn.model_selection import train_test_split
 
 
 def latest_records(frame: pd.DataFrame) -> pd.DataFrame:
-    """One row per identifier: the newest by event time, dropping records the store marked deleted."""
-    if "is_deleted" in frame.columns:
-        frame = frame[~frame["is_deleted"].astype(str).str.lower().isin(["true", "1"])]
-    frame = frame.sort_values([IDENTIFIER, EVENT_TIME]).drop_duplicates(IDENTIFIER, keep="last")
-    return frame.drop(columns=[c for c in FEATURE_STORE_COLUMNS if c in frame.columns]).reset_index(drop=True)
+    """One row per identifier: the newest by event time, unless that newest version is a delete."""
+    latest = frame.sort_values([IDENTIFIER, EVENT_TIME]).drop_duplicates(IDENTIFIER, keep="last")
+    if "is_deleted" in latest.columns:
+        latest = latest[~latest["is_deleted"].astype(str).str.lower().isin(["true", "1"])]
+    return latest.drop(columns=[c for c in FEATURE_STORE_COLUMNS if c in latest.columns]).reset_index(drop=True)
 
 
 def split(frame: pd.DataFrame, test_size: float, validation_size: float, seed: int) -> dict[str, pd.DataFrame]:

@@ -121,6 +121,18 @@ def test_training_resumes_from_its_checkpoint(
     assert (resumed.predict_proba(frame[features]) == fresh.predict_proba(frame[features])).all()
 
 
+def test_a_delete_newer_than_the_record_removes_it(steps: dict[str, Any]) -> None:
+    frame = pd.DataFrame(
+        {
+            "customer_id": ["a", "a"],
+            "event_time": ["2026-01-01T00:00:00Z", "2026-02-01T00:00:00Z"],
+            "tenure_months": [1, 1],
+            "is_deleted": ["false", "true"],
+        }
+    )
+    assert steps["preprocess"].latest_records(frame).empty
+
+
 def test_preprocess_keeps_the_latest_undeleted_version(steps: dict[str, Any]) -> None:
     frame = pd.DataFrame(
         {
