@@ -107,7 +107,9 @@ class _Builder(JobBuilder):
         self.training_type = sdk.ParameterString("TrainingInstanceType", default_value=settings.training_instance_type)
         self.threshold = sdk.ParameterFloat("MetricThreshold", default_value=settings.metric_threshold)
         self.approval = sdk.ParameterString("ModelApprovalStatus", default_value=APPROVAL)
-        self.git_commit = sdk.ParameterString("GitCommit", default_value="unknown")
+        # Scheduled and drift-triggered runs pass no commit: the content-addressed code prefix then
+        # identifies exactly the step code that ran. CI and people pass the git commit instead.
+        self.git_commit = sdk.ParameterString("GitCommit", default_value=f"code:{settings.code_prefix}")
         self.max_bias = sdk.ParameterFloat("MaxBiasGap", default_value=settings.max_bias_gap)
         self.lineage = sdk.PropertyFile(name="DataLineage", output_name="lineage", path="lineage.json")
 

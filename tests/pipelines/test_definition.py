@@ -221,3 +221,10 @@ def test_drift_plan_carries_exactly_what_the_sdk_compiles(
     }
     assert json.loads(drift.inputs["pipelineDefinition"]) == compile_drift_definition(drift_settings(config, values))
     assert no_aws == []
+
+
+def test_unattended_runs_still_record_which_code_ran(
+    compiled: dict[str, dict[str, Any]], plans: dict[str, Plan]
+) -> None:
+    defaults = {p["Name"]: p.get("DefaultValue") for p in compiled["dev"]["Parameters"]}
+    assert defaults["GitCommit"] == f"code:{plans['dev'].outputs['code_prefix']}"
