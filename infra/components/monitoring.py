@@ -169,7 +169,6 @@ class Monitoring(pulumi.ComponentResource):
             description="Runs the drift pipeline",
             schedule_expression=args.config.monitoring.drift_schedule,
             flexible_time_window={"mode": "FLEXIBLE", "maximum_window_in_minutes": 30},
-            kms_key_arn=args.models_key_arn,
             target={
                 "arn": pipeline.arn,
                 "role_arn": args.automation_role_arn,
@@ -289,7 +288,6 @@ class Monitoring(pulumi.ComponentResource):
             description="Retrains on a schedule, drift or not",
             schedule_expression=expression,
             flexible_time_window={"mode": "FLEXIBLE", "maximum_window_in_minutes": 60},
-            kms_key_arn=args.models_key_arn,
             target={
                 "arn": args.training_pipeline_arn,
                 "role_arn": args.automation_role_arn,

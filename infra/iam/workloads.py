@@ -164,7 +164,11 @@ def _model(arns: Arns, role_names: dict[str, str]) -> list[Statement]:
 
 
 def _monitoring(arns: Arns, role_names: dict[str, str]) -> list[Statement]:
-    """Drift and data-quality jobs: read captured traffic and baselines, write reports."""
+    """Drift and data-quality jobs: read captured traffic and baselines, write reports.
+
+    It is also the drift pipeline's execution role, so it starts that pipeline's processing job
+    and passes itself to it (to SageMaker only).
+    """
     return [
         *buckets(arns, "Monitoring", read=["capture", "artifacts", "monitoring"], write=["monitoring", "artifacts"]),
         *container_runtime(arns),
@@ -174,6 +178,17 @@ def _monitoring(arns: Arns, role_names: dict[str, str]) -> list[Statement]:
             actions=["sagemaker:StartPipelineExecution"],
             resources=[arns.sagemaker("pipeline")],
         ),
+        Statement(
+            sid="RunDriftJobs",
+            actions=[
+                "sagemaker:CreateProcessingJob",
+                "sagemaker:StopProcessingJob",
+                "sagemaker:DescribeProcessingJob",
+                *actions.SAGEMAKER_TAG,
+            ],
+            resources=[arns.sagemaker("processing-job", "*")],
+        ),
+        pass_roles(arns, [role_names["monitoring"]]),
     ]
 
 

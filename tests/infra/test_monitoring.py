@@ -82,7 +82,13 @@ def test_drift_runs_on_schedule_in_the_vpc_encrypted(served: dict[str, Plan], co
         )
         assert schedule["scheduleExpression"] == configs[stack].monitoring.drift_schedule
         assert schedule["target"]["roleArn"] == plan.outputs["role_arns"]["automation"]
-        assert schedule["kmsKeyArn"] == plan.outputs["key_arns"]["models"]
+    plan = served["prod"]  # the monitoring role is the drift pipeline's execution role
+    monitoring = next(
+        p for p in plan.of_type("aws:iam/policy:Policy") if p.inputs["name"] == "mlops-prod-monitoring-access-1"
+    )
+    by_sid = {s["Sid"]: s for s in statements(monitoring)}
+    assert "sagemaker:CreateProcessingJob" in by_sid["RunDriftJobs"]["Action"], "it runs the drift pipeline's job"
+    assert by_sid["PassExecutionRoles"]["Resource"] == [plan.outputs["role_arns"]["monitoring"]]
 
 
 def test_drift_alarm_starts_retraining_with_a_role_that_can_only_start_pipelines(served: dict[str, Plan]) -> None:
