@@ -49,6 +49,18 @@ InterfaceEndpoint = Literal[
 Problem = tuple[tuple[str | int, ...], Any, str]
 """A cross-field problem: key path in the stack file, offending value, what to do."""
 
+REQUIRED_INTERFACE_ENDPOINTS: dict[str, str] = {
+    "sagemaker.api": "jobs and the drift step call the SageMaker API",
+    "sts": "containers exchange their role for credentials",
+    "logs": "jobs and endpoints write their logs",
+    "ecr.api": "containers pull their images",
+    "ecr.dkr": "containers pull their images",
+    "athena": "preprocess reads the offline feature store",
+    "glue": "Athena reads the feature store's catalog",
+    "monitoring": "the drift job publishes its metrics",
+}
+"""Interface endpoints the platform's own jobs cannot run without, in private subnets with no internet."""
+
 ALL_INTERFACE_ENDPOINTS: tuple[InterfaceEndpoint, ...] = InterfaceEndpoint.__args__  # type: ignore[attr-defined]
 
 
@@ -110,6 +122,14 @@ class NetworkConfig(Section):
     interface_endpoint_azs: int | None = Field(
         default=None, ge=1, le=6, description="Put interface endpoints in only this many AZs (unset: every AZ)."
     )
+
+    @field_validator("interface_endpoints")
+    @classmethod
+    def _required_endpoints(cls, value: list[str]) -> list[str]:
+        missing = [f"{name} ({why})" for name, why in REQUIRED_INTERFACE_ENDPOINTS.items() if name not in value]
+        if missing:
+            raise ValueError(f"lacks endpoints the platform needs without internet access: {'; '.join(missing)}")
+        return value
 
     @field_validator("availability_zones", "interface_endpoints")
     @classmethod

@@ -179,3 +179,18 @@ def test_variants_need_realtime_serving_and_a_primary(tmp_path: Path, project_ro
     dev["mlops:serving"]["modelPackageArn"] = "arn:aws:sagemaker:eu-west-1:111111111111:model-package/g/1"
     (line,) = problems_of(tmp_path, dev, stack="dev")
     assert line.startswith("Pulumi.dev.yaml: mlops:serving: ") and "A/B variants need realtime mode" in line
+
+
+def test_endpoints_the_jobs_need_cannot_be_left_out(tmp_path: Path, prod: dict[str, Any]) -> None:
+    prod["mlops:network"]["interfaceEndpoints"] = [
+        "sagemaker.api",
+        "sts",
+        "logs",
+        "ecr.api",
+        "ecr.dkr",
+        "glue",
+        "monitoring",
+    ]
+    (line,) = problems_of(tmp_path, prod)
+    assert line.startswith("Pulumi.prod.yaml: mlops:network.interfaceEndpoints: lacks endpoints the platform needs")
+    assert "athena (preprocess reads the offline feature store)" in line
