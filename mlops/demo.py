@@ -266,6 +266,7 @@ def _register(state: DemoState) -> str:
             bundle.add(path, arcname=str(path.relative_to(training / "model")))
     uploads = {
         f"{prefix}/Train/model/model.tar.gz": archive,
+        f"{prefix}/Train/model/best-job/output/model.tar.gz": archive,  # where a tuned run's best model lands
         f"{prefix}/Evaluate/evaluation/evaluation.json": training / "evaluation" / "evaluation.json",
         f"{prefix}/Baseline/baseline/baseline.json": training / "baseline" / "baseline.json",
     }
@@ -308,6 +309,8 @@ def _register_request(plan: Any, run_uri: str, state: DemoState) -> dict[str, An
         "Parameters.ModelApprovalStatus": "PendingManualApproval",
         "Parameters.GitCommit": _git_commit(state.root),
         "Execution.PipelineExecutionArn": state.execution_arn,
+        "Execution.PipelineExecutionId": "demo",
+        "Steps.Train.BestTrainingJob.TrainingJobName": "best-job",
     }
     property_files = {
         "Steps.Preprocess.PropertyFiles.DataLineage": state.out / "training" / "data" / "lineage" / "lineage.json",

@@ -244,6 +244,49 @@ class FeatureStoreConfig(Section):
         return self
 
 
+class SearchRange(Section):
+    """Bounds of one hyperparameter's search."""
+
+    min: float
+    max: float
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if not self.min < self.max:
+            raise ValueError(f"min ({self.min}) must be below max ({self.max})")
+        return self
+
+
+class TuningConfig(Section):
+    """Optional hyperparameter tuning: a Bayesian search whose best model is evaluated and registered."""
+
+    max_jobs: int = Field(default=8, ge=2, le=100, description="Training jobs the search may run.")
+    max_parallel: int = Field(default=2, ge=1, le=10, description="Training jobs at once.")
+    early_stopping: bool = Field(default=True, description="Stop jobs that are unlikely to beat the best.")
+    learning_rate: SearchRange = Field(description="Continuous, log-scaled; within (0, 1].")
+    max_depth: SearchRange = Field(description="Integer tree depth; within 1..12.")
+    n_estimators: SearchRange = Field(description="Integer number of trees; within 10..2000.")
+
+    @model_validator(mode="after")
+    def _space(self) -> Self:
+        problems = []
+        if self.max_parallel > self.max_jobs:
+            problems.append(f"maxParallel ({self.max_parallel}) exceeds maxJobs ({self.max_jobs})")
+        if not (self.learning_rate.min > 0 and self.learning_rate.max <= 1):
+            problems.append("learningRate must lie within (0, 1]")
+        for name, search, low, high in (
+            ("maxDepth", self.max_depth, 1, 12),
+            ("nEstimators", self.n_estimators, 10, 2000),
+        ):
+            if not (search.min.is_integer() and search.max.is_integer()):
+                problems.append(f"{name} takes whole numbers")
+            elif not (low <= search.min and search.max <= high):
+                problems.append(f"{name} must lie within {low}..{high}")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+
 class TrainingConfig(Section):
     """Defaults of the training pipeline's jobs and its promotion gate."""
 
@@ -265,6 +308,7 @@ class TrainingConfig(Section):
     max_bias_gap: float = Field(
         default=0.1, gt=0, le=1, description="Largest demographic parity gap a registered model may have."
     )
+    tuning: TuningConfig | None = Field(default=None, description="Tune hyperparameters instead of one training job.")
 
 
 class ServerlessConfig(Section):

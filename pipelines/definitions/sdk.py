@@ -87,6 +87,36 @@ def load_sdk(region: str) -> Any:
         def properties(self) -> Any:
             return self._properties
 
+    class StagedTuningStep(ConfigurableRetryStep):  # type: ignore[misc]
+        """A tuning step from an explicit CreateHyperParameterTuningJob request (no upload at compile time)."""
+
+        def __init__(self, name: str, request: dict[str, Any], cache_config: Any = None, **kwargs: Any) -> None:
+            super().__init__(name, StepTypeEnum.TUNING, **kwargs)
+            self._request = request
+            self.cache_config = cache_config
+            self._properties = Properties(
+                step_name=name,
+                step=self,
+                shape_names=[
+                    "DescribeHyperParameterTuningJobResponse",
+                    "ListTrainingJobsForHyperParameterTuningJobResponse",
+                ],
+            )
+
+        @property
+        def arguments(self) -> dict[str, Any]:
+            return self._request
+
+        @property
+        def properties(self) -> Any:
+            return self._properties
+
+        def to_request(self) -> dict[str, Any]:
+            request: dict[str, Any] = super().to_request()
+            if self.cache_config:
+                request.update(self.cache_config.config)
+            return request
+
     return SimpleNamespace(
         boto3=boto3,
         SDK_DEFAULTS=SDK_DEFAULTS,
@@ -116,4 +146,5 @@ def load_sdk(region: str) -> Any:
         ProcessingStep=ProcessingStep,
         staged_training_step=StagedTrainingStep,
         staged_register_step=StagedRegisterStep,
+        staged_tuning_step=StagedTuningStep,
     )

@@ -44,7 +44,27 @@ def pipeline_settings(training: TrainingConfig, region: str, values: Mapping[str
         config_hash=values["config_hash"],
         sensitive_attribute=training.sensitive_attribute,
         max_bias_gap=training.max_bias_gap,
+        **_tuning(training),
     )
+
+
+def _tuning(training: TrainingConfig) -> dict[str, Any]:
+    """The tuning fields of the settings (the builder's defaults when tuning is off)."""
+    tuning = training.tuning
+    if tuning is None:
+        return {"tuning": False}
+    return {
+        "tuning": True,
+        "tuning_max_jobs": tuning.max_jobs,
+        "tuning_max_parallel": tuning.max_parallel,
+        "tuning_early_stopping": "Auto" if tuning.early_stopping else "Off",
+        "learning_rate_min": f"{tuning.learning_rate.min:g}",
+        "learning_rate_max": f"{tuning.learning_rate.max:g}",
+        "max_depth_min": str(int(tuning.max_depth.min)),
+        "max_depth_max": str(int(tuning.max_depth.max)),
+        "n_estimators_min": str(int(tuning.n_estimators.min)),
+        "n_estimators_max": str(int(tuning.n_estimators.max)),
+    }
 
 
 def config_hash(config: StackConfig) -> str:

@@ -31,6 +31,8 @@ NUMBER_SENTINELS: dict[str, float] = {
     "drift_psi_threshold": 0.987654321,
     "drift_p_value": 0.0123456789,
     "max_bias_gap": 0.0234567891,
+    "tuning_max_jobs": 987652,
+    "tuning_max_parallel": 987653,
 }
 """Numbers that stand for a setting in a template; no real setting takes these values."""
 DERIVED_NUMBERS = {2 * NUMBER_SENTINELS["max_runtime_seconds"]: "max_wait_seconds"}
@@ -69,7 +71,12 @@ KINDS = (
         "training",
         TrainingPipelineSettings,
         compile_definition,
-        {"spot": {"use_spot": True}, "on-demand": {"use_spot": False}},
+        {
+            "spot": {"use_spot": True, "tuning": False},
+            "on-demand": {"use_spot": False, "tuning": False},
+            "spot-tuned": {"use_spot": True, "tuning": True},
+            "on-demand-tuned": {"use_spot": False, "tuning": True},
+        },
     ),
     TemplateKind("drift", DriftPipelineSettings, compile_drift_definition, {"": {}}),
 )

@@ -31,6 +31,8 @@ FEATURE_GROUP = "customer-churn"
 """The feature group (schema name) the preprocess step can read its training set from."""
 SKLEARN_VERSION = "1.2-1"
 CONTENT_TYPE = "text/csv"
+TUNING_METRIC = "validation-auc"
+"""What train.py prints for the tuner to read from the job log."""
 OUTPUT_PREFIX = "pipelines/training"
 """Key prefix (in the artifacts bucket) of every execution's outputs, model artifacts included."""
 
@@ -64,6 +66,17 @@ class TrainingPipelineSettings:
     """Digest of the stack config the pipeline was deployed with (lineage)."""
     sensitive_attribute: str
     max_bias_gap: float
+    tuning: bool = False
+    """Replace the training step by a hyperparameter tuning job whose best model flows on."""
+    tuning_max_jobs: int = 8
+    tuning_max_parallel: int = 2
+    tuning_early_stopping: str = "Auto"
+    learning_rate_min: str = "0.01"
+    learning_rate_max: str = "0.3"
+    max_depth_min: str = "2"
+    max_depth_max: str = "6"
+    n_estimators_min: str = "100"
+    n_estimators_max: str = "400"
 
     @property
     def code_uri(self) -> str:
@@ -116,7 +129,7 @@ class _Builder(JobBuilder):
     def pipeline(self) -> Any:
         preprocess = self._preprocess()
         baseline = self._baseline(preprocess)
-        train = self._train(preprocess)
+        train = self._tune(preprocess) if self.s.tuning else self._train(preprocess)
         evaluate, report = self._evaluate(preprocess, train)
         register = self._register(train, evaluate, baseline, preprocess, report)
         fail = self.sdk.FailStep(
@@ -185,7 +198,7 @@ class _Builder(JobBuilder):
         step = self._processing_step(
             name="Evaluate",
             script="evaluate.py",
-            inputs={"model": train.properties.ModelArtifacts.S3ModelArtifacts, "test": _output_uri(preprocess, "test")},
+            inputs={"model": self._model_artifact(train), "test": _output_uri(preprocess, "test")},
             outputs=["evaluation"],
             arguments=[
                 "--model", "/opt/ml/processing/input/model/model.tar.gz", "--test", "/opt/ml/processing/input/test",
@@ -197,7 +210,83 @@ class _Builder(JobBuilder):
         )  # fmt: skip
         return step, report
 
+    def _tune(self, preprocess: Any) -> Any:
+        """A Bayesian search maximising validation AUC; the best job's model goes on to evaluation."""
+        s, definition = self.s, self._training_request(preprocess)
+        hyperparameters = definition.pop("HyperParameters")
+        for tuned in ("n-estimators", "learning-rate", "max-depth"):
+            hyperparameters.pop(tuned)
+        definition["StaticHyperParameters"] = hyperparameters
+        definition["AlgorithmSpecification"]["MetricDefinitions"] = [
+            {"Name": TUNING_METRIC, "Regex": f"{TUNING_METRIC}=([0-9\\.]+)"}
+        ]
+        definition["InputDataConfig"].append(
+            _channel("validation", _output_uri(preprocess, "validation"), CONTENT_TYPE)
+        )
+
+        def integer(name: str, low: str, high: str) -> dict[str, str]:
+            return {"Name": name, "MinValue": low, "MaxValue": high, "ScalingType": "Auto"}
+
+        request = {
+            "HyperParameterTuningJobConfig": {
+                "Strategy": "Bayesian",
+                "HyperParameterTuningJobObjective": {"Type": "Maximize", "MetricName": TUNING_METRIC},
+                "ResourceLimits": {
+                    "MaxNumberOfTrainingJobs": s.tuning_max_jobs,
+                    "MaxParallelTrainingJobs": s.tuning_max_parallel,
+                },
+                "ParameterRanges": {
+                    "ContinuousParameterRanges": [
+                        {
+                            "Name": "learning-rate",
+                            "MinValue": s.learning_rate_min,
+                            "MaxValue": s.learning_rate_max,
+                            "ScalingType": "Logarithmic",
+                        }
+                    ],
+                    "IntegerParameterRanges": [
+                        integer("max-depth", s.max_depth_min, s.max_depth_max),
+                        integer("n-estimators", s.n_estimators_min, s.n_estimators_max),
+                    ],
+                    "CategoricalParameterRanges": [],
+                },
+                "TrainingJobEarlyStoppingType": s.tuning_early_stopping,
+            },
+            "TrainingJobDefinition": definition,
+        }
+        return self.sdk.staged_tuning_step(
+            "Train",
+            request,
+            cache_config=self.sdk.CacheConfig(enable_caching=True, expire_after=CACHE_EXPIRY),
+            retry_policies=self._retries(),
+        )
+
+    def _model_artifact(self, train: Any) -> Any:
+        """The model the evaluation and registration use: the training job's, or the best tuning job's."""
+        if not self.s.tuning:
+            return train.properties.ModelArtifacts.S3ModelArtifacts
+        return self.sdk.Join(
+            on="/",
+            values=[
+                f"s3://{self.s.artifacts_bucket}/{OUTPUT_PREFIX}",
+                self.sdk.ExecutionVariables.PIPELINE_EXECUTION_ID,
+                "Train",
+                "model",
+                train.properties.BestTrainingJob.TrainingJobName,
+                "output",
+                "model.tar.gz",
+            ],
+        )
+
     def _train(self, preprocess: Any) -> Any:
+        return self.sdk.staged_training_step(
+            "Train",
+            self._training_request(preprocess),
+            cache_config=self.sdk.CacheConfig(enable_caching=True, expire_after=CACHE_EXPIRY),
+            retry_policies=self._retries(),
+        )
+
+    def _training_request(self, preprocess: Any) -> dict[str, Any]:
         s = self.s
         stopping: dict[str, Any] = {"MaxRuntimeInSeconds": s.max_runtime_seconds}
         if s.use_spot:
@@ -235,12 +324,7 @@ class _Builder(JobBuilder):
                 "S3Uri": f"s3://{s.artifacts_bucket}/checkpoints/training/",
                 "LocalPath": "/opt/ml/checkpoints",
             }
-        return self.sdk.staged_training_step(
-            "Train",
-            request,
-            cache_config=self.sdk.CacheConfig(enable_caching=True, expire_after=CACHE_EXPIRY),
-            retry_policies=self._retries(),
-        )
+        return request
 
     def _register(self, train: Any, evaluate: Any, baseline: Any, preprocess: Any, report: Any) -> Any:
         s, sdk = self.s, self.sdk
@@ -254,7 +338,7 @@ class _Builder(JobBuilder):
                 "Containers": [
                     {
                         "Image": s.image_uri,
-                        "ModelDataUrl": train.properties.ModelArtifacts.S3ModelArtifacts,
+                        "ModelDataUrl": self._model_artifact(train),
                         "Environment": {
                             "SAGEMAKER_PROGRAM": "inference.py",
                             "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code",

@@ -16,6 +16,7 @@ import joblib
 from dataset import CATEGORICAL, FEATURES, LABEL, NUMERIC, read_csvs, require_columns
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import GradientBoostingClassifier
+from sklearn.metrics import roc_auc_score
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder
 
@@ -43,6 +44,7 @@ def train(
     learning_rate: float = 0.05,
     max_depth: int = 3,
     seed: int = 42,
+    validation_dir: str = "",
 ) -> Pipeline:
     """Fit, resuming from the checkpoint if one exists; save the model and its inference code."""
     frame = read_csvs(train_dir)
@@ -69,6 +71,10 @@ def train(
     with open(os.path.join(model_dir, "features.json"), "w", encoding="utf-8") as handle:
         json.dump({"features": FEATURES, "label": LABEL}, handle)
     print(f"train: {model.named_steps['trees'].n_estimators} trees on {len(frame)} rows")
+    if validation_dir and os.path.isdir(validation_dir):
+        held_out = read_csvs(validation_dir)
+        auc = roc_auc_score(held_out[LABEL], model.predict_proba(held_out[FEATURES])[:, 1])
+        print(f"validation-auc={auc:.6f}")  # the tuning job's objective, read from this log line
     return model
 
 
@@ -83,6 +89,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--learning-rate", type=float, default=0.05)
     parser.add_argument("--max-depth", type=int, default=3)
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--validation", default=os.environ.get("SM_CHANNEL_VALIDATION", ""))
     args = parser.parse_args(argv)
     train(
         args.train,
@@ -93,6 +100,7 @@ def main(argv: list[str] | None = None) -> None:
         learning_rate=args.learning_rate,
         max_depth=args.max_depth,
         seed=args.seed,
+        validation_dir=args.validation,
     )
 
 

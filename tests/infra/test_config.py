@@ -194,3 +194,52 @@ def test_endpoints_the_jobs_need_cannot_be_left_out(tmp_path: Path, prod: dict[s
     (line,) = problems_of(tmp_path, prod)
     assert line.startswith("Pulumi.prod.yaml: mlops:network.interfaceEndpoints: lacks endpoints the platform needs")
     assert "athena (preprocess reads the offline feature store)" in line
+
+
+@pytest.mark.parametrize(
+    ("tuning", "expected"),
+    [
+        (
+            {
+                "learningRate": {"min": 0.3, "max": 0.1},
+                "maxDepth": {"min": 2, "max": 5},
+                "nEstimators": {"min": 100, "max": 400},
+            },
+            "min (0.3) must be below max (0.1)",
+        ),
+        ({"maxDepth": {"min": 2, "max": 5}, "nEstimators": {"min": 100, "max": 400}}, "learningRate: is required"),
+        (
+            {
+                "learningRate": {"min": 0.01, "max": 0.3},
+                "maxDepth": {"min": 2.5, "max": 5},
+                "nEstimators": {"min": 100, "max": 400},
+            },
+            "maxDepth takes whole numbers",
+        ),
+        (
+            {
+                "maxJobs": 2,
+                "maxParallel": 4,
+                "learningRate": {"min": 0.01, "max": 0.3},
+                "maxDepth": {"min": 2, "max": 5},
+                "nEstimators": {"min": 100, "max": 400},
+            },
+            "maxParallel (4) exceeds maxJobs (2)",
+        ),
+        (
+            {
+                "learningRate": {"min": 0.01, "max": 3},
+                "maxDepth": {"min": 2, "max": 5},
+                "nEstimators": {"min": 100, "max": 400},
+            },
+            "learningRate must lie within (0, 1]",
+        ),
+    ],
+)
+def test_inconsistent_search_spaces_are_rejected(
+    tmp_path: Path, prod: dict[str, Any], tuning: dict[str, Any], expected: str
+) -> None:
+    prod["mlops:training"]["tuning"] = tuning
+    lines = problems_of(tmp_path, prod)
+    assert any(expected in line for line in lines), lines
+    assert all(line.startswith("Pulumi.prod.yaml: mlops:training.tuning") for line in lines), lines

@@ -65,7 +65,14 @@ def steps_of(definition: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def jobs_of(definition: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {name: step for name, step in steps_of(definition).items() if step["Type"] in ("Processing", "Training")}
+    """Processing and training jobs; a tuning step stands for the training jobs it runs."""
+    jobs = {}
+    for name, step in steps_of(definition).items():
+        if step["Type"] == "Tuning":
+            jobs[name] = {**step, "Type": "Training", "Arguments": step["Arguments"]["TrainingJobDefinition"]}
+        elif step["Type"] in ("Processing", "Training"):
+            jobs[name] = step
+    return jobs
 
 
 def test_plan_carries_exactly_what_the_sdk_compiles(
@@ -76,16 +83,23 @@ def test_plan_carries_exactly_what_the_sdk_compiles(
 
 
 def test_steps_and_their_order(compiled: dict[str, dict[str, Any]]) -> None:
-    definition = compiled["dev"]
-    assert [s["Name"] for s in definition["Steps"]] == ["Preprocess", "Baseline", "Train", "Evaluate", "CheckMetric"]
-    steps = steps_of(definition)
-    text = json.dumps
-    assert "Steps.Preprocess" in text(steps["Train"]["Arguments"]["InputDataConfig"])
-    assert "Steps.Preprocess" in text(steps["Baseline"]["Arguments"]["ProcessingInputs"])
-    evaluate_inputs = text(steps["Evaluate"]["Arguments"]["ProcessingInputs"])
-    assert "Steps.Train.ModelArtifacts.S3ModelArtifacts" in evaluate_inputs and "Steps.Preprocess" in evaluate_inputs
-    assert [s["Name"] for s in definition["Steps"][4]["Arguments"]["IfSteps"]] == ["RegisterModel"]
-    assert [s["Name"] for s in definition["Steps"][4]["Arguments"]["ElseSteps"]] == ["MetricBelowThreshold"]
+    for stack, definition in compiled.items():
+        assert [s["Name"] for s in definition["Steps"]] == [
+            "Preprocess",
+            "Baseline",
+            "Train",
+            "Evaluate",
+            "CheckMetric",
+        ]
+        steps, jobs = steps_of(definition), jobs_of(definition)
+        text = json.dumps
+        assert "Steps.Preprocess" in text(jobs["Train"]["Arguments"]["InputDataConfig"]), stack
+        assert "Steps.Preprocess" in text(steps["Baseline"]["Arguments"]["ProcessingInputs"]), stack
+        evaluate_inputs = text(steps["Evaluate"]["Arguments"]["ProcessingInputs"])
+        assert "Steps.Train" in evaluate_inputs and "Steps.Preprocess" in evaluate_inputs, stack
+        assert [s["Name"] for s in definition["Steps"][4]["Arguments"]["IfSteps"]] == ["RegisterModel"]
+        assert [s["Name"] for s in definition["Steps"][4]["Arguments"]["ElseSteps"]] == ["MetricBelowThreshold"]
+    assert "Steps.Train.ModelArtifacts.S3ModelArtifacts" in json.dumps(steps_of(compiled["prod"])["Evaluate"])
 
 
 def test_parameters_default_to_the_stack_config(
@@ -146,8 +160,9 @@ def test_code_comes_from_the_content_addressed_prefix(
     assert {f"{plan.outputs['code_prefix']}{name}" for name in ("preprocess.py", "train.py", "evaluate.py")} <= staged
     for name, job in jobs_of(compiled["dev"]).items():
         assert code_uri in json.dumps(job["Arguments"]), name
-    train = jobs_of(compiled["dev"])["Train"]["Arguments"]["HyperParameters"]
-    assert json.loads(train["sagemaker_submit_directory"]) == "/opt/ml/input/data/code"
+    for stack, key in (("dev", "StaticHyperParameters"), ("prod", "HyperParameters")):
+        train = jobs_of(compiled[stack])["Train"]["Arguments"][key]
+        assert json.loads(train["sagemaker_submit_directory"]) == "/opt/ml/input/data/code", stack
 
 
 def test_the_gate_reads_the_evaluation_decision(compiled: dict[str, dict[str, Any]]) -> None:
@@ -228,3 +243,27 @@ def test_unattended_runs_still_record_which_code_ran(
 ) -> None:
     defaults = {p["Name"]: p.get("DefaultValue") for p in compiled["dev"]["Parameters"]}
     assert defaults["GitCommit"] == f"code:{plans['dev'].outputs['code_prefix']}"
+
+
+def test_dev_tunes_and_evaluates_the_best_job(
+    compiled: dict[str, dict[str, Any]], configs: dict[str, StackConfig]
+) -> None:
+    tuning = configs["dev"].training.tuning
+    assert tuning is not None and configs["prod"].training.tuning is None
+    steps = steps_of(compiled["dev"])
+    assert steps["Train"]["Type"] == "Tuning" and steps_of(compiled["prod"])["Train"]["Type"] == "Training"
+    config = steps["Train"]["Arguments"]["HyperParameterTuningJobConfig"]
+    assert config["ResourceLimits"] == {
+        "MaxNumberOfTrainingJobs": tuning.max_jobs,
+        "MaxParallelTrainingJobs": tuning.max_parallel,
+    }
+    assert config["HyperParameterTuningJobObjective"] == {"MetricName": "validation-auc", "Type": "Maximize"}
+    ranges = {r["Name"]: (r["MinValue"], r["MaxValue"]) for group in config["ParameterRanges"].values() for r in group}
+    assert ranges == {"learning-rate": ("0.02", "0.3"), "max-depth": ("2", "5"), "n-estimators": ("100", "400")}
+    definition = steps["Train"]["Arguments"]["TrainingJobDefinition"]
+    assert definition["AlgorithmSpecification"]["MetricDefinitions"][0]["Name"] == "validation-auc"
+    assert "validation" in [c["ChannelName"] for c in definition["InputDataConfig"]]
+    assert "learning-rate" not in definition["StaticHyperParameters"]
+    best = "Steps.Train.BestTrainingJob.TrainingJobName"
+    assert best in json.dumps(steps["Evaluate"]["Arguments"]["ProcessingInputs"])
+    assert best in json.dumps(steps["RegisterModel"]["Arguments"]["InferenceSpecification"])
