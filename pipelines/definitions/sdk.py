@@ -71,37 +71,18 @@ def load_sdk(region: str) -> Any:
         def arguments(self) -> dict[str, Any]:
             return self._request
 
-    class StagedRegisterStep(ConfigurableRetryStep):  # type: ignore[misc]
-        """A RegisterModel step from an explicit CreateModelPackage request."""
+    class StagedStep(ConfigurableRetryStep):  # type: ignore[misc]
+        """A step whose Create* request is given in full, so compiling uploads nothing."""
 
-        def __init__(self, name: str, request: dict[str, Any], **kwargs: Any) -> None:
-            super().__init__(name, StepTypeEnum.REGISTER_MODEL, **kwargs)
-            self._request = request
-            self._properties = Properties(step_name=name, step=self, shape_name="DescribeModelPackageOutput")
-
-        @property
-        def arguments(self) -> dict[str, Any]:
-            return self._request
-
-        @property
-        def properties(self) -> Any:
-            return self._properties
-
-    class StagedTuningStep(ConfigurableRetryStep):  # type: ignore[misc]
-        """A tuning step from an explicit CreateHyperParameterTuningJob request (no upload at compile time)."""
+        STEP_TYPE: Any
+        SHAPES: tuple[str, ...]
+        """The Describe* response shapes the step's properties resolve against."""
 
         def __init__(self, name: str, request: dict[str, Any], cache_config: Any = None, **kwargs: Any) -> None:
-            super().__init__(name, StepTypeEnum.TUNING, **kwargs)
+            super().__init__(name, self.STEP_TYPE, **kwargs)
             self._request = request
             self.cache_config = cache_config
-            self._properties = Properties(
-                step_name=name,
-                step=self,
-                shape_names=[
-                    "DescribeHyperParameterTuningJobResponse",
-                    "ListTrainingJobsForHyperParameterTuningJobResponse",
-                ],
-            )
+            self._properties = Properties(step_name=name, step=self, shape_names=list(self.SHAPES))
 
         @property
         def arguments(self) -> dict[str, Any]:
@@ -116,6 +97,18 @@ def load_sdk(region: str) -> Any:
             if self.cache_config:
                 request.update(self.cache_config.config)
             return request
+
+    class StagedRegisterStep(StagedStep):
+        """A RegisterModel step from an explicit CreateModelPackage request."""
+
+        STEP_TYPE = StepTypeEnum.REGISTER_MODEL
+        SHAPES = ("DescribeModelPackageOutput",)
+
+    class StagedTuningStep(StagedStep):
+        """A tuning step from an explicit CreateHyperParameterTuningJob request."""
+
+        STEP_TYPE = StepTypeEnum.TUNING
+        SHAPES = ("DescribeHyperParameterTuningJobResponse", "ListTrainingJobsForHyperParameterTuningJobResponse")
 
     return SimpleNamespace(
         boto3=boto3,

@@ -254,12 +254,7 @@ class _Builder(JobBuilder):
             },
             "TrainingJobDefinition": definition,
         }
-        return self.sdk.staged_tuning_step(
-            "Train",
-            request,
-            cache_config=self.sdk.CacheConfig(enable_caching=True, expire_after=CACHE_EXPIRY),
-            retry_policies=self._retries(),
-        )
+        return self._cached_job_step(self.sdk.staged_tuning_step, request)
 
     def _model_artifact(self, train: Any) -> Any:
         """The model the evaluation and registration use: the training job's, or the best tuning job's."""
@@ -279,9 +274,13 @@ class _Builder(JobBuilder):
         )
 
     def _train(self, preprocess: Any) -> Any:
-        return self.sdk.staged_training_step(
+        return self._cached_job_step(self.sdk.staged_training_step, self._training_request(preprocess))
+
+    def _cached_job_step(self, step_class: Any, request: dict[str, Any]) -> Any:
+        """The Train step (a training or a tuning job), cached and retried like every job."""
+        return step_class(
             "Train",
-            self._training_request(preprocess),
+            request,
             cache_config=self.sdk.CacheConfig(enable_caching=True, expire_after=CACHE_EXPIRY),
             retry_policies=self._retries(),
         )
