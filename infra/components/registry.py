@@ -19,6 +19,17 @@ READ_PACKAGE_ACTIONS = [
 ]
 
 
+def package_state_changes(group_name: str, **detail: list[str]) -> str:
+    """EventBridge pattern for state changes of a group's model packages, narrowed by `detail` fields."""
+    return json.dumps(
+        {
+            "source": ["aws.sagemaker"],
+            "detail-type": ["SageMaker Model Package State Change"],
+            "detail": {"ModelPackageGroupName": [group_name], **detail},
+        }
+    )
+
+
 @dataclass(frozen=True)
 class PromotionHook:
     """Where approvals are sent: a GitHub `repository_dispatch` that starts the promote-model workflow."""
@@ -91,13 +102,7 @@ class Registry(pulumi.ComponentResource):
             f"{name}-approval-changes",
             name=args.naming.resource(f"{args.model_name}-approval-changes"),
             description=f"Approval state changes of {group_name} packages",
-            event_pattern=json.dumps(
-                {
-                    "source": ["aws.sagemaker"],
-                    "detail-type": ["SageMaker Model Package State Change"],
-                    "detail": {"ModelPackageGroupName": [group_name]},
-                }
-            ),
+            event_pattern=package_state_changes(group_name),
             tags=dict(args.tags),
             opts=child,
         )
@@ -153,13 +158,7 @@ class Registry(pulumi.ComponentResource):
             f"{name}-approved",
             name=args.naming.resource(f"{args.model_name}-approved"),
             description=f"A {group_name} package was approved: start the promotion workflow",
-            event_pattern=json.dumps(
-                {
-                    "source": ["aws.sagemaker"],
-                    "detail-type": ["SageMaker Model Package State Change"],
-                    "detail": {"ModelPackageGroupName": [group_name], "ModelApprovalStatus": ["Approved"]},
-                }
-            ),
+            event_pattern=package_state_changes(group_name, ModelApprovalStatus=["Approved"]),
             tags=dict(args.tags),
             opts=child,
         )
