@@ -15,6 +15,7 @@ from infra.components.monitoring import Monitoring, MonitoringArgs
 from infra.components.network import Network, NetworkArgs
 from infra.components.registry import PromotionHook, Registry, RegistryArgs
 from infra.components.storage import Storage, StorageArgs
+from infra.components.tracking import ExperimentTracking, ExperimentTrackingArgs
 from infra.components.training_pipeline import TrainingPipeline, TrainingPipelineArgs
 from infra.config import ConfigError, parse_settings, runtime_settings
 from infra.naming import Naming
@@ -51,7 +52,17 @@ identity = Identity(
 roles = identity.role_arns
 KEY_USERS: dict[KeyPurpose, tuple[str, ...]] = {
     "data": ("pipeline", "jobs", "feature-store", "data-scientist", "ml-engineer"),
-    "models": ("pipeline", "jobs", "model", "monitoring", "data-scientist", "ml-engineer", "model-approver"),
+    "models": (
+        "pipeline",
+        "jobs",
+        "model",
+        "monitoring",
+        "tracking",
+        "data-scientist",
+        "ml-engineer",
+        "model-approver",
+        "auditor",
+    ),
     "logs": ("auditor",),
 }
 encryption = Encryption(
@@ -150,6 +161,21 @@ registry = Registry(
         promotion_hook=promotion_hook,
     ),
 )
+tracking = (
+    ExperimentTracking(
+        "tracking",
+        ExperimentTrackingArgs(
+            naming=naming,
+            tags=tags,
+            tracking=config.training.tracking,
+            artifacts_bucket=storage.bucket_names["artifacts"],
+            role_arn=roles["tracking"],
+        ),
+        opts=pulumi.ResourceOptions(depends_on=[identity, storage]),
+    )
+    if config.training.tracking.enabled
+    else None
+)
 training_pipeline = TrainingPipeline(
     "training",
     TrainingPipelineArgs(
@@ -168,6 +194,7 @@ training_pipeline = TrainingPipeline(
         feature_table=schemas[FEATURE_GROUP].offline_table,
         feature_workgroup=feature_store.workgroup_name,
         config_hash=config_hash(config),
+        tracking_arn=tracking.tracking_arn if tracking else None,
     ),
     opts=pulumi.ResourceOptions(depends_on=[identity]),
 )
@@ -240,5 +267,6 @@ pulumi.export("model_package_group", registry.group_name)
 pulumi.export("training_pipeline_name", training_pipeline.pipeline_name)
 pulumi.export("code_prefix", training_pipeline.code_prefix)
 pulumi.export("config_hash", config_hash(config))
+pulumi.export("tracking_arn", tracking.tracking_arn if tracking else "")
 pulumi.export("endpoint_name", endpoint.endpoint_name)
 pulumi.export("drift_pipeline_name", monitoring.drift_pipeline_name)

@@ -198,7 +198,7 @@ class Network(pulumi.ComponentResource):
         aws.ec2.VpcEndpoint(
             f"{self._name}-{service.replace('.', '-')}",
             vpc_id=self.vpc_id,
-            service_name=f"com.amazonaws.{args.naming.region}.{service}",
+            service_name=endpoint_service_name(service, args.naming.region),
             vpc_endpoint_type="Interface",
             private_dns_enabled=True,
             subnet_ids=self.subnet_ids[: args.interface_endpoint_azs or len(self.subnet_ids)],
@@ -206,6 +206,13 @@ class Network(pulumi.ComponentResource):
             tags={**args.tags, "Name": args.naming.resource(service.replace(".", "-"))},
             opts=self._child(),
         )
+
+
+def endpoint_service_name(service: InterfaceEndpoint, region: str) -> str:
+    """The PrivateLink service name of an interface endpoint (managed MLflow has its own namespace)."""
+    if service == "sagemaker.experiments":
+        return f"aws.sagemaker.{region}.experiments"
+    return f"com.amazonaws.{region}.{service}"
 
 
 def _https() -> dict[str, Any]:

@@ -47,6 +47,8 @@ class TrainingPipelineArgs:
     feature_table: str
     feature_workgroup: pulumi.Input[str]
     config_hash: str
+    tracking_arn: pulumi.Input[str] | None = None
+    """The environment's MLflow App or tracking server (None: tracking is off)."""
 
 
 class TrainingPipeline(pulumi.ComponentResource):
@@ -91,6 +93,7 @@ class TrainingPipeline(pulumi.ComponentResource):
             model_package_group=args.model_package_group,
             feature_database=args.feature_database,
             feature_workgroup=args.feature_workgroup,
+            tracking_arn=args.tracking_arn or "",
         )
         definition = resolved.apply(
             lambda values: json.dumps(

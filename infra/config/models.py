@@ -43,8 +43,10 @@ InterfaceEndpoint = Literal[
     "glue",
     "athena",
     "sns",
+    "sagemaker.experiments",
 ]
-"""VPC interface endpoints a SageMaker job or endpoint in private subnets may need."""
+"""VPC interface endpoints a SageMaker job or endpoint in private subnets may need
+(`sagemaker.experiments` is SageMaker managed MLflow)."""
 
 Problem = tuple[tuple[str | int, ...], Any, str]
 """A cross-field problem: key path in the stack file, offending value, what to do."""
@@ -287,6 +289,35 @@ class TuningConfig(Section):
         return self
 
 
+class TrackingConfig(Section):
+    """Experiment tracking: SageMaker managed MLflow, its artifacts in the KMS-encrypted artifacts bucket."""
+
+    enabled: bool = Field(default=False, description="Create the tracking service and log every pipeline run to it.")
+    kind: Literal["app", "server"] = Field(
+        default="app",
+        description="`app`: a serverless MLflow App (billed by use); `server`: a sized tracking server, always on.",
+    )
+    server_size: Literal["Small", "Medium", "Large"] = Field(
+        default="Small", description="Size of the tracking server (kind: server only)."
+    )
+    maintenance_window: str = Field(
+        default="SUN:03:00",
+        pattern=r"^(MON|TUE|WED|THU|FRI|SAT|SUN):([01]\d|2[0-3]):[0-5]\d$",
+        description="Weekly maintenance start in UTC, e.g. SUN:03:00.",
+    )
+    experiment: str = Field(
+        default="churn",
+        pattern=r"^[a-zA-Z0-9][a-zA-Z0-9_-]{0,63}$",
+        description="MLflow experiment the pipeline's runs are logged to.",
+    )
+
+    @model_validator(mode="after")
+    def _size_needs_server(self) -> Self:
+        if "server_size" in self.model_fields_set and self.kind != "server":
+            raise ValueError("serverSize applies to kind: server only; remove it or set kind: server")
+        return self
+
+
 class TrainingConfig(Section):
     """Defaults of the training pipeline's jobs and its promotion gate."""
 
@@ -309,6 +340,7 @@ class TrainingConfig(Section):
         default=0.1, gt=0, le=1, description="Largest demographic parity gap a registered model may have."
     )
     tuning: TuningConfig | None = Field(default=None, description="Tune hyperparameters instead of one training job.")
+    tracking: TrackingConfig = Field(default_factory=TrackingConfig)
 
 
 class ServerlessConfig(Section):
@@ -492,7 +524,12 @@ class StackConfig(Section):
 
     @model_validator(mode="after")
     def _cross_field_rules(self) -> Self:
-        problems = [*self._zone_problems(), *self._instance_problems(), *self._environment_problems()]
+        problems = [
+            *self._zone_problems(),
+            *self._instance_problems(),
+            *self._environment_problems(),
+            *self._tracking_problems(),
+        ]
         if problems:
             raise ValidationError.from_exception_data(
                 "StackConfig",
@@ -544,6 +581,18 @@ class StackConfig(Section):
             )
             for loc, value in used.items()
             if value not in self.allowed_instance_types
+        ]
+
+    def _tracking_problems(self) -> list[Problem]:
+        endpoints = self.network.interface_endpoints
+        if not self.training.tracking.enabled or "sagemaker.experiments" in endpoints:
+            return []
+        return [
+            (
+                ("network", "interfaceEndpoints"),
+                endpoints,
+                "training.tracking is enabled: add sagemaker.experiments, or jobs cannot reach MLflow",
+            )
         ]
 
     def _environment_problems(self) -> list[Problem]:

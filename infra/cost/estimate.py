@@ -46,6 +46,7 @@ FREE = {
     "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": "security groups are free",
     "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": "security groups are free",
     "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": "security groups are free",
+    "aws:sagemaker/mlflowApp:MlflowApp": "serverless MLflow has no hourly charge; its artifacts are in storage_gb",
     "aws:ec2/flowLog:FlowLog": "flow logs to S3 are billed as vended logs; small in an idle VPC",
     "aws:cloudtrail/trail:Trail": "the first management-event trail is free; data events are usage",
     "aws:sns/topic:Topic": "first million publishes free",
@@ -179,6 +180,17 @@ class _Pricer:
             quantity=1,
             unit="key-month",
             unit_usd=float(self.prices["kms_key_month"]),
+            kind="idle",
+        )
+
+    def _MlflowTrackingServer(self, name: str, component: str, inputs: Mapping[str, Any]) -> None:  # noqa: N802
+        size = str(inputs.get("trackingServerSize") or "Small")
+        self.add(
+            component,
+            f"MLflow tracking server {name} ({size}, always on)",
+            quantity=self.hours,
+            unit="hour",
+            unit_usd=float(self.prices["mlflow_tracking_server_hour"][size]),
             kind="idle",
         )
 

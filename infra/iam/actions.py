@@ -96,3 +96,36 @@ OBSERVABILITY_READ = [
     "logs:FilterLogEvents",
 ]
 """Metrics and logs reads; metric reads have no resource-level permission."""
+
+MLFLOW_READ = [
+    "sagemaker-mlflow:AccessUI",
+    "sagemaker-mlflow:GetExperiment",
+    "sagemaker-mlflow:GetExperimentByName",
+    "sagemaker-mlflow:SearchExperiments",
+    "sagemaker-mlflow:GetRun",
+    "sagemaker-mlflow:SearchRuns",
+    "sagemaker-mlflow:GetMetricHistory",
+    "sagemaker-mlflow:ListArtifacts",
+    "sagemaker-mlflow:GetRegisteredModel",
+    "sagemaker-mlflow:SearchRegisteredModels",
+    "sagemaker-mlflow:GetModelVersion",
+    "sagemaker-mlflow:SearchModelVersions",
+]
+"""Browse experiments, runs, metrics and artifacts in the MLflow UI or client."""
+
+MLFLOW_LOG = [
+    "sagemaker-mlflow:CreateExperiment",
+    "sagemaker-mlflow:CreateRun",
+    "sagemaker-mlflow:UpdateRun",
+    "sagemaker-mlflow:LogBatch",
+    "sagemaker-mlflow:LogMetric",
+    "sagemaker-mlflow:LogParam",
+    "sagemaker-mlflow:LogInputs",
+    "sagemaker-mlflow:LogModel",
+    "sagemaker-mlflow:SetTag",
+    "sagemaker-mlflow:SetExperimentTag",
+]
+"""Record runs. No delete or restore: a logged run is evidence, removed only by the platform admin."""
+
+MLFLOW_UI = ["sagemaker:CreatePresignedMlflowAppUrl", "sagemaker:CreatePresignedMlflowTrackingServerUrl"]
+"""Open the MLflow UI of a tracking app or server (a short-lived presigned URL)."""

@@ -4,6 +4,7 @@ Writes shrink as code moves toward prod: data scientists experiment in dev only,
 deploy in dev and staging only, and in prod the only writes are the deploy role's, the break-glass
 admin's and the model approver's approval itself (the gate promotion waits for). Reading offline
 features through Athena writes the query's result set under `athena-results/`; that is part of a read.
+MLflow: data scientists and ML engineers log runs in dev only; every persona reads runs everywhere.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from infra.iam import actions
 from infra.iam.arns import Arns
 from infra.iam.deployer import deployer_statements
 from infra.iam.roles import Persona
-from infra.iam.workloads import buckets, pass_roles
+from infra.iam.workloads import buckets, pass_roles, tracking_access
 from infra.policy_document import Statement
 
 
@@ -87,7 +88,7 @@ def _experiment(arns: Arns, role_names: dict[str, str]) -> list[Statement]:
 
 
 def _data_scientist(environment: Environment, arns: Arns, role_names: dict[str, str]) -> list[Statement]:
-    statements = [*_observe(), *_feature_reads(arns)]
+    statements = [*_observe(), *_feature_reads(arns), *tracking_access(arns, log=environment == "dev")]
     if environment != "dev":
         return [*statements, *buckets(arns, "Features", read=["features"])]
     return [
@@ -99,7 +100,11 @@ def _data_scientist(environment: Environment, arns: Arns, role_names: dict[str, 
 
 
 def _ml_engineer(environment: Environment, arns: Arns, role_names: dict[str, str]) -> list[Statement]:
-    statements = [*_observe(), *buckets(arns, "Artifacts", read=["artifacts"])]
+    statements = [
+        *_observe(),
+        *buckets(arns, "Artifacts", read=["artifacts"]),
+        *tracking_access(arns, log=environment == "dev"),
+    ]
     if environment == "prod":
         return statements
     deploy = [arns.sagemaker(kind) for kind in ("model", "endpoint", "endpoint-config")]
@@ -148,6 +153,7 @@ def _model_approver(arns: Arns) -> list[Statement]:
         Statement(
             sid="ReadEvaluationReports", actions=actions.S3_READ, resources=[arns.objects("artifacts", "evaluation/")]
         ),
+        *tracking_access(arns, log=False),
     ]
 
 
@@ -163,6 +169,7 @@ def _auditor(arns: Arns) -> list[Statement]:
     ]
     return [
         *_observe(),
+        *tracking_access(arns, log=False),
         Statement(sid="ReadTrail", actions=actions.CLOUDTRAIL_READ, resources=["*"]),
         *buckets(arns, "AuditLogs", read=["audit"]),
         Statement(sid="ReadBucketControls", actions=bucket_config, resources=[arns.env_buckets()]),

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Literal
 
-Workload = Literal["pipeline", "jobs", "model", "monitoring", "feature-store"]
-WORKLOADS: tuple[Workload, ...] = ("pipeline", "jobs", "model", "monitoring", "feature-store")
+Workload = Literal["pipeline", "jobs", "model", "monitoring", "feature-store", "tracking"]
+WORKLOADS: tuple[Workload, ...] = ("pipeline", "jobs", "model", "monitoring", "feature-store", "tracking")
 """Execution roles SageMaker assumes: the pipeline itself, its processing/training jobs, the model
-behind an endpoint, monitoring jobs, and the feature store's offline-store writer."""
+behind an endpoint, monitoring jobs, the feature store's offline-store writer, and the MLflow
+tracking service's access to its artifact store."""
 
 Persona = Literal["data-scientist", "ml-engineer", "model-approver", "platform-admin", "auditor"]
 PERSONAS: tuple[Persona, ...] = ("data-scientist", "ml-engineer", "model-approver", "platform-admin", "auditor")

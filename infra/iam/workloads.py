@@ -16,6 +16,8 @@ from pipelines.definitions.training import OUTPUT_PREFIX as TRAINING_OUTPUTS
 
 SAGEMAKER_SERVICE = "sagemaker.amazonaws.com"
 METRIC_NAMESPACES = ["/aws/sagemaker/*", "mlops/*"]
+TRACKING_PREFIX = "mlflow/"
+"""Key prefix (in the artifacts bucket) of the MLflow artifact store."""
 
 
 def workload_statements(workload: Workload, arns: Arns, role_names: dict[str, str]) -> list[Statement]:
@@ -26,6 +28,7 @@ def workload_statements(workload: Workload, arns: Arns, role_names: dict[str, st
         "model": _model,
         "monitoring": _monitoring,
         "feature-store": _feature_store,
+        "tracking": _tracking,
     }
     return builders[workload](arns, role_names)
 
@@ -42,6 +45,33 @@ def buckets(arns: Arns, sid: str, read: Sequence[str] = (), write: Sequence[str]
         statements.append(
             Statement(sid=f"{sid}Write", actions=actions.S3_WRITE, resources=[arns.objects(p) for p in write])
         )
+    return statements
+
+
+def tracking_access(arns: Arns, *, log: bool) -> list[Statement]:
+    """Use this environment's MLflow tracking app or server: read, and with `log` record runs.
+
+    MLflow App ARNs end in a generated id, so apps are matched by account and region; tracking
+    servers by the environment's name prefix. Run artifacts go straight to the MLflow artifact
+    prefix of the artifacts bucket, so loggers may write there.
+    """
+    services = [arns.sagemaker("mlflow-app", "*"), arns.sagemaker("mlflow-tracking-server")]
+    statements = [
+        Statement(sid="TrackingRead", actions=[*actions.MLFLOW_READ, *actions.MLFLOW_UI], resources=services),
+        Statement(sid="TrackingArtifactsList", actions=actions.S3_LIST, resources=[arns.bucket("artifacts")]),
+        Statement(
+            sid="TrackingArtifactsRead", actions=actions.S3_READ, resources=[arns.objects("artifacts", TRACKING_PREFIX)]
+        ),
+    ]
+    if log:
+        statements += [
+            Statement(sid="TrackingLog", actions=actions.MLFLOW_LOG, resources=services),
+            Statement(
+                sid="TrackingArtifactsWrite",
+                actions=actions.S3_WRITE,
+                resources=[arns.objects("artifacts", TRACKING_PREFIX)],
+            ),
+        ]
     return statements
 
 
@@ -105,6 +135,7 @@ def _pipeline(arns: Arns, role_names: dict[str, str]) -> list[Statement]:
         Statement(sid="ReadSageMaker", actions=actions.SAGEMAKER_READ, resources=["*"]),
         pass_roles(arns, [role_names["jobs"], role_names["model"]]),
         *buckets(arns, "Artifacts", read=["artifacts"], write=["artifacts"]),
+        *tracking_access(arns, log=True),
     ]
 
 
@@ -123,6 +154,7 @@ def _jobs(arns: Arns, role_names: dict[str, str]) -> list[Statement]:
             actions=["glue:GetDatabase", "glue:GetTable", "glue:GetPartitions"],
             resources=_glue(arns),
         ),
+        *tracking_access(arns, log=True),
     ]
 
 
@@ -210,4 +242,16 @@ def _glue(arns: Arns) -> list[str]:
         arns.regional("glue", "catalog"),
         arns.regional("glue", f"database/{database}"),
         arns.regional("glue", f"table/{database}/*"),
+    ]
+
+
+def _tracking(arns: Arns, role_names: dict[str, str]) -> list[Statement]:
+    """The MLflow tracking service: its artifact store (the artifacts bucket's MLflow prefix) and nothing else."""
+    return [
+        Statement(sid="ArtifactStoreList", actions=actions.S3_LIST, resources=[arns.bucket("artifacts")]),
+        Statement(
+            sid="ArtifactStore",
+            actions=[*actions.S3_READ, *actions.S3_WRITE, "s3:DeleteObject"],
+            resources=[arns.objects("artifacts", TRACKING_PREFIX)],
+        ),
     ]

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from infra.components.encryption import KEY_PURPOSES
+from infra.components.network import endpoint_service_name
 from infra.components.storage import BUCKET_KEYS
 from infra.config import StackConfig
 from infra.plan.evaluate import evaluate_stack
@@ -168,7 +169,7 @@ def test_security_groups_are_closed_to_the_world(plan: Plan) -> None:
 
 def test_vpc_endpoints_follow_config(plan: Plan, config: StackConfig) -> None:
     endpoints = {e.inputs["serviceName"]: e for e in plan.of_type("aws:ec2/vpcEndpoint:VpcEndpoint")}
-    expected = {f"com.amazonaws.{config.region}.{service}" for service in config.network.interface_endpoints}
+    expected = {endpoint_service_name(service, config.region) for service in config.network.interface_endpoints}
     gateway = f"com.amazonaws.{config.region}.s3"
     assert set(endpoints) == expected | {gateway}
     assert endpoints[gateway].inputs["vpcEndpointType"] == "Gateway"

@@ -1,0 +1,95 @@
+"""Experiment tracking as infrastructure: the MLflow App or server, its role, its cost, its config rules."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from infra.config import ConfigError, StackConfig, load_stack_file
+from infra.cost.estimate import estimate
+from infra.plan.evaluate import evaluate_stack
+from infra.plan.model import Plan
+from tests.helpers import as_list, shipped_settings, statements, write_stack
+
+APP = "aws:sagemaker/mlflowApp:MlflowApp"
+SERVER = "aws:sagemaker/mlflowTrackingServer:MlflowTrackingServer"
+
+
+def test_each_environment_has_a_serverless_mlflow_app_on_the_encrypted_artifacts_bucket(
+    plan: Plan, config: StackConfig
+) -> None:
+    (app,) = plan.of_type(APP)
+    assert app.inputs["artifactStoreUri"] == f"s3://{plan.outputs['bucket_names']['artifacts']}/mlflow/"
+    assert app.inputs["roleArn"] == plan.outputs["role_arns"]["tracking"]
+    assert app.inputs["modelRegistrationMode"] == "AutoModelRegistrationDisabled"  # only the gated pipeline registers
+    assert app.inputs["accountDefaultStatus"] == "DISABLED"
+    assert plan.outputs["tracking_arn"].endswith(f":mlflow-app/{app.inputs['name']}")
+    assert plan.of_type(SERVER) == []
+    models_key = next(k for k in plan.of_type("aws:kms/key:Key") if k.inputs["tags"]["purpose"] == "models")
+    users = next(s for s in statements(models_key) if s["Sid"] == "KeyUse")["Principal"]["AWS"]
+    assert plan.outputs["role_arns"]["tracking"] in users
+
+
+def test_the_tracking_role_reaches_only_its_artifact_prefix(plan: Plan) -> None:
+    role = plan.outputs["role_arns"]["tracking"].rsplit("/", 1)[1]
+    (policy,) = [p for p in plan.of_type("aws:iam/policy:Policy") if p.inputs["name"] == f"{role}-access-1"]
+    granted = {(a, r) for s in statements(policy) for a in as_list(s["Action"]) for r in as_list(s["Resource"])}
+    artifacts = plan.outputs["bucket_names"]["artifacts"]
+    object_grants = {resource for action, resource in granted if action.startswith("s3:") and "/" in str(resource)}
+    assert object_grants == {f"arn:aws:s3:::{artifacts}/mlflow/*"}
+    assert all(action.startswith("s3:") for action, _ in granted)
+
+
+def test_a_sized_server_is_planned_and_priced_as_always_on(tmp_path: Path, project_root: Path) -> None:
+    settings = copy.deepcopy(shipped_settings(project_root, "staging"))
+    settings["mlops:training"]["tracking"] = {"enabled": True, "kind": "server", "serverSize": "Medium"}
+    write_stack(tmp_path, "staging", settings)
+    plan = evaluate_stack("staging", tmp_path)
+    (server,) = plan.of_type(SERVER)
+    assert server.inputs["trackingServerSize"] == "Medium" and server.inputs["automaticModelRegistration"] is False
+    assert plan.of_type(APP) == []
+    report = estimate("staging", plan.resources, load_stack_file(tmp_path / "Pulumi.staging.yaml"))
+    (line,) = [item for item in report.lines if "MLflow tracking server" in item.item]
+    assert line.kind == "idle" and line.monthly_usd > 500  # Medium runs around the clock
+
+
+def test_tracking_off_plans_no_service_and_an_empty_output(tmp_path: Path, project_root: Path) -> None:
+    settings = copy.deepcopy(shipped_settings(project_root, "prod"))
+    settings["mlops:training"]["tracking"] = {"enabled": False}
+    write_stack(tmp_path, "prod", settings)
+    plan = evaluate_stack("prod", tmp_path)
+    assert plan.of_type(APP) == plan.of_type(SERVER) == []
+    assert plan.outputs["tracking_arn"] == ""
+
+
+@pytest.mark.parametrize(
+    ("tracking", "endpoints", "expected"),
+    [
+        (
+            {"enabled": True, "kind": "app", "serverSize": "Large"},
+            None,
+            "training.tracking: serverSize applies to kind: server only",
+        ),
+        (
+            {"enabled": True},
+            ["sagemaker.api", "sts", "logs", "ecr.api", "ecr.dkr", "athena", "glue", "monitoring"],
+            "network.interfaceEndpoints: training.tracking is enabled: add sagemaker.experiments",
+        ),
+        ({"enabled": True, "maintenanceWindow": "SUNDAY"}, None, "training.tracking.maintenanceWindow"),
+        ({"enabled": True, "experiment": "churn model!"}, None, "training.tracking.experiment"),
+    ],
+)
+def test_inconsistent_tracking_settings_are_rejected(
+    tmp_path: Path, project_root: Path, tracking: dict[str, Any], endpoints: list[str] | None, expected: str
+) -> None:
+    settings = copy.deepcopy(shipped_settings(project_root, "dev"))
+    settings["mlops:training"]["tracking"] = tracking
+    if endpoints is not None:
+        settings["mlops:network"]["interfaceEndpoints"] = endpoints
+    path = write_stack(tmp_path, "dev", settings)
+    with pytest.raises(ConfigError) as caught:
+        load_stack_file(path)
+    assert any(expected in line for line in caught.value.lines()), caught.value.lines()
