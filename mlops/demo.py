@@ -160,11 +160,20 @@ def _plan(state: DemoState) -> str:
 
 def _train(state: DemoState) -> str:
     from infra.config import load_stack_file
+    from pipelines.definitions.settings import config_hash
     from pipelines.local_run import run_training
 
-    training = load_stack_file(state.workspace / "Pulumi.dev.yaml").training
+    config = load_stack_file(state.workspace / "Pulumi.dev.yaml")
+    training = config.training
     run = run_training(
-        state.out / "training", training.objective_metric, training.metric_threshold, max_bias=training.max_bias_gap
+        state.out / "training",
+        training.objective_metric,
+        training.metric_threshold,
+        max_bias=training.max_bias_gap,
+        experiment=training.tracking.experiment,
+        run_key="demo",
+        git_commit=_git_commit(state.root),
+        config_hash=config_hash(config),
     )
     decision = json.loads(run.evaluation.read_text())["decision"]
     verdict = "PASS: registers" if decision["passed"] else "FAIL: the pipeline would stop here"
@@ -176,6 +185,11 @@ def _train(state: DemoState) -> str:
     console.print(
         f"bias on {report['bias']['attribute']}: demographic parity gap {bias['demographic_parity_gap']:.3f} "
         f"(max {training.max_bias_gap}), disparate impact {bias['disparate_impact']:.2f}; top features: {top}"
+    )
+    tracked = json.loads(run.tracking.read_text())
+    console.print(
+        f"MLflow run {tracked['run_id']} in experiment {tracked['experiment']!r} (local store {run.tracking_store}; "
+        f"in AWS the TrackExperiment step logs to the stack's MLflow App)"
     )
     score = f"{decision['metric']} = {decision['value']:.3f}, threshold {decision['threshold']}"
     return f"{score} -> {verdict}; report {run.evaluation}"

@@ -66,6 +66,16 @@ class LocalTrainingRun:
         """The model folder (model.joblib and its inference code)."""
         return self.root / "model"
 
+    @property
+    def tracking(self) -> Path:
+        """The ids of the MLflow run the track step logged."""
+        return self.root / "tracking" / "tracking.json"
+
+    @property
+    def tracking_store(self) -> Path:
+        """The local MLflow store (SQLite database and artifacts) the run was logged to."""
+        return self.root / "mlruns"
+
 
 def run_training(
     root: Path,
@@ -75,8 +85,12 @@ def run_training(
     data: Path = CHURN_CSV,
     n_estimators: int = 200,
     max_bias: float | None = None,
+    experiment: str = "churn",
+    run_key: str = "local",
+    git_commit: str = "",
+    config_hash: str = "",
 ) -> LocalTrainingRun:
-    """Run the training steps on `data` under `root`, as the pipeline would."""
+    """Run the training steps on `data` under `root`, as the pipeline would, and track the run locally."""
     run = LocalTrainingRun(root)
     splits = root / "data"
     run_step("preprocess", "--input", str(data), "--output", str(splits))
@@ -90,4 +104,9 @@ def run_training(
         *(["--max-bias", str(max_bias)] if max_bias is not None else []),
     )  # fmt: skip
     run_step("baseline", "--train", str(splits / "train"), "--output", str(run.baseline.parent))
+    run_step(
+        "track", "--evaluation", str(run.evaluation.parent), "--lineage", str(splits / "lineage"),
+        "--output", str(run.tracking.parent), "--local-store", str(run.tracking_store),
+        "--experiment", experiment, "--run-key", run_key, "--git-commit", git_commit, "--config-hash", config_hash,
+    )  # fmt: skip
     return run

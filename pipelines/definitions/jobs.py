@@ -70,11 +70,12 @@ class JobBuilder:
         arguments: list[Any],
         property_files: Sequence[Any] = (),
         cache: bool = True,
+        image_uri: str | None = None,
     ) -> Any:
         sdk, s = self.sdk, self.settings
         processor = sdk.Processor(
             role=self.role_arn,
-            image_uri=s.image_uri,
+            image_uri=image_uri or s.image_uri,
             instance_count=1,
             instance_type=self.job_instance_type,
             entrypoint=["python3", f"/opt/ml/processing/input/code/{script}"],

@@ -30,7 +30,13 @@ def load_sdk(region: str) -> Any:
     from sagemaker.core import image_uris
     from sagemaker.core.network import NetworkConfig
     from sagemaker.core.processing import Processor
-    from sagemaker.core.shapes import ProcessingInput, ProcessingOutput, ProcessingS3Input, ProcessingS3Output
+    from sagemaker.core.shapes import (
+        MlflowConfig,
+        ProcessingInput,
+        ProcessingOutput,
+        ProcessingS3Input,
+        ProcessingS3Output,
+    )
     from sagemaker.core.workflow.conditions import ConditionEquals
     from sagemaker.core.workflow.execution_variables import ExecutionVariables
     from sagemaker.core.workflow.functions import Join, JsonGet
@@ -116,6 +122,7 @@ def load_sdk(region: str) -> Any:
         image_uris=image_uris,
         NetworkConfig=NetworkConfig,
         Processor=Processor,
+        MlflowConfig=MlflowConfig,
         ProcessingInput=ProcessingInput,
         ProcessingOutput=ProcessingOutput,
         ProcessingS3Input=ProcessingS3Input,

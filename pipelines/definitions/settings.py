@@ -8,7 +8,7 @@ from typing import Any
 
 from infra.config.models import StackConfig, TrainingConfig
 from pipelines.definitions.drift import DriftPipelineSettings
-from pipelines.definitions.templates import image_for
+from pipelines.definitions.templates import distribution_image, image_for
 from pipelines.definitions.training import FEATURE_GROUP, TrainingPipelineSettings
 from pipelines.features.schema import offline_table_name
 
@@ -45,7 +45,22 @@ def pipeline_settings(training: TrainingConfig, region: str, values: Mapping[str
         sensitive_attribute=training.sensitive_attribute,
         max_bias_gap=training.max_bias_gap,
         **_tuning(training),
+        **_tracking(training, region, values),
     )
+
+
+def _tracking(training: TrainingConfig, region: str, values: Mapping[str, Any]) -> dict[str, Any]:
+    """The tracking fields of the settings (the builder's defaults when tracking is off)."""
+    if not training.tracking.enabled:
+        return {"tracking": False}
+    if not values.get("tracking_arn"):
+        raise StackOutputsError("training.tracking is enabled but the stack has no tracking_arn output; deploy it")
+    return {
+        "tracking": True,
+        "tracking_arn": values["tracking_arn"],
+        "tracking_image_uri": distribution_image(region),
+        "experiment_name": training.tracking.experiment,
+    }
 
 
 def _tuning(training: TrainingConfig) -> dict[str, Any]:
@@ -90,6 +105,7 @@ def values_from_outputs(outputs: Mapping[str, Any]) -> dict[str, Any]:
         "feature_table": offline_table_name(FEATURE_GROUP),
         "feature_workgroup": get("feature_workgroup"),
         "config_hash": get("config_hash"),
+        "tracking_arn": outputs.get("tracking_arn", ""),
     }
 
 

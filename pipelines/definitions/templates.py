@@ -11,6 +11,7 @@ shipped stack, and `mlops pipeline templates` regenerates them after a builder c
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.definitions.drift import DriftPipelineSettings, compile_drift_definition
-from pipelines.definitions.training import TrainingPipelineSettings, compile_definition, sklearn_image
+from pipelines.definitions.training import SKLEARN_VERSION, TrainingPipelineSettings, compile_definition
 
 TEMPLATE_DIR = Path(__file__).parent / "compiled"
 SESSION_REGION = "us-east-1"
@@ -38,6 +39,8 @@ NUMBER_SENTINELS: dict[str, float] = {
 DERIVED_NUMBERS = {2 * NUMBER_SENTINELS["max_runtime_seconds"]: "max_wait_seconds"}
 """Numbers the builder computes from a setting (a spot job waits twice its runtime)."""
 LIST_FIELDS = ("subnet_ids", "security_group_ids")
+DISTRIBUTION_VERSION = "3.2"
+"""SageMaker Distribution release of the track step's image (it ships mlflow and sagemaker-mlflow)."""
 
 
 class TemplateError(RuntimeError):
@@ -66,17 +69,23 @@ class TemplateKind:
         return directory / (f"{self.name}-{variant}.json" if variant else f"{self.name}.json")
 
 
+def training_variants() -> dict[str, dict[str, Any]]:
+    """Spot or on-demand, each optionally tuned and optionally tracked: `spot`, `on-demand-tuned-tracked`..."""
+    variants = {}
+    for spot, tuned, tracked in itertools.product((True, False), (False, True), (False, True)):
+        name = "-".join(
+            ["spot" if spot else "on-demand", *(["tuned"] if tuned else []), *(["tracked"] if tracked else [])]
+        )
+        variants[name] = {"use_spot": spot, "tuning": tuned, "tracking": tracked}
+    return variants
+
+
 KINDS = (
     TemplateKind(
         "training",
         TrainingPipelineSettings,
         compile_definition,
-        {
-            "spot": {"use_spot": True, "tuning": False},
-            "on-demand": {"use_spot": False, "tuning": False},
-            "spot-tuned": {"use_spot": True, "tuning": True},
-            "on-demand-tuned": {"use_spot": False, "tuning": True},
-        },
+        training_variants(),
     ),
     TemplateKind("drift", DriftPipelineSettings, compile_drift_definition, {"": {}}),
 )
@@ -106,44 +115,56 @@ def sentinel_settings(kind: TemplateKind, variant: str) -> Any:
     return kind.settings_type(**values)
 
 
-def image_table(regions: list[str]) -> dict[str, str]:
-    """The scikit-learn image of every region the SDK knows it for (SDK's bundled table, offline)."""
-    table = {}
-    for region in regions:
-        try:
-            table[region] = sklearn_image(region)
-        except ValueError:
-            continue  # the SDK has no image for this region
-    return table
+IMAGE_TABLES: dict[str, tuple[str, dict[str, str]]] = {
+    "images.json": ("sklearn", {"version": SKLEARN_VERSION, "instance_type": "ml.m5.large"}),
+    "model-monitor-images.json": ("model-monitor", {}),
+    "distribution-images.json": (
+        "sagemaker-distribution",
+        {"version": DISTRIBUTION_VERSION, "image_scope": "inference", "instance_type": "ml.m5.large"},
+    ),
+    "clarify-images.json": ("clarify", {}),
+}
+"""Committed image tables: file -> the SDK framework and arguments it is retrieved with."""
 
 
-def model_monitor_images(regions: list[str]) -> dict[str, str]:
-    """The Model Monitor analyzer image of every region the SDK knows it for."""
+def image_table(framework: str, regions: list[str], **arguments: str) -> dict[str, str]:
+    """The image of `framework` in every region the SDK knows it for (SDK's bundled table, offline)."""
     from pipelines.definitions.sdk import load_sdk
 
     table = {}
     for region in regions:
         try:
-            table[region] = str(load_sdk(region).image_uris.retrieve("model-monitor", region))
+            table[region] = str(load_sdk(region).image_uris.retrieve(framework, region, **arguments))
         except ValueError:
-            continue
+            continue  # the SDK has no such image in this region
     return table
+
+
+def _committed_image(file: str, region: str, directory: Path, fix: str) -> str:
+    table = json.loads((directory / file).read_text(encoding="utf-8"))
+    if region not in table:
+        raise TemplateError(f"no {IMAGE_TABLES[file][0]} image known for {region}; {fix}")
+    return str(table[region])
 
 
 def model_monitor_image(region: str, directory: Path = TEMPLATE_DIR) -> str:
     """The Model Monitor analyzer image of `region`, from the committed table."""
-    table = json.loads((directory / "model-monitor-images.json").read_text(encoding="utf-8"))
-    if region not in table:
-        raise TemplateError(f"no Model Monitor image known for {region}; use monitoring.backend: custom there")
-    return str(table[region])
+    return _committed_image("model-monitor-images.json", region, directory, "use monitoring.backend: custom there")
 
 
 def image_for(region: str, directory: Path = TEMPLATE_DIR) -> str:
     """The scikit-learn image of `region`, from the committed table."""
-    table = json.loads((directory / "images.json").read_text(encoding="utf-8"))
-    if region not in table:
-        raise TemplateError(f"no scikit-learn image known for {region}; the SDK does not offer one there")
-    return str(table[region])
+    return _committed_image("images.json", region, directory, "the SDK does not offer one there")
+
+
+def distribution_image(region: str, directory: Path = TEMPLATE_DIR) -> str:
+    """The SageMaker Distribution image (it ships mlflow and sagemaker-mlflow) of `region`."""
+    return _committed_image("distribution-images.json", region, directory, "turn training.tracking off there")
+
+
+def clarify_image(region: str, directory: Path = TEMPLATE_DIR) -> str:
+    """The SageMaker Clarify processing image of `region`."""
+    return _committed_image("clarify-images.json", region, directory, "the SDK does not offer Clarify there")
 
 
 def write_templates(directory: Path = TEMPLATE_DIR) -> list[Path]:
@@ -151,11 +172,12 @@ def write_templates(directory: Path = TEMPLATE_DIR) -> list[Path]:
     from infra.config.types import sagemaker_regions
 
     directory.mkdir(parents=True, exist_ok=True)
-    images = directory / "images.json"
-    images.write_text(json.dumps(image_table(sorted(sagemaker_regions())), indent=1, sort_keys=True) + "\n")
-    monitor = directory / "model-monitor-images.json"
-    monitor.write_text(json.dumps(model_monitor_images(sorted(sagemaker_regions())), indent=1, sort_keys=True) + "\n")
-    written = [images, monitor]
+    regions = sorted(sagemaker_regions())
+    written = []
+    for file, (framework, arguments) in IMAGE_TABLES.items():
+        path = directory / file
+        path.write_text(json.dumps(image_table(framework, regions, **arguments), indent=1, sort_keys=True) + "\n")
+        written.append(path)
     for kind in KINDS:
         for variant in kind.variants:
             path = kind.path(variant, directory)

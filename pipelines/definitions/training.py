@@ -21,9 +21,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from pipelines.definitions.jobs import CACHE_EXPIRY, JobBuilder
-from pipelines.definitions.sdk import load_sdk
 
-STEP_NAMES = ("Preprocess", "Baseline", "Train", "Evaluate", "CheckMetric", "RegisterModel", "MetricBelowThreshold")
+STEP_NAMES = (
+    "Preprocess", "Baseline", "Train", "Evaluate", "CheckMetric", "RegisterModel", "MetricBelowThreshold",
+)  # fmt: skip
+TRACK_STEP = "TrackExperiment"
+"""Logs each execution's settings, metrics, bias, attribution and lineage to MLflow (when tracking is on)."""
 LINEAGE_KEYS = ("lineage.data-version", "lineage.git-commit", "lineage.pipeline-execution", "lineage.config-hash")
 """Metadata every registered package carries; the lifecycle refuses packages without it."""
 APPROVAL = "PendingManualApproval"
@@ -42,7 +45,7 @@ class TrainingPipelineSettings:
     """Everything environment-specific the definition contains; plain values, no Pulumi Outputs."""
 
     image_uri: str
-    """scikit-learn container of the region (`sklearn_image(region)`)."""
+    """scikit-learn container of the region (`templates.image_for(region)`)."""
     region: str
     artifacts_bucket: str
     raw_data_uri: str
@@ -77,17 +80,18 @@ class TrainingPipelineSettings:
     max_depth_max: str = "6"
     n_estimators_min: str = "100"
     n_estimators_max: str = "400"
+    tracking: bool = False
+    """Track executions in MLflow: the pipeline and its training job natively, plus a Track step."""
+    tracking_arn: str = ""
+    """The environment's MLflow App or tracking server."""
+    tracking_image_uri: str = ""
+    """Image of the Track step (SageMaker Distribution: it ships mlflow and sagemaker-mlflow)."""
+    experiment_name: str = "churn"
 
     @property
     def code_uri(self) -> str:
         """Where the step scripts are staged."""
         return f"s3://{self.artifacts_bucket}/{self.code_prefix}"
-
-
-def sklearn_image(region: str) -> str:
-    """The scikit-learn framework image of `region`, from the SDK's bundled image table (offline)."""
-    sdk = load_sdk(region)
-    return str(sdk.image_uris.retrieve("sklearn", region, version=SKLEARN_VERSION, instance_type="ml.m5.large"))
 
 
 def compile_definition(settings: TrainingPipelineSettings, session_region: str | None = None) -> dict[str, Any]:
@@ -132,6 +136,7 @@ class _Builder(JobBuilder):
         train = self._tune(preprocess) if self.s.tuning else self._train(preprocess)
         evaluate, report = self._evaluate(preprocess, train)
         register = self._register(train, evaluate, baseline, preprocess, report)
+        tracked = [self._track(preprocess, evaluate)] if self.s.tracking else []
         fail = self.sdk.FailStep(
             "MetricBelowThreshold",
             error_message=self.sdk.Join(
@@ -165,9 +170,37 @@ class _Builder(JobBuilder):
                 self.git_commit,
                 self.max_bias,
             ],
-            steps=[preprocess, baseline, train, evaluate, check],
+            steps=[preprocess, baseline, train, evaluate, check, *tracked],
+            mlflow_config=self._mlflow_config(),
             sagemaker_session=self.session,
         )
+
+    def _mlflow_config(self) -> Any:
+        """SageMaker's own tracking of each execution in the environment's MLflow (None: tracking off)."""
+        if not self.s.tracking:
+            return None
+        return self.sdk.MlflowConfig(
+            mlflow_resource_arn=self.s.tracking_arn, mlflow_experiment_name=self.s.experiment_name
+        )
+
+    def _track(self, preprocess: Any, evaluate: Any) -> Any:
+        """Log the execution to MLflow, passed or failed, from the SageMaker Distribution image."""
+        s, sdk = self.s, self.sdk
+        return self._processing_step(
+            name=TRACK_STEP,
+            script="track.py",
+            inputs={"evaluation": _output_uri(evaluate, "evaluation"), "lineage": _output_uri(preprocess, "lineage")},
+            outputs=["tracking"],
+            arguments=[
+                "--evaluation", "/opt/ml/processing/input/evaluation", "--lineage", "/opt/ml/processing/input/lineage",
+                "--output", "/opt/ml/processing/tracking", "--tracking-uri", s.tracking_arn,
+                "--experiment", s.experiment_name, "--run-key", sdk.ExecutionVariables.PIPELINE_EXECUTION_ID,
+                "--git-commit", self.git_commit, "--pipeline-execution", sdk.ExecutionVariables.PIPELINE_EXECUTION_ARN,
+                "--config-hash", s.config_hash,
+            ],
+            image_uri=s.tracking_image_uri,
+            cache=False,
+        )  # fmt: skip
 
     def _preprocess(self) -> Any:
         s = self.s
@@ -318,6 +351,8 @@ class _Builder(JobBuilder):
             "EnableInterContainerTrafficEncryption": True,
             "EnableManagedSpotTraining": s.use_spot,
         }
+        if s.tracking and not s.tuning:  # a tuning job's training definition has no MLflow setting
+            request["MlflowConfig"] = {"MlflowResourceArn": s.tracking_arn, "MlflowExperimentName": s.experiment_name}
         if s.use_spot:
             request["CheckpointConfig"] = {
                 "S3Uri": f"s3://{s.artifacts_bucket}/checkpoints/training/",

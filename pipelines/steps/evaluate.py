@@ -24,17 +24,34 @@ METRICS = ("auc", "accuracy", "f1", "precision", "recall")
 
 def load_model(model_path: str) -> Any:
     """The model from a training job's `model.tar.gz`, or from a folder holding `model.joblib`."""
+    return joblib.load(os.path.join(model_folder(model_path), "model.joblib"))
+
+
+def training_record(model_path: str) -> dict[str, Any] | None:
+    """What the model was trained with (train.py's `training.json`), if the model carries it."""
+    record = os.path.join(model_folder(model_path), "training.json")
+    if not os.path.exists(record):
+        return None
+    with open(record, encoding="utf-8") as handle:
+        loaded: dict[str, Any] = json.load(handle)
+    return loaded
+
+
+def model_folder(model_path: str) -> str:
+    """The folder holding `model.joblib`: `model_path` itself, or its `model.tar.gz` extracted (once)."""
     archive = os.path.join(model_path, "model.tar.gz") if os.path.isdir(model_path) else model_path
     if archive.endswith(".tar.gz") and os.path.exists(archive):
         target = os.path.join(os.path.dirname(archive), "extracted")
+        if os.path.exists(os.path.join(target, "model.joblib")):
+            return target
         with tarfile.open(archive) as bundle:
             for member in bundle.getmembers():
                 resolved = os.path.realpath(os.path.join(target, member.name))
                 if not resolved.startswith(os.path.realpath(target) + os.sep) or member.issym() or member.islnk():
                     raise ValueError(f"refusing to extract {member.name!r} from {archive}: it points outside")
             bundle.extractall(target)  # noqa: S202 - every member was checked above
-        model_path = target
-    return joblib.load(os.path.join(model_path, "model.joblib"))
+        return target
+    return model_path
 
 
 def metrics_of(labels: Any, scores: Any, cutoff: float = 0.5) -> dict[str, float]:
@@ -131,6 +148,7 @@ def evaluate(
         "attribution": attribution(model, frame, labels),
         "decision": decide(metrics, metric, threshold, gap, max_bias),
         "test_rows": len(frame),
+        "training": training_record(model_path),
     }
 
 

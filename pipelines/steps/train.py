@@ -21,6 +21,8 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder
 
 CHECKPOINT = "model-checkpoint.joblib"
+TRAINING_RECORD = "training.json"
+"""What the job trained with and its validation score, saved next to the model."""
 
 
 def build_model(learning_rate: float, max_depth: int, seed: int) -> Pipeline:
@@ -71,10 +73,20 @@ def train(
     with open(os.path.join(model_dir, "features.json"), "w", encoding="utf-8") as handle:
         json.dump({"features": FEATURES, "label": LABEL}, handle)
     print(f"train: {model.named_steps['trees'].n_estimators} trees on {len(frame)} rows")
+    record: dict[str, object] = {
+        "hyperparameters": {
+            "n_estimators": n_estimators, "learning_rate": learning_rate, "max_depth": max_depth, "seed": seed,
+        },
+        "rows": len(frame),
+        "validation_auc": None,
+    }  # fmt: skip
     if validation_dir and os.path.isdir(validation_dir):
         held_out = read_csvs(validation_dir)
         auc = roc_auc_score(held_out[LABEL], model.predict_proba(held_out[FEATURES])[:, 1])
         print(f"validation-auc={auc:.6f}")  # the tuning job's objective, read from this log line
+        record["validation_auc"] = float(auc)
+    with open(os.path.join(model_dir, TRAINING_RECORD), "w", encoding="utf-8") as handle:
+        json.dump(record, handle, indent=2)  # travels in model.tar.gz; evaluate and track report it
     return model
 
 

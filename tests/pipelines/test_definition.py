@@ -90,6 +90,7 @@ def test_steps_and_their_order(compiled: dict[str, dict[str, Any]]) -> None:
             "Train",
             "Evaluate",
             "CheckMetric",
+            "TrackExperiment",  # both stacks track runs in MLflow
         ]
         steps, jobs = steps_of(definition), jobs_of(definition)
         text = json.dumps
@@ -123,7 +124,7 @@ def test_every_job_is_in_the_vpc_encrypted_and_uses_the_jobs_role(
         outputs = plans[stack].outputs
         key, role = outputs["key_arns"]["models"], outputs["role_arns"]["jobs"]
         jobs = jobs_of(definition)
-        assert sorted(jobs) == ["Baseline", "Evaluate", "Preprocess", "Train"]
+        assert sorted(jobs) == ["Baseline", "Evaluate", "Preprocess", "TrackExperiment", "Train"]
         for name, job in jobs.items():
             args = job["Arguments"]
             assert args["RoleArn"] == role, name
@@ -138,7 +139,8 @@ def test_every_job_is_in_the_vpc_encrypted_and_uses_the_jobs_role(
                 assert args["EnableNetworkIsolation"] is True and args["EnableInterContainerTrafficEncryption"] is True
             assert vpc["Subnets"] == outputs["subnet_ids"]
             assert vpc["SecurityGroupIds"] == [outputs["workload_security_group_id"]]
-            assert job["CacheConfig"] == {"Enabled": True, "ExpireAfter": "P30D"}
+            if name != "TrackExperiment":  # every execution logs its own run
+                assert job["CacheConfig"] == {"Enabled": True, "ExpireAfter": "P30D"}
             retried = {t for policy in job["RetryPolicies"] for t in policy["ExceptionType"]}
             assert {"Step.THROTTLING", "SageMaker.CAPACITY_ERROR", "SageMaker.RESOURCE_LIMIT"} <= retried
 
