@@ -186,6 +186,7 @@ training_pipeline = TrainingPipeline(
         raw_bucket=storage.bucket_names["raw"],
         models_key_arn=encryption.key_arns["models"],
         jobs_role_arn=roles["jobs"],
+        model_role_arn=roles["model"],
         pipeline_role_arn=roles["pipeline"],
         subnet_ids=network.subnet_ids,
         security_group_ids=[network.workload_security_group_id],

@@ -207,10 +207,13 @@ def _provision(state: DemoState) -> str:
     sagemaker.create_model_package_group(**api_request(group.inputs))
     (features,) = plan.of_type("aws:sagemaker/featureGroup:FeatureGroup")
     sagemaker.create_feature_group(**api_request(features.inputs))
-    for code in plan.of_type("aws:s3/bucketObjectv2:BucketObjectv2"):
-        path = state.root / code.inputs["source"]["asset"]
-        s3.put_object(Bucket=code.inputs["bucket"], Key=code.inputs["key"], Body=path.read_bytes(),
-                      ServerSideEncryption="aws:kms", SSEKMSKeyId=code.inputs["kmsKeyId"])  # fmt: skip
+    for code in plan.of_type("aws:s3/bucketObjectv2:BucketObjectv2"):  # step scripts and Clarify configs
+        inputs = code.inputs
+        body = (
+            inputs["content"].encode() if "content" in inputs else (state.root / inputs["source"]["asset"]).read_bytes()
+        )
+        s3.put_object(Bucket=inputs["bucket"], Key=inputs["key"], Body=body,
+                      ServerSideEncryption="aws:kms", SSEKMSKeyId=inputs["kmsKeyId"])  # fmt: skip
     return (
         f"{len(buckets)} buckets, model package group {group.inputs['modelPackageGroupName']}, "
         f"feature group {features.inputs['featureGroupName']} and the staged step code, all from the plan"
@@ -310,6 +313,8 @@ def _git_commit(root: Path) -> str:
 
 def _register_request(plan: Any, run_uri: str, state: DemoState) -> dict[str, Any]:
     """The pipeline's own RegisterModel request, its step references resolved to this run's outputs."""
+    from pipelines.definitions.checks import DATA_BIAS_STEP, EXPLAINABILITY_STEP, MODEL_BIAS_STEP
+
     (resource,) = [
         p for p in plan.of_type("aws:sagemaker/pipeline:Pipeline") if p.inputs["pipelineName"].endswith("-training")
     ]
@@ -326,6 +331,9 @@ def _register_request(plan: Any, run_uri: str, state: DemoState) -> dict[str, An
         "Execution.PipelineExecutionId": "demo",
         "Steps.Train.BestTrainingJob.TrainingJobName": "best-job",
     }
+    for check in (DATA_BIAS_STEP, MODEL_BIAS_STEP, EXPLAINABILITY_STEP):  # Clarify's report of this run
+        for result in ("CalculatedBaselineConstraints", "BaselineUsedForDriftCheckConstraints"):
+            references[f"Steps.{check}.{result}"] = f"{run_uri}/{check}/report/analysis.json"
     property_files = {
         "Steps.Preprocess.PropertyFiles.DataLineage": state.out / "training" / "data" / "lineage" / "lineage.json",
         "Steps.Evaluate.PropertyFiles.EvaluationReport": state.out / "training" / "evaluation" / "evaluation.json",

@@ -13,7 +13,8 @@ import pulumi_aws as aws
 
 from infra.config.models import TrainingConfig
 from infra.naming import Naming
-from pipelines.definitions.settings import pipeline_settings
+from pipelines.definitions.clarify import CHECKS, analysis_configs, config_text
+from pipelines.definitions.settings import clarify_prefix, pipeline_settings
 from pipelines.definitions.templates import render_definition
 
 STEPS_DIR = Path(__file__).resolve().parents[2] / "pipelines" / "steps"
@@ -39,6 +40,7 @@ class TrainingPipelineArgs:
     raw_bucket: pulumi.Input[str]
     models_key_arn: pulumi.Input[str]
     jobs_role_arn: pulumi.Input[str]
+    model_role_arn: pulumi.Input[str]
     pipeline_role_arn: pulumi.Input[str]
     subnet_ids: Sequence[pulumi.Input[str]]
     security_group_ids: Sequence[pulumi.Input[str]]
@@ -83,11 +85,13 @@ class TrainingPipeline(pulumi.ComponentResource):
             )
             for path in sorted(STEPS_DIR.glob("*.py"))
         ]
+        objects += self._clarify_configs(name, args)
         resolved = pulumi.Output.all(
             artifacts_bucket=args.artifacts_bucket,
             raw_bucket=args.raw_bucket,
             kms_key_arn=args.models_key_arn,
             jobs_role_arn=args.jobs_role_arn,
+            model_role_arn=args.model_role_arn,
             subnet_ids=pulumi.Output.all(*args.subnet_ids),
             security_group_ids=pulumi.Output.all(*args.security_group_ids),
             model_package_group=args.model_package_group,
@@ -126,3 +130,27 @@ class TrainingPipeline(pulumi.ComponentResource):
         self.pipeline_name = pipeline.pipeline_name
         self.pipeline_arn = pipeline.arn
         self.register_outputs({"pipeline_name": self.pipeline_name, "code_prefix": self.code_prefix})
+
+    def _clarify_configs(self, name: str, args: TrainingPipelineArgs) -> list[aws.s3.BucketObjectv2]:
+        """The Clarify checks' analysis configs, staged content-addressed next to the step code."""
+        training = args.training
+        try:
+            configs = analysis_configs(training.sensitive_attribute, training.processing_instance_type)
+        except ValueError as error:
+            raise pulumi.RunError(f"Pulumi.{pulumi.get_stack()}.yaml: mlops:{error}") from None
+        prefix = clarify_prefix(training)
+        return [
+            aws.s3.BucketObjectv2(
+                f"{name}-clarify-{check}",
+                bucket=args.artifacts_bucket,
+                key=f"{prefix}{check}.json",
+                content=config_text(configs[check]),
+                content_type="application/json",
+                server_side_encryption="aws:kms",
+                kms_key_id=args.models_key_arn,
+                bucket_key_enabled=True,
+                tags=dict(args.tags),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            for check in CHECKS
+        ]

@@ -16,6 +16,8 @@ from pipelines.definitions.training import OUTPUT_PREFIX as TRAINING_OUTPUTS
 
 SAGEMAKER_SERVICE = "sagemaker.amazonaws.com"
 METRIC_NAMESPACES = ["/aws/sagemaker/*", "mlops/*"]
+CLARIFY_ENDPOINT_PREFIX = "sm-clarify-"
+"""Clarify names the shadow endpoint it serves a model from during a bias or SHAP check like this."""
 TRACKING_PREFIX = "mlflow/"
 """Key prefix (in the artifacts bucket) of the MLflow artifact store."""
 
@@ -140,7 +142,11 @@ def _pipeline(arns: Arns, role_names: dict[str, str]) -> list[Statement]:
 
 
 def _jobs(arns: Arns, role_names: dict[str, str]) -> list[Statement]:
-    """Processing and training jobs: read data and features, write artifacts and baselines."""
+    """Processing and training jobs: read data and features, write artifacts and baselines, log runs.
+
+    Clarify's model checks run under this role too: they stand up a short-lived shadow endpoint of
+    the trained model (named `sm-clarify-*`), query it and delete it.
+    """
     return [
         *buckets(arns, "Data", read=["raw", "features", "artifacts"], write=["artifacts", "monitoring"]),
         *container_runtime(arns),
@@ -155,6 +161,26 @@ def _jobs(arns: Arns, role_names: dict[str, str]) -> list[Statement]:
             resources=_glue(arns),
         ),
         *tracking_access(arns, log=True),
+        Statement(
+            sid="ClarifyShadowEndpoints",
+            actions=[
+                "sagemaker:CreateEndpointConfig",
+                "sagemaker:CreateEndpoint",
+                "sagemaker:DescribeEndpoint",
+                "sagemaker:DescribeEndpointConfig",
+                "sagemaker:InvokeEndpoint",
+                "sagemaker:DeleteEndpoint",
+                "sagemaker:DeleteEndpointConfig",
+                *actions.SAGEMAKER_TAG,
+            ],
+            resources=[
+                arns.sagemaker("endpoint", f"{CLARIFY_ENDPOINT_PREFIX}*"),
+                arns.sagemaker("endpoint-config", f"{CLARIFY_ENDPOINT_PREFIX}*"),
+            ],
+        ),
+        Statement(
+            sid="ClarifyReadModel", actions=["sagemaker:DescribeModel"], resources=[arns.sagemaker("model", "*")]
+        ),
     ]
 
 

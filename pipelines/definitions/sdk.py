@@ -7,8 +7,11 @@ as the default. Telemetry is opted out through the SDK's own defaults (`Telemetr
 
 from __future__ import annotations
 
+import json
 import os
+import sys
 from functools import cache
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -28,6 +31,7 @@ def load_sdk(region: str) -> Any:
 
     import boto3
     from sagemaker.core import image_uris
+    from sagemaker.core.clarify import BiasConfig, DataConfig, ModelConfig, ModelPredictedLabelConfig, SHAPConfig
     from sagemaker.core.network import NetworkConfig
     from sagemaker.core.processing import Processor
     from sagemaker.core.shapes import (
@@ -43,6 +47,13 @@ def load_sdk(region: str) -> Any:
     from sagemaker.core.workflow.parameters import ParameterFloat, ParameterString
     from sagemaker.core.workflow.pipeline_context import PipelineSession
     from sagemaker.core.workflow.properties import Properties, PropertyFile
+    from sagemaker.mlops.workflow.check_job_config import CheckJobConfig
+    from sagemaker.mlops.workflow.clarify_check_step import (
+        ClarifyCheckStep,
+        DataBiasCheckConfig,
+        ModelBiasCheckConfig,
+        ModelExplainabilityCheckConfig,
+    )
     from sagemaker.mlops.workflow.condition_step import ConditionStep
     from sagemaker.mlops.workflow.fail_step import FailStep
     from sagemaker.mlops.workflow.pipeline import Pipeline
@@ -116,6 +127,57 @@ def load_sdk(region: str) -> Any:
         STEP_TYPE = StepTypeEnum.TUNING
         SHAPES = ("DescribeHyperParameterTuningJobResponse", "ListTrainingJobsForHyperParameterTuningJobResponse")
 
+    class StagedModelStep(StagedStep):
+        """A CreateModel step from an explicit request (the model Clarify's shadow endpoint serves)."""
+
+        STEP_TYPE = StepTypeEnum.CREATE_MODEL
+        SHAPES = ("DescribeModelOutput",)
+
+    class StagedClarifyCheckStep(ClarifyCheckStep):  # type: ignore[misc]
+        """A Clarify check step whose analysis config is staged by Pulumi, so compiling uploads nothing.
+
+        `image_uri` is the Clarify image of the stack's region (the SDK would take the session's).
+
+        The SDK writes the analysis config to a temporary file and uploads it while the step is
+        built; here the upload is replaced by recording the config (`analysis_config`, for the test
+        that proves the staged file equals it) and answering the staged object's URI. The monitoring
+        schedule's copy of the config is not needed by the pipeline and is not made.
+        """
+
+        def __init__(
+            self, name: str, check_config: Any, job_config: Any, config_uri: str, image_uri: str, **kwargs: Any
+        ) -> None:
+            self._config_uri = config_uri
+            self._image_uri = image_uri
+            self.analysis_config: dict[str, Any] = {}
+            super().__init__(name, check_config, job_config, **kwargs)
+
+        def _upload_monitoring_analysis_config(self) -> None:
+            return None
+
+        def _generate_processing_job_parameters(self, analysis_config: dict[str, Any], processor: Any) -> Any:
+            module = sys.modules[ClarifyCheckStep.__module__]
+            upload = module._upload_analysis_config  # private; replaced while the step is built
+
+            def staged(path: str, *_: Any) -> str:
+                self.analysis_config = json.loads(Path(path).read_text(encoding="utf-8"))
+                return self._config_uri
+
+            module._upload_analysis_config = staged  # type: ignore[attr-defined]
+            try:
+                return super()._generate_processing_job_parameters(analysis_config, processor)
+            finally:
+                module._upload_analysis_config = upload  # type: ignore[attr-defined]
+
+        @property
+        def arguments(self) -> dict[str, Any]:
+            request: dict[str, Any] = super().arguments
+            network = request.get("NetworkConfig")
+            if network is not None and not isinstance(network, dict):  # the SDK leaves the object in the request
+                request["NetworkConfig"] = network._to_request_dict()
+            request["AppSpecification"]["ImageUri"] = self._image_uri  # the stack's region, not the session's
+            return request
+
     return SimpleNamespace(
         boto3=boto3,
         SDK_DEFAULTS=SDK_DEFAULTS,
@@ -147,4 +209,15 @@ def load_sdk(region: str) -> Any:
         staged_training_step=StagedTrainingStep,
         staged_register_step=StagedRegisterStep,
         staged_tuning_step=StagedTuningStep,
+        staged_model_step=StagedModelStep,
+        staged_clarify_check_step=StagedClarifyCheckStep,
+        BiasConfig=BiasConfig,
+        DataConfig=DataConfig,
+        ModelConfig=ModelConfig,
+        ModelPredictedLabelConfig=ModelPredictedLabelConfig,
+        SHAPConfig=SHAPConfig,
+        CheckJobConfig=CheckJobConfig,
+        DataBiasCheckConfig=DataBiasCheckConfig,
+        ModelBiasCheckConfig=ModelBiasCheckConfig,
+        ModelExplainabilityCheckConfig=ModelExplainabilityCheckConfig,
     )

@@ -7,8 +7,9 @@ from functools import partial
 from typing import Any
 
 from infra.config.models import StackConfig, TrainingConfig
+from pipelines.definitions.clarify import analysis_configs, config_prefix
 from pipelines.definitions.drift import DriftPipelineSettings
-from pipelines.definitions.templates import distribution_image, image_for
+from pipelines.definitions.templates import clarify_image, distribution_image, image_for
 from pipelines.definitions.training import FEATURE_GROUP, TrainingPipelineSettings
 from pipelines.features.schema import offline_table_name
 
@@ -44,9 +45,17 @@ def pipeline_settings(training: TrainingConfig, region: str, values: Mapping[str
         config_hash=values["config_hash"],
         sensitive_attribute=training.sensitive_attribute,
         max_bias_gap=training.max_bias_gap,
+        model_role_arn=values["model_role_arn"],
+        clarify_prefix=clarify_prefix(training),
+        clarify_image_uri=clarify_image(region),
         **_tuning(training),
         **_tracking(training, region, values),
     )
+
+
+def clarify_prefix(training: TrainingConfig) -> str:
+    """Where the stack stages its Clarify analysis configs (content-addressed)."""
+    return config_prefix(analysis_configs(training.sensitive_attribute, training.processing_instance_type))
 
 
 def _tracking(training: TrainingConfig, region: str, values: Mapping[str, Any]) -> dict[str, Any]:
@@ -97,6 +106,7 @@ def values_from_outputs(outputs: Mapping[str, Any]) -> dict[str, Any]:
         "raw_bucket": get("bucket_names", "raw"),
         "code_prefix": get("code_prefix"),
         "jobs_role_arn": get("role_arns", "jobs"),
+        "model_role_arn": get("role_arns", "model"),
         "kms_key_arn": get("key_arns", "models"),
         "subnet_ids": get("subnet_ids"),
         "security_group_ids": [get("workload_security_group_id")],

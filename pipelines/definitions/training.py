@@ -1,7 +1,9 @@
 """The training pipeline, built with the SageMaker SDK v3 and compiled to its definition JSON offline.
 
-preprocess -> (train, baseline) -> evaluate -> condition on the evaluation's decision ->
-register (PendingManualApproval, with metrics and drift baseline) or fail with the metric and threshold.
+preprocess -> (train, baseline, Clarify data bias) -> (Clarify model bias and SHAP on a model of the
+trained artifact, evaluate) -> condition on the evaluation's decision -> register (PendingManualApproval,
+with metrics, bias and explainability reports and drift baselines) or fail with the reason; with
+tracking on, a TrackExperiment step logs every execution to MLflow.
 
 Every job runs in the VPC's private subnets with KMS-encrypted volumes and outputs, under the jobs
 execution role, with retries for throttling and capacity errors and step caching. The training job
@@ -20,11 +22,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from pipelines.definitions.checks import ClarifySteps, clarify_steps
 from pipelines.definitions.jobs import CACHE_EXPIRY, JobBuilder
 
-STEP_NAMES = (
-    "Preprocess", "Baseline", "Train", "Evaluate", "CheckMetric", "RegisterModel", "MetricBelowThreshold",
-)  # fmt: skip
 TRACK_STEP = "TrackExperiment"
 """Logs each execution's settings, metrics, bias, attribution and lineage to MLflow (when tracking is on)."""
 LINEAGE_KEYS = ("lineage.data-version", "lineage.git-commit", "lineage.pipeline-execution", "lineage.config-hash")
@@ -80,6 +80,12 @@ class TrainingPipelineSettings:
     max_depth_max: str = "6"
     n_estimators_min: str = "100"
     n_estimators_max: str = "400"
+    model_role_arn: str = ""
+    """Role of the model Clarify's shadow endpoints serve (the endpoint model role)."""
+    clarify_prefix: str = ""
+    """Key prefix (in the artifacts bucket, ending in `/`) of the staged Clarify analysis configs."""
+    clarify_image_uri: str = ""
+    """SageMaker Clarify processing image of the region (`templates.clarify_image(region)`)."""
     tracking: bool = False
     """Track executions in MLflow: the pipeline and its training job natively, plus a Track step."""
     tracking_arn: str = ""
@@ -100,8 +106,12 @@ def compile_definition(settings: TrainingPipelineSettings, session_region: str |
     `session_region` is the region of the SDK session that records the requests; it defaults to the
     stack's and matters only when `settings.region` is a template placeholder.
     """
-    definition = json.loads(build_pipeline(settings, session_region).definition())
-    normalized: dict[str, Any] = json.loads(json.dumps(definition, sort_keys=True))
+    return definition_of(build_pipeline(settings, session_region))
+
+
+def definition_of(pipeline: Any) -> dict[str, Any]:
+    """The definition of a built SDK `Pipeline`, as data with stable key order."""
+    normalized: dict[str, Any] = json.loads(json.dumps(json.loads(pipeline.definition()), sort_keys=True))
     return normalized
 
 
@@ -135,7 +145,15 @@ class _Builder(JobBuilder):
         baseline = self._baseline(preprocess)
         train = self._tune(preprocess) if self.s.tuning else self._train(preprocess)
         evaluate, report = self._evaluate(preprocess, train)
-        register = self._register(train, evaluate, baseline, preprocess, report)
+        checks = clarify_steps(
+            self,
+            self._model_artifact(train),
+            self.sdk.Join(on="/", values=[_output_uri(preprocess, "clarify"), "train"]),
+            self.sdk.Join(on="/", values=[_output_uri(preprocess, "clarify"), "test"]),
+        )
+        register = self._register(
+            train, evaluate, baseline=baseline, preprocess=preprocess, report=report, checks=checks
+        )
         tracked = [self._track(preprocess, evaluate)] if self.s.tracking else []
         fail = self.sdk.FailStep(
             "MetricBelowThreshold",
@@ -170,7 +188,7 @@ class _Builder(JobBuilder):
                 self.git_commit,
                 self.max_bias,
             ],
-            steps=[preprocess, baseline, train, evaluate, check, *tracked],
+            steps=[preprocess, baseline, train, *checks.steps, evaluate, check, *tracked],
             mlflow_config=self._mlflow_config(),
             sagemaker_session=self.session,
         )
@@ -208,7 +226,7 @@ class _Builder(JobBuilder):
             name="Preprocess",
             script="preprocess.py",
             inputs={"raw": self.input_data},
-            outputs=["train", "validation", "test", "lineage"],
+            outputs=["train", "validation", "test", "lineage", "clarify"],
             property_files=[self.lineage],
             arguments=[
                 "--input", "/opt/ml/processing/input/raw", "--output", "/opt/ml/processing",
@@ -360,7 +378,9 @@ class _Builder(JobBuilder):
             }
         return request
 
-    def _register(self, train: Any, evaluate: Any, baseline: Any, preprocess: Any, report: Any) -> Any:
+    def _register(
+        self, train: Any, evaluate: Any, *, baseline: Any, preprocess: Any, report: Any, checks: ClarifySteps
+    ) -> Any:
         s, sdk = self.s, self.sdk
         evaluation_uri = self.sdk.Join(on="/", values=[_output_uri(evaluate, "evaluation"), "evaluation.json"])
         baseline_uri = self.sdk.Join(on="/", values=[_output_uri(baseline, "baseline"), "baseline.json"])
@@ -384,12 +404,23 @@ class _Builder(JobBuilder):
                 "SupportedResponseMIMETypes": [CONTENT_TYPE],
             },
             "ModelMetrics": {
-                "ModelQuality": {"Statistics": {"ContentType": "application/json", "S3Uri": evaluation_uri}},
-                "Bias": {"Report": {"ContentType": "application/json", "S3Uri": evaluation_uri}},
-                "Explainability": {"Report": {"ContentType": "application/json", "S3Uri": evaluation_uri}},
+                "ModelQuality": {"Statistics": _json(evaluation_uri)},
+                "Bias": {
+                    "Report": _json(evaluation_uri),
+                    "PreTrainingReport": _json(checks.data_bias.properties.CalculatedBaselineConstraints),
+                    "PostTrainingReport": _json(checks.model_bias.properties.CalculatedBaselineConstraints),
+                },
+                "Explainability": {"Report": _json(checks.explainability.properties.CalculatedBaselineConstraints)},
             },
             "DriftCheckBaselines": {
-                "ModelDataQuality": {"Statistics": {"ContentType": "application/json", "S3Uri": baseline_uri}}
+                "ModelDataQuality": {"Statistics": _json(baseline_uri)},
+                "Bias": {
+                    "PreTrainingConstraints": _json(checks.data_bias.properties.BaselineUsedForDriftCheckConstraints),
+                    "PostTrainingConstraints": _json(checks.model_bias.properties.BaselineUsedForDriftCheckConstraints),
+                },
+                "Explainability": {
+                    "Constraints": _json(checks.explainability.properties.BaselineUsedForDriftCheckConstraints)
+                },
             },
             "CustomerMetadataProperties": {
                 "lineage.data-version": sdk.JsonGet(
@@ -413,6 +444,10 @@ class _Builder(JobBuilder):
                 )
             ],
         )
+
+
+def _json(uri: Any) -> dict[str, Any]:
+    return {"ContentType": "application/json", "S3Uri": uri}
 
 
 def _output_uri(step: Any, name: str) -> Any:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import glob
 import os
+from typing import TYPE_CHECKING
 
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
 
 IDENTIFIER = "customer_id"
 EVENT_TIME = "event_time"
@@ -21,6 +23,8 @@ FEATURE_STORE_COLUMNS = {"write_time", "api_invocation_time", "is_deleted"}
 
 def read_csvs(path: str) -> pd.DataFrame:
     """Every CSV file under `path` (a file or a folder), concatenated."""
+    import pandas as pd  # here, so the plan can read the column names without loading pandas
+
     files = [path] if os.path.isfile(path) else sorted(glob.glob(os.path.join(path, "**", "*.csv"), recursive=True))
     if not files:
         raise FileNotFoundError(f"no CSV files under {path}")

@@ -109,6 +109,9 @@ def main(argv: list[str] | None = None) -> dict[str, int]:
     for name, part in splits.items():
         os.makedirs(os.path.join(args.output, name), exist_ok=True)
         part.to_csv(os.path.join(args.output, name, f"{name}.csv"), index=False)
+    for name in ("train", "test"):  # SageMaker Clarify reads headerless CSV; its config names the columns
+        os.makedirs(os.path.join(args.output, "clarify", name), exist_ok=True)
+        splits[name].to_csv(os.path.join(args.output, "clarify", name, f"{name}.csv"), index=False, header=False)
     counts = {name: len(part) for name, part in splits.items()}
     os.makedirs(os.path.join(args.output, "lineage"), exist_ok=True)
     with open(os.path.join(args.output, "lineage", "lineage.json"), "w", encoding="utf-8") as handle:

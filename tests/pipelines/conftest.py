@@ -1,11 +1,19 @@
-"""Shared, slow-to-build fixtures of the pipeline tests: one local training run per session."""
+"""Shared, slow-to-build fixtures of the pipeline tests: one local training run, one SDK build per stack."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
+import botocore.client
 import pytest
 
+from infra.config import StackConfig
+from infra.plan.model import Plan
+from pipelines.definitions.settings import settings_for_stack
+from pipelines.definitions.training import build_pipeline
 from pipelines.local_run import LocalTrainingRun, run_training
 
 
@@ -13,3 +21,38 @@ from pipelines.local_run import LocalTrainingRun, run_training
 def training_run(tmp_path_factory: pytest.TempPathFactory) -> LocalTrainingRun:
     """preprocess -> train -> evaluate -> baseline on the shipped data, as the pipeline runs them."""
     return run_training(Path(tmp_path_factory.mktemp("training")), metric="auc", threshold=0.7)
+
+
+@contextmanager
+def refusing_aws() -> Iterator[list[str]]:
+    """Fail any AWS API call made inside the block; yields the operations that were tried."""
+    calls: list[str] = []
+    original = botocore.client.BaseClient._make_api_call
+
+    def refuse(self: Any, operation: str, params: Any) -> Any:
+        calls.append(operation)
+        raise AssertionError(f"compiling called AWS: {operation}")
+
+    botocore.client.BaseClient._make_api_call = refuse  # type: ignore[method-assign]
+    try:
+        yield calls
+    finally:
+        botocore.client.BaseClient._make_api_call = original  # type: ignore[method-assign]
+
+
+@pytest.fixture
+def no_aws() -> Iterator[list[str]]:
+    """Fail any AWS API call the test makes."""
+    with refusing_aws() as calls:
+        yield calls
+
+
+@pytest.fixture(scope="session")
+def built_pipelines(plans: dict[str, Plan], configs: dict[str, StackConfig]) -> dict[str, Any]:
+    """The SDK `Pipeline` of dev (spot, tuned) and prod (on-demand), built from their plans' outputs offline."""
+    with refusing_aws() as calls:
+        built = {
+            stack: build_pipeline(settings_for_stack(configs[stack], plans[stack].outputs)) for stack in ("dev", "prod")
+        }
+    assert calls == []
+    return built

@@ -8,47 +8,28 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import botocore.client
 import pytest
 
 from infra.config import StackConfig, load_stack_file
 from infra.plan.evaluate import evaluate_stack
 from infra.plan.model import Plan
 from pipelines.definitions.drift import compile_drift_definition
-from pipelines.definitions.settings import drift_settings, settings_for_stack
-from pipelines.definitions.training import compile_definition
+from pipelines.definitions.settings import drift_settings
+from pipelines.definitions.training import definition_of
 from tests.helpers import shipped_settings, write_stack
+from tests.pipelines.conftest import refusing_aws
 
 
 @pytest.fixture(scope="module")
-def no_aws() -> Iterator[list[str]]:
-    """Fail any AWS API call made while compiling."""
-    calls: list[str] = []
-    original = botocore.client.BaseClient._make_api_call
-
-    def refuse(self: Any, operation: str, params: Any) -> Any:
-        calls.append(operation)
-        raise AssertionError(f"compiling called AWS: {operation}")
-
-    botocore.client.BaseClient._make_api_call = refuse  # type: ignore[method-assign]
-    try:
-        yield calls
-    finally:
-        botocore.client.BaseClient._make_api_call = original  # type: ignore[method-assign]
-
-
-@pytest.fixture(scope="module")
-def compiled(plans: dict[str, Plan], configs: dict[str, StackConfig], no_aws: list[str]) -> dict[str, dict[str, Any]]:
-    """The SDK's definition for dev (spot) and prod (on-demand), from their plans' outputs."""
-    result = {
-        stack: compile_definition(settings_for_stack(configs[stack], plans[stack].outputs)) for stack in ("dev", "prod")
-    }
-    assert no_aws == []
-    return result
+def compiled(built_pipelines: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The SDK's definition for dev (spot, tuned) and prod (on-demand), from their plans' outputs."""
+    with refusing_aws() as calls:
+        definitions = {stack: definition_of(pipeline) for stack, pipeline in built_pipelines.items()}
+    assert calls == []
+    return definitions
 
 
 def planned(plan: Plan) -> dict[str, Any]:
@@ -72,6 +53,8 @@ def jobs_of(definition: dict[str, Any]) -> dict[str, dict[str, Any]]:
             jobs[name] = {**step, "Type": "Training", "Arguments": step["Arguments"]["TrainingJobDefinition"]}
         elif step["Type"] in ("Processing", "Training"):
             jobs[name] = step
+        elif step["Type"] == "ClarifyCheck":  # a processing job with Clarify's image and analysis config
+            jobs[name] = {**step, "Type": "Processing", "Clarify": True}
     return jobs
 
 
@@ -88,6 +71,10 @@ def test_steps_and_their_order(compiled: dict[str, dict[str, Any]]) -> None:
             "Preprocess",
             "Baseline",
             "Train",
+            "ClarifyModel",
+            "DataBiasCheck",
+            "ModelBiasCheck",
+            "ExplainabilityCheck",
             "Evaluate",
             "CheckMetric",
             "TrackExperiment",  # both stacks track runs in MLflow
@@ -98,8 +85,9 @@ def test_steps_and_their_order(compiled: dict[str, dict[str, Any]]) -> None:
         assert "Steps.Preprocess" in text(steps["Baseline"]["Arguments"]["ProcessingInputs"]), stack
         evaluate_inputs = text(steps["Evaluate"]["Arguments"]["ProcessingInputs"])
         assert "Steps.Train" in evaluate_inputs and "Steps.Preprocess" in evaluate_inputs, stack
-        assert [s["Name"] for s in definition["Steps"][4]["Arguments"]["IfSteps"]] == ["RegisterModel"]
-        assert [s["Name"] for s in definition["Steps"][4]["Arguments"]["ElseSteps"]] == ["MetricBelowThreshold"]
+        condition = steps["CheckMetric"]["Arguments"]
+        assert [s["Name"] for s in condition["IfSteps"]] == ["RegisterModel"]
+        assert [s["Name"] for s in condition["ElseSteps"]] == ["MetricBelowThreshold"]
     assert "Steps.Train.ModelArtifacts.S3ModelArtifacts" in json.dumps(steps_of(compiled["prod"])["Evaluate"])
 
 
@@ -124,7 +112,10 @@ def test_every_job_is_in_the_vpc_encrypted_and_uses_the_jobs_role(
         outputs = plans[stack].outputs
         key, role = outputs["key_arns"]["models"], outputs["role_arns"]["jobs"]
         jobs = jobs_of(definition)
-        assert sorted(jobs) == ["Baseline", "Evaluate", "Preprocess", "TrackExperiment", "Train"]
+        assert sorted(jobs) == [
+            "Baseline", "DataBiasCheck", "Evaluate", "ExplainabilityCheck", "ModelBiasCheck", "Preprocess",
+            "TrackExperiment", "Train",
+        ]  # fmt: skip
         for name, job in jobs.items():
             args = job["Arguments"]
             assert args["RoleArn"] == role, name
@@ -141,6 +132,8 @@ def test_every_job_is_in_the_vpc_encrypted_and_uses_the_jobs_role(
             assert vpc["SecurityGroupIds"] == [outputs["workload_security_group_id"]]
             if name != "TrackExperiment":  # every execution logs its own run
                 assert job["CacheConfig"] == {"Enabled": True, "ExpireAfter": "P30D"}
+            if job.get("Clarify"):
+                continue  # SageMaker has no retry policies for check steps
             retried = {t for policy in job["RetryPolicies"] for t in policy["ExceptionType"]}
             assert {"Step.THROTTLING", "SageMaker.CAPACITY_ERROR", "SageMaker.RESOURCE_LIMIT"} <= retried
 
@@ -161,7 +154,7 @@ def test_code_comes_from_the_content_addressed_prefix(
     staged = {o.inputs["key"] for o in plan.of_type("aws:s3/bucketObjectv2:BucketObjectv2")}
     assert {f"{plan.outputs['code_prefix']}{name}" for name in ("preprocess.py", "train.py", "evaluate.py")} <= staged
     for name, job in jobs_of(compiled["dev"]).items():
-        assert code_uri in json.dumps(job["Arguments"]), name
+        assert job.get("Clarify") or code_uri in json.dumps(job["Arguments"]), name
     for stack, key in (("dev", "StaticHyperParameters"), ("prod", "HyperParameters")):
         train = jobs_of(compiled[stack])["Train"]["Arguments"][key]
         assert json.loads(train["sagemaker_submit_directory"]) == "/opt/ml/input/data/code", stack

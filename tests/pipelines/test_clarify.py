@@ -1,0 +1,102 @@
+"""Clarify checks in the compiled pipeline: staged configs equal the SDK's, jobs are secured, reports attached."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from infra.config import StackConfig
+from infra.plan.model import Plan
+from pipelines.definitions.checks import DATA_BIAS_STEP, EXPLAINABILITY_STEP, MODEL_BIAS_STEP, MODEL_STEP
+from pipelines.definitions.clarify import analysis_configs, dataset_columns
+from pipelines.definitions.settings import settings_for_stack
+from pipelines.definitions.templates import clarify_image, render_definition
+from pipelines.local_run import LocalTrainingRun
+
+CHECK_FILES = {DATA_BIAS_STEP: "data-bias", MODEL_BIAS_STEP: "model-bias", EXPLAINABILITY_STEP: "explainability"}
+
+
+def steps(definition: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    found = {step["Name"]: step for step in definition["Steps"]}
+    condition = found["CheckMetric"]["Arguments"]
+    return found | {step["Name"]: step for step in condition["IfSteps"] + condition["ElseSteps"]}
+
+
+def staged_configs(plan: Plan) -> dict[str, dict[str, Any]]:
+    """Key -> the JSON of every Clarify analysis config the plan stages."""
+    return {
+        o.inputs["key"]: json.loads(o.inputs["content"])
+        for o in plan.of_type("aws:s3/bucketObjectv2:BucketObjectv2")
+        if o.inputs["key"].startswith("clarify/")
+    }
+
+
+def test_staged_analysis_configs_are_what_the_sdk_generates(
+    plans: dict[str, Plan], configs: dict[str, StackConfig], built_pipelines: dict[str, Any]
+) -> None:
+    for stack, pipeline in built_pipelines.items():
+        settings = settings_for_stack(configs[stack], plans[stack].outputs)
+        built = {step.name: step for step in pipeline.steps}
+        staged = staged_configs(plans[stack])
+        for name, file in CHECK_FILES.items():
+            assert staged[f"{settings.clarify_prefix}{file}.json"] == built[name].analysis_config, (stack, name)
+
+
+def test_check_jobs_run_clarify_in_the_vpc_encrypted_under_the_jobs_role(
+    plans: dict[str, Plan], configs: dict[str, StackConfig]
+) -> None:
+    for stack, plan in plans.items():
+        config, outputs = configs[stack], plan.outputs
+        found = steps(render_definition(settings_for_stack(config, outputs)))
+        key = outputs["key_arns"]["models"]
+        staged = {o.inputs["key"]: o for o in plan.of_type("aws:s3/bucketObjectv2:BucketObjectv2")}
+        for name, file in CHECK_FILES.items():
+            step = found[name]
+            args = step["Arguments"]
+            assert step["Type"] == "ClarifyCheck" and step["FailOnViolation"] is True, name
+            assert step["ModelPackageGroupName"] == outputs["model_package_group"]  # drift vs the approved model
+            assert args["AppSpecification"]["ImageUri"] == clarify_image(config.region)
+            assert args["RoleArn"] == outputs["role_arns"]["jobs"]
+            assert args["ProcessingResources"]["ClusterConfig"]["VolumeKmsKeyId"] == key
+            assert args["ProcessingOutputConfig"]["KmsKeyId"] == key
+            assert args["NetworkConfig"]["VpcConfig"]["Subnets"] == outputs["subnet_ids"]
+            assert args["NetworkConfig"]["EnableInterContainerTrafficEncryption"] is True
+            (config_input,) = [i for i in args["ProcessingInputs"] if i["InputName"] == "analysis_config"]
+            bucket, object_key = config_input["S3Input"]["S3Uri"].removeprefix("s3://").split("/", 1)
+            assert object_key.endswith(f"/{file}.json") and staged[object_key].inputs["bucket"] == bucket
+            assert staged[object_key].inputs["kmsKeyId"] == key
+        model = found[MODEL_STEP]["Arguments"]
+        assert model["EnableNetworkIsolation"] is True and model["ExecutionRoleArn"] == outputs["role_arns"]["model"]
+        assert model["VpcConfig"]["Subnets"] == outputs["subnet_ids"]
+        for name in (MODEL_BIAS_STEP, EXPLAINABILITY_STEP):
+            assert found[name]["ModelName"] == {"Get": f"Steps.{MODEL_STEP}.ModelName"}
+
+
+def test_the_package_carries_clarify_reports_and_baselines(
+    plans: dict[str, Plan], configs: dict[str, StackConfig]
+) -> None:
+    found = steps(render_definition(settings_for_stack(configs["prod"], plans["prod"].outputs)))
+    request = found["RegisterModel"]["Arguments"]
+    metrics, baselines = request["ModelMetrics"], request["DriftCheckBaselines"]
+    calculated = "CalculatedBaselineConstraints"
+    assert metrics["Bias"]["PreTrainingReport"]["S3Uri"] == {"Get": f"Steps.{DATA_BIAS_STEP}.{calculated}"}
+    assert metrics["Bias"]["PostTrainingReport"]["S3Uri"] == {"Get": f"Steps.{MODEL_BIAS_STEP}.{calculated}"}
+    assert metrics["Explainability"]["Report"]["S3Uri"] == {"Get": f"Steps.{EXPLAINABILITY_STEP}.{calculated}"}
+    used = "BaselineUsedForDriftCheckConstraints"
+    assert baselines["Bias"]["PreTrainingConstraints"]["S3Uri"] == {"Get": f"Steps.{DATA_BIAS_STEP}.{used}"}
+    assert baselines["Explainability"]["Constraints"]["S3Uri"] == {"Get": f"Steps.{EXPLAINABILITY_STEP}.{used}"}
+
+
+def test_clarify_reads_the_headerless_splits_preprocess_writes(training_run: LocalTrainingRun) -> None:
+    _, headers, _ = dataset_columns()
+    for split in ("train", "test"):
+        (path,) = (training_run.root / "data" / "clarify" / split).glob("*.csv")
+        first = path.read_text().splitlines()[0].split(",")
+        assert len(first) == len(headers) and first[0] in ("0", "1"), split  # a record, not a header
+
+
+def test_a_sensitive_attribute_the_data_lacks_is_named() -> None:
+    with pytest.raises(ValueError, match=r"training.sensitiveAttribute 'religion' is not a column"):
+        analysis_configs("religion", "ml.m5.large")
