@@ -64,7 +64,8 @@ def run_demo(root: Path, out: Path) -> None:
             ("pipeline", _pipeline),
             ("register", _register),
             ("approve + promote", _promote),
-            ("smoke test", _smoke),
+            ("deploy + smoke test", _smoke),
+            ("lineage", _lineage),
             ("drift + retrain", _drift),
         ]
         for name, stage in stages:
@@ -160,20 +161,15 @@ def _plan(state: DemoState) -> str:
 
 def _train(state: DemoState) -> str:
     from infra.config import load_stack_file
-    from pipelines.definitions.settings import config_hash
     from pipelines.local_run import run_training
 
-    config = load_stack_file(state.workspace / "Pulumi.dev.yaml")
-    training = config.training
+    training = load_stack_file(state.workspace / "Pulumi.dev.yaml").training
     run = run_training(
         state.out / "training",
         training.objective_metric,
         training.metric_threshold,
         max_bias=training.max_bias_gap,
-        experiment=training.tracking.experiment,
-        run_key="demo",
-        git_commit=_git_commit(state.root),
-        config_hash=config_hash(config),
+        track=False,  # the TrackExperiment step runs once the pipeline execution exists (register)
     )
     decision = json.loads(run.evaluation.read_text())["decision"]
     verdict = "PASS: registers" if decision["passed"] else "FAIL: the pipeline would stop here"
@@ -185,11 +181,6 @@ def _train(state: DemoState) -> str:
     console.print(
         f"bias on {report['bias']['attribute']}: demographic parity gap {bias['demographic_parity_gap']:.3f} "
         f"(max {training.max_bias_gap}), disparate impact {bias['disparate_impact']:.2f}; top features: {top}"
-    )
-    tracked = json.loads(run.tracking.read_text())
-    console.print(
-        f"MLflow run {tracked['run_id']} in experiment {tracked['experiment']!r} (local store {run.tracking_store}; "
-        f"in AWS the TrackExperiment step logs to the stack's MLflow App)"
     )
     score = f"{decision['metric']} = {decision['value']:.3f}, threshold {decision['threshold']}"
     return f"{score} -> {verdict}; report {run.evaluation}"
@@ -275,7 +266,8 @@ def _register(state: DemoState) -> str:
     plan = state.plans["dev"]
     s3, sagemaker = _client("s3"), _client("sagemaker")
     artifacts = plan.outputs["bucket_names"]["artifacts"]
-    prefix = "pipelines/training/demo"
+    execution_id = state.execution_arn.rsplit("/", 1)[1]
+    prefix = f"pipelines/training/{execution_id}"
     training = state.out / "training"
     archive = training / "model.tar.gz"
     with tarfile.open(archive, "w:gz") as bundle:
@@ -291,7 +283,31 @@ def _register(state: DemoState) -> str:
         s3.put_object(Bucket=artifacts, Key=key, Body=path.read_bytes())
     request = _register_request(plan, f"s3://{artifacts}/{prefix}", state)
     state.package_arn = sagemaker.create_model_package(**request)["ModelPackageArn"]
-    return f"{state.package_arn} (PendingManualApproval, with its evaluation report, drift baseline and lineage)"
+    tracked = _track(state, execution_id)
+    console.print(
+        f"MLflow run {tracked['run_id']} ({execution_id}) in experiment {tracked['experiment']!r}, local store "
+        f"{state.out / 'training' / 'mlruns'}; in AWS the TrackExperiment step logs it to the stack's MLflow App"
+    )
+    return (
+        f"{state.package_arn} (PendingManualApproval, with its evaluation report, drift baseline and lineage; "
+        "its Clarify report links point where the AWS run writes them: moto runs no Clarify job)"
+    )
+
+
+def _track(state: DemoState, execution_id: str) -> dict[str, str]:
+    """What the pipeline's TrackExperiment step does for this execution, into the local MLflow store."""
+    from infra.config import load_stack_file
+    from pipelines.definitions.settings import config_hash
+    from pipelines.local_run import LocalTrainingRun
+
+    config = load_stack_file(state.workspace / "Pulumi.dev.yaml")
+    return LocalTrainingRun(state.out / "training").track(
+        experiment=config.training.tracking.experiment,
+        run_key=execution_id,
+        git_commit=_git_commit(state.root),
+        config_hash=config_hash(config),
+        execution=state.execution_arn,
+    )
 
 
 def _git_commit(root: Path) -> str:
@@ -328,7 +344,7 @@ def _register_request(plan: Any, run_uri: str, state: DemoState) -> dict[str, An
         "Parameters.ModelApprovalStatus": "PendingManualApproval",
         "Parameters.GitCommit": _git_commit(state.root),
         "Execution.PipelineExecutionArn": state.execution_arn,
-        "Execution.PipelineExecutionId": "demo",
+        "Execution.PipelineExecutionId": state.execution_arn.rsplit("/", 1)[1],
         "Steps.Train.BestTrainingJob.TrainingJobName": "best-job",
     }
     for check in (DATA_BIAS_STEP, MODEL_BIAS_STEP, EXPLAINABILITY_STEP):  # Clarify's report of this run
@@ -366,14 +382,6 @@ def _promote(state: DemoState) -> str:
     decide(sagemaker, state.package_arn, "Approved", "demo: auc above the dev threshold on the held-out split")
     to_staging = promote(sagemaker, state.workspace, state.package_arn, "staging")
     to_prod = promote(sagemaker, state.workspace, state.package_arn, "prod")
-    from pipelines.lifecycle.lineage import lineage
-
-    chain = lineage(sagemaker, state.workspace, state.package_arn)
-    (state.out / "lineage.json").write_text(json.dumps(chain.to_dict(), indent=2, sort_keys=True) + "\n")
-    console.print(
-        f"lineage: data {chain.data_version[:19]}..., commit {chain.git_commit[:12]}, config {chain.config_hash}, "
-        f"run {chain.pipeline_execution.rsplit('/', 1)[-1]}, metrics {chain.metrics}, served by {chain.served_by}"
-    )
     return (
         f"approved; pinned in {to_staging.stack} and {to_prod.stack} "
         f"({state.workspace / 'Pulumi.prod.yaml'}); `pulumi up` would now deploy it"
@@ -390,6 +398,7 @@ def _smoke(state: DemoState) -> str:
     staging = evaluate_stack("staging", state.workspace)
     state.plans["staging"] = staging
     endpoint = staging.outputs["endpoint_name"]
+    _deploy_endpoint(_client("sagemaker"), staging)
     handlers = load_step_module("inference")
     model = handlers.model_fn(str(state.out / "training" / "model"))
     payload = sample_payload(rows=5)
@@ -402,8 +411,38 @@ def _smoke(state: DemoState) -> str:
         timeout=10,
     )  # fmt: skip
     result = smoke_test(_client("sagemaker-runtime"), endpoint, payload)
-    configs = staging.of_type("aws:sagemaker/endpointConfiguration:EndpointConfiguration")
-    return f"{endpoint} planned with {len(configs)} endpoint configuration; {result.rows} rows scored: {result.scores}"
+    return f"{endpoint} created from the staging plan; {result.rows} rows scored: {result.scores}"
+
+
+def _deploy_endpoint(sagemaker: Any, plan: Any) -> None:
+    """Create the plan's models, endpoint configuration and endpoint in the emulator, from their inputs."""
+    from pipelines.plan_requests import api_request
+
+    for model in plan.of_type("aws:sagemaker/model:Model"):
+        sagemaker.create_model(ModelName=model.inputs["name"], **api_request(model.inputs, drop=("name",)))
+    for config in plan.of_type("aws:sagemaker/endpointConfiguration:EndpointConfiguration"):
+        request = api_request(config.inputs, drop=("name", "kmsKeyArn"))
+        sagemaker.create_endpoint_config(
+            EndpointConfigName=config.inputs["name"], KmsKeyId=config.inputs["kmsKeyArn"], **request
+        )
+    (endpoint,) = plan.of_type("aws:sagemaker/endpoint:Endpoint")
+    sagemaker.create_endpoint(EndpointName=endpoint.inputs["name"], **api_request(endpoint.inputs, drop=("name",)))
+
+
+def _lineage(state: DemoState) -> str:
+    from mlops.commands.lineage import lineage_table
+    from pipelines.lifecycle.lineage import endpoint_packages, lineage
+
+    sagemaker = _client("sagemaker")
+    endpoint = state.plans["staging"].outputs["endpoint_name"]
+    serving = endpoint_packages(sagemaker, endpoint)[0]
+    chain = lineage(sagemaker, state.workspace, serving.package_arn, serving)
+    (state.out / "lineage.json").write_text(json.dumps(chain.to_dict(), indent=2, sort_keys=True) + "\n")
+    console.print(lineage_table(chain, f"what {endpoint} serves (`mlops lineage --endpoint {endpoint}`)"))
+    return (
+        f"{endpoint} -> {chain.package_arn} -> run {chain.tracking_run} -> data {chain.data_version[:19]}...; "
+        f"{state.out / 'lineage.json'}"
+    )
 
 
 def _drift(state: DemoState) -> str:

@@ -7,6 +7,7 @@ so sibling imports and argument parsing behave as in SageMaker.
 from __future__ import annotations
 
 import importlib
+import json
 import runpy
 import sys
 from collections.abc import Iterator, Sequence
@@ -76,6 +77,19 @@ class LocalTrainingRun:
         """The local MLflow store (SQLite database and artifacts) the run was logged to."""
         return self.root / "mlruns"
 
+    def track(
+        self, *, experiment: str, run_key: str, git_commit: str = "", config_hash: str = "", execution: str = ""
+    ) -> dict[str, str]:
+        """Run the track step on this run's results (into the local store); returns the run's ids."""
+        run_step(
+            "track", "--evaluation", str(self.evaluation.parent), "--lineage", str(self.root / "data" / "lineage"),
+            "--output", str(self.tracking.parent), "--local-store", str(self.tracking_store),
+            "--experiment", experiment, "--run-key", run_key, "--git-commit", git_commit,
+            "--config-hash", config_hash, "--pipeline-execution", execution,
+        )  # fmt: skip
+        ids: dict[str, str] = json.loads(self.tracking.read_text(encoding="utf-8"))
+        return ids
+
 
 def run_training(
     root: Path,
@@ -89,8 +103,9 @@ def run_training(
     run_key: str = "local",
     git_commit: str = "",
     config_hash: str = "",
+    track: bool = True,
 ) -> LocalTrainingRun:
-    """Run the training steps on `data` under `root`, as the pipeline would, and track the run locally."""
+    """Run the training steps on `data` under `root`, as the pipeline would, and (with `track`) log the run."""
     run = LocalTrainingRun(root)
     splits = root / "data"
     run_step("preprocess", "--input", str(data), "--output", str(splits))
@@ -104,9 +119,6 @@ def run_training(
         *(["--max-bias", str(max_bias)] if max_bias is not None else []),
     )  # fmt: skip
     run_step("baseline", "--train", str(splits / "train"), "--output", str(run.baseline.parent))
-    run_step(
-        "track", "--evaluation", str(run.evaluation.parent), "--lineage", str(splits / "lineage"),
-        "--output", str(run.tracking.parent), "--local-store", str(run.tracking_store),
-        "--experiment", experiment, "--run-key", run_key, "--git-commit", git_commit, "--config-hash", config_hash,
-    )  # fmt: skip
+    if track:
+        run.track(experiment=experiment, run_key=run_key, git_commit=git_commit, config_hash=config_hash)
     return run

@@ -26,6 +26,8 @@ class PackageInfo:
     description: str
     metadata: dict[str, str] = field(default_factory=dict)
     """CustomerMetadataProperties: the lineage the training pipeline recorded."""
+    reports: dict[str, str] = field(default_factory=dict)
+    """Report name -> S3 URI: the evaluation, Clarify bias and explainability reports (ModelMetrics)."""
 
     def missing_lineage(self) -> list[str]:
         """The lineage keys this package lacks (empty for a package the pipeline registered)."""
@@ -67,7 +69,23 @@ def describe(client: Any, arn: str) -> PackageInfo:
         created=response.get("CreationTime"),
         description=str(response.get("ApprovalDescription", "")),
         metadata=dict(response.get("CustomerMetadataProperties", {})),
+        reports=_reports(response.get("ModelMetrics", {})),
     )
+
+
+REPORTS = {
+    "quality": ("ModelQuality", "Statistics"),
+    "evaluation": ("Bias", "Report"),
+    "bias-pre-training": ("Bias", "PreTrainingReport"),
+    "bias-post-training": ("Bias", "PostTrainingReport"),
+    "explainability": ("Explainability", "Report"),
+}
+"""Where each report sits in a package's ModelMetrics."""
+
+
+def _reports(metrics: dict[str, Any]) -> dict[str, str]:
+    found = {name: metrics.get(section, {}).get(kind, {}).get("S3Uri") for name, (section, kind) in REPORTS.items()}
+    return {name: str(uri) for name, uri in found.items() if uri}
 
 
 def list_packages(client: Any, group: str, status: str | None = None) -> list[PackageInfo]:

@@ -66,3 +66,53 @@ def test_pipeline_upsert_and_start(project: Path, moto_endpoint: str, plans: dic
         "pipeline", "upsert", "--stack", "dev", "--outputs", str(outputs), "--endpoint-url", moto_endpoint, cwd=project
     )
     assert missing.returncode == 1 and "the stack outputs lack" in missing.stderr
+
+
+def test_lineage_traces_a_live_endpoint_to_its_data_as_table_and_json(project: Path, moto_endpoint: str) -> None:
+    sagemaker = boto3.client("sagemaker", region_name="eu-west-1", endpoint_url=moto_endpoint)
+    sagemaker.create_model_package_group(ModelPackageGroupName=GROUP)
+    arn = sagemaker.create_model_package(
+        ModelPackageGroupName=GROUP, ModelApprovalStatus="Approved", CustomerMetadataProperties=LINEAGE,
+        InferenceSpecification={"Containers": [{"Image": "i"}], "SupportedContentTypes": ["text/csv"],
+                                "SupportedResponseMIMETypes": ["text/csv"]},
+        ModelMetrics={"Explainability": {"Report": {"ContentType": "application/json", "S3Uri": "s3://b/shap.json"}}},
+    )["ModelPackageArn"]  # fmt: skip
+    role = "arn:aws:iam::123456789012:role/mlops-staging-model"
+    sagemaker.create_model(ModelName="churn-v1", ExecutionRoleArn=role, PrimaryContainer={"ModelPackageName": arn})
+    sagemaker.create_model(ModelName="hand-made", ExecutionRoleArn=role, PrimaryContainer={"Image": "i"})
+    for model in ("churn-v1", "hand-made"):
+        sagemaker.create_endpoint_config(
+            EndpointConfigName=f"{model}-config",
+            ProductionVariants=[{"VariantName": "primary", "ModelName": model, "InitialInstanceCount": 1,
+                                 "InstanceType": "ml.m5.large", "InitialVariantWeight": 1.0}],
+        )  # fmt: skip
+        sagemaker.create_endpoint(EndpointName=model, EndpointConfigName=f"{model}-config")
+    endpoint = ["--endpoint-url", moto_endpoint]
+
+    table = run("lineage", "--stack", "staging", "--endpoint", "churn-v1", *endpoint, cwd=project)
+    assert table.returncode == 0, table.stderr
+    assert LINEAGE["lineage.git-commit"] in table.stdout and "explainability" in table.stdout
+
+    as_json = run("lineage", "--stack", "staging", "--endpoint", "churn-v1", "--format", "json", *endpoint, cwd=project)
+    chain = json.loads(as_json.stdout)
+    assert chain["package_arn"] == arn and chain["data_version"] == LINEAGE["lineage.data-version"]
+    assert chain["pipeline_execution"] == LINEAGE["lineage.pipeline-execution"] and chain["tracking_run"] == "abc"
+    assert chain["approval"] == "Approved" and chain["reports"] == {"explainability": "s3://b/shap.json"}
+    assert chain["endpoint"] == {"endpoint": "churn-v1", "status": "InService", "variant": "primary",
+                                 "model": "churn-v1", "package_arn": arn, "weight": 1.0}  # fmt: skip
+
+    by_package = run(
+        "lineage", "--stack", "staging", "--model-package", arn, "--format", "json", *endpoint, cwd=project
+    )
+    assert json.loads(by_package.stdout)["endpoint"] is None
+
+    hand_made = run("lineage", "--stack", "staging", "--endpoint", "hand-made", *endpoint, cwd=project)
+    assert hand_made.returncode == 1 and "serves no model created from a model package" in hand_made.stderr
+    both = run("lineage", "--model-package", arn, "--endpoint", "churn-v1", *endpoint, cwd=project)
+    assert both.returncode == 1 and "not both" in both.stderr
+    missing = run("lineage", "--stack", "staging", "--endpoint", "nope", *endpoint, cwd=project)
+    assert (
+        missing.returncode == 1
+        and "endpoint nope cannot be read" in missing.stderr
+        and "Traceback" not in missing.stderr
+    )
