@@ -14,7 +14,7 @@ READ_PREFIXES = ("Describe", "List", "Get", "Search", "BatchDescribe", "BatchGet
 
 
 def pipeline_jobs(resource: Resource) -> Iterator[tuple[str, str, dict[str, Any]]]:
-    """(step name, step type, arguments) of every processing and training job, nested and tuned ones included."""
+    """(step name, step type, arguments) of every processing and training job: nested, tuned and Clarify ones too."""
     definition = resource.json("pipelineDefinition") or {}
     pending = list(definition.get("Steps", []))
     while pending:
@@ -23,6 +23,8 @@ def pipeline_jobs(resource: Resource) -> Iterator[tuple[str, str, dict[str, Any]
             pending += step["Arguments"].get("IfSteps", []) + step["Arguments"].get("ElseSteps", [])
         elif step.get("Type") in ("Processing", "Training"):
             yield step["Name"], step["Type"], step.get("Arguments", {})
+        elif step.get("Type") == "ClarifyCheck":  # a processing job running Clarify's image
+            yield step["Name"], "Processing", step.get("Arguments", {})
         elif step.get("Type") == "Tuning":  # every job of the search runs this definition
             yield step["Name"], "Training", step.get("Arguments", {}).get("TrainingJobDefinition", {})
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from policies.model import Context, Resource, Rule
 from policies.registry import register
-from policies.rules.common import ENDPOINT_CONFIG, PIPELINE, pipeline_jobs
+from policies.rules.common import ENDPOINT_CONFIG, PIPELINE, bucket_names, pipeline_jobs
 
 MODEL = "aws:sagemaker/model:Model"
+TRACKING = ("aws:sagemaker/mlflowApp:MlflowApp", "aws:sagemaker/mlflowTrackingServer:MlflowTrackingServer")
 ENDPOINT = "aws:sagemaker/endpoint:Endpoint"
 
 
@@ -206,5 +207,35 @@ register(
             "aws:sagemaker/monitoringSchedule:MonitoringSchedule",
         ),
         check=_monitoring_kms,
+    )
+)
+
+
+def _tracking_governed(resources: Sequence[Resource], context: Context) -> Iterable[tuple[Resource | None, str]]:
+    platform_buckets = bucket_names(list(resources))
+    for resource in resources:
+        if resource.type not in TRACKING:
+            continue
+        store = str(resource.props.get("artifactStoreUri") or "")
+        bucket = store.removeprefix("s3://").split("/", 1)[0]
+        if bucket not in platform_buckets:
+            yield resource, f"MLflow artifacts go to {store or 'nowhere'}, not to a bucket this stack governs"
+        if (
+            resource.props.get("modelRegistrationMode") == "AutoModelRegistrationEnabled"
+            or resource.props.get("automaticModelRegistration") is True
+        ):
+            yield resource, "MLflow registers models in the SageMaker registry by itself, past the evaluation gate"
+
+
+register(
+    Rule(
+        id="sagemaker-tracking-governed",
+        family="sagemaker",
+        description="MLflow keeps its artifacts in a bucket of the stack and never registers models by itself.",
+        why="Run artifacts hold data samples and models; packages must come through the gated, lineage-stamped "
+        "pipeline.",
+        fix="Point artifact_store_uri at the artifacts bucket; set model registration to disabled.",
+        control="AWS best practice: SageMaker MLflow artifact store and model registry integration",
+        stack_check=_tracking_governed,
     )
 )

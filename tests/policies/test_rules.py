@@ -354,6 +354,15 @@ def _budget_context(budget: float) -> Context:
 _ENDPOINT = r(
     EC, productionVariants=[{"variantName": "primary", "instanceType": "ml.c5.2xlarge", "initialInstanceCount": 2}]
 )
+_APP = "aws:sagemaker/mlflowApp:MlflowApp"
+CASES["sagemaker-tracking-governed"] = (
+    PROD,
+    [r(BUCKET, bucket="artifacts"), r(_APP, artifactStoreUri="s3://artifacts/mlflow/",
+                                     modelRegistrationMode="AutoModelRegistrationDisabled")],
+    [r(BUCKET, bucket="artifacts"), r(_APP, artifactStoreUri="s3://someone-elses/mlflow/",
+                                     modelRegistrationMode="AutoModelRegistrationEnabled")],
+    "not to a bucket this stack governs",
+)  # fmt: skip
 CASES["cost-idle-within-budget"] = (_budget_context(1000), [_ENDPOINT], [_ENDPOINT], "")  # context swapped below
 
 
@@ -378,6 +387,21 @@ def test_rule_fires_on_a_violating_resource(rule_id: str) -> None:
         context, expected = _budget_context(500), "exceeds the prod budget of $500.00"
     messages = [v.message for v in rule(rule_id).run(bad, context)]
     assert messages and any(expected in message for message in messages), messages
+
+
+def test_tracking_rule_also_refuses_self_registration() -> None:
+    _, _, bad, _ = CASES["sagemaker-tracking-governed"]
+    messages = [v.message for v in rule("sagemaker-tracking-governed").run(bad, PROD)]
+    assert any("registers models in the SageMaker registry by itself" in m for m in messages)
+
+
+def test_clarify_jobs_are_held_to_the_job_rules() -> None:
+    clarify = {**GOOD_PROCESSING, "NetworkConfig": {}}
+    definition = json.loads(pipeline(GOOD_PROCESSING, GOOD_TRAINING))
+    definition["Steps"].append({"Name": "DataBiasCheck", "Type": "ClarifyCheck", "Arguments": clarify})
+    resource = r("aws:sagemaker/pipeline:Pipeline", pipelineDefinition=json.dumps(definition))
+    messages = [v.message for v in rule("sagemaker-jobs-in-vpc").run([resource], PROD)]
+    assert messages == ["step DataBiasCheck does not run in the VPC"]
 
 
 def test_rules_document_why_fix_and_mapping() -> None:
