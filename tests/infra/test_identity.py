@@ -199,6 +199,13 @@ def test_prod_writes_belong_to_deployers_and_the_approval_gate(environment: str)
     if environment == "dev":
         assert "sagemaker:CreateTrainingJob" in writes["data-scientist"]
         assert "sagemaker:CreateEndpoint" not in writes["data-scientist"]
+    reads_runs = {
+        persona
+        for persona in PERSONAS
+        for statement in persona_statements(persona, environment, Arns(naming), names, "arn:boundary")  # type: ignore[arg-type]
+        if "sagemaker-mlflow:SearchRuns" in statement.actions
+    }
+    assert reads_runs >= {"auditor", "data-scientist", "ml-engineer", "model-approver"}
     logs_runs = {p for p, w in writes.items() if "sagemaker-mlflow:LogMetric" in w}
     assert logs_runs == ({"data-scientist", "ml-engineer"} if environment == "dev" else set())
 
