@@ -78,7 +78,9 @@ class Identity(pulumi.ComponentResource):
         boundary = self._policy(
             "boundary",
             "Permissions boundary of every role of this environment",
-            boundary_statements(self._arns, self._boundary_policy_arn, admins, guardrails),
+            boundary_statements(
+                self._arns, self._boundary_policy_arn, admins, guardrails, self._arns.role(self._names["pipeline"])
+            ),
         )
         self._guardrails = self._policy("guardrails", "SageMaker guardrails: VPC, KMS, isolation, sizes", guardrails)
         self._boundary = boundary

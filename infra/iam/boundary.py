@@ -2,7 +2,8 @@
 
 A boundary caps what a role can ever do, whatever policies are later attached to it: here, only the
 services the platform uses, only in its region, never creating long-lived credentials, internet
-paths or unbounded roles, never silencing the audit trail, and always the SageMaker guardrails.
+paths or unbounded roles, never silencing the audit trail, never registering a model outside the
+training pipeline, and always the SageMaker guardrails.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ PLATFORM_SERVICES = [
     "logs",
     "s3",
     "sagemaker",
+    "sagemaker-mlflow",
     "scheduler",
     "sns",
     "sts",
@@ -36,12 +38,14 @@ GLOBAL_SERVICES = ["iam:*", "sts:*", "budgets:*", "s3:ListAllMyBuckets"]
 
 
 def boundary_statements(
-    arns: Arns, boundary_arn: str, admins: Sequence[str], guardrails: Sequence[Statement]
+    arns: Arns, boundary_arn: str, admins: Sequence[str], guardrails: Sequence[Statement], registrar: str
 ) -> list[Statement]:
     """The boundary document: a ceiling of platform services minus explicit denies.
 
     `admins` (the deploy role and the break-glass admin) are the only principals that may change
-    the boundary policy itself or delete KMS keys.
+    the boundary policy itself or delete KMS keys. `registrar` (the training pipeline's role) is the
+    only one that may register a model package, so every package carries the lineage, reports and
+    evaluation gate the pipeline gives it: registration by hand is refused by IAM.
     """
     not_admin = {"ArnNotLike": {"aws:PrincipalArn": list(admins)}}
     return [
@@ -87,6 +91,13 @@ def boundary_statements(
             ],
             resources=[boundary_arn],
             conditions=not_admin,
+        ),
+        Statement(
+            sid="DenyRegistrationOutsideThePipeline",
+            effect="Deny",
+            actions=["sagemaker:CreateModelPackage"],
+            resources=["*"],
+            conditions={"ArnNotEquals": {"aws:PrincipalArn": registrar}},
         ),
         Statement(
             sid="DenyAuditTampering",

@@ -116,14 +116,6 @@ def _ml_engineer(environment: Environment, arns: Arns, role_names: dict[str, str
             actions=["sagemaker:CreatePipeline", "sagemaker:UpdatePipeline", *actions.SAGEMAKER_TAG],
             resources=[arns.sagemaker("pipeline")],
         ),
-        Statement(
-            sid="ManageRegistry",
-            actions=[*actions.SAGEMAKER_REGISTER, *actions.SAGEMAKER_TAG],
-            resources=[
-                arns.sagemaker("model-package-group"),
-                arns.sagemaker("model-package", arns.naming.base + "-*/*"),
-            ],
-        ),
         Statement(sid="Deploy", actions=[*actions.SAGEMAKER_DEPLOY, *actions.SAGEMAKER_TAG], resources=deploy),
         *_experiment(arns, role_names),
         Statement(

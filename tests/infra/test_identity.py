@@ -287,3 +287,37 @@ def test_parliament_finds_nothing_above_low_and_no_unknown_action(plan: Plan) ->
             and str(f.detail).removeprefix("Unknown action ") not in NEWER_THAN_PARLIAMENT
         ]
         assert not serious + unknown, f"{resource.name}: {json.dumps(serious + unknown, default=str)[:2000]}"
+
+
+def test_every_granted_action_is_inside_the_boundary_ceiling(plan: Plan) -> None:
+    boundary = next(p for p in plan.of_type(MANAGED) if p.inputs["name"].endswith("-boundary"))
+    (ceiling,) = [s for s in statements(boundary) if s["Sid"] == "PlatformServicesCeiling"]
+    services = {action.split(":", 1)[0] for action in as_list(ceiling["Action"])}
+    granted = {
+        action.split(":", 1)[0]
+        for policy in plan.of_type(MANAGED)
+        if "-access-" in policy.inputs["name"]
+        for statement in statements(policy)
+        if statement["Effect"] == "Allow"
+        for action in as_list(statement.get("Action", []))
+    }
+    assert granted <= services, f"granted but capped by the boundary: {sorted(granted - services)}"
+
+
+def test_only_the_pipeline_may_register_a_model(plan: Plan) -> None:
+    boundary = next(p for p in plan.of_type(MANAGED) if p.inputs["name"].endswith("-boundary"))
+    (deny,) = [s for s in statements(boundary) if s["Sid"] == "DenyRegistrationOutsideThePipeline"]
+    assert deny["Effect"] == "Deny" and as_list(deny["Action"]) == ["sagemaker:CreateModelPackage"]
+    assert deny["Condition"] == {"ArnNotEquals": {"aws:PrincipalArn": plan.outputs["role_arns"]["pipeline"]}}
+    attached = {
+        a.inputs["policyArn"].rsplit("/", 1)[1]
+        for a in plan.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+    }
+    registrars = {
+        policy.inputs["name"].split("-access-")[0]
+        for policy in plan.of_type(MANAGED)
+        if policy.inputs["name"] in attached and "-access-" in policy.inputs["name"]
+        for statement in statements(policy)
+        if statement["Effect"] == "Allow" and "sagemaker:CreateModelPackage" in as_list(statement["Action"])
+    }
+    assert registrars <= {plan.outputs["role_arns"]["pipeline"].rsplit("/", 1)[1]}
