@@ -139,6 +139,15 @@ SAGEMAKER_ADMIN = [
     "sagemaker:DeleteTags",
     "sagemaker:ListTags",
 ]
+MLFLOW_APP_ADMIN = [
+    "sagemaker:DescribeMlflowApp",
+    "sagemaker:UpdateMlflowApp",
+    "sagemaker:DeleteMlflowApp",
+    "sagemaker:AddTags",
+    "sagemaker:DeleteTags",
+    "sagemaker:ListTags",
+]
+"""Manage an MLflow App that carries this environment's tag."""
 LOGS_ADMIN = [
     "logs:CreateLogGroup",
     "logs:DeleteLogGroup",
@@ -268,7 +277,6 @@ def deployer_statements(arns: Arns, boundary_arn: str) -> list[Statement]:
         "feature-group",
         "monitoring-schedule",
         "mlflow-tracking-server",
-        "mlflow-app",
     ]
     return [
         Statement(sid="Unscoped", actions=UNSCOPED_DEPLOY, resources=["*"]),
@@ -385,6 +393,19 @@ def deployer_statements(arns: Arns, boundary_arn: str) -> list[Statement]:
             actions=SAGEMAKER_ADMIN,
             resources=[arns.sagemaker(kind) for kind in sagemaker_kinds]
             + [arns.sagemaker("model-package", f"{base}-*/*")],
+        ),
+        # MLflow App ARNs end in a generated id, not the name: scope them by the environment tag instead.
+        Statement(
+            sid="CreateMlflowApps",
+            actions=["sagemaker:CreateMlflowApp", "sagemaker:AddTags"],
+            resources=[arns.sagemaker("mlflow-app", "*")],
+            conditions={"StringEquals": {"aws:RequestTag/environment": arns.naming.environment}},
+        ),
+        Statement(
+            sid="ManageMlflowApps",
+            actions=MLFLOW_APP_ADMIN,
+            resources=[arns.sagemaker("mlflow-app", "*")],
+            conditions={"StringEquals": {"aws:ResourceTag/environment": arns.naming.environment}},
         ),
         Statement(
             sid="LogGroups",

@@ -12,7 +12,7 @@ import pytest
 from infra.config import StackConfig
 from infra.iam import actions
 from infra.iam.arns import Arns
-from infra.iam.deployer import UNSCOPED_DEPLOY
+from infra.iam.deployer import UNSCOPED_DEPLOY, deployer_statements
 from infra.iam.guardrails import sagemaker_guardrails
 from infra.iam.personas import persona_statements
 from infra.iam.roles import PERSONAS, WORKLOADS
@@ -255,7 +255,10 @@ def test_policies_fit_aws_size_limits(plan: Plan) -> None:
         assert len(re.sub(r"\s", "", policy.inputs["policy"])) <= 6_144, policy.name
 
 
-NEWER_THAN_PARLIAMENT = {"sagemaker:CreateMlflowApp", "sagemaker:CreatePresignedMlflowAppUrl"}
+NEWER_THAN_PARLIAMENT = {
+    f"sagemaker:{verb}MlflowApp{suffix}"
+    for verb, suffix in (("Create", ""), ("Describe", ""), ("Update", ""), ("Delete", ""), ("CreatePresigned", "Url"))
+}
 """Real actions newer than parliament's bundled IAM database (it would call them unknown)."""
 
 DEPLOYERS = ("github-deploy", "platform-admin")
@@ -321,3 +324,13 @@ def test_only_the_pipeline_may_register_a_model(plan: Plan) -> None:
         if statement["Effect"] == "Allow" and "sagemaker:CreateModelPackage" in as_list(statement["Action"])
     }
     assert registrars <= {plan.outputs["role_arns"]["pipeline"].rsplit("/", 1)[1]}
+
+
+def test_the_deployer_manages_only_its_environments_mlflow_apps() -> None:
+    naming = Naming("mlops", "staging", "222222222222", "eu-west-1")
+    found = {s.sid: s for s in deployer_statements(Arns(naming), "arn:boundary")}
+    create, manage = found["CreateMlflowApps"], found["ManageMlflowApps"]
+    assert "sagemaker:CreateMlflowApp" in create.actions
+    assert create.conditions == {"StringEquals": {"aws:RequestTag/environment": "staging"}}
+    assert {"sagemaker:DeleteMlflowApp", "sagemaker:UpdateMlflowApp"} <= set(manage.actions)
+    assert manage.conditions == {"StringEquals": {"aws:ResourceTag/environment": "staging"}}
