@@ -20,12 +20,14 @@ from infra.components.training_pipeline import TrainingPipeline, TrainingPipelin
 from infra.config import ConfigError, parse_settings, runtime_settings
 from infra.naming import Naming
 from infra.tags import MANDATORY_TAG_KEYS, mandatory_tags
+from pipelines.definitions.clarify import check_training_data
 from pipelines.definitions.settings import config_hash
 from pipelines.definitions.training import FEATURE_GROUP
 from pipelines.features.schema import load_schemas
 
 try:
     config = parse_settings(runtime_settings(), source=f"Pulumi.{pulumi.get_stack()}.yaml")
+    check_training_data(config, f"Pulumi.{pulumi.get_stack()}.yaml")
 except ConfigError as error:
     raise pulumi.RunError(str(error)) from None
 

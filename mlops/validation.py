@@ -7,6 +7,7 @@ from pathlib import Path
 
 from infra.config import ConfigError, StackConfig, load_stack_file, stack_file, stack_names
 from mlops.console import UserError, console, errors
+from pipelines.definitions.clarify import check_training_data
 
 
 def validate_stacks(root: Path, names: Sequence[str] | None = None) -> dict[str, StackConfig] | None:
@@ -20,6 +21,7 @@ def validate_stacks(root: Path, names: Sequence[str] | None = None) -> dict[str,
         path = stack_file(name, root)
         try:
             config = load_stack_file(path)
+            check_training_data(config, path.name)
         except ConfigError as error:
             problems += len(error.problems)
             console.print(f"[red]✗[/] {path.name}")

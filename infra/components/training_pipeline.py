@@ -134,10 +134,7 @@ class TrainingPipeline(pulumi.ComponentResource):
     def _clarify_configs(self, name: str, args: TrainingPipelineArgs) -> list[aws.s3.BucketObjectv2]:
         """The Clarify checks' analysis configs, staged content-addressed next to the step code."""
         training = args.training
-        try:
-            configs = analysis_configs(training.sensitive_attribute, training.processing_instance_type)
-        except ValueError as error:
-            raise pulumi.RunError(f"Pulumi.{pulumi.get_stack()}.yaml: mlops:{error}") from None
+        configs = analysis_configs(training.sensitive_attribute, training.processing_instance_type)  # checked
         prefix = clarify_prefix(training)
         return [
             aws.s3.BucketObjectv2(

@@ -21,6 +21,7 @@ from infra.config import load_stack_file, stack_file
 from infra.config.loader import read_stack_file
 from infra.plan.mocks import OfflineMocks
 from infra.plan.model import SECRET, Plan, PlannedResource
+from pipelines.definitions.clarify import check_training_data
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 PROGRAM_DIR = PROJECT_ROOT / "infra"
@@ -68,6 +69,7 @@ def evaluate_stack(stack: str, root: Path = PROJECT_ROOT) -> Plan:
     Raises `ConfigError` for a bad stack file before any resource is registered.
     """
     config = load_stack_file(stack_file(stack, root))
+    check_training_data(config, stack_file(stack, root).name)
     values = read_stack_file(stack_file(stack, root))
     offline_mocks = OfflineMocks(account_id=config.account_id, region=config.region)
     monitor = RecordingMonitor(offline_mocks)

@@ -18,6 +18,8 @@ import hashlib
 import json
 from typing import Any
 
+from infra.config.errors import ConfigError, Problem
+from infra.config.models import StackConfig
 from pipelines.local_run import load_step_module
 
 CHECKS = ("data-bias", "model-bias", "explainability")
@@ -70,6 +72,16 @@ def analysis_configs(sensitive_attribute: str, instance_type: str) -> dict[str, 
         },
         "explainability": {**data, "methods": {"shap": SHAP, "report": REPORT}, "predictor": predictor},
     }
+
+
+def check_training_data(config: StackConfig, source: str) -> None:
+    """ConfigError (naming the file and key) when the stack asks the data for a column it lacks."""
+    training = config.training
+    try:
+        analysis_configs(training.sensitive_attribute, training.processing_instance_type)
+    except ValueError as error:
+        key, _, message = str(error).partition(" ")
+        raise ConfigError(source, [Problem(f"mlops:{key}", message)]) from None
 
 
 def config_text(config: dict[str, Any]) -> str:
