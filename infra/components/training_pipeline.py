@@ -7,14 +7,15 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
 from infra.config.models import TrainingConfig
 from infra.naming import Naming
-from pipelines.definitions.clarify import CHECKS, analysis_configs, config_text
-from pipelines.definitions.settings import clarify_prefix, pipeline_settings
+from pipelines.definitions.clarify import CHECKS, analysis_configs, config_prefix, config_text
+from pipelines.definitions.settings import pipeline_settings
 from pipelines.definitions.templates import render_definition
 
 STEPS_DIR = Path(__file__).resolve().parents[2] / "pipelines" / "steps"
@@ -71,17 +72,12 @@ class TrainingPipeline(pulumi.ComponentResource):
         super().__init__("mlops:pipelines:TrainingPipeline", name, None, opts)
         self.code_prefix = f"code/{code_hash()}/"
         objects = [
-            aws.s3.BucketObjectv2(
+            self._staged(
                 f"{name}-code-{path.stem}",
-                bucket=args.artifacts_bucket,
-                key=f"{self.code_prefix}{path.name}",
+                args,
+                f"{self.code_prefix}{path.name}",
+                "text/x-python",
                 source=pulumi.FileAsset(str(path)),
-                content_type="text/x-python",
-                server_side_encryption="aws:kms",
-                kms_key_id=args.models_key_arn,
-                bucket_key_enabled=True,
-                tags=dict(args.tags),
-                opts=pulumi.ResourceOptions(parent=self),
             )
             for path in sorted(STEPS_DIR.glob("*.py"))
         ]
@@ -135,19 +131,31 @@ class TrainingPipeline(pulumi.ComponentResource):
         """The Clarify checks' analysis configs, staged content-addressed next to the step code."""
         training = args.training
         configs = analysis_configs(training.sensitive_attribute, training.processing_instance_type)  # checked
-        prefix = clarify_prefix(training)
+        prefix = config_prefix(configs)
         return [
-            aws.s3.BucketObjectv2(
+            self._staged(
                 f"{name}-clarify-{check}",
-                bucket=args.artifacts_bucket,
-                key=f"{prefix}{check}.json",
+                args,
+                f"{prefix}{check}.json",
+                "application/json",
                 content=config_text(configs[check]),
-                content_type="application/json",
-                server_side_encryption="aws:kms",
-                kms_key_id=args.models_key_arn,
-                bucket_key_enabled=True,
-                tags=dict(args.tags),
-                opts=pulumi.ResourceOptions(parent=self),
             )
             for check in CHECKS
         ]
+
+    def _staged(
+        self, resource_name: str, args: TrainingPipelineArgs, key: str, content_type: str, **body: Any
+    ) -> aws.s3.BucketObjectv2:
+        """One object the pipeline's jobs read: artifacts bucket, models key; `body` is `source` or `content`."""
+        return aws.s3.BucketObjectv2(
+            resource_name,
+            bucket=args.artifacts_bucket,
+            key=key,
+            content_type=content_type,
+            server_side_encryption="aws:kms",
+            kms_key_id=args.models_key_arn,
+            bucket_key_enabled=True,
+            tags=dict(args.tags),
+            opts=pulumi.ResourceOptions(parent=self),
+            **body,
+        )

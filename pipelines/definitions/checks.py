@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pipelines.definitions.clarify import CONTENT_TYPE, PROBABILITY_THRESHOLD, SHAP, dataset_columns
+from pipelines.definitions.jobs import CACHE_EXPIRY, inference_container
 
 MODEL_STEP = "ClarifyModel"
 DATA_BIAS_STEP = "DataBiasCheck"
@@ -42,16 +43,8 @@ def clarify_steps(builder: Any, model_data: Any, train_data: Any, test_data: Any
         MODEL_STEP,
         {
             "ExecutionRoleArn": s.model_role_arn,
-            "PrimaryContainer": {
-                "Image": s.image_uri,
-                "ModelDataUrl": model_data,
-                "Environment": {
-                    "SAGEMAKER_PROGRAM": "inference.py",
-                    "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code",
-                    "SAGEMAKER_REGION": s.region,
-                },
-            },
-            "VpcConfig": {"Subnets": list(s.subnet_ids), "SecurityGroupIds": list(s.security_group_ids)},
+            "PrimaryContainer": inference_container(s.image_uri, s.region, model_data),
+            "VpcConfig": builder._vpc_config(),
             "EnableNetworkIsolation": True,
         },
         retry_policies=builder._retries()[:1],
@@ -97,7 +90,7 @@ def clarify_steps(builder: Any, model_data: Any, train_data: Any, test_data: Any
             fail_on_violation=True,
             register_new_baseline=False,
             model_package_group_name=s.model_package_group,
-            cache_config=sdk.CacheConfig(enable_caching=True, expire_after="P30D"),
+            cache_config=sdk.CacheConfig(enable_caching=True, expire_after=CACHE_EXPIRY),
         )
 
     return ClarifySteps(

@@ -10,6 +10,19 @@ from pipelines.definitions.sdk import load_sdk
 CACHE_EXPIRY = "P30D"
 
 
+def inference_container(image_uri: str, region: str, model_data: Any) -> dict[str, Any]:
+    """The serving container of a trained model: the framework image runs the artifact's own inference.py."""
+    return {
+        "Image": image_uri,
+        "ModelDataUrl": model_data,
+        "Environment": {
+            "SAGEMAKER_PROGRAM": "inference.py",
+            "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code",
+            "SAGEMAKER_REGION": region,
+        },
+    }
+
+
 class JobSettings(Protocol):
     """The settings fields every pipeline's jobs use (read-only, as on a frozen dataclass)."""
 
@@ -119,6 +132,10 @@ class JobBuilder:
             cache_config=sdk.CacheConfig(enable_caching=True, expire_after=CACHE_EXPIRY) if cache else None,
             retry_policies=self._retries(),
         )
+
+    def _vpc_config(self) -> dict[str, list[str]]:
+        """The `VpcConfig` of a training job or a model: the private subnets and workload security groups."""
+        return {"Subnets": list(self.settings.subnet_ids), "SecurityGroupIds": list(self.settings.security_group_ids)}
 
     def _network(self, isolated: bool) -> Any:
         return self.sdk.NetworkConfig(

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pipelines.definitions.checks import ClarifySteps, clarify_steps
-from pipelines.definitions.jobs import CACHE_EXPIRY, JobBuilder
+from pipelines.definitions.jobs import CACHE_EXPIRY, JobBuilder, inference_container
 
 TRACK_STEP = "TrackExperiment"
 """Logs each execution's settings, metrics, bias, attribution and lineage to MLflow (when tracking is on)."""
@@ -364,7 +364,7 @@ class _Builder(JobBuilder):
             },
             "RoleArn": s.jobs_role_arn,
             "StoppingCondition": stopping,
-            "VpcConfig": {"Subnets": list(s.subnet_ids), "SecurityGroupIds": list(s.security_group_ids)},
+            "VpcConfig": self._vpc_config(),
             "EnableNetworkIsolation": True,
             "EnableInterContainerTrafficEncryption": True,
             "EnableManagedSpotTraining": s.use_spot,
@@ -389,17 +389,7 @@ class _Builder(JobBuilder):
             "ModelPackageDescription": "Churn classifier trained by the training pipeline",
             "ModelApprovalStatus": self.approval,
             "InferenceSpecification": {
-                "Containers": [
-                    {
-                        "Image": s.image_uri,
-                        "ModelDataUrl": self._model_artifact(train),
-                        "Environment": {
-                            "SAGEMAKER_PROGRAM": "inference.py",
-                            "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code",
-                            "SAGEMAKER_REGION": s.region,
-                        },
-                    }
-                ],
+                "Containers": [inference_container(s.image_uri, s.region, self._model_artifact(train))],
                 "SupportedContentTypes": [CONTENT_TYPE],
                 "SupportedResponseMIMETypes": [CONTENT_TYPE],
             },
