@@ -129,7 +129,8 @@ def evaluate(
     max_bias: float | None = None,
 ) -> dict[str, Any]:
     """The evaluation report: metrics, SageMaker's model-quality format, bias, attribution, the decision."""
-    model = load_model(model_path)
+    folder = model_folder(model_path)  # a training job's archive is extracted once, here
+    model = load_model(folder)
     frame = read_csvs(test_path)
     require_columns(frame, [LABEL, *FEATURES], "the test data")
     labels = frame[LABEL].astype(int).tolist()
@@ -148,7 +149,7 @@ def evaluate(
         "attribution": attribution(model, frame, labels),
         "decision": decide(metrics, metric, threshold, gap, max_bias),
         "test_rows": len(frame),
-        "training": training_record(model_path),
+        "training": training_record(folder),
     }
 
 

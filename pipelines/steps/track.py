@@ -118,8 +118,12 @@ def main(argv: list[str] | None = None) -> dict[str, str]:
     lineage: dict[str, str] = {}
     if args.lineage:
         lineage = json.loads(Path(args.lineage, "lineage.json").read_text(encoding="utf-8"))
-    given = {"git_commit": args.git_commit, "pipeline_execution": args.pipeline_execution}
-    lineage |= {key: value for key, value in (given | {"config_hash": args.config_hash}).items() if value}
+    given = {
+        "git_commit": args.git_commit,
+        "pipeline_execution": args.pipeline_execution,
+        "config_hash": args.config_hash,
+    }
+    lineage |= {key: value for key, value in given.items() if value}
     artifact_location = None
     uri = args.tracking_uri
     if not uri:
