@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import boto3
 
@@ -14,14 +15,22 @@ from tests.helpers import LINEAGE
 GROUP = "mlops-dev-churn"
 
 
-def test_approve_promote_and_refuse(project: Path, moto_endpoint: str) -> None:
+def register(moto_endpoint: str, status: str, **extra: Any) -> str:
+    """A package with the pipeline's lineage in a new group, as the training pipeline registers it."""
     sagemaker = boto3.client("sagemaker", region_name="eu-west-1", endpoint_url=moto_endpoint)
     sagemaker.create_model_package_group(ModelPackageGroupName=GROUP)
-    arn = sagemaker.create_model_package(
-        ModelPackageGroupName=GROUP, ModelApprovalStatus="PendingManualApproval", CustomerMetadataProperties=LINEAGE,
-        InferenceSpecification={"Containers": [{"Image": "i"}], "SupportedContentTypes": ["text/csv"],
-                                "SupportedResponseMIMETypes": ["text/csv"]},
-    )["ModelPackageArn"]  # fmt: skip
+    return str(
+        sagemaker.create_model_package(
+            ModelPackageGroupName=GROUP, ModelApprovalStatus=status, CustomerMetadataProperties=LINEAGE,
+            InferenceSpecification={"Containers": [{"Image": "i"}], "SupportedContentTypes": ["text/csv"],
+                                    "SupportedResponseMIMETypes": ["text/csv"]},
+            **extra,
+        )["ModelPackageArn"]
+    )  # fmt: skip
+
+
+def test_approve_promote_and_refuse(project: Path, moto_endpoint: str) -> None:
+    arn = register(moto_endpoint, "PendingManualApproval")
     endpoint = ["--endpoint-url", moto_endpoint]
 
     refused = run("model", "promote", "--to", "staging", "--arn", arn, *endpoint, cwd=project)
@@ -69,14 +78,12 @@ def test_pipeline_upsert_and_start(project: Path, moto_endpoint: str, plans: dic
 
 
 def test_lineage_traces_a_live_endpoint_to_its_data_as_table_and_json(project: Path, moto_endpoint: str) -> None:
-    sagemaker = boto3.client("sagemaker", region_name="eu-west-1", endpoint_url=moto_endpoint)
-    sagemaker.create_model_package_group(ModelPackageGroupName=GROUP)
-    arn = sagemaker.create_model_package(
-        ModelPackageGroupName=GROUP, ModelApprovalStatus="Approved", CustomerMetadataProperties=LINEAGE,
-        InferenceSpecification={"Containers": [{"Image": "i"}], "SupportedContentTypes": ["text/csv"],
-                                "SupportedResponseMIMETypes": ["text/csv"]},
+    arn = register(
+        moto_endpoint,
+        "Approved",
         ModelMetrics={"Explainability": {"Report": {"ContentType": "application/json", "S3Uri": "s3://b/shap.json"}}},
-    )["ModelPackageArn"]  # fmt: skip
+    )
+    sagemaker = boto3.client("sagemaker", region_name="eu-west-1", endpoint_url=moto_endpoint)
     role = "arn:aws:iam::123456789012:role/mlops-staging-model"
     sagemaker.create_model(ModelName="churn-v1", ExecutionRoleArn=role, PrimaryContainer={"ModelPackageName": arn})
     sagemaker.create_model(ModelName="hand-made", ExecutionRoleArn=role, PrimaryContainer={"Image": "i"})
