@@ -42,6 +42,11 @@ class DemoState:
     package_arn: str = ""
     summary: list[tuple[str, str, str]] = field(default_factory=list)
 
+    @property
+    def execution_id(self) -> str:
+        """The id of the training pipeline execution the demo started (the last part of its ARN)."""
+        return self.execution_arn.rsplit("/", 1)[1]
+
 
 def run_demo(root: Path, out: Path) -> None:
     """Run every stage; raise `UserError` naming the stage that failed."""
@@ -251,7 +256,7 @@ def _pipeline(state: DemoState) -> str:
     state.execution_arn = execution
     steps = ", ".join(step["Name"] for step in definition["Steps"])
     name = resource.inputs["pipelineName"]
-    return f"{name} {created} then {again} ({steps}); started {execution.rsplit('/', 1)[1]}"
+    return f"{name} {created} then {again} ({steps}); started {state.execution_id}"
 
 
 def _training_pipeline(plan: Any) -> Any:
@@ -266,8 +271,7 @@ def _register(state: DemoState) -> str:
     plan = state.plans["dev"]
     s3, sagemaker = _client("s3"), _client("sagemaker")
     artifacts = plan.outputs["bucket_names"]["artifacts"]
-    execution_id = state.execution_arn.rsplit("/", 1)[1]
-    prefix = f"pipelines/training/{execution_id}"
+    prefix = f"pipelines/training/{state.execution_id}"
     training = state.out / "training"
     archive = training / "model.tar.gz"
     with tarfile.open(archive, "w:gz") as bundle:
@@ -283,30 +287,31 @@ def _register(state: DemoState) -> str:
         s3.put_object(Bucket=artifacts, Key=key, Body=path.read_bytes())
     request = _register_request(plan, f"s3://{artifacts}/{prefix}", state)
     state.package_arn = sagemaker.create_model_package(**request)["ModelPackageArn"]
-    tracked = _track(state, execution_id)
-    console.print(
-        f"MLflow run {tracked['run_id']} ({execution_id}) in experiment {tracked['experiment']!r}, local store "
-        f"{state.out / 'training' / 'mlruns'}; in AWS the TrackExperiment step logs it to the stack's MLflow App"
-    )
+    _track(state)
     return (
         f"{state.package_arn} (PendingManualApproval, with its evaluation report, drift baseline and lineage; "
         "its Clarify report links point where the AWS run writes them: moto runs no Clarify job)"
     )
 
 
-def _track(state: DemoState, execution_id: str) -> dict[str, str]:
+def _track(state: DemoState) -> None:
     """What the pipeline's TrackExperiment step does for this execution, into the local MLflow store."""
     from infra.config import load_stack_file
     from pipelines.definitions.settings import config_hash
     from pipelines.local_run import LocalTrainingRun
 
     config = load_stack_file(state.workspace / "Pulumi.dev.yaml")
-    return LocalTrainingRun(state.out / "training").track(
+    run = LocalTrainingRun(state.out / "training")
+    tracked = run.track(
         experiment=config.training.tracking.experiment,
-        run_key=execution_id,
+        run_key=state.execution_id,
         git_commit=_git_commit(state.root),
         config_hash=config_hash(config),
         execution=state.execution_arn,
+    )
+    console.print(
+        f"MLflow run {tracked['run_id']} ({state.execution_id}) in experiment {tracked['experiment']!r}, local store "
+        f"{run.tracking_store}; in AWS the TrackExperiment step logs it to the stack's MLflow App"
     )
 
 
@@ -344,7 +349,7 @@ def _register_request(plan: Any, run_uri: str, state: DemoState) -> dict[str, An
         "Parameters.ModelApprovalStatus": "PendingManualApproval",
         "Parameters.GitCommit": _git_commit(state.root),
         "Execution.PipelineExecutionArn": state.execution_arn,
-        "Execution.PipelineExecutionId": state.execution_arn.rsplit("/", 1)[1],
+        "Execution.PipelineExecutionId": state.execution_id,
         "Steps.Train.BestTrainingJob.TrainingJobName": "best-job",
     }
     for check in (DATA_BIAS_STEP, MODEL_BIAS_STEP, EXPLAINABILITY_STEP):  # Clarify's report of this run
