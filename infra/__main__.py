@@ -8,7 +8,7 @@ import pulumi
 from infra.components.audit import Audit, AuditArgs
 from infra.components.budget import Budget, BudgetArgs
 from infra.components.encryption import Encryption, EncryptionArgs, KeyPurpose
-from infra.components.endpoint import Endpoint, EndpointArgs
+from infra.components.endpoint import Endpoint, EndpointArgs, serverless_model_prefix
 from infra.components.feature_store import FeatureStore, FeatureStoreArgs
 from infra.components.identity import Identity, IdentityArgs
 from infra.components.monitoring import Monitoring, MonitoringArgs
@@ -18,6 +18,7 @@ from infra.components.storage import Storage, StorageArgs
 from infra.components.tracking import ExperimentTracking, ExperimentTrackingArgs
 from infra.components.training_pipeline import TrainingPipeline, TrainingPipelineArgs
 from infra.config import ConfigError, parse_settings, runtime_settings
+from infra.iam.arns import Arns
 from infra.naming import Naming
 from infra.tags import MANDATORY_TAG_KEYS, mandatory_tags
 from pipelines.definitions.clarify import check_training_data
@@ -49,6 +50,11 @@ identity = Identity(
         state_bucket=config.identity.state_bucket,
         allowed_instance_types=config.allowed_instance_types,
         require_network_isolation=config.guardrails.require_network_isolation,
+        models_outside_vpc=(
+            [Arns(naming).sagemaker("model", f"{serverless_model_prefix(naming, MODEL_NAME)}-*")]
+            if config.serving.serverless.outside_vpc
+            else []
+        ),
     ),
 )
 roles = identity.role_arns

@@ -28,6 +28,8 @@ class Statement:
     conditions: Mapping[str, Mapping[str, Any]] | None = None
     not_actions: Sequence[str] = ()
     """Set instead of `actions` for "everything but" statements (e.g. a region lock)."""
+    not_resources: Sequence[pulumi.Input[str]] = ()
+    """Set instead of `resources` for "everything but" statements (e.g. a deny with one named exemption)."""
 
     def to_dict(self) -> dict[str, Any]:
         """The statement as AWS expects it (PascalCase keys, only the keys that are set)."""
@@ -38,7 +40,9 @@ class Statement:
             statement["Action"] = list(self.actions)
         if self.principals is not None:
             statement["Principal"] = dict(self.principals)
-        if self.resources is not None:
+        if self.not_resources:
+            statement["NotResource"] = list(self.not_resources)
+        elif self.resources is not None:
             statement["Resource"] = list(self.resources)
         if self.conditions:
             statement["Condition"] = {operator: dict(values) for operator, values in self.conditions.items()}

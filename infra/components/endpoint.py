@@ -1,4 +1,12 @@
-"""A real-time or serverless endpoint for the pinned model version, with safe rollout and autoscaling."""
+"""A real-time or serverless endpoint for the pinned model version, with safe rollout and autoscaling.
+
+Models and endpoint configurations cannot be changed in place: SageMaker has no UpdateModel or
+UpdateEndpointConfig operation (botocore 1.44.5's sagemaker service model), and pulumi-aws 7.51.1
+(terraform-provider-aws `internal/service/sagemaker/model.go` and `endpoint_configuration.go`) marks
+every input but `tags` ForceNew. A change therefore replaces them, create-before-delete, so their
+names carry a digest of every input they are created with (`replacement_name`): the new resource
+never collides with the old one it replaces.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +23,8 @@ from infra.components.alarms import metric_settings, rate_settings
 from infra.config.models import MonitoringConfig, ServingConfig
 from infra.naming import Naming
 
+SERVERLESS_MODEL = "serverless"
+"""Purpose in the name of a serverless endpoint's model: the one model the guardrails let run outside the VPC."""
 VARIANT = "primary"
 SHADOW = "shadow"
 CHALLENGER = "challenger"
@@ -24,6 +34,33 @@ ALARM_PERIOD_SECONDS = 60
 def package_version(arn: str) -> int:
     """The version number at the end of a versioned model package ARN."""
     return int(arn.rsplit("/", 1)[1])
+
+
+DIGEST_LENGTH = 8
+
+
+def replacement_name(naming: Naming, purpose: str, inputs: Mapping[str, Any]) -> pulumi.Output[str]:
+    """`<base>-<purpose>-<digest>`: the digest covers every input the resource is created with.
+
+    The length and charset are checked now (with a placeholder digest), so a name that is too long
+    fails the plan with the naming error, not inside an apply.
+    """
+    naming.sagemaker(f"{purpose}-{'0' * DIGEST_LENGTH}")
+
+    return pulumi.Output.from_input(dict(inputs)).apply(
+        lambda resolved: naming.sagemaker(f"{purpose}-{digest(resolved)}")
+    )
+
+
+def digest(inputs: Mapping[str, Any]) -> str:
+    """A short digest of resolved inputs, independent of key order."""
+    text = json.dumps(inputs, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:DIGEST_LENGTH]
+
+
+def serverless_model_prefix(naming: Naming, model_name: str) -> str:
+    """Name prefix of the model a serverless endpoint serves (the guardrails exempt exactly these from the VPC)."""
+    return naming.sagemaker(f"{model_name}-{SERVERLESS_MODEL}")
 
 
 @dataclass(frozen=True)
@@ -46,11 +83,13 @@ class EndpointArgs:
 class Endpoint(pulumi.ComponentResource):
     """Serves the model package pinned in the stack file (`serving.modelPackageArn`).
 
-    Models run network-isolated in the VPC; every request and response is sampled into the
-    KMS-encrypted capture bucket for drift detection. An A/B challenger answers a configured share
-    of traffic; a shadow receives a copy whose answers are discarded. Realtime endpoints roll out a new version
-    blue/green (canary or linear), and roll it back when the latency or error-rate alarm fires; they
-    scale on invocations per instance. Serverless endpoints scale to zero. With no package pinned
+    Realtime models run network-isolated in the VPC; a share of requests and responses is sampled into
+    the KMS-encrypted capture bucket for drift detection. An A/B challenger answers a configured share
+    of traffic; a shadow receives a copy whose answers are discarded. Realtime endpoints roll out a new
+    version blue/green (canary or linear) or rolling, and roll it back when the latency or error-rate
+    alarm fires; they scale on invocations per instance. Serverless endpoints (dev) scale to zero and,
+    as SageMaker's serverless feature exclusions require, run one variant outside the VPC with no
+    isolation and no capture; their configuration still encrypts with the models key. With no package pinned
     (a new environment before its first promotion) nothing is created and the stack says so.
     """
 
@@ -97,17 +136,32 @@ class Endpoint(pulumi.ComponentResource):
         self.register_outputs({"endpoint_name": self.endpoint_name})
 
     def _model(self, package_arn: str, variant: str) -> aws.sagemaker.Model:
+        """The model of one variant.
+
+        Serverless endpoints support neither VPC configuration nor network isolation (SageMaker's serverless
+        feature exclusions), so their model runs outside the VPC: validation allows that in dev only
+        (`serving.serverless.outsideVpc`).
+        """
         args = self._args
         version = package_version(package_arn)
+        serverless = args.serving.mode == "serverless"
+        inputs: dict[str, Any] = {
+            "execution_role_arn": args.model_role_arn,
+            "primary_container": {"model_package_name": package_arn},
+            "enable_network_isolation": not serverless,
+        }
+        if not serverless:
+            inputs["vpc_config"] = {
+                "subnets": list(args.subnet_ids),
+                "security_group_ids": list(args.security_group_ids),
+            }
+        purpose = f"{args.model_name}-{SERVERLESS_MODEL if serverless else variant}-v{version}"
         return aws.sagemaker.Model(
             f"{self._name}-{variant}-model",
-            name=args.naming.sagemaker(f"{args.model_name}-{variant}-v{version}"),
-            execution_role_arn=args.model_role_arn,
-            primary_container={"model_package_name": package_arn},
-            enable_network_isolation=True,
-            vpc_config={"subnets": list(args.subnet_ids), "security_group_ids": list(args.security_group_ids)},
+            name=replacement_name(args.naming, purpose, inputs),
             tags={**args.tags, "model-package": package_arn},
             opts=pulumi.ResourceOptions(parent=self),
+            **inputs,
         )
 
     def _endpoint_config(
@@ -119,28 +173,30 @@ class Endpoint(pulumi.ComponentResource):
         endpoint_name: str,
     ) -> aws.sagemaker.EndpointConfiguration:
         args, serving = self._args, self._args.serving
-        capture: aws.sagemaker.EndpointConfigurationDataCaptureConfigArgsDict = {
-            "enable_capture": True,
-            "initial_sampling_percentage": serving.data_capture_percentage,
-            "destination_s3_uri": pulumi.Output.concat("s3://", args.capture_bucket, f"/endpoints/{endpoint_name}"),
-            "kms_key_id": args.models_key_arn,
-            "capture_options": [{"capture_mode": "Input"}, {"capture_mode": "Output"}],
-            "capture_content_type_header": {"csv_content_types": ["text/csv"]},
+        inputs: dict[str, Any] = {
+            "production_variants": [self._variant(model, VARIANT)]
+            + ([self._variant(challenger, CHALLENGER)] if challenger is not None else []),
+            # The volume key of realtime instances; serverless endpoints take it too, for the image they pull.
+            "kms_key_arn": args.models_key_arn,
         }
-        # Endpoint configurations are immutable: the name carries a digest of the settings, so a change
-        # creates a new configuration and the endpoint moves to it with a blue/green deployment.
-        digest = hashlib.sha256(json.dumps(serving.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()[:8]
+        if shadow is not None:
+            inputs["shadow_production_variants"] = [self._variant(shadow, SHADOW)]
+        if serving.data_capture_percentage > 0:  # serverless endpoints cannot capture: validation keeps it 0
+            inputs["data_capture_config"] = {
+                "enable_capture": True,
+                "initial_sampling_percentage": serving.data_capture_percentage,
+                "destination_s3_uri": pulumi.Output.concat("s3://", args.capture_bucket, f"/endpoints/{endpoint_name}"),
+                "kms_key_id": args.models_key_arn,
+                "capture_options": [{"capture_mode": "Input"}, {"capture_mode": "Output"}],
+                "capture_content_type_header": {"csv_content_types": ["text/csv"]},
+            }
         version = package_version(package_arn)
         return aws.sagemaker.EndpointConfiguration(
             f"{self._name}-config",
-            name=args.naming.sagemaker(f"{args.model_name}-v{version}-{digest}"),
-            production_variants=[self._variant(model, VARIANT)]
-            + ([self._variant(challenger, CHALLENGER)] if challenger is not None else []),
-            shadow_production_variants=[self._variant(shadow, SHADOW)] if shadow is not None else None,
-            kms_key_arn=args.models_key_arn if serving.mode == "realtime" else None,
-            data_capture_config=capture,
+            name=replacement_name(args.naming, f"{args.model_name}-v{version}", inputs),
             tags=dict(args.tags),
             opts=pulumi.ResourceOptions(parent=self),
+            **inputs,
         )
 
     def _variant(self, model: aws.sagemaker.Model, name: str) -> Any:
@@ -200,6 +256,18 @@ class Endpoint(pulumi.ComponentResource):
 
     def _deployment(self, alarms: list[aws.cloudwatch.MetricAlarm]) -> aws.sagemaker.EndpointDeploymentConfigArgsDict:
         rollout = self._args.serving.rollout
+        rollback: aws.sagemaker.EndpointDeploymentConfigAutoRollbackConfigurationArgsDict = {
+            "alarms": [{"alarm_name": alarm.name} for alarm in alarms]
+        }
+        if rollout.strategy == "rolling":  # validation refuses it for serverless and multi-variant endpoints
+            return {
+                "rolling_update_policy": {
+                    "maximum_batch_size": {"type": "CAPACITY_PERCENT", "value": rollout.rolling_batch_percent},
+                    "wait_interval_in_seconds": rollout.wait_seconds,
+                    "rollback_maximum_batch_size": {"type": "CAPACITY_PERCENT", "value": 100},
+                },
+                "auto_rollback_configuration": rollback,
+            }
         routing: dict[str, object] = {"wait_interval_in_seconds": rollout.wait_seconds}
         if rollout.strategy == "canary":
             routing |= {"type": "CANARY", "canary_size": {"type": "CAPACITY_PERCENT", "value": rollout.canary_percent}}
@@ -215,7 +283,7 @@ class Endpoint(pulumi.ComponentResource):
                 "traffic_routing_configuration": routing,  # type: ignore[typeddict-item]
                 "termination_wait_in_seconds": rollout.termination_wait_seconds,
             },
-            "auto_rollback_configuration": {"alarms": [{"alarm_name": alarm.name} for alarm in alarms]},
+            "auto_rollback_configuration": rollback,
         }
 
     def _autoscaling(self, endpoint: aws.sagemaker.Endpoint) -> None:

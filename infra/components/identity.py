@@ -45,6 +45,8 @@ class IdentityArgs:
     state_bucket: str | None
     allowed_instance_types: Sequence[str]
     require_network_isolation: bool
+    models_outside_vpc: Sequence[str] = ()
+    """Model ARN patterns exempt from the VPC and isolation guardrails (dev's serverless endpoint only)."""
 
 
 def role_names(naming: Naming) -> dict[str, str]:
@@ -73,7 +75,9 @@ class Identity(pulumi.ComponentResource):
         self._arns = Arns(args.naming)
         self._names = role_names(args.naming)
         self._boundary_policy_arn = self._arns.policy(args.naming.iam("boundary"))
-        guardrails = sagemaker_guardrails(args.allowed_instance_types, args.require_network_isolation)
+        guardrails = sagemaker_guardrails(
+            args.allowed_instance_types, args.require_network_isolation, args.models_outside_vpc
+        )
         admins = [self._arns.role(self._names[key]) for key in ("github-deploy", "platform-admin")]
         boundary = self._policy(
             "boundary",

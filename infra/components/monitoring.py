@@ -65,7 +65,11 @@ class Monitoring(pulumi.ComponentResource):
             self._scheduled_retraining(args.config.monitoring.retrain_schedule)
         if args.endpoint_name is not None:
             self._operational_alarms(args.endpoint_name)
-            if args.config.monitoring.backend == "model-monitor":
+            if args.config.serving.data_capture_percentage == 0:
+                # Nothing is captured (dev's serverless endpoint cannot capture): drift is watched where
+                # traffic is real, on staging's and prod's captured requests.
+                pulumi.log.info(f"{args.naming.base}: the endpoint captures no traffic, so no drift job", self)
+            elif args.config.monitoring.backend == "model-monitor":
                 self._model_monitor(args.endpoint_name)
             else:
                 drift_pipeline = self._drift_pipeline(args.endpoint_name)

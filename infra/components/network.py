@@ -38,7 +38,8 @@ class Network(pulumi.ComponentResource):
     config, over security groups that allow only HTTPS to those endpoints and traffic between the
     workload's own instances (distributed training). The VPC's default security group is emptied and
     every flow is logged to the audit bucket. With `existing_vpc`, the subnets given are used and
-    only the security groups and endpoints are created.
+    only the security groups and endpoints are created, the S3 gateway on the route tables given (or,
+    when the VPC has one already, only the workloads' egress to its prefix list).
     """
 
     vpc_id: pulumi.Output[str]
@@ -50,19 +51,23 @@ class Network(pulumi.ComponentResource):
         super().__init__("mlops:network:Network", name, None, opts)
         self._name = name
         self._args = args
-        route_table_ids: list[pulumi.Output[str]] = []
+        route_table_ids: list[pulumi.Input[str]] = []
         if args.existing_vpc is None:
             vpc = self._vpc()
             self.vpc_id = vpc.id
-            self.subnet_ids, route_table_ids = self._private_subnets(vpc)
+            self.subnet_ids, tables = self._private_subnets(vpc)
+            route_table_ids = list(tables)
         else:
             self.vpc_id = pulumi.Output.from_input(args.existing_vpc.vpc_id)
             self.subnet_ids = [pulumi.Output.from_input(subnet) for subnet in args.existing_vpc.private_subnet_ids]
+            route_table_ids = list(args.existing_vpc.route_table_ids)
         workload, endpoints = self._security_groups()
         self.workload_security_group_id = workload.id
         self.endpoint_security_group_id = endpoints.id
         if route_table_ids:
             self._s3_gateway(route_table_ids, workload)
+        elif args.existing_vpc is not None and args.existing_vpc.s3_prefix_list_id:
+            self._s3_egress(args.existing_vpc.s3_prefix_list_id, workload)
         for service in args.interface_endpoints:
             self._interface_endpoint(service, endpoints)
         self.register_outputs(
@@ -172,7 +177,8 @@ class Network(pulumi.ComponentResource):
             )
         return workload, endpoints
 
-    def _s3_gateway(self, route_table_ids: list[pulumi.Output[str]], workload: aws.ec2.SecurityGroup) -> None:
+    def _s3_gateway(self, route_table_ids: list[pulumi.Input[str]], workload: aws.ec2.SecurityGroup) -> None:
+        """Jobs without internet reach S3 only through a gateway endpoint on their subnets' route tables."""
         args = self._args
         gateway = aws.ec2.VpcEndpoint(
             f"{self._name}-s3",
@@ -183,10 +189,14 @@ class Network(pulumi.ComponentResource):
             tags={**args.tags, "Name": args.naming.resource("s3")},
             opts=self._child(),
         )
+        self._s3_egress(gateway.prefix_list_id, workload)
+
+    def _s3_egress(self, prefix_list_id: pulumi.Input[str], workload: aws.ec2.SecurityGroup) -> None:
+        args = self._args
         aws.vpc.SecurityGroupEgressRule(
             f"{self._name}-workload-to-s3",
             security_group_id=workload.id,
-            prefix_list_id=gateway.prefix_list_id,
+            prefix_list_id=prefix_list_id,
             description="workload to s3 gateway endpoint",
             tags=dict(args.tags),
             opts=self._child(),

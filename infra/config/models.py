@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
@@ -96,15 +96,38 @@ class ExistingVpc(Section):
         min_length=2, description="Private subnets in at least two AZs, with no route to an internet gateway."
     )
 
-    @field_validator("private_subnet_ids")
+    route_table_ids: list[str] = Field(
+        default_factory=list,
+        description="Route tables of the private subnets: the blueprint adds an S3 gateway endpoint to them, "
+        "since jobs without internet reach their data in S3 only through one.",
+    )
+    s3_prefix_list_id: str | None = Field(
+        default=None,
+        pattern=r"^pl-[0-9a-f]{8,17}$",
+        description="Instead of routeTableIds, when the VPC already has an S3 gateway endpoint on those subnets' "
+        "route tables: the S3 prefix list id (`aws ec2 describe-vpc-endpoints --filters "
+        "Name=vpc-id,Values=<vpc> Name=service-name,Values=com.amazonaws.<region>.s3`), for the workloads' egress.",
+    )
+
+    @field_validator("private_subnet_ids", "route_table_ids")
     @classmethod
-    def _subnet_ids(cls, value: list[str]) -> list[str]:
-        for subnet in value:
-            if not re.match(r"^subnet-[0-9a-f]{8,17}$", subnet):
-                raise ValueError(f"{subnet!r} is not a subnet id (subnet-0abc...)")
+    def _ids(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        kind = "subnet" if info.field_name == "private_subnet_ids" else "rtb"
+        for item in value:
+            if not re.match(rf"^{kind}-[0-9a-f]{{8,17}}$", item):
+                raise ValueError(f"{item!r} is not a {kind} id ({kind}-0abc...)")
         if len(set(value)) != len(value):
-            raise ValueError("lists the same subnet twice")
+            raise ValueError(f"lists the same {kind} twice")
         return value
+
+    @model_validator(mode="after")
+    def _s3_reachable(self) -> Self:
+        if bool(self.route_table_ids) == bool(self.s3_prefix_list_id):
+            raise ValueError(
+                "jobs in private subnets reach S3 only through a gateway endpoint: set routeTableIds (the "
+                "blueprint creates one on them) or s3PrefixListId (your VPC has one already), not both"
+            )
+        return self
 
 
 class NetworkConfig(Section):
@@ -343,18 +366,39 @@ class TrainingConfig(Section):
     tracking: TrackingConfig = Field(default_factory=TrackingConfig)
 
 
+SERVERLESS_EXCLUSIONS = "https://docs.aws.amazon.com/sagemaker/latest/dg/serverless-endpoints.html"
+"""SageMaker's serverless feature exclusions: no GPUs, Marketplace model packages, private Docker registries,
+multi-model endpoints, VPC configuration, network isolation, data capture, multiple production variants,
+Model Monitor or inference pipelines. Every one of them is refused by validation, by the plan and by the
+`sagemaker-serverless-exclusions` policy rule."""
+
+ROLLING_EXCLUSIONS = "https://docs.aws.amazon.com/sagemaker/latest/dg/deployment-guardrails-exclusions.html"
+"""Deployment guardrails exclusions: rolling deployments support neither serverless nor multi-variant endpoints."""
+
+
 class ServerlessConfig(Section):
     """Serverless inference: scales to zero, billed per request."""
 
     memory_size_mb: Literal[1024, 2048, 3072, 4096, 5120, 6144] = 2048
     max_concurrency: int = Field(default=5, ge=1, le=200)
+    outside_vpc: bool = Field(
+        default=False,
+        description="Serverless endpoints support neither VPC configuration nor network isolation (SageMaker's "
+        "serverless feature exclusions): true accepts that the serving model runs outside the VPC, unisolated, "
+        "and that the guardrails exempt that one model. Dev only; staging and prod serve realtime in the VPC.",
+    )
 
 
 class RolloutConfig(Section):
     """Blue/green deployment of a new model version, rolled back automatically by alarms."""
 
-    strategy: Literal["canary", "linear", "all-at-once"] = Field(
-        default="canary", description="How traffic moves to the new fleet."
+    strategy: Literal["canary", "linear", "all-at-once", "rolling"] = Field(
+        default="canary",
+        description="How traffic moves to the new fleet: blue/green canary, linear or all at once, or rolling "
+        "(replaces instances in batches; not for serverless or multi-variant endpoints).",
+    )
+    rolling_batch_percent: int = Field(
+        default=25, ge=5, le=50, description="Capacity share replaced per batch of a rolling deployment."
     )
     canary_percent: int = Field(default=10, ge=1, le=50, description="Capacity share of the canary step.")
     linear_step_percent: int = Field(default=20, ge=5, le=50, description="Capacity share of each linear step.")
@@ -411,6 +455,57 @@ class ServingConfig(Section):
         if self.mode == "serverless" and self.challenger_model_package_arn:
             raise ValueError("A/B variants need realtime mode; remove challengerModelPackageArn or set mode: realtime")
         return self
+
+    def exclusion_problems(self) -> list[Problem]:
+        """What SageMaker refuses for this serving shape (serverless and rolling-deployment exclusions)."""
+        problems: list[Problem] = []
+        if self.mode == "serverless":
+            if self.data_capture_percentage > 0:
+                problems.append(
+                    (
+                        ("serving", "dataCapturePercentage"),
+                        self.data_capture_percentage,
+                        "serverless endpoints cannot capture data (SageMaker serverless feature exclusions); "
+                        "set it to 0 or serve with mode: realtime",
+                    )
+                )
+            if not self.serverless.outside_vpc:
+                problems.append(
+                    (
+                        ("serving", "serverless", "outsideVpc"),
+                        False,
+                        "serverless endpoints support neither VPC configuration nor network isolation (SageMaker "
+                        "serverless feature exclusions): set outsideVpc: true to accept that in dev, or serve "
+                        "with mode: realtime",
+                    )
+                )
+            if self.rollout.strategy == "rolling":
+                problems.append(
+                    (
+                        ("serving", "rollout", "strategy"),
+                        "rolling",
+                        "rolling deployments do not support serverless endpoints (deployment guardrails "
+                        "exclusions); use canary, linear or all-at-once, or mode: realtime",
+                    )
+                )
+        elif self.serverless.outside_vpc:
+            problems.append(
+                (
+                    ("serving", "serverless", "outsideVpc"),
+                    True,
+                    "applies to mode: serverless only; realtime endpoints always run in the VPC, isolated: remove it",
+                )
+            )
+        if self.rollout.strategy == "rolling" and self.challenger_model_package_arn:
+            problems.append(
+                (
+                    ("serving", "rollout", "strategy"),
+                    "rolling",
+                    "rolling deployments do not support multi-variant endpoints (deployment guardrails exclusions); "
+                    "use canary or linear, or remove challengerModelPackageArn",
+                )
+            )
+        return problems
 
 
 class ExpectedUsage(Section):
@@ -598,6 +693,24 @@ class StackConfig(Section):
     def _environment_problems(self) -> list[Problem]:
         problems: list[Problem] = []
         serving = self.serving
+        problems += serving.exclusion_problems()
+        if self.environment != "dev" and serving.serverless.outside_vpc:
+            problems.append(
+                (
+                    ("serving", "serverless", "outsideVpc"),
+                    True,
+                    f"only dev may serve outside the VPC; {self.environment} serves with mode: realtime",
+                )
+            )
+        if serving.mode == "serverless" and self.monitoring.backend == "model-monitor":
+            problems.append(
+                (
+                    ("monitoring", "backend"),
+                    "model-monitor",
+                    "Model Monitor does not support serverless endpoints (SageMaker serverless feature "
+                    "exclusions); use backend: custom or serve with mode: realtime",
+                )
+            )
         if self.environment == "prod" and serving.mode != "realtime":
             problems.append(
                 (

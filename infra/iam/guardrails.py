@@ -9,7 +9,7 @@ Note: SageMaker refuses a volume KMS key on instance types with local NVMe stora
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from infra.policy_document import Statement
 
@@ -30,10 +30,18 @@ ISOLATED = ["sagemaker:CreateTrainingJob", "sagemaker:CreateHyperParameterTuning
 SIZED = [*ENCRYPTED_JOBS, "sagemaker:CreateEndpointConfig"]
 
 
-def sagemaker_guardrails(allowed_instance_types: Sequence[str], require_network_isolation: bool) -> list[Statement]:
-    """Deny SageMaker jobs and models outside the VPC, unencrypted, unisolated or of an unlisted size."""
+def sagemaker_guardrails(
+    allowed_instance_types: Sequence[str], require_network_isolation: bool, models_outside_vpc: Sequence[str] = ()
+) -> list[Statement]:
+    """Deny SageMaker jobs and models outside the VPC, unencrypted, unisolated or of an unlisted size.
+
+    `models_outside_vpc` (model ARN patterns) is dev's explicit relaxation for a serverless endpoint:
+    SageMaker's serverless feature exclusions rule out VPC configuration and network isolation, so the
+    VPC and isolation denies exempt exactly the serving model's names (`serving.serverless.outsideVpc`).
+    """
+    outside_vpc = {"Null": {"sagemaker:VpcSubnets": "true"}}
     statements = [
-        _deny("DenyJobsOutsideVpc", JOBS_IN_VPC, {"Null": {"sagemaker:VpcSubnets": "true"}}),
+        *_deny_models_except("DenyJobsOutsideVpc", JOBS_IN_VPC, outside_vpc, models_outside_vpc),
         _deny("DenyUnencryptedVolumes", ENCRYPTED_JOBS, {"Null": {"sagemaker:VolumeKmsKey": "true"}}),
         _deny("DenyUnencryptedOutput", ENCRYPTED_JOBS, {"Null": {"sagemaker:OutputKmsKey": "true"}}),
         _deny(
@@ -43,12 +51,30 @@ def sagemaker_guardrails(allowed_instance_types: Sequence[str], require_network_
         ),
     ]
     if require_network_isolation:
-        statements += [
-            _deny("DenyDisabledNetworkIsolation", ISOLATED, {"Bool": {"sagemaker:NetworkIsolation": "false"}}),
-            _deny("DenyMissingNetworkIsolation", ISOLATED, {"Null": {"sagemaker:NetworkIsolation": "true"}}),
-        ]
+        for sid, condition in (
+            ("DenyDisabledNetworkIsolation", {"Bool": {"sagemaker:NetworkIsolation": "false"}}),
+            ("DenyMissingNetworkIsolation", {"Null": {"sagemaker:NetworkIsolation": "true"}}),
+        ):
+            statements += _deny_models_except(sid, ISOLATED, condition, models_outside_vpc)
     return statements
 
 
-def _deny(sid: str, actions: list[str], conditions: dict[str, dict[str, object]]) -> Statement:
+def _deny_models_except(
+    sid: str, actions: list[str], conditions: Mapping[str, Mapping[str, object]], exempt_models: Sequence[str]
+) -> list[Statement]:
+    """One deny; with exemptions, CreateModel moves to its own deny on every model but those."""
+    if not exempt_models:
+        return [_deny(sid, actions, conditions)]
+    jobs = [action for action in actions if action != "sagemaker:CreateModel"]
+    model = Statement(
+        sid=f"{sid}Models",
+        effect="Deny",
+        actions=["sagemaker:CreateModel"],
+        not_resources=list(exempt_models),
+        conditions=conditions,
+    )
+    return [_deny(sid, jobs, conditions), model]
+
+
+def _deny(sid: str, actions: list[str], conditions: Mapping[str, Mapping[str, object]]) -> Statement:
     return Statement(sid=sid, effect="Deny", actions=actions, resources=["*"], conditions=conditions)

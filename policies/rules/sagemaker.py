@@ -12,25 +12,113 @@ from policies.rules.common import ENDPOINT_CONFIG, PIPELINE, bucket_names, pipel
 MODEL = "aws:sagemaker/model:Model"
 TRACKING = ("aws:sagemaker/mlflowApp:MlflowApp", "aws:sagemaker/mlflowTrackingServer:MlflowTrackingServer")
 ENDPOINT = "aws:sagemaker/endpoint:Endpoint"
+MONITORING_JOBS = ("aws:sagemaker/dataQualityJobDefinition:DataQualityJobDefinition",)
 
 
-def _model_isolation(resource: Resource, context: Context) -> Iterable[str]:
-    if resource.props.get("enableNetworkIsolation") is not True:
-        yield "the model container can reach the network"
-    if not (resource.props.get("vpcConfig") or {}).get("subnets"):
-        yield "the model does not run in the VPC"
+def _serverless_configs(resources: Sequence[Resource]) -> list[Resource]:
+    """Endpoint configurations with a serverless variant."""
+    return [
+        resource
+        for resource in resources
+        if resource.type == ENDPOINT_CONFIG
+        and any("serverlessConfig" in variant for variant in resource.props.get("productionVariants") or [])
+    ]
+
+
+def _served_models(config: Resource) -> set[str]:
+    """Names of the models an endpoint configuration serves (production and shadow variants)."""
+    variants = [*(config.props.get("productionVariants") or []), *(config.props.get("shadowProductionVariants") or [])]
+    return {str(variant.get("modelName")) for variant in variants}
+
+
+def _model_isolation(resources: Sequence[Resource], context: Context) -> Iterable[tuple[Resource | None, str]]:
+    serverless = set().union(*(_served_models(config) for config in _serverless_configs(resources)))
+    for resource in resources:
+        if resource.type != MODEL:
+            continue
+        if context.environment == "dev" and resource.props.get("name") in serverless:
+            continue  # dev's documented relaxation; sagemaker-serverless-exclusions checks the rest
+        if resource.props.get("enableNetworkIsolation") is not True:
+            yield resource, "the model container can reach the network"
+        if not (resource.props.get("vpcConfig") or {}).get("subnets"):
+            yield resource, "the model does not run in the VPC"
 
 
 register(
     Rule(
         id="sagemaker-model-isolated",
         family="sagemaker",
-        description="Models run network-isolated inside the VPC's private subnets.",
+        description="Models run network-isolated inside the VPC's private subnets (dev's serverless model excepted).",
         why="An inference container must not be able to send data anywhere.",
         fix="Set enable_network_isolation=True and vpc_config on the model.",
         control="Security Hub SageMaker.2 (VPC), SageMaker.3 (no direct internet)",
-        types=(MODEL,),
-        check=_model_isolation,
+        stack_check=_model_isolation,
+    )
+)
+
+
+def _serverless_exclusions(resources: Sequence[Resource], context: Context) -> Iterable[tuple[Resource | None, str]]:
+    """SageMaker's serverless feature exclusions and the deployment guardrails exclusions, on the plan."""
+    yield from _serverless_config_problems(resources)
+    yield from _rolling_problems(resources)
+    serverless = {str(config.props.get("name")) for config in _serverless_configs(resources)}
+    monitored = {
+        str(((r.props.get("dataQualityJobInput") or {}).get("endpointInput") or {}).get("endpointName"))
+        for r in resources
+        if r.type in MONITORING_JOBS
+    }
+    for endpoint in resources:
+        config_name, name = endpoint.props.get("endpointConfigName"), endpoint.props.get("name")
+        if endpoint.type == ENDPOINT and config_name in serverless and name in monitored:
+            yield endpoint, "Model Monitor does not support serverless endpoints"
+
+
+def _serverless_config_problems(resources: Sequence[Resource]) -> Iterable[tuple[Resource, str]]:
+    models = {str(r.props.get("name")): r for r in resources if r.type == MODEL}
+    for config in _serverless_configs(resources):
+        variants = config.props.get("productionVariants") or []
+        if len(variants) > 1:
+            yield config, f"a serverless endpoint has {len(variants)} production variants; it supports one"
+        if config.props.get("shadowProductionVariants"):
+            yield config, "a serverless endpoint cannot have shadow variants"
+        if (config.props.get("dataCaptureConfig") or {}).get("enableCapture"):
+            yield config, "a serverless endpoint cannot capture data"
+        for name in sorted(_served_models(config) & set(models)):
+            if models[name].props.get("vpcConfig"):
+                yield models[name], f"model {name} is served serverless, which supports no VPC configuration"
+            if models[name].props.get("enableNetworkIsolation"):
+                yield models[name], f"model {name} is served serverless, which supports no network isolation"
+
+
+def _rolling_problems(resources: Sequence[Resource]) -> Iterable[tuple[Resource, str]]:
+    configs = {str(r.props.get("name")): r for r in resources if r.type == ENDPOINT_CONFIG}
+    serverless = set(map(id, _serverless_configs(resources)))
+    for endpoint in resources:
+        if endpoint.type != ENDPOINT or not (endpoint.props.get("deploymentConfig") or {}).get("rollingUpdatePolicy"):
+            continue
+        config = configs.get(str(endpoint.props.get("endpointConfigName")))
+        if config is None:
+            continue
+        if id(config) in serverless:
+            yield endpoint, "rolling deployments do not support serverless endpoints"
+        if len(config.props.get("productionVariants") or []) > 1:
+            yield endpoint, "rolling deployments do not support multi-variant endpoints"
+
+
+register(
+    Rule(
+        id="sagemaker-serverless-exclusions",
+        family="sagemaker",
+        description="Serverless endpoints use none of the features SageMaker excludes for them; rolling deployments "
+        "target only single-variant realtime endpoints.",
+        why="SageMaker refuses these at create or update time (serverless feature exclusions; deployment "
+        "guardrails exclusions), after the rest of the stack has changed.",
+        fix="Serve serverless with one variant, no VPC, no isolation, no capture and no Model Monitor "
+        "(serving.serverless.outsideVpc, serving.dataCapturePercentage: 0, monitoring.backend: custom), or "
+        "serve with mode: realtime; use a blue/green rollout for serverless or multi-variant endpoints.",
+        control="SageMaker developer guide: serverless-endpoints (feature exclusions), "
+        "deployment-guardrails-exclusions",
+        stack_check=_serverless_exclusions,
     )
 )
 

@@ -243,3 +243,104 @@ def test_inconsistent_search_spaces_are_rejected(
     lines = problems_of(tmp_path, prod)
     assert any(expected in line for line in lines), lines
     assert all(line.startswith("Pulumi.prod.yaml: mlops:training.tuning") for line in lines), lines
+
+
+# SageMaker developer guide, "Deploy models with Amazon SageMaker Serverless Inference", feature exclusions:
+# no VPC configuration, network isolation, data capture, multiple production variants or Model Monitor.
+# "Deployment guardrails: Exclusions": rolling deployments support neither serverless nor multi-variant endpoints.
+SERVERLESS_MISTAKES = [
+    (
+        "serving",
+        {"dataCapturePercentage": 20},
+        "dev",
+        "mlops:serving.dataCapturePercentage: serverless endpoints cannot capture data",
+    ),
+    (
+        "serving",
+        {"serverless": {"memorySizeMb": 2048, "maxConcurrency": 5}},
+        "dev",
+        "mlops:serving.serverless.outsideVpc: serverless endpoints support neither VPC configuration nor network "
+        "isolation",
+    ),
+    (
+        "serving",
+        {"rollout": {"strategy": "rolling"}},
+        "dev",
+        "mlops:serving.rollout.strategy: rolling deployments do not support serverless endpoints",
+    ),
+    (
+        "monitoring",
+        {"backend": "model-monitor"},
+        "dev",
+        "mlops:monitoring.backend: Model Monitor does not support serverless endpoints",
+    ),
+    (
+        "serving",
+        {
+            "modelPackageArn": "arn:aws:sagemaker:eu-west-1:333333333333:model-package/g/1",
+            "challengerModelPackageArn": "arn:aws:sagemaker:eu-west-1:333333333333:model-package/g/2",
+            "rollout": {"strategy": "rolling"},
+        },
+        "prod",
+        "mlops:serving.rollout.strategy: rolling deployments do not support multi-variant endpoints",
+    ),
+    (
+        "serving",
+        {"serverless": {"outsideVpc": True}},
+        "prod",
+        "mlops:serving.serverless.outsideVpc: applies to mode: serverless only",
+    ),
+]
+
+
+@pytest.mark.parametrize(("section", "change", "stack", "expected"), SERVERLESS_MISTAKES)
+def test_what_sagemaker_excludes_is_refused_naming_key_and_fix(
+    tmp_path: Path, project_root: Path, section: str, change: dict[str, Any], stack: str, expected: str
+) -> None:
+    settings = copy.deepcopy(shipped_settings(project_root, stack))
+    settings[f"mlops:{section}"] = {**settings.get(f"mlops:{section}", {}), **change}
+    lines = problems_of(tmp_path, settings, stack=stack)
+    assert any(line.startswith(f"Pulumi.{stack}.yaml: {expected}") for line in lines), lines
+
+
+def test_only_dev_may_serve_outside_the_vpc(tmp_path: Path, project_root: Path) -> None:
+    staging = copy.deepcopy(shipped_settings(project_root, "staging"))
+    staging["mlops:serving"] = {
+        **staging["mlops:serving"],
+        "mode": "serverless",
+        "serverless": {"outsideVpc": True},
+        "dataCapturePercentage": 0,
+    }
+    del staging["mlops:serving"]["offHours"]
+    lines = problems_of(tmp_path, staging, stack="staging")
+    assert any("mlops:serving.serverless.outsideVpc: only dev may serve outside the VPC" in line for line in lines)
+
+
+def test_the_plan_refuses_what_validate_refuses(tmp_path: Path, project_root: Path) -> None:
+    from infra.plan.evaluate import evaluate_stack
+
+    dev = copy.deepcopy(shipped_settings(project_root, "dev"))
+    dev["mlops:serving"]["dataCapturePercentage"] = 100
+    write_stack(tmp_path, "dev", dev)
+    with pytest.raises(ConfigError, match=r"mlops:serving\.dataCapturePercentage: serverless endpoints cannot capture"):
+        evaluate_stack("dev", tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("existing", "expected"),
+    [
+        ({}, "set routeTableIds (the blueprint creates one on them) or s3PrefixListId"),
+        ({"routeTableIds": ["rtb-0aaa1111bbbb2222c"], "s3PrefixListId": "pl-6da54004"}, "not both"),
+        ({"routeTableIds": ["subnet-0aaa1111bbbb2222c"]}, "is not a rtb id"),
+    ],
+)
+def test_an_existing_vpc_must_reach_s3(
+    tmp_path: Path, prod: dict[str, Any], existing: dict[str, Any], expected: str
+) -> None:
+    prod["mlops:network"]["existingVpc"] = {
+        "vpcId": "vpc-0abc12345def67890",
+        "privateSubnetIds": ["subnet-0aaa1111bbbb2222c", "subnet-0ddd3333eeee4444f"],
+        **existing,
+    }
+    lines = problems_of(tmp_path, prod)
+    assert any(line.startswith("Pulumi.prod.yaml: mlops:network.existingVpc") and expected in line for line in lines)

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import copy
+import fnmatch
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from infra.components.endpoint import digest
 from infra.plan.evaluate import evaluate_stack
 from infra.plan.model import Plan
 from tests.helpers import shipped_settings, statements, write_stack
@@ -41,18 +44,23 @@ def test_without_a_pinned_model_there_is_no_endpoint(plan: Plan) -> None:
     assert plan.of_type("mlops:serving:Endpoint"), "the component is there, empty, so the plan says why"
 
 
-def test_models_are_isolated_in_the_vpc(pinned: dict[str, Plan]) -> None:
-    for stack, plan in pinned.items():
+DIGEST = r"[0-9a-f]{8}"
+
+
+def test_realtime_models_are_isolated_in_the_vpc(pinned: dict[str, Plan]) -> None:
+    for stack in ("staging", "prod"):
+        plan = pinned[stack]
         model = one(plan, "aws:sagemaker/model:Model")
         assert model["primaryContainer"] == {"modelPackageName": PACKAGE}
         assert model["enableNetworkIsolation"] is True
         assert model["vpcConfig"]["subnets"] == plan.outputs["subnet_ids"]
         assert model["executionRoleArn"] == plan.outputs["role_arns"]["model"]
-        assert model["name"] == f"mlops-{stack}-churn-primary-v7"
+        assert re.fullmatch(f"mlops-{stack}-churn-primary-v7-{DIGEST}", model["name"])
 
 
-def test_capture_is_encrypted_and_sampled_per_config(pinned: dict[str, Plan], configs: dict[str, Any]) -> None:
-    for stack, plan in pinned.items():
+def test_realtime_capture_is_encrypted_and_sampled_per_config(pinned: dict[str, Plan], configs: dict[str, Any]) -> None:
+    for stack in ("staging", "prod"):
+        plan = pinned[stack]
         config = one(plan, "aws:sagemaker/endpointConfiguration:EndpointConfiguration")
         capture = config["dataCaptureConfig"]
         assert capture["enableCapture"] is True
@@ -61,14 +69,46 @@ def test_capture_is_encrypted_and_sampled_per_config(pinned: dict[str, Plan], co
         assert capture["destinationS3Uri"].startswith(f"s3://{plan.outputs['bucket_names']['capture']}/endpoints/")
 
 
-def test_dev_is_serverless_and_scales_to_zero(pinned: dict[str, Plan]) -> None:
+def test_dev_serverless_uses_none_of_the_features_sagemaker_excludes(pinned: dict[str, Plan]) -> None:
+    """SageMaker's serverless feature exclusions (developer guide, serverless-endpoints): no VPC configuration,
+    no network isolation, no data capture, no Model Monitor, one production variant. The config still takes
+    KmsKeyId (botocore 1.44.5 CreateEndpointConfigInput.KmsKeyId)."""
     plan = pinned["dev"]
     config = one(plan, "aws:sagemaker/endpointConfiguration:EndpointConfiguration")
     (variant,) = config["productionVariants"]
     assert variant["serverlessConfig"] == {"maxConcurrency": 5, "memorySizeInMb": 2048}
     assert "instanceType" not in variant
+    assert "dataCaptureConfig" not in config and "shadowProductionVariants" not in config
+    assert config["kmsKeyArn"] == plan.outputs["key_arns"]["models"]
+    model = one(plan, "aws:sagemaker/model:Model")
+    assert "vpcConfig" not in model and model["enableNetworkIsolation"] is False
+    assert variant["modelName"] == model["name"]
+    assert re.fullmatch(f"mlops-dev-churn-serverless-v7-{DIGEST}", model["name"])
+    assert not plan.of_type("aws:sagemaker/dataQualityJobDefinition:DataQualityJobDefinition")
     assert not plan.of_type("aws:appautoscaling/target:Target")
     assert "deploymentConfig" not in one(plan, "aws:sagemaker/endpoint:Endpoint")
+
+
+def test_the_guardrails_exempt_only_devs_serverless_model(pinned: dict[str, Plan]) -> None:
+    """The relaxation is explicit and narrow: CreateModel outside the VPC is denied for every model name
+    except the serverless endpoint's, in dev only; jobs stay denied outside the VPC."""
+    plan = pinned["dev"]
+    model_arn = f"arn:aws:sagemaker:eu-west-1:111111111111:model/{one(plan, 'aws:sagemaker/model:Model')['name']}"
+    (guardrails,) = [p for p in plan.of_type("aws:iam/policy:Policy") if p.inputs["name"] == "mlops-dev-guardrails"]
+    by_sid = {s["Sid"]: s for s in statements(guardrails)}
+    model_deny = by_sid["DenyJobsOutsideVpcModels"]
+    assert model_deny["Action"] == ["sagemaker:CreateModel"] and "Resource" not in model_deny
+    (exempt,) = model_deny["NotResource"]
+    assert fnmatch.fnmatchcase(model_arn, exempt)
+    assert not fnmatch.fnmatchcase(model_arn.replace("-serverless-", "-primary-"), exempt)
+    assert "sagemaker:CreateModel" not in by_sid["DenyJobsOutsideVpc"]["Action"]
+    assert "sagemaker:CreateTrainingJob" in by_sid["DenyJobsOutsideVpc"]["Action"]
+    assert by_sid["DenyMissingNetworkIsolationModels"]["NotResource"] == [exempt]
+    for stack in ("staging", "prod"):
+        (policy,) = [
+            p for p in pinned[stack].of_type("aws:iam/policy:Policy") if p.inputs["name"] == f"mlops-{stack}-guardrails"
+        ]
+        assert all("NotResource" not in statement for statement in statements(policy))
 
 
 @pytest.mark.parametrize(("stack", "routing"), [("staging", "LINEAR"), ("prod", "CANARY")])
@@ -104,6 +144,61 @@ def test_prod_has_two_instances_and_scales_on_invocations(pinned: dict[str, Plan
     assert policy["predefinedMetricSpecification"]["predefinedMetricType"] == "SageMakerVariantInvocationsPerInstance"
 
 
+def _pinned_staging(root: Path, project_root: Path, **serving: Any) -> Plan:
+    settings = copy.deepcopy(shipped_settings(project_root, "staging"))
+    settings["mlops:serving"] |= {"modelPackageArn": PACKAGE, **serving}
+    settings["mlops:network"]["existingVpc"] = {
+        "vpcId": "vpc-0abc12345def67890",
+        "privateSubnetIds": ["subnet-0aaa1111bbbb2222c", "subnet-0ddd3333eeee4444f"],
+        "routeTableIds": ["rtb-0aaa1111bbbb2222c"],
+    }
+    root.mkdir()
+    write_stack(root, "staging", settings)
+    return evaluate_stack("staging", root)
+
+
+def test_a_replacement_forcing_change_gives_models_and_configs_new_names(tmp_path: Path, project_root: Path) -> None:
+    """SageMaker cannot update a model or an endpoint configuration (botocore 1.44.5 has no UpdateModel or
+    UpdateEndpointConfig; terraform-provider-aws, under pulumi-aws 7.51.1, marks every input but tags ForceNew),
+    so a change replaces them create-before-delete: the new name must differ from the old one for every input
+    (subnets, security groups, role, key, package), or the create collides with the resource still in use."""
+    base = _pinned_staging(tmp_path / "base", project_root)
+    settings = copy.deepcopy(shipped_settings(project_root, "staging"))
+    settings["mlops:serving"] |= {"modelPackageArn": PACKAGE}
+    settings["mlops:network"]["existingVpc"] = {
+        "vpcId": "vpc-0abc12345def67890",
+        "privateSubnetIds": ["subnet-0aaa1111bbbb2222c", "subnet-0fff5555aaaa6666b"],  # one subnet moved
+        "routeTableIds": ["rtb-0aaa1111bbbb2222c"],
+    }
+    (tmp_path / "moved").mkdir()
+    write_stack(tmp_path / "moved", "staging", settings)
+    moved = evaluate_stack("staging", tmp_path / "moved")
+    same = _pinned_staging(tmp_path / "same", project_root)
+    token_model, token_config = "aws:sagemaker/model:Model", "aws:sagemaker/endpointConfiguration:EndpointConfiguration"
+    assert one(moved, token_model)["name"] != one(base, token_model)["name"]
+    assert one(moved, token_config)["name"] != one(base, token_config)["name"], "it serves the new model"
+    assert one(same, token_model)["name"] == one(base, token_model)["name"], "no change, no replacement"
+    assert one(same, token_config)["name"] == one(base, token_config)["name"]
+
+
+def test_the_name_digest_covers_every_input() -> None:
+    inputs = {
+        "execution_role_arn": "arn:aws:iam::222222222222:role/mlops-staging-model",
+        "primary_container": {"model_package_name": PACKAGE},
+        "enable_network_isolation": True,
+        "vpc_config": {"subnets": ["subnet-0aaa1111bbbb2222c"], "security_group_ids": ["sg-0aaa1111bbbb2222c"]},
+    }
+    changes = {
+        "execution_role_arn": "arn:aws:iam::222222222222:role/other",
+        "primary_container": {"model_package_name": PACKAGE[:-1] + "8"},
+        "enable_network_isolation": False,
+        "vpc_config": {"subnets": ["subnet-0aaa1111bbbb2222c"], "security_group_ids": ["sg-0bbb1111bbbb2222c"]},
+    }
+    digests = [digest(inputs), *(digest({**inputs, key: value}) for key, value in changes.items())]
+    assert len(set(digests)) == len(digests)
+    assert digest(dict(reversed(inputs.items()))) == digests[0], "key order does not matter"
+
+
 def test_changing_a_setting_renames_the_endpoint_configuration(
     tmp_path: Path, project_root: Path, pinned: dict[str, Plan]
 ) -> None:
@@ -127,7 +222,8 @@ def test_shadow_variant_gets_a_share_of_traffic(tmp_path: Path, project_root: Pa
     config = one(plan, "aws:sagemaker/endpointConfiguration:EndpointConfiguration")
     (shadow,) = config["shadowProductionVariants"]
     assert shadow["variantName"] == "shadow" and shadow["initialVariantWeight"] == 0.2
-    assert sorted(m.inputs["name"] for m in plan.of_type("aws:sagemaker/model:Model")) == [
+    names = sorted(m.inputs["name"] for m in plan.of_type("aws:sagemaker/model:Model"))
+    assert [name[: -len("-01234567")] for name in names] == [
         "mlops-prod-churn-primary-v7",
         "mlops-prod-churn-shadow-v8",
     ]
@@ -190,3 +286,14 @@ def test_approvals_dispatch_the_promotion_workflow_when_a_token_is_set(tmp_path:
 
 def test_no_token_no_hook(plans: dict[str, Plan]) -> None:
     assert not plans["dev"].of_type("aws:cloudwatch/eventConnection:EventConnection")
+
+
+def test_every_pinned_stack_passes_the_pack(pinned: dict[str, Plan], configs: dict[str, Any]) -> None:
+    """A pinned model (as after a promotion) keeps each stack within the pack, serverless dev included."""
+    from policies.check import check_plan
+
+    for stack, plan in pinned.items():
+        mandatory = [v for v in check_plan(plan, configs[stack]) if v.level == "mandatory"]
+        assert not mandatory, [(v.rule.id, v.message) for v in mandatory]
+        serverless = [v for v in check_plan(plan, configs[stack]) if v.rule.id.startswith("sagemaker-serverless")]
+        assert not serverless

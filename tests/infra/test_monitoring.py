@@ -37,7 +37,8 @@ def alarms(plan: Plan) -> dict[str, dict[str, Any]]:
 
 
 def test_alarm_set_per_serving_mode(served: dict[str, Plan]) -> None:
-    assert sorted(alarms(served["dev"])) == ["client-error-rate", "concurrency", "drift", "error-rate", "latency-p99"]
+    # dev serves serverless, which cannot capture traffic: no drift job, so no drift alarm
+    assert sorted(alarms(served["dev"])) == ["client-error-rate", "concurrency", "error-rate", "latency-p99"]
     for stack in ("staging", "prod"):
         assert sorted(alarms(served[stack])) == [
             "client-error-rate",
@@ -62,6 +63,11 @@ def test_thresholds_come_from_config(served: dict[str, Plan], configs: dict[str,
 
 def test_drift_runs_on_schedule_in_the_vpc_encrypted(served: dict[str, Plan], configs: dict[str, StackConfig]) -> None:
     for stack, plan in served.items():
+        if stack == "dev":  # nothing captured, nothing to compare: drift is watched where traffic is real
+            assert not [
+                p for p in plan.of_type("aws:sagemaker/pipeline:Pipeline") if "drift" in p.inputs["pipelineName"]
+            ]
+            continue
         pipeline = next(
             p.inputs
             for p in plan.of_type("aws:sagemaker/pipeline:Pipeline")

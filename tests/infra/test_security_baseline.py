@@ -216,14 +216,40 @@ def test_existing_vpc_is_used_instead_of_a_new_one(tmp_path: Path, project_root:
     settings["mlops:network"]["existingVpc"] = {
         "vpcId": "vpc-0abc12345def67890",
         "privateSubnetIds": ["subnet-0aaa1111bbbb2222c", "subnet-0ddd3333eeee4444f"],
+        "routeTableIds": ["rtb-0aaa1111bbbb2222c", "rtb-0ddd3333eeee4444f"],
     }
     write_stack(tmp_path, "staging", settings)
     plan = evaluate_stack("staging", tmp_path)
+    # Jobs without internet reach S3 only through a gateway endpoint on their subnets' route tables.
+    (gateway,) = [
+        e.inputs for e in plan.of_type("aws:ec2/vpcEndpoint:VpcEndpoint") if e.inputs["vpcEndpointType"] == "Gateway"
+    ]
+    assert gateway["serviceName"] == "com.amazonaws.eu-west-1.s3"
+    assert gateway["routeTableIds"] == ["rtb-0aaa1111bbbb2222c", "rtb-0ddd3333eeee4444f"]
+    assert gateway["vpcId"] == "vpc-0abc12345def67890"
+    egress = [r.inputs for r in plan.of_type("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")]
+    assert any(rule.get("prefixListId", "").startswith("pl-") and rule["fromPort"] == 443 for rule in egress)
     assert not plan.of_type("aws:ec2/vpc:Vpc") and not plan.of_type("aws:ec2/subnet:Subnet")
     assert plan.outputs["vpc_id"] == "vpc-0abc12345def67890"
     for group in plan.of_type("aws:ec2/securityGroup:SecurityGroup"):
         assert group.inputs["vpcId"] == "vpc-0abc12345def67890"
-    interface = [e for e in plan.of_type("aws:ec2/vpcEndpoint:VpcEndpoint")]
+    interface = [
+        e for e in plan.of_type("aws:ec2/vpcEndpoint:VpcEndpoint") if e.inputs["vpcEndpointType"] == "Interface"
+    ]
     assert interface and all(
         e.inputs["subnetIds"] == ["subnet-0aaa1111bbbb2222c", "subnet-0ddd3333eeee4444f"] for e in interface
     )
+
+
+def test_an_existing_vpc_with_its_own_s3_gateway_gets_egress_to_it(tmp_path: Path, project_root: Path) -> None:
+    settings = copy.deepcopy(shipped_settings(project_root, "staging"))
+    settings["mlops:network"]["existingVpc"] = {
+        "vpcId": "vpc-0abc12345def67890",
+        "privateSubnetIds": ["subnet-0aaa1111bbbb2222c", "subnet-0ddd3333eeee4444f"],
+        "s3PrefixListId": "pl-6da54004",
+    }
+    write_stack(tmp_path, "staging", settings)
+    plan = evaluate_stack("staging", tmp_path)
+    assert not [e for e in plan.of_type("aws:ec2/vpcEndpoint:VpcEndpoint") if e.inputs["vpcEndpointType"] == "Gateway"]
+    egress = [r.inputs for r in plan.of_type("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")]
+    assert any(rule.get("prefixListId") == "pl-6da54004" and rule["fromPort"] == 443 for rule in egress)

@@ -363,6 +363,24 @@ CASES["sagemaker-tracking-governed"] = (
                                      modelRegistrationMode="AutoModelRegistrationEnabled")],
     "not to a bucket this stack governs",
 )  # fmt: skip
+# SageMaker developer guide: serverless feature exclusions; deployment guardrails exclusions (rolling).
+_MODEL = "aws:sagemaker/model:Model"
+_SERVERLESS_MODEL = r(_MODEL, name="m", enableNetworkIsolation=False)
+_SERVERLESS = r(
+    EC,
+    name="c",
+    kmsKeyArn="k",
+    productionVariants=[{"variantName": "primary", "modelName": "m", "serverlessConfig": {"memorySizeInMb": 2048}}],
+)
+CASES["sagemaker-serverless-exclusions"] = (
+    DEV,
+    [_SERVERLESS_MODEL, _SERVERLESS, r("aws:sagemaker/endpoint:Endpoint", name="e", endpointConfigName="c")],
+    [
+        r(_MODEL, name="m", enableNetworkIsolation=True, vpcConfig={"subnets": ["s"]}),
+        r(EC, **{**_SERVERLESS.props, "dataCaptureConfig": {"enableCapture": True}}),
+    ],
+    "a serverless endpoint cannot capture data",
+)
 CASES["cost-idle-within-budget"] = (_budget_context(1000), [_ENDPOINT], [_ENDPOINT], "")  # context swapped below
 
 
@@ -408,3 +426,61 @@ def test_rules_document_why_fix_and_mapping() -> None:
     for candidate in all_rules():
         assert candidate.why and candidate.fix and candidate.control, candidate.id
         assert candidate.id == candidate.id.lower() and " " not in candidate.id
+
+
+def test_serverless_exclusions_name_each_excluded_feature() -> None:
+    models = [r(_MODEL, name="m", enableNetworkIsolation=True, vpcConfig={"subnets": ["s"]}), r(_MODEL, name="n")]
+    two_variants = {**_SERVERLESS.props["productionVariants"][0], "variantName": "challenger", "modelName": "n"}
+    config = r(
+        EC,
+        **{
+            **_SERVERLESS.props,
+            "productionVariants": [*_SERVERLESS.props["productionVariants"], two_variants],
+            "shadowProductionVariants": [{"variantName": "shadow", "modelName": "n"}],
+        },
+    )
+    endpoint = r(
+        "aws:sagemaker/endpoint:Endpoint",
+        name="e",
+        endpointConfigName="c",
+        deploymentConfig={"rollingUpdatePolicy": {"maximumBatchSize": {"type": "CAPACITY_PERCENT", "value": 25}}},
+    )
+    monitor = r(
+        "aws:sagemaker/dataQualityJobDefinition:DataQualityJobDefinition",
+        dataQualityJobInput={"endpointInput": {"endpointName": "e"}},
+    )
+    messages = [
+        v.message for v in rule("sagemaker-serverless-exclusions").run([*models, config, endpoint, monitor], DEV)
+    ]
+    assert messages == [
+        "a serverless endpoint has 2 production variants; it supports one",
+        "a serverless endpoint cannot have shadow variants",
+        "model m is served serverless, which supports no VPC configuration",
+        "model m is served serverless, which supports no network isolation",
+        "rolling deployments do not support serverless endpoints",
+        "rolling deployments do not support multi-variant endpoints",
+        "Model Monitor does not support serverless endpoints",
+    ]
+
+
+def test_rolling_deployments_need_a_single_realtime_variant() -> None:
+    variants = [{"variantName": name, "modelName": name, "instanceType": "ml.m5.large"} for name in ("a", "b")]
+    rolling = {"rollingUpdatePolicy": {"maximumBatchSize": {"type": "CAPACITY_PERCENT", "value": 25}}}
+    endpoint = r("aws:sagemaker/endpoint:Endpoint", name="e", endpointConfigName="c", deploymentConfig=rolling)
+    single = r(EC, name="c", productionVariants=variants[:1])
+    double = r(EC, name="c", productionVariants=variants)
+    check = rule("sagemaker-serverless-exclusions")
+    assert check.run([single, endpoint], PROD) == []
+    assert [v.message for v in check.run([double, endpoint], PROD)] == [
+        "rolling deployments do not support multi-variant endpoints"
+    ]
+
+
+def test_only_devs_serverless_model_may_run_outside_the_vpc() -> None:
+    isolated = rule("sagemaker-model-isolated")
+    assert isolated.run([_SERVERLESS_MODEL, _SERVERLESS], DEV) == []
+    assert {v.message for v in isolated.run([_SERVERLESS_MODEL, _SERVERLESS], PROD)} == {
+        "the model container can reach the network",
+        "the model does not run in the VPC",
+    }
+    assert isolated.run([r(_MODEL, name="other"), _SERVERLESS], DEV), "only the serverless endpoint's own model"
