@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import io
+import sys
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.console import Console
 from rich.table import Table
 
 from mlops.console import UserError, console
+
+if TYPE_CHECKING:
+    from policies.model import Violation
+
+NO_WRAP_WIDTH = 10_000
+"""Width of the table off a terminal: CI logs scroll sideways, so a resource name is never cut in two."""
 
 app = typer.Typer(
     help="Run the policy pack offline; regenerate its catalogue and per-environment configs.", no_args_is_help=True
@@ -21,12 +31,30 @@ def _root() -> Path:
     return ROOT
 
 
+class Format(StrEnum):
+    """Output formats of `mlops policy check`."""
+
+    table = "table"
+    json = "json"
+    sarif = "sarif"
+    github = "github"
+
+
 @app.command("check")
 def check_command(
     stack: Annotated[
         str | None, typer.Option("--stack", "-s", help="Stack to plan and check (or the plan's stack).")
     ] = None,
     plan: Annotated[Path | None, typer.Option("--plan", help="A plan JSON written by `mlops plan --json`.")] = None,
+    output_format: Annotated[
+        Format,
+        typer.Option(
+            "--format",
+            "-f",
+            help="table (people), json, sarif (code scanning upload) or github (workflow annotations).",
+        ),
+    ] = Format.table,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the report to FILE.")] = None,
 ) -> None:
     """Check a plan; exit 1 on any mandatory violation (advisory ones are listed, not fatal)."""
     from infra.config import load_stack_file, stack_file
@@ -44,20 +72,62 @@ def check_command(
         from infra.plan.evaluate import evaluate_stack
 
         loaded = evaluate_stack(str(stack), _root())
-    config = load_stack_file(stack_file(stack or loaded.stack, _root()))
-    violations = check_plan(loaded, config)
+    path = stack_file(stack or loaded.stack, _root())
+    violations = check_plan(loaded, load_stack_file(path))
+    report = _report(output_format, loaded.stack, path.name, len(loaded.resources), violations)
+    if output is not None:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(report + "\n", encoding="utf-8")
+        console.print(f"wrote {output}: {len(violations)} violation(s)")
+    elif output_format is Format.table:
+        _table_console().print(_summary(loaded.stack, len(loaded.resources), violations))
+    else:
+        sys.stdout.write(report + "\n")
+    if any(violation.level == "mandatory" for violation in violations):
+        raise typer.Exit(1)
+
+
+def _report(output_format: Format, stack: str, stack_file: str, count: int, violations: list[Violation]) -> str:
+    from policies import report
+    from policies.registry import all_rules
+
+    match output_format:
+        case Format.json:
+            return report.as_json(stack, count, violations)
+        case Format.sarif:
+            return report.as_sarif(stack, stack_file, all_rules(), violations)
+        case Format.github:
+            return report.as_github(stack_file, violations)
+        case _:
+            text = Console(file=io.StringIO(), width=NO_WRAP_WIDTH, highlight=False, no_color=True)
+            text.print(_summary(stack, count, violations))
+            return str(text.file.getvalue()).rstrip("\n")  # type: ignore[attr-defined]
+
+
+def _summary(stack: str, count: int, violations: list[Violation]) -> Table | str:
     if not violations:
-        console.print(f"[green]✓[/] {loaded.stack}: {len(loaded.resources)} resources pass every rule")
-        return
-    table = Table(title=f"{loaded.stack}: {len(violations)} violation(s)", title_justify="left")
-    for column in ("level", "rule", "resource", "message", "fix"):
+        return f"[green]✓[/] {stack}: {count} resources pass every rule"
+    return violation_table(stack, violations)
+
+
+def violation_table(stack: str, violations: list[Violation]) -> Table:
+    """The violations for people: identifiers (rule, resource) never wrap; messages fold on a terminal."""
+    table = Table(title=f"{stack}: {len(violations)} violation(s)", title_justify="left")
+    for column in ("level", "rule", "resource"):
+        table.add_column(column, no_wrap=True)
+    for column in ("message", "fix"):
         table.add_column(column, overflow="fold")
     for violation in violations:
         resource = violation.resource.name if violation.resource else "(stack)"
         table.add_row(violation.level, violation.rule.id, resource, violation.message, violation.rule.fix)
-    console.print(table)
-    if any(violation.level == "mandatory" for violation in violations):
-        raise typer.Exit(1)
+    return table
+
+
+def _table_console() -> Console:
+    """The terminal's console; off a terminal (CI logs, pipes) one wide enough that no line wraps."""
+    if console.is_terminal:
+        return console
+    return Console(highlight=False, width=NO_WRAP_WIDTH, soft_wrap=True)
 
 
 @app.command()

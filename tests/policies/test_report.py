@@ -1,0 +1,106 @@
+"""`mlops policy check --format table|json|sarif|github`: results that CI logs, code scanning and people can use.
+
+Sources: the SARIF 2.1.0 schema (oasis-tcs/sarif-spec `sarif-2.1/schema/sarif-schema-2.1.0.json` at
+e0583813964ec43cea53b6b531b402866095ed1f, vendored in tests/policies/data/), and GitHub's workflow command
+syntax (`::error file={name},title={title}::{message}`, data escaping `%`, CR, LF; properties also `:` and `,`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from infra.plan.model import Plan
+from policies.model import Resource, Rule, Violation
+from policies.report import as_github
+
+MLOPS = str(Path(sys.executable).with_name("mlops"))
+SCHEMA = Path(__file__).with_name("data") / "sarif-schema-2.1.0.json"
+LONG_NAME = "feature-store-customer-churn-with-a-name-longer-than-any-eighty-column-terminal-line"
+
+
+def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """The CLI as CI runs it: not a terminal, 80 columns (GitHub's runners), no colour."""
+    env = {**os.environ, "COLUMNS": "80", "NO_COLOR": "1", "TERM": "dumb"}
+    return subprocess.run([MLOPS, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120, check=False)
+
+
+@pytest.fixture(scope="module")
+def broken(plans: dict[str, Plan], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Prod's plan with one feature group's online store unencrypted, under a long resource name."""
+    path = tmp_path_factory.mktemp("report") / "broken.json"
+    plans["prod"].write(path)
+    document = json.loads(path.read_text())
+    for resource in document["resources"]:
+        if resource["type"] == "aws:sagemaker/featureGroup:FeatureGroup":
+            resource["inputs"]["onlineStoreConfig"]["securityConfig"] = {}
+            resource["name"] = LONG_NAME
+    path.write_text(json.dumps(document))
+    return path
+
+
+def test_table_never_wraps_identifiers_off_a_terminal(broken: Path, project_root: Path) -> None:
+    result = run("policy", "check", "--plan", str(broken), cwd=project_root)
+    assert result.returncode == 1
+    line = next(line for line in result.stdout.splitlines() if "feature-store-kms" in line)
+    assert LONG_NAME in line, result.stdout
+
+
+def test_json_lists_every_violation_whole(broken: Path, project_root: Path) -> None:
+    result = run("policy", "check", "--plan", str(broken), "--format", "json", cwd=project_root)
+    assert result.returncode == 1
+    document = json.loads(result.stdout)
+    (violation,) = [v for v in document["violations"] if v["rule"] == "feature-store-kms"]
+    assert violation["resource"] == LONG_NAME and violation["level"] == "mandatory"
+    assert violation["type"] == "aws:sagemaker/featureGroup:FeatureGroup" and violation["fix"]
+
+
+def test_sarif_is_valid_sarif_2_1_0_for_code_scanning(broken: Path, project_root: Path, tmp_path: Path) -> None:
+    out = tmp_path / "policy.sarif"
+    result = run("policy", "check", "--plan", str(broken), "--format", "sarif", "--output", str(out), cwd=project_root)
+    assert result.returncode == 1, "a mandatory violation still fails the step"
+    log = json.loads(out.read_text())
+    jsonschema.Draft4Validator(json.loads(SCHEMA.read_text())).validate(log)
+    (run_,) = log["runs"]
+    rules = {rule["id"] for rule in run_["tool"]["driver"]["rules"]}
+    (result_,) = [r for r in run_["results"] if r["ruleId"] == "feature-store-kms"]
+    assert result_["ruleId"] in rules and result_["level"] == "error"
+    (location,) = result_["locations"]
+    assert location["physicalLocation"]["artifactLocation"]["uri"] == "Pulumi.prod.yaml"
+    assert location["logicalLocations"][0]["name"] == LONG_NAME
+    assert result_["partialFingerprints"], "code scanning tracks a result across runs by its fingerprint"
+
+
+def test_github_format_prints_one_annotation_per_violation(broken: Path, project_root: Path) -> None:
+    result = run("policy", "check", "--plan", str(broken), "--format", "github", cwd=project_root)
+    assert result.returncode == 1
+    (line,) = [line for line in result.stdout.splitlines() if "feature-store-kms" in line]
+    assert line.startswith(f"::error file=Pulumi.prod.yaml,title=feature-store-kms ({LONG_NAME})::{LONG_NAME}: ")
+
+
+def test_github_annotations_escape_what_the_command_syntax_reserves() -> None:
+    rule = Rule(id="r", family="sagemaker", description="d", why="w", fix="a: b, c", control="x")
+    resource = Resource("t", "name:with,commas", "urn", {})
+    (line,) = as_github("Pulumi.dev.yaml", [Violation(rule, resource, "50% of\nit", "advisory")]).splitlines()
+    assert line == (
+        "::warning file=Pulumi.dev.yaml,title=r (name%3Awith%2Ccommas)::name:with,commas: 50%25 of%0Ait. Fix: a: b, c"
+    )
+
+
+def test_ci_annotates_and_uploads_the_policy_results(project_root: Path) -> None:
+    import yaml
+
+    workflow = yaml.safe_load((project_root / ".github/workflows/ci.yml").read_text(encoding="utf-8"))
+    steps = workflow["jobs"]["plan"]["steps"]
+    checks = [step["run"] for step in steps if "policy check" in step.get("run", "")]
+    assert any("--format github" in run for run in checks) and any("--format sarif" in run for run in checks)
+    assert all("--format" in run for run in checks), "a bare table in a CI log is for people, not the runner"
+    upload = next(step for step in steps if step.get("uses", "").startswith("github/codeql-action/upload-sarif@"))
+    assert upload["with"]["sarif_file"] == "out/policy-${{ matrix.stack }}.sarif"
+    assert workflow["jobs"]["plan"]["permissions"]["security-events"] == "write"
