@@ -57,3 +57,24 @@ def backend(stack: Annotated[str, typer.Option("--stack", "-s")]) -> None:
     if not config.identity.state_bucket:
         raise UserError(f"Pulumi.{stack}.yaml sets no mlops:identity.stateBucket; add the state bucket's name")
     console.print(f"s3://{config.identity.state_bucket}?region={config.region}", soft_wrap=True)
+
+
+@app.command()
+def pinned(stack: Annotated[str, typer.Option("--stack", "-s")]) -> None:
+    """Print the model package the stack pins (nothing before its first promotion)."""
+    from pipelines.lifecycle.stack_files import pinned_package
+
+    console.print(pinned_package(_root(), stack) or "", soft_wrap=True)
+
+
+@app.command("next-promotion")
+def next_promotion(
+    source: Annotated[str, typer.Option("--from", help="The stage whose pin moves on (staging).")],
+    target: Annotated[str, typer.Option("--to", help="The stage it moves to (prod).")],
+) -> None:
+    """Print the package `--from` serves when `--to` serves another one; print nothing when they agree."""
+    from pipelines.lifecycle.stack_files import pinned_package
+
+    package = pinned_package(_root(), source)
+    if package and package != pinned_package(_root(), target):
+        console.print(package, soft_wrap=True)

@@ -1,0 +1,84 @@
+"""Promotion that branch protection allows: a pull request per stage, deployed on merge with the policy pack.
+
+GitHub refuses pushes to a protected branch from `GITHUB_TOKEN` ("About protected branches"), so no
+workflow may push to main; every `pulumi up`, rollbacks included, runs with the policy pack.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from pipelines.lifecycle.stack_files import pin_package
+from tests.cli.test_cli import run
+
+WORKFLOWS = Path(__file__).resolve().parents[2] / ".github" / "workflows"
+PACKAGE = "arn:aws:sagemaker:eu-west-1:111111111111:model-package/mlops-dev-churn/7"
+
+
+def workflows() -> dict[str, dict[str, Any]]:
+    return {path.name: yaml.safe_load(path.read_text()) for path in sorted(WORKFLOWS.glob("*.yml"))}
+
+
+def steps(workflow: dict[str, Any]) -> list[dict[str, Any]]:
+    return [step for job in workflow["jobs"].values() for step in job.get("steps", [])]
+
+
+def test_no_workflow_pushes_to_main() -> None:
+    for name, workflow in workflows().items():
+        for step in steps(workflow):
+            script = step.get("run", "")
+            for push in re.findall(r"git push[^\n]*", script):
+                assert "main" not in push and "refs/heads/$branch" in push, (name, push)
+
+
+def test_every_pulumi_up_applies_the_policy_pack() -> None:
+    ups = 0
+    for name, workflow in workflows().items():
+        for step in steps(workflow):
+            if step.get("uses", "").startswith("pulumi/actions@") and step["with"]["command"] == "up":
+                ups += 1
+                assert step["with"]["policyPacks"] == "policies", (name, step)
+                assert step["with"]["policyPackConfigs"] == "policies/config/${{ inputs.stack }}.json", (name, step)
+    assert ups == 2, "the deploy and its rollback"
+
+
+def test_an_approval_is_proposed_as_a_pull_request_and_deployed_on_merge() -> None:
+    flows = workflows()
+    assert "promote-stack.yml" not in flows, "the workflow that pushed pins to main is gone"
+    promote = flows["promote-model.yml"]["jobs"]["staging"]
+    assert promote["uses"] == "./.github/workflows/propose-promotion.yml"
+    assert promote["with"]["stack"] == "staging"
+    (propose,) = flows["propose-promotion.yml"]["jobs"].values()
+    assert propose["environment"] == "${{ inputs.stack }}", "the environment's reviewers see the proposal"
+    script = "\n".join(step.get("run", "") for step in propose["steps"])
+    assert 'branch="promote/$STACK"' in script and 'gh pr create --head "$branch" --base main' in script
+    assert "mlops model promote" in script, "only an approved, lineage-stamped package is proposed"
+    deploy = flows["deploy.yml"]
+    assert deploy[True]["push"]["branches"] == ["main"]  # YAML 1.1 reads the `on` key as True
+    assert deploy["jobs"]["propose-prod"]["needs"] == "next-promotion"
+    assert deploy["jobs"]["propose-prod"]["with"]["stack"] == "prod"
+    assert deploy["jobs"]["next-promotion"]["needs"] == "staging", "prod is proposed once staging serves it"
+
+
+def test_a_failed_smoke_test_restores_the_previous_pin() -> None:
+    (job,) = workflows()["deploy-stack.yml"]["jobs"].values()
+    by_id = {step.get("id"): step for step in job["steps"] if step.get("id")}
+    assert by_id["smoke"]["run"] == '.venv/bin/mlops model smoke --stack "$STACK"'
+    assert "steps.smoke.outcome == 'failure'" in by_id["restore"]["if"]
+    assert by_id["restore"]["run"] == 'git show "HEAD^:Pulumi.$STACK.yaml" > "Pulumi.$STACK.yaml"'
+    rollback = next(s for s in job["steps"] if "steps.restore.outcome" in s.get("if", "") and "uses" in s)
+    assert rollback["with"]["command"] == "up" and rollback["with"]["policyPacks"] == "policies"
+
+
+def test_next_promotion_names_the_package_staging_serves_and_prod_does_not(project: Path) -> None:
+    assert run("ci", "next-promotion", "--from", "staging", "--to", "prod", cwd=project).stdout.strip() == ""
+    pin_package(project, "staging", PACKAGE)
+    result = run("ci", "next-promotion", "--from", "staging", "--to", "prod", cwd=project)
+    assert result.returncode == 0 and result.stdout.strip() == PACKAGE
+    assert run("ci", "pinned", "--stack", "staging", cwd=project).stdout.strip() == PACKAGE
+    pin_package(project, "prod", PACKAGE)
+    assert run("ci", "next-promotion", "--from", "staging", "--to", "prod", cwd=project).stdout.strip() == ""
