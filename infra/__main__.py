@@ -20,6 +20,7 @@ from infra.components.training_pipeline import TrainingPipeline, TrainingPipelin
 from infra.config import ConfigError, parse_settings, runtime_settings
 from infra.iam.arns import Arns
 from infra.naming import Naming
+from infra.retention import keep_data
 from infra.tags import MANDATORY_TAG_KEYS, mandatory_tags
 from pipelines.definitions.clarify import check_training_data
 from pipelines.definitions.settings import config_hash
@@ -31,6 +32,8 @@ try:
     check_training_data(config, f"Pulumi.{pulumi.get_stack()}.yaml")
 except ConfigError as error:
     raise pulumi.RunError(str(error)) from None
+
+pulumi.runtime.register_stack_transformation(keep_data(protect=not config.teardown))
 
 MODEL_NAME = "churn"
 schemas = {schema.name: schema for schema in load_schemas()}

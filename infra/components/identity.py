@@ -83,7 +83,12 @@ class Identity(pulumi.ComponentResource):
             "boundary",
             "Permissions boundary of every role of this environment",
             boundary_statements(
-                self._arns, self._boundary_policy_arn, admins, guardrails, self._arns.role(self._names["pipeline"])
+                self._arns,
+                self._boundary_policy_arn,
+                admins,
+                guardrails,
+                self._arns.role(self._names["pipeline"]),
+                break_glass=self._arns.role(self._names["platform-admin"]),
             ),
         )
         self._guardrails = self._policy("guardrails", "SageMaker guardrails: VPC, KMS, isolation, sizes", guardrails)

@@ -616,6 +616,11 @@ class StackConfig(Section):
     registry: RegistryConfig = Field(default_factory=RegistryConfig)
     cost: CostConfig
     monitoring: MonitoringConfig = Field(default_factory=MonitoringConfig)
+    teardown: bool = Field(
+        default=False,
+        description="Lift the protection of data buckets, keys, the registry and feature groups so "
+        "`pulumi destroy` can run (they are still retained in AWS): the README's teardown path.",
+    )
 
     @model_validator(mode="after")
     def _cross_field_rules(self) -> Self:

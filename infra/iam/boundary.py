@@ -38,14 +38,22 @@ GLOBAL_SERVICES = ["iam:*", "sts:*", "budgets:*", "s3:ListAllMyBuckets"]
 
 
 def boundary_statements(
-    arns: Arns, boundary_arn: str, admins: Sequence[str], guardrails: Sequence[Statement], registrar: str
+    arns: Arns,
+    boundary_arn: str,
+    admins: Sequence[str],
+    guardrails: Sequence[Statement],
+    registrar: str,
+    *,
+    break_glass: str | None = None,
 ) -> list[Statement]:
     """The boundary document: a ceiling of platform services minus explicit denies.
 
     `admins` (the deploy role and the break-glass admin) are the only principals that may change
     the boundary policy itself or delete KMS keys. `registrar` (the training pipeline's role) is the
     only one that may register a model package, so every package carries the lineage, reports and
-    evaluation gate the pipeline gives it: registration by hand is refused by IAM.
+    evaluation gate the pipeline gives it: registration by hand is refused by IAM. `break_glass` (the
+    platform admin persona) is the only one that may delete a trail: `pulumi destroy` and a trail
+    replacement retain the trail (infra/retention.py), and that admin deletes it by hand.
     """
     not_admin = {"ArnNotLike": {"aws:PrincipalArn": list(admins)}}
     return [
@@ -102,8 +110,21 @@ def boundary_statements(
         Statement(
             sid="DenyAuditTampering",
             effect="Deny",
-            actions=["cloudtrail:StopLogging", "cloudtrail:DeleteTrail"],
+            actions=["cloudtrail:StopLogging", *([] if break_glass else ["cloudtrail:DeleteTrail"])],
             resources=["*"],
+        ),
+        *(
+            [
+                Statement(
+                    sid="DenyTrailDeletionButBreakGlass",
+                    effect="Deny",
+                    actions=["cloudtrail:DeleteTrail"],
+                    resources=["*"],
+                    conditions={"ArnNotEquals": {"aws:PrincipalArn": break_glass}},
+                )
+            ]
+            if break_glass
+            else []
         ),
         Statement(
             sid="DenyKeyDestruction",

@@ -28,8 +28,12 @@ def persona_statements(
         return _ml_engineer(environment, arns, role_names)
     if persona == "model-approver":
         return _model_approver(arns)
-    if persona == "platform-admin":
-        return deployer_statements(arns, boundary_arn)
+    if persona == "platform-admin":  # also the break-glass admin: the only role that may delete the trail
+        trail = arns.regional("cloudtrail", f"trail/{arns.naming.resource('trail')}")
+        return [
+            *deployer_statements(arns, boundary_arn),
+            Statement(sid="BreakGlassDeleteTrail", actions=["cloudtrail:DeleteTrail"], resources=[trail]),
+        ]
     return _auditor(arns)
 
 

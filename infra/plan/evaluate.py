@@ -52,6 +52,7 @@ class RecordingMonitor(mocks.MockMonitor):
                 parent=request.parent or None,
                 inputs=_plain(rpc.deserialize_properties(request.object)),
                 dependencies=sorted(set(request.dependencies)),
+                options=_options(request),
             )
         )
         return response
@@ -84,6 +85,12 @@ def evaluate_stack(stack: str, root: Path = PROJECT_ROOT) -> Plan:
         resources=sorted(monitor.records, key=lambda resource: resource.urn),
         outputs=monitor.outputs,
     )
+
+
+def _options(request: Any) -> dict[str, bool]:
+    """The destroy-relevant options the engine receives, only those that are set."""
+    options = {"protect": bool(request.protect), "retainOnDelete": bool(request.retainOnDelete)}
+    return {key: value for key, value in options.items() if value}
 
 
 def _run_program() -> None:

@@ -21,6 +21,8 @@ class PlannedResource:
     parent: str | None
     inputs: dict[str, Any]
     dependencies: list[str]
+    options: dict[str, bool] = field(default_factory=dict)
+    """Resource options that decide what `pulumi destroy` may do: `protect`, `retainOnDelete` (only when set)."""
 
 
 @dataclass(frozen=True)
