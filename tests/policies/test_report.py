@@ -1,7 +1,7 @@
 """`mlops policy check --format table|json|sarif|github`: results that CI logs, code scanning and people can use.
 
 Sources: the SARIF 2.1.0 schema (oasis-tcs/sarif-spec `sarif-2.1/schema/sarif-schema-2.1.0.json` at
-e0583813964ec43cea53b6b531b402866095ed1f, vendored in tests/policies/data/), and GitHub's workflow command
+e0583813964ec43cea53b6b531b402866095ed1f, vendored next to this file), and GitHub's workflow command
 syntax (`::error file={name},title={title}::{message}`, data escaping `%`, CR, LF; properties also `:` and `,`).
 """
 
@@ -21,7 +21,7 @@ from policies.model import Resource, Rule, Violation
 from policies.report import as_github
 
 MLOPS = str(Path(sys.executable).with_name("mlops"))
-SCHEMA = Path(__file__).with_name("data") / "sarif-schema-2.1.0.json"
+SCHEMA = Path(__file__).with_name("sarif-schema-2.1.0.json")
 LONG_NAME = "feature-store-customer-churn-with-a-name-longer-than-any-eighty-column-terminal-line"
 
 
