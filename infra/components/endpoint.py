@@ -127,7 +127,9 @@ class Endpoint(pulumi.ComponentResource):
             endpoint_config_name=config.name,
             deployment_config=self._deployment(alarms) if realtime else None,
             tags=dict(args.tags),
-            opts=pulumi.ResourceOptions(parent=self),
+            # SageMaker cannot update a realtime endpoint to serverless (developer guide, "Update a
+            # serverless endpoint"): a change of mode replaces the endpoint, deleting it first (same name).
+            opts=pulumi.ResourceOptions(parent=self, replacement_trigger=serving.mode, delete_before_replace=True),
         )
         if realtime:
             self._autoscaling(endpoint)

@@ -87,9 +87,16 @@ def evaluate_stack(stack: str, root: Path = PROJECT_ROOT) -> Plan:
     )
 
 
-def _options(request: Any) -> dict[str, bool]:
-    """The destroy-relevant options the engine receives, only those that are set."""
-    options = {"protect": bool(request.protect), "retainOnDelete": bool(request.retainOnDelete)}
+def _options(request: Any) -> dict[str, Any]:
+    """The options that decide deletes and replacements, only those that are set."""
+    options: dict[str, Any] = {
+        "protect": bool(request.protect),
+        "retainOnDelete": bool(request.retainOnDelete),
+        "deleteBeforeReplace": bool(request.deleteBeforeReplace),
+    }
+    if request.HasField("replacement_trigger"):
+        trigger = request.replacement_trigger  # a protobuf Value: scalar triggers are all the program uses
+        options["replacementTrigger"] = getattr(trigger, trigger.WhichOneof("kind"))
     return {key: value for key, value in options.items() if value}
 
 

@@ -21,8 +21,9 @@ class PlannedResource:
     parent: str | None
     inputs: dict[str, Any]
     dependencies: list[str]
-    options: dict[str, bool] = field(default_factory=dict)
-    """Resource options that decide what `pulumi destroy` may do: `protect`, `retainOnDelete` (only when set)."""
+    options: dict[str, Any] = field(default_factory=dict)
+    """Resource options that decide deletes and replacements, only when set: `protect`, `retainOnDelete`,
+    `deleteBeforeReplace`, `replacementTrigger`."""
 
 
 @dataclass(frozen=True)

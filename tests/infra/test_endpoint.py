@@ -297,3 +297,43 @@ def test_every_pinned_stack_passes_the_pack(pinned: dict[str, Plan], configs: di
         assert not mandatory, [(v.rule.id, v.message) for v in mandatory]
         serverless = [v for v in check_plan(plan, configs[stack]) if v.rule.id.startswith("sagemaker-serverless")]
         assert not serverless
+
+
+def test_a_change_of_serving_mode_replaces_the_endpoint(pinned: dict[str, Plan]) -> None:
+    """SageMaker cannot update a realtime endpoint to a serverless one (developer guide, "Update a serverless
+    endpoint"): the mode is the endpoint's replacement trigger, and the same name means delete first."""
+    for stack, plan in pinned.items():
+        (endpoint,) = plan.of_type("aws:sagemaker/endpoint:Endpoint")
+        mode = "serverless" if stack == "dev" else "realtime"
+        assert endpoint.options == {"deleteBeforeReplace": True, "replacementTrigger": mode}
+
+
+def test_devs_serverless_config_is_a_request_sagemaker_accepts(pinned: dict[str, Plan]) -> None:
+    """Every input of dev's endpoint configuration, as the CreateEndpointConfig request botocore 1.44.5 validates
+    (ProductionVariantServerlessConfig; KmsKeyId is accepted beside a serverless variant)."""
+    from botocore.session import get_session
+    from botocore.validate import ParamValidator
+
+    config = one(pinned["dev"], "aws:sagemaker/endpointConfiguration:EndpointConfiguration")
+    assert set(config) == {"name", "tags", "productionVariants", "kmsKeyArn"}, "nothing serverless excludes"
+    (variant,) = config["productionVariants"]
+    assert set(variant) == {"variantName", "modelName", "serverlessConfig"}
+    serverless = variant["serverlessConfig"]
+    request = {
+        "EndpointConfigName": config["name"],
+        "ProductionVariants": [
+            {
+                "VariantName": variant["variantName"],
+                "ModelName": variant["modelName"],
+                "ServerlessConfig": {
+                    "MemorySizeInMB": serverless["memorySizeInMb"],
+                    "MaxConcurrency": serverless["maxConcurrency"],
+                },
+            }
+        ],
+        "KmsKeyId": config["kmsKeyArn"],
+        "Tags": [{"Key": key, "Value": value} for key, value in config["tags"].items()],
+    }
+    shape = get_session().get_service_model("sagemaker").operation_model("CreateEndpointConfig").input_shape
+    report = ParamValidator().validate(request, shape)
+    assert not report.has_errors(), report.generate_report()

@@ -22,7 +22,7 @@ def test_plan_json_follows_the_contract(plans: dict[str, Plan], tmp_path: Path) 
     assert (document["stack"], document["project"]) == ("dev", "mlops")
     for resource in document["resources"]:
         assert set(resource) == {"urn", "type", "name", "parent", "inputs", "dependencies", "options"}
-        assert set(resource["options"]) <= {"protect", "retainOnDelete"}
+        assert set(resource["options"]) <= {"protect", "retainOnDelete", "deleteBeforeReplace", "replacementTrigger"}
         assert resource["urn"].startswith("urn:pulumi:dev::mlops::")
     assert Plan.read(path) == plans["dev"]
 
