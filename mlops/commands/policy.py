@@ -29,7 +29,7 @@ def check_command(
     plan: Annotated[Path | None, typer.Option("--plan", help="A plan JSON written by `mlops plan --json`.")] = None,
 ) -> None:
     """Check a plan; exit 1 on any mandatory violation (advisory ones are listed, not fatal)."""
-    from infra.config import load_stack_file, stack_file
+    from infra.config.project import check_project
     from infra.plan.model import Plan
     from policies.check import check_plan
 
@@ -44,7 +44,7 @@ def check_command(
         from infra.plan.evaluate import evaluate_stack
 
         loaded = evaluate_stack(str(stack), _root())
-    config = load_stack_file(stack_file(stack or loaded.stack, _root()))
+    config = check_project(stack or loaded.stack, _root())
     violations = check_plan(loaded, config)
     if not violations:
         console.print(f"[green]✓[/] {loaded.stack}: {len(loaded.resources)} resources pass every rule")
