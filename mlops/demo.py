@@ -7,6 +7,7 @@ Stack files are copied into the output folder first, so promotions never touch t
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -313,7 +314,10 @@ def _pipeline(state: DemoState) -> str:
     state.execution_arn = execution
     steps = ", ".join(step["Name"] for step in definition["Steps"])
     name = resource.inputs["pipelineName"]
-    return f"{name} {created} then {again} ({steps}); started {state.execution_id}"
+    return (
+        f"{name} {created} then {again} ({steps}); started {state.execution_id} (moto records the execution and runs "
+        "no step: the stages below do the steps' work)"
+    )
 
 
 def _training_pipeline(plan: Any) -> Any:
@@ -347,7 +351,8 @@ def _register(state: DemoState) -> str:
     _track(state)
     return (
         f"{state.package_arn} (PendingManualApproval, with its evaluation report, drift baseline and lineage; "
-        "its Clarify report links point where the AWS run writes them: moto runs no Clarify job)"
+        "simulated: the demo sends the pipeline's own RegisterModel request, and its Clarify report links point "
+        "where the AWS run writes them, since moto runs no Clarify job)"
     )
 
 
@@ -473,7 +478,11 @@ def _smoke(state: DemoState) -> str:
         timeout=10,
     )  # fmt: skip
     result = smoke_test(_client("sagemaker-runtime", state, "staging"), endpoint, payload)
-    return f"{endpoint} created from the staging plan; {result.rows} rows scored: {result.scores}"
+    return (
+        f"{endpoint} created from the staging plan in account {state.accounts['staging']}; {result.rows} rows scored: "
+        f"{result.scores} (simulated: moto cannot run a model, so the emulator answers with what the real inference "
+        "handler computed for this payload locally)"
+    )
 
 
 def _deploy_endpoint(sagemaker: Any, plan: Any) -> None:
@@ -499,12 +508,35 @@ def _lineage(state: DemoState) -> str:
     serving = endpoint_packages(_client("sagemaker", state, "staging"), endpoint)[0]
     # the package lives in dev's registry; staging reads it across accounts (the group policy allows it)
     chain = lineage(_client("sagemaker", state), state.workspace, serving.package_arn, serving)
+    chain = dataclasses.replace(chain, tracking_run_id=_mlflow_run_id(state, chain.tracking_run))
     (state.out / "lineage.json").write_text(json.dumps(chain.to_dict(), indent=2, sort_keys=True) + "\n")
     console.print(lineage_table(chain, f"what {endpoint} serves (`mlops lineage --endpoint {endpoint}`)"))
     return (
-        f"{endpoint} -> {chain.package_arn} -> run {chain.tracking_run} -> data {chain.data_version[:19]}...; "
+        f"{endpoint} -> {chain.package_arn} -> MLflow run {chain.tracking_run_id or chain.tracking_run} -> "
+        f"data {chain.data_version[:19]}...; "
         f"{state.out / 'lineage.json'}"
     )
+
+
+def _mlflow_run_id(state: DemoState, run_name: str) -> str:
+    """The id of the MLflow run named `run_name`, looked up in the local store as one would in the stack's MLflow."""
+    import logging
+
+    from mlflow.tracking import MlflowClient
+
+    from infra.config import load_stack_file
+    from pipelines.local_run import LocalTrainingRun
+
+    logging.getLogger("mlflow").setLevel(logging.WARNING)
+    store = LocalTrainingRun(state.out / "training").tracking_store
+    client = MlflowClient(tracking_uri=f"sqlite:///{store / 'mlflow.db'}")
+    experiment = client.get_experiment_by_name(
+        load_stack_file(state.workspace / "Pulumi.dev.yaml").training.tracking.experiment
+    )
+    if experiment is None:
+        return ""
+    runs = client.search_runs([experiment.experiment_id], filter_string=f"attributes.run_name = '{run_name}'")
+    return str(runs[0].info.run_id) if runs else ""
 
 
 def _drift(state: DemoState) -> str:
@@ -571,5 +603,7 @@ def _drift(state: DemoState) -> str:
     return (
         f"drifted: {', '.join(report['drifted_features'])} (metrics published: {len(published)} series; "
         f"drift pipeline {monitoring}); alarm {alarm.inputs['name']} fires -> retraining {execution.rsplit('/', 1)[1]} "
-        f"started with {parameters}; report {drift_dir / 'drift.json'}"
+        f"started with {parameters}; report {drift_dir / 'drift.json'} (simulated: moto neither evaluates alarms "
+        "nor delivers their events, so the demo compared the drifted count with the alarm's threshold and started "
+        "the rule's target itself; the drift job ran with dev's key, since moto shares no package across accounts)"
     )

@@ -42,22 +42,19 @@ def adapt(settings: dict[str, Any], environment: str, accounts: dict[str, str]) 
     settings = dict(settings)
     settings["aws:region"] = REGION
     settings["mlops:accountId"] = account
-    network = dict(settings["mlops:network"])
-    network["availabilityZones"] = list(ZONES)
-    settings["mlops:network"] = network
-    identity = dict(settings["mlops:identity"])
-    identity["github"] = {**identity["github"], "org": ORG, "repo": REPO}
+    settings["mlops:network"] = {**settings.get("mlops:network", {}), "availabilityZones": list(ZONES)}
+    identity = dict(settings.get("mlops:identity", {}))
+    identity["github"] = {**identity.get("github", {}), "org": ORG, "repo": REPO}
     identity["stateBucket"] = f"{ORG}-pulumi-state-{account}"
     identity["personas"] = {
         persona: [_sso_role(arn, account) for arn in arns] for persona, arns in identity.get("personas", {}).items()
     }
     settings["mlops:identity"] = identity
-    audit = dict(settings["mlops:audit"])
-    audit["alertEmails"] = [f"ml-{environment}-alerts@{ORG}.io"]
-    settings["mlops:audit"] = audit
-    if "mlops:registry" in settings:
-        readers = settings["mlops:registry"].get("readerAccounts", [])
-        settings["mlops:registry"] = {**settings["mlops:registry"], "readerAccounts": [accounts[a] for a in readers]}
+    settings["mlops:audit"] = {**settings.get("mlops:audit", {}), "alertEmails": [f"ml-{environment}-alerts@{ORG}.io"]}
+    registry = settings.get("mlops:registry")
+    if registry and registry.get("readerAccounts"):
+        readers = [accounts.get(reader, reader) for reader in registry["readerAccounts"]]
+        settings["mlops:registry"] = {**registry, "readerAccounts": readers}
     return settings
 
 
@@ -67,8 +64,19 @@ def _sso_role(arn: str, account: str) -> str:
     return f"arn:aws:iam::{account}:role/{SSO_PATH}{name}"
 
 
+def adapt_stack_files(root: Path) -> None:
+    """Edit the stack files in `root` in place, as README step 2 says a fork does."""
+    documents = {path: yaml.safe_load(path.read_text(encoding="utf-8")) for path in sorted(root.glob("Pulumi.*.yaml"))}
+    shipped = {doc["config"]["mlops:environment"]: doc["config"]["mlops:accountId"] for doc in documents.values()}
+    accounts = {shipped[environment]: ACCOUNTS[environment] for environment in shipped}
+    for path, document in documents.items():
+        environment = document["config"]["mlops:environment"]
+        document["config"] = adapt(document["config"], environment, accounts)
+        path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+
+
 def make_fork(destination: Path) -> Path:
-    """Copy the checkout's tracked files to `destination` (a git repository of its own) and adapt its stacks."""
+    """Copy the checkout's files to `destination` (a git repository of its own) and adapt its stacks."""
     listing = ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"]
     tracked = subprocess.run(listing, cwd=ROOT, capture_output=True, check=True, text=True).stdout.split("\0")  # noqa: S603
     for name in filter(None, tracked):
@@ -77,15 +85,7 @@ def make_fork(destination: Path) -> Path:
             target = destination / name
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, target)
-    documents = {
-        path: yaml.safe_load(path.read_text(encoding="utf-8")) for path in sorted(destination.glob("Pulumi.*.yaml"))
-    }
-    shipped = {doc["config"]["mlops:environment"]: doc["config"]["mlops:accountId"] for doc in documents.values()}
-    accounts = {shipped[environment]: ACCOUNTS[environment] for environment in shipped}
-    for path, document in documents.items():
-        environment = document["config"]["mlops:environment"]
-        document["config"] = adapt(document["config"], environment, accounts)
-        path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+    adapt_stack_files(destination)
     _git(destination, "init", "-q", "-b", "main")
     _git(destination, "add", "-A")
     _git(destination, "-c", "user.name=fork", "-c", "user.email=fork@example.invalid", "commit", "-qm", "Adapt stacks")

@@ -147,7 +147,7 @@ def namespace_problem(namespace: str, name: str) -> str | None:
             return None
         if name in blueprint:
             return f"is a blueprint setting, not the AWS provider's: write it as {NAMESPACE}:{name}"
-        close = difflib.get_close_matches(name, sorted(provider_keys()), n=3)
+        close = difflib.get_close_matches(name, sorted(provider_keys()), n=1)
         hint = f" (did you mean {', '.join(f'aws:{key}' for key in close)}?)" if close else ""
         return (
             f"is not a setting of the AWS provider (pulumi-aws {provider_version()}), which would refuse it at "

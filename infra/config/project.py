@@ -63,7 +63,8 @@ def project_problems(configs: dict[str, StackConfig]) -> dict[str, list[Problem]
             )
     for environment, names in by_environment.items():
         if len(names) > 1:
-            files = ", ".join(f"Pulumi.{name}.yaml" for name in names)
+            ordered = sorted(names, key=lambda name: (name != environment, name))
+            files = ", ".join(f"Pulumi.{name}.yaml" for name in ordered)
             for name in names:
                 problems[name].append(
                     Problem(
