@@ -433,6 +433,12 @@ class ExpectedUsage(Section):
     serverless_seconds_per_request: float = Field(default=0.2, gt=0, description="Billed duration of a request.")
     storage_gb: float = Field(default=50, ge=0, description="Data, features, artifacts and logs in S3.")
     online_store_gb: float = Field(default=1, ge=0, description="Feature store online storage.")
+    monitoring_job_minutes: float = Field(
+        default=10,
+        gt=0,
+        le=60,
+        description="Billed minutes of one Model Monitor job (monitoring.backend: model-monitor).",
+    )
     s3_data_events: int = Field(
         default=1_000_000,
         ge=0,

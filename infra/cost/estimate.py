@@ -152,6 +152,10 @@ class _Pricer:
         """The plan holds an endpoint configuration (a model is pinned); else the configured shape is estimated."""
         self.data_events = False
         """The trail records S3 data events: priced from expected requests."""
+        self.monitoring_jobs: dict[str, tuple[str, int]] = {}
+        """Model Monitor job definitions: name -> (instance type, count)."""
+        self.schedules: list[tuple[str, str, str]] = []
+        """Model Monitor schedules: (component, job definition name, schedule expression)."""
 
     def count_free(self, label: str) -> None:
         """Record a resource AWS does not bill (or bills through another line)."""
@@ -234,6 +238,37 @@ class _Pricer:
         self.data_events |= "Data" in categories
         self.count_free("aws:cloudtrail/trail:Trail (the first copy of management events is free)")
 
+    def _DataQualityJobDefinition(self, name: str, component: str, inputs: Mapping[str, Any]) -> None:  # noqa: N802
+        cluster = (inputs.get("jobResources") or {}).get("clusterConfig") or {}
+        definition = str(inputs.get("name", name))
+        self.monitoring_jobs[definition] = (str(cluster.get("instanceType")), int(cluster.get("instanceCount", 1)))
+        self.count_free("aws:sagemaker/dataQualityJobDefinition:DataQualityJobDefinition (its schedule runs it)")
+
+    def _MonitoringSchedule(self, name: str, component: str, inputs: Mapping[str, Any]) -> None:  # noqa: N802
+        config = inputs.get("monitoringScheduleConfig") or {}
+        expression = str((config.get("scheduleConfig") or {}).get("scheduleExpression", ""))
+        self.schedules.append((component, str(config.get("monitoringJobDefinitionName")), expression))
+
+    def monitoring(self, minutes: float) -> None:
+        """Model Monitor jobs run on their schedule (hourly or daily cron), whatever the traffic: idle cost."""
+        for component, definition, expression in self.schedules:
+            instance, count = self.monitoring_jobs.get(definition, ("", 1))
+            rate = self.instance_hour(instance)
+            fields = expression.removeprefix("cron(").removesuffix(")").split()
+            if rate is None or len(fields) != 6:
+                self.report.unpriced.append(f"Model Monitor schedule {definition} ({expression} on {instance})")
+                continue
+            runs_per_day = 24 if fields[1] == "*" else len(fields[1].split(","))
+            runs = runs_per_day * self.hours / 24
+            self.add(
+                component,
+                f"Model Monitor {definition}: {runs:g} runs x {minutes:g} min on {count} x {instance}",
+                quantity=round(runs * count * minutes / 60, 2),
+                unit="instance-hour",
+                unit_usd=rate,
+                kind="idle",
+            )
+
     def _NatGateway(self, name: str, component: str, inputs: Mapping[str, Any]) -> None:  # noqa: N802
         self.add(
             component,
@@ -313,6 +348,7 @@ class _Pricer:
     def usage(self, config: StackConfig) -> None:
         expected = config.cost.expected
         self.serving_shape(config)
+        self.monitoring(expected.monitoring_job_minutes)
         if self.data_events:
             self.add(
                 "audit",

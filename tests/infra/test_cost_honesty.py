@@ -88,3 +88,25 @@ def test_every_region_validation_accepts_is_priced_fully() -> None:
     keys = set(TABLE["regions"][accepted[0]])
     for region in accepted:
         assert set(TABLE["regions"][region]) == keys, region
+
+
+def test_model_monitor_schedules_are_priced_by_their_runs(tmp_path: Path, project_root: Path) -> None:
+    """An hourly data-quality schedule runs 730 jobs a month on its job definition's instance, traffic or not."""
+    settings = copy.deepcopy(shipped_settings(project_root, "prod"))
+    settings["mlops:serving"]["modelPackageArn"] = (
+        "arn:aws:sagemaker:eu-west-1:111111111111:model-package/mlops-dev-churn/7"
+    )
+    settings["mlops:monitoring"]["backend"] = "model-monitor"
+    write_stack(tmp_path, "prod", settings)
+    config = load_stack_file(tmp_path / "Pulumi.prod.yaml")
+    plan = evaluate_stack("prod", tmp_path)
+    report = estimate("prod", plan.resources, config)
+    assert report.unpriced == []
+    (definition,) = plan.of_type("aws:sagemaker/dataQualityJobDefinition:DataQualityJobDefinition")
+    instance = definition.inputs["jobResources"]["clusterConfig"]["instanceType"]
+    (line,) = [item for item in report.lines if item.item.startswith("Model Monitor")]
+    minutes = config.cost.expected.monitoring_job_minutes
+    hours = round(TABLE["hours_per_month"] * minutes / 60, 2)  # hourly cron: one job per hour
+    assert config.monitoring.model_monitor_schedule == "cron(0 * ? * * *)"
+    assert line.kind == "idle" and line.quantity == hours
+    assert line.monthly_usd == round(hours * TABLE["regions"][config.region]["sagemaker_instance_hour"][instance], 2)
