@@ -32,7 +32,7 @@ def validate_stacks(root: Path, names: Sequence[str] | None = None) -> dict[str,
             continue
         loaded[name] = config
     siblings = dict(loaded)
-    for other in set(stack_names(root)) - set(names):
+    for other in [name for name in stack_names(root) if name not in names]:
         with contextlib.suppress(ConfigError):  # not asked for: its own problems are not reported here
             siblings[other] = load_stack_file(stack_file(other, root))
     for name, found in project_problems(siblings).items():

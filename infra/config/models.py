@@ -78,7 +78,10 @@ def private_subnet_prefix(vpc_prefix: int) -> int:
 
 
 def usable_addresses(prefix: int) -> int:
-    """Addresses a subnet of this prefix offers: AWS reserves the first four and the last one."""
+    """Addresses a subnet of this prefix offers: AWS reserves the first four and the last one.
+
+    Source: Amazon VPC user guide, "Subnet CIDR blocks" (a /28 subnet has 16 addresses, 11 usable).
+    """
     return int(2 ** (32 - prefix)) - 5
 
 

@@ -73,7 +73,8 @@ def project_problems(configs: dict[str, StackConfig]) -> dict[str, list[Problem]
                         "stack file per environment",
                     )
                 )
-    accounts = {name: config.account_id for name, config in configs.items()}
+    order: dict[str, int] = {name: index for index, name in enumerate(ENVIRONMENTS)}
+    accounts = {name: configs[name].account_id for name in sorted(configs, key=lambda n: (order.get(n, 3), n))}
     for name, config in configs.items():
         others = {other: account for other, account in accounts.items() if other != name}
         if not others:
