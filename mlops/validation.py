@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from pathlib import Path
 
+from rich.markup import escape
+
 from infra.config import ConfigError, StackConfig, load_stack_file, stack_file, stack_names
+from infra.config.project import check_stack_name, project_problems
 from mlops.console import UserError, console, errors
 from pipelines.definitions.clarify import check_training_data
 
@@ -15,26 +19,42 @@ def validate_stacks(root: Path, names: Sequence[str] | None = None) -> dict[str,
     names = list(names) if names else stack_names(root)
     if not names:
         raise UserError(f"no Pulumi.<stack>.yaml files in {root}")
-    valid: dict[str, StackConfig] = {}
-    problems = 0
+    loaded: dict[str, StackConfig] = {}
+    failed: dict[str, ConfigError] = {}
     for name in names:
         path = stack_file(name, root)
         try:
+            check_stack_name(name, root)
             config = load_stack_file(path)
             check_training_data(config, path.name)
         except ConfigError as error:
-            problems += len(error.problems)
-            console.print(f"[red]✗[/] {path.name}")
-            for line in error.lines():
-                errors.print(f"  [red]error:[/] {line}")
+            failed[name] = error
             continue
-        valid[name] = config
+        loaded[name] = config
+    siblings = dict(loaded)
+    for other in [name for name in stack_names(root) if name not in names]:
+        with contextlib.suppress(ConfigError):  # not asked for: its own problems are not reported here
+            siblings[other] = load_stack_file(stack_file(other, root))
+    for name, found in project_problems(siblings).items():
+        if name in loaded:
+            failed[name] = ConfigError(stack_file(name, root).name, found)
+            del loaded[name]
+    problems = 0
+    for name in names:
+        path = stack_file(name, root)
+        if name in failed:
+            problems += len(failed[name].problems)
+            console.print(f"[red]✗[/] {path.name}")
+            for line in failed[name].lines():
+                errors.print(f"  [red]error:[/] {escape(line)}")
+            continue
+        config = loaded[name]
         console.print(f"[green]✓[/] {path.name}: {config.environment} in {config.region}, account {config.account_id}")
     problems += _validate_feature_schemas()
     if problems:
         errors.print(f"{problems} problem(s) found")
         return None
-    return valid
+    return loaded
 
 
 def _validate_feature_schemas() -> int:
@@ -46,7 +66,7 @@ def _validate_feature_schemas() -> int:
     except ConfigError as error:
         console.print("[red]✗[/] feature schemas")
         for line in error.lines():
-            errors.print(f"  [red]error:[/] {line}")
+            errors.print(f"  [red]error:[/] {escape(line)}")
         return len(error.problems)
     console.print(f"[green]✓[/] feature schemas: {', '.join(schema.name for schema in schemas)}")
     return 0

@@ -1,4 +1,9 @@
-"""Shared fixtures: each shipped stack is planned once per session under Pulumi mocks."""
+"""Shared fixtures: each fixture stack is planned once per session under Pulumi mocks.
+
+The blueprint's tests run on the stack files in `tests/fixtures/stacks/`, never on the fork's own
+`Pulumi.*.yaml`: a fork edits those (accounts, region, org, personas) and its tests must stay green.
+The fork's own files are checked by `tests/fork/`, parameterised over whatever stack files exist.
+"""
 
 from __future__ import annotations
 
@@ -10,10 +15,12 @@ from pathlib import Path
 import pytest
 
 from infra.config import StackConfig, load_stack_file, stack_file
-from infra.plan.evaluate import PROJECT_ROOT, evaluate_stack
+from infra.plan.evaluate import evaluate_stack
 from infra.plan.model import Plan
+from tests.helpers import FIXTURE_STACKS
 
 STACKS = ("dev", "staging", "prod")
+
 FAKE_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
@@ -50,31 +57,33 @@ def moto_endpoint() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def project_root() -> Path:
-    return PROJECT_ROOT
+    """The fixture project folder: its stack files are the tests' own, whatever a fork's say."""
+    return FIXTURE_STACKS
 
 
 @pytest.fixture(scope="session")
 def plans() -> dict[str, Plan]:
-    """The plan of every shipped stack, evaluated once: the program is deterministic."""
-    return {stack: evaluate_stack(stack) for stack in STACKS}
+    """The plan of every fixture stack, evaluated once: the program is deterministic."""
+    return {stack: evaluate_stack(stack, FIXTURE_STACKS) for stack in STACKS}
 
 
 @pytest.fixture(scope="session")
 def configs() -> dict[str, StackConfig]:
-    return {stack: load_stack_file(stack_file(stack, PROJECT_ROOT)) for stack in STACKS}
+    """The validated config of every fixture stack."""
+    return {stack: load_stack_file(stack_file(stack, FIXTURE_STACKS)) for stack in STACKS}
 
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    """A copy of the project's stack files, for tests that pin models or otherwise edit them."""
+    """A copy of the fixture stack files, for tests that pin models or otherwise edit them."""
     for name in ("Pulumi.yaml", *(f"Pulumi.{stack}.yaml" for stack in STACKS)):
-        shutil.copy(PROJECT_ROOT / name, tmp_path / name)
+        shutil.copy(FIXTURE_STACKS / name, tmp_path / name)
     return tmp_path
 
 
 @pytest.fixture(params=STACKS)
 def stack(request: pytest.FixtureRequest) -> str:
-    """Parametrises a test over the three shipped stacks."""
+    """Parametrises a test over the three fixture stacks."""
     return str(request.param)
 
 

@@ -10,6 +10,9 @@ import yaml
 
 from infra.plan.model import Plan, PlannedResource
 
+FIXTURE_STACKS = Path(__file__).resolve().parent / "fixtures" / "stacks"
+"""A project folder (Pulumi.yaml and one stack file per environment) that the blueprint's tests own."""
+
 
 def document(resource: PlannedResource, key: str = "policy") -> dict[str, Any]:
     """The policy JSON of a resource's input `key`, parsed."""
@@ -43,7 +46,7 @@ def write_stack(root: Path, stack: str, config: dict[str, Any]) -> Path:
 
 
 def shipped_settings(project_root: Path, stack: str) -> dict[str, Any]:
-    """The `config:` mapping of a shipped stack file, as YAML data (for tests that edit one key)."""
+    """The `config:` mapping of a fixture stack file, as YAML data (for tests that edit one key)."""
     document = yaml.safe_load((project_root / f"Pulumi.{stack}.yaml").read_text(encoding="utf-8"))
     settings: dict[str, Any] = document["config"]
     return settings

@@ -10,7 +10,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from infra.config.models import ExistingVpc, InterfaceEndpoint
+from infra.config.models import ExistingVpc, InterfaceEndpoint, private_subnet_prefix
 from infra.naming import Naming
 
 HTTPS = 443
@@ -111,7 +111,7 @@ class Network(pulumi.ComponentResource):
 
     def _private_subnets(self, vpc: aws.ec2.Vpc) -> tuple[list[pulumi.Output[str]], list[pulumi.Output[str]]]:
         args = self._args
-        new_prefix = min(args.vpc_cidr.prefixlen + 4, 28)
+        new_prefix = private_subnet_prefix(args.vpc_cidr.prefixlen)
         ranges = list(args.vpc_cidr.subnets(new_prefix=new_prefix))
         subnet_ids, route_table_ids = [], []
         for index, zone in enumerate(args.availability_zones):

@@ -6,7 +6,9 @@ as strings, objects as JSON), so `mlops validate` accepts exactly what `pulumi u
 
 from __future__ import annotations
 
+import difflib
 import json
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -50,6 +52,9 @@ def read_stack_file(path: Path) -> dict[str, Any]:
     config = document.get("config", {}) if isinstance(document, dict) else None
     if not isinstance(config, dict):
         raise ConfigError(path.name, [Problem("config", "must be a mapping of `namespace:key: value` entries")])
+    octal = _octal_numbers(yaml.compose(path.read_text(encoding="utf-8")))
+    if octal:
+        raise ConfigError(path.name, octal)
     secrets = [key for key, value in config.items() if isinstance(value, dict) and set(value) == {"secure"}]
     if any(key.startswith(f"{NAMESPACE}:") for key in secrets):
         raise ConfigError(
@@ -57,6 +62,44 @@ def read_stack_file(path: Path) -> dict[str, Any]:
             [Problem(key, "no blueprint setting is a secret; store it in plain text") for key in secrets],
         )
     return {str(key): _as_engine_value(value) for key, value in config.items()}
+
+
+def _octal_numbers(document: yaml.Node | None) -> list[Problem]:
+    """Unquoted numbers with a leading zero, which YAML 1.1 reads as octal (an account id like 061356675650)."""
+    config = _mapping_value(document, "config")
+    problems: list[Problem] = []
+
+    def walk(node: yaml.Node, key: str) -> None:
+        if isinstance(node, yaml.MappingNode):
+            for name, value in node.value:
+                walk(value, f"{key}.{name.value}" if key else str(name.value))
+        elif isinstance(node, yaml.SequenceNode):
+            for index, item in enumerate(node.value):
+                walk(item, f"{key}[{index}]")
+        elif (
+            isinstance(node, yaml.ScalarNode)
+            and node.tag == "tag:yaml.org,2002:int"
+            and node.style is None
+            and re.fullmatch(r"0[0-7]+", node.value)
+        ):
+            number = int(node.value, 8)
+            problems.append(
+                Problem(
+                    key,
+                    f"YAML reads the unquoted {node.value} as the octal number {number}: quote it, '{node.value}'",
+                )
+            )
+
+    if isinstance(config, yaml.MappingNode):
+        for name, value in config.value:
+            walk(value, str(name.value))
+    return problems
+
+
+def _mapping_value(node: yaml.Node | None, key: str) -> yaml.Node | None:
+    if not isinstance(node, yaml.MappingNode):
+        return None
+    return next((value for name, value in node.value if name.value == key), None)
 
 
 def runtime_settings() -> dict[str, Any]:
@@ -70,16 +113,52 @@ def runtime_settings() -> dict[str, Any]:
 def parse_settings(values: Mapping[str, Any], source: str) -> StackConfig:
     """Validate engine-shaped `namespace:key` values; raises `ConfigError` naming `source` and each key."""
     settings: dict[str, Any] = {}
+    misplaced: list[Problem] = []
     for key, value in values.items():
         namespace, _, name = key.partition(":")
-        if key == REGION_KEY:
+        problem = namespace_problem(namespace, name)
+        if problem:
+            misplaced.append(Problem(key, problem))
+        elif key == REGION_KEY:
             settings["region"] = value
         elif namespace == NAMESPACE:
             settings[name] = _decode(value)
     try:
-        return StackConfig.model_validate(settings)
+        config = StackConfig.model_validate(settings)
     except ValidationError as error:
-        raise ConfigError(source, problems_from(error, StackConfig, _key, "the stack file")) from None
+        problems = problems_from(error, StackConfig, _key, "the stack file")
+        raise ConfigError(source, [*misplaced, *problems]) from None
+    if misplaced:
+        raise ConfigError(source, misplaced)
+    return config
+
+
+def namespace_problem(namespace: str, name: str) -> str | None:
+    """Why `namespace:name` is not a setting, saying where it belongs; None when it is one.
+
+    `aws:` keys are checked against the AWS provider's own schema (see infra/config/provider.py),
+    `mlops:` keys by the typed model, except the provider's keys written under `mlops:`.
+    """
+    blueprint = {field.alias or field_name for field_name, field in StackConfig.model_fields.items()} - {"region"}
+    if namespace == "aws":
+        from infra.config.provider import provider_keys, provider_version
+
+        if name in provider_keys():
+            return None
+        if name in blueprint:
+            return f"is a blueprint setting, not the AWS provider's: write it as {NAMESPACE}:{name}"
+        close = difflib.get_close_matches(name, sorted(provider_keys()), n=1)
+        hint = f" (did you mean {', '.join(f'aws:{key}' for key in close)}?)" if close else ""
+        return (
+            f"is not a setting of the AWS provider (pulumi-aws {provider_version()}), which would refuse it at "
+            f"`pulumi up`: remove it or fix the spelling{hint}"
+        )
+    if namespace == NAMESPACE and name not in blueprint:
+        from infra.config.provider import provider_keys
+
+        if name in provider_keys():
+            return f"is the AWS provider's setting, not the blueprint's: write it as aws:{name}"
+    return None
 
 
 def _as_engine_value(value: Any) -> Any:

@@ -14,8 +14,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 from pydantic.alias_generators import to_camel
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from infra.config.regions import zone_problem
 from infra.config.types import (
     AccountId,
+    BucketName,
     Email,
     Environment,
     GithubName,
@@ -68,6 +70,19 @@ ALL_INTERFACE_ENDPOINTS: tuple[InterfaceEndpoint, ...] = InterfaceEndpoint.__arg
 
 SCHEDULE = r"^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\([^)]+\))$"
 """EventBridge Scheduler expressions: rate(1 day), cron(0 6 * * ? *)."""
+
+
+def private_subnet_prefix(vpc_prefix: int) -> int:
+    """Prefix length of each private subnet the blueprint carves from a VPC: 16 subnets, at most /28."""
+    return min(vpc_prefix + 4, 28)
+
+
+def usable_addresses(prefix: int) -> int:
+    """Addresses a subnet of this prefix offers: AWS reserves the first four and the last one.
+
+    Source: Amazon VPC user guide, "Subnet CIDR blocks" (a /28 subnet has 16 addresses, 11 usable).
+    """
+    return int(2 ** (32 - prefix)) - 5
 
 
 class Section(BaseModel):
@@ -235,9 +250,8 @@ class IdentityConfig(Section):
 
     github: GithubConfig
     personas: PersonasConfig = Field(default_factory=PersonasConfig)
-    state_bucket: str | None = Field(
+    state_bucket: BucketName | None = Field(
         default=None,
-        pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$",
         description="S3 bucket of the Pulumi state backend; the deploy and preview roles get access to it.",
     )
 
@@ -517,6 +531,17 @@ class ExpectedUsage(Section):
     serverless_seconds_per_request: float = Field(default=0.2, gt=0, description="Billed duration of a request.")
     storage_gb: float = Field(default=50, ge=0, description="Data, features, artifacts and logs in S3.")
     online_store_gb: float = Field(default=1, ge=0, description="Feature store online storage.")
+    monitoring_job_minutes: float = Field(
+        default=10,
+        gt=0,
+        le=60,
+        description="Billed minutes of one Model Monitor job (monitoring.backend: model-monitor).",
+    )
+    s3_data_events: int = Field(
+        default=1_000_000,
+        ge=0,
+        description="Object reads and writes on the data and model buckets: the audit trail's billed data events.",
+    )
 
 
 class CostConfig(Section):
@@ -655,15 +680,43 @@ class StackConfig(Section):
             ]
         if self.network.existing_vpc is not None:
             return []
+        problems: list[Problem] = [
+            (("network", "availabilityZones", index), zone, problem)
+            for index, zone in enumerate(self.network.availability_zones)
+            if (problem := zone_problem(zone, self.region))
+        ]
+        return [*problems, *self._subnet_size_problems()]
+
+    def _subnet_size_problems(self) -> list[Problem]:
+        """Each private subnet must hold an address for every interface endpoint and every workload ENI."""
+        network = self.network
+        if network.existing_vpc is not None:
+            return []
+        needed = self.addresses_per_subnet()
+        prefix = private_subnet_prefix(network.vpc_cidr.prefixlen)
+        if usable_addresses(prefix) >= needed:
+            return []
+        fits = next(
+            (vpc for vpc in range(network.vpc_cidr.prefixlen - 1, 15, -1)
+             if usable_addresses(private_subnet_prefix(vpc)) >= needed),
+            16,
+        )  # fmt: skip
         return [
             (
-                ("network", "availabilityZones", index),
-                zone,
-                f"{zone!r} is not an availability zone of {self.region}",
+                ("network", "vpcCidr"),
+                str(network.vpc_cidr),
+                f"a /{network.vpc_cidr.prefixlen} VPC gives /{prefix} subnets with {usable_addresses(prefix)} usable "
+                f"addresses each (AWS reserves 5), but a subnet needs {needed}: one per interface endpoint "
+                f"({len(network.interface_endpoints)}) and one per job or endpoint instance; use a /{fits} or larger",
             )
-            for index, zone in enumerate(self.network.availability_zones)
-            if not re.fullmatch(re.escape(self.region) + r"[a-z]", zone)
         ]
+
+    def addresses_per_subnet(self) -> int:
+        """Addresses a private subnet must have: the interface endpoints' ENIs and the workload's, at worst."""
+        training = self.training
+        jobs = training.tuning.max_parallel if training.tuning else 1
+        serving = self.serving.max_instances if self.serving.mode == "realtime" else 0  # serverless: no ENIs here
+        return len(self.network.interface_endpoints) + jobs + 1 + serving  # + 1: a processing job
 
     def _instance_problems(self) -> list[Problem]:
         used: dict[tuple[str, str], str] = {
@@ -694,6 +747,30 @@ class StackConfig(Section):
                 "training.tracking is enabled: add sagemaker.experiments, or jobs cannot reach MLflow",
             )
         ]
+
+    def _persona_problems(self) -> list[Problem]:
+        personas = self.identity.personas
+        problems: list[Problem] = [
+            (
+                ("identity", "personas", to_camel(persona), index),
+                arn,
+                f"is in account {arn.split(':')[4]}, not this stack's account {self.account_id}: a persona is a "
+                "role (e.g. an SSO permission set's) in the account it works in",
+            )
+            for persona, arns in personas
+            for index, arn in enumerate(arns)
+            if arn.split(":")[4] != self.account_id
+        ]
+        if self.environment == "prod" and not personas.model_approvers:
+            problems.append(
+                (
+                    ("identity", "personas", "modelApprovers"),
+                    [],
+                    "prod needs at least one model approver, or no model can ever be approved for it: add the SSO "
+                    "role ARN of the people who approve models",
+                )
+            )
+        return problems
 
     def _environment_problems(self) -> list[Problem]:
         problems: list[Problem] = []
@@ -732,6 +809,7 @@ class StackConfig(Section):
                     "prod shifts traffic by canary or linear steps, so an alarm can roll a bad model back",
                 )
             )
+        problems += self._persona_problems()
         if self.account_id in self.registry.reader_accounts:
             problems.append(
                 (("registry", "readerAccounts"), self.account_id, "lists the stack's own account; remove it")

@@ -46,9 +46,7 @@ FREE = {
     "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": "security groups are free",
     "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": "security groups are free",
     "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": "security groups are free",
-    "aws:sagemaker/mlflowApp:MlflowApp": "serverless MLflow has no hourly charge; its artifacts are in storage_gb",
     "aws:ec2/flowLog:FlowLog": "flow logs to S3 are billed as vended logs; small in an idle VPC",
-    "aws:cloudtrail/trail:Trail": "the first management-event trail is free; data events are usage",
     "aws:sns/topic:Topic": "first million publishes free",
     "aws:sns/topicPolicy:TopicPolicy": "free",
     "aws:sns/topicSubscription:TopicSubscription": "first 1,000 e-mails free",
@@ -126,7 +124,7 @@ def estimate(stack: str, resources: Sequence[Any], config: StackConfig) -> CostR
     region_prices = table["regions"].get(config.region)
     report = CostReport(stack, config.region, table["date"], table["source"])
     if region_prices is None:
-        report.unpriced = [f"every resource: no prices for {config.region} in {PRICES.name}"]
+        report.unpriced = [f"every resource: no prices for {config.region} in infra/cost/{PRICES.name}"]
         return report
     pricer = _Pricer(region_prices, float(table["hours_per_month"]), report)
     for resource in resources:
@@ -150,6 +148,14 @@ class _Pricer:
         """A feature group keeps an online store: priced from expected usage."""
         self.serverless_gb = 0
         """Memory of the largest serverless variant: priced from expected requests."""
+        self.endpoint_planned = False
+        """The plan holds an endpoint configuration (a model is pinned); else the configured shape is estimated."""
+        self.data_events = False
+        """The trail records S3 data events: priced from expected requests."""
+        self.monitoring_jobs: dict[str, tuple[str, int]] = {}
+        """Model Monitor job definitions: name -> (instance type, count)."""
+        self.schedules: list[tuple[str, str, str]] = []
+        """Model Monitor schedules: (component, job definition name, schedule expression)."""
 
     def count_free(self, label: str) -> None:
         """Record a resource AWS does not bill (or bills through another line)."""
@@ -210,6 +216,59 @@ class _Pricer:
             kind="idle",
         )
 
+    def _MlflowApp(self, name: str, component: str, inputs: Mapping[str, Any]) -> None:  # noqa: N802
+        self.add(
+            component,
+            f"MLflow App {inputs.get('name', name)} (serverless; artifacts are in S3 storage)",
+            quantity=1,
+            unit="app-month",
+            unit_usd=float(self.prices["mlflow_app_month"]),
+            kind="usage",
+        )
+
+    def _Trail(self, name: str, component: str, inputs: Mapping[str, Any]) -> None:  # noqa: N802
+        selectors = inputs.get("advancedEventSelectors") or []
+        categories = {
+            value
+            for selector in selectors
+            for field in selector.get("fieldSelectors") or []
+            if field.get("field") == "eventCategory"
+            for value in field.get("equals") or []
+        }
+        self.data_events |= "Data" in categories
+        self.count_free("aws:cloudtrail/trail:Trail (the first copy of management events is free)")
+
+    def _DataQualityJobDefinition(self, name: str, component: str, inputs: Mapping[str, Any]) -> None:  # noqa: N802
+        cluster = (inputs.get("jobResources") or {}).get("clusterConfig") or {}
+        definition = str(inputs.get("name", name))
+        self.monitoring_jobs[definition] = (str(cluster.get("instanceType")), int(cluster.get("instanceCount", 1)))
+        self.count_free("aws:sagemaker/dataQualityJobDefinition:DataQualityJobDefinition (its schedule runs it)")
+
+    def _MonitoringSchedule(self, name: str, component: str, inputs: Mapping[str, Any]) -> None:  # noqa: N802
+        config = inputs.get("monitoringScheduleConfig") or {}
+        expression = str((config.get("scheduleConfig") or {}).get("scheduleExpression", ""))
+        self.schedules.append((component, str(config.get("monitoringJobDefinitionName")), expression))
+
+    def monitoring(self, minutes: float) -> None:
+        """Model Monitor jobs run on their schedule (hourly or daily cron), whatever the traffic: idle cost."""
+        for component, definition, expression in self.schedules:
+            instance, count = self.monitoring_jobs.get(definition, ("", 1))
+            rate = self.instance_hour(instance)
+            fields = expression.removeprefix("cron(").removesuffix(")").split()
+            if rate is None or len(fields) != 6:
+                self.report.unpriced.append(f"Model Monitor schedule {definition} ({expression} on {instance})")
+                continue
+            runs_per_day = 24 if fields[1] == "*" else len(fields[1].split(","))
+            runs = runs_per_day * self.hours / 24
+            self.add(
+                component,
+                f"Model Monitor {definition}: {runs:g} runs x {minutes:g} min on {count} x {instance}",
+                quantity=round(runs * count * minutes / 60, 2),
+                unit="instance-hour",
+                unit_usd=rate,
+                kind="idle",
+            )
+
     def _NatGateway(self, name: str, component: str, inputs: Mapping[str, Any]) -> None:  # noqa: N802
         self.add(
             component,
@@ -249,6 +308,7 @@ class _Pricer:
         return None
 
     def _EndpointConfiguration(self, name: str, component: str, inputs: Mapping[str, Any]) -> bool | None:  # noqa: N802
+        self.endpoint_planned = True
         variants = list(inputs.get("productionVariants") or []) + list(inputs.get("shadowProductionVariants") or [])
         for variant in variants:
             if "serverlessConfig" in variant:
@@ -263,8 +323,41 @@ class _Pricer:
             self.add(component, item, quantity=count * self.hours, unit="instance-hour", unit_usd=rate, kind="idle")
         return None
 
+    def serving_shape(self, config: StackConfig) -> None:
+        """Before a model is pinned the plan has no endpoint: price the configured one, labelled as expected."""
+        serving = config.serving
+        if self.endpoint_planned:
+            return
+        if serving.mode == "serverless":
+            self.serverless_gb = serving.serverless.memory_size_mb // 1024
+            return
+        rate = self.instance_hour(serving.instance_type)
+        if rate is None:
+            self.report.unpriced.append(f"endpoint instances {serving.instance_type} (expected once a model is served)")
+            return
+        count = serving.min_instances
+        self.add(
+            "serving",
+            f"endpoint {count} x {serving.instance_type} (expected once a model is served)",
+            quantity=count * self.hours,
+            unit="instance-hour",
+            unit_usd=rate,
+            kind="idle",
+        )
+
     def usage(self, config: StackConfig) -> None:
         expected = config.cost.expected
+        self.serving_shape(config)
+        self.monitoring(expected.monitoring_job_minutes)
+        if self.data_events:
+            self.add(
+                "audit",
+                "CloudTrail S3 data events (expected)",
+                quantity=expected.s3_data_events / 100_000,
+                unit="100k events",
+                unit_usd=float(self.prices["cloudtrail_data_events_100k"]),
+                kind="usage",
+            )
         self.add(
             "storage",
             "S3 storage (expected)",

@@ -17,8 +17,9 @@ from pulumi.runtime.config import set_all_config
 from pulumi.runtime.stack import run_in_stack
 from pulumi.runtime.sync_await import _sync_await
 
-from infra.config import load_stack_file, stack_file
+from infra.config import stack_file
 from infra.config.loader import read_stack_file
+from infra.config.project import check_project
 from infra.plan.mocks import OfflineMocks
 from infra.plan.model import SECRET, Plan, PlannedResource
 from pipelines.definitions.clarify import check_training_data
@@ -69,7 +70,7 @@ def evaluate_stack(stack: str, root: Path = PROJECT_ROOT) -> Plan:
 
     Raises `ConfigError` for a bad stack file before any resource is registered.
     """
-    config = load_stack_file(stack_file(stack, root))
+    config = check_project(stack, root)
     check_training_data(config, stack_file(stack, root).name)
     values = read_stack_file(stack_file(stack, root))
     offline_mocks = OfflineMocks(account_id=config.account_id, region=config.region)

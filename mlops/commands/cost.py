@@ -17,7 +17,7 @@ def cost(
     json_path: Annotated[Path | None, typer.Option("--json", help="Write the JSON report here.")] = None,
 ) -> None:
     """Estimate the stack's monthly cost from its plan and the price table (infra/cost/prices.yaml)."""
-    from infra.config import load_stack_file, stack_file
+    from infra.config.project import check_project
     from infra.cost.estimate import estimate
     from infra.plan.model import Plan
     from mlops.cli import ROOT
@@ -28,7 +28,7 @@ def cost(
         from infra.plan.evaluate import evaluate_stack
 
         loaded = evaluate_stack(stack, ROOT)
-    config = load_stack_file(stack_file(loaded.stack, ROOT))
+    config = check_project(loaded.stack, ROOT)
     report = estimate(loaded.stack, loaded.resources, config)
     table = Table(
         title=f"{loaded.stack} ({report.region}): monthly estimate, prices of {report.price_date}", title_justify="left"

@@ -57,7 +57,8 @@ def check_command(
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the report to FILE.")] = None,
 ) -> None:
     """Check a plan; exit 1 on any mandatory violation (advisory ones are listed, not fatal)."""
-    from infra.config import load_stack_file, stack_file
+    from infra.config import stack_file
+    from infra.config.project import check_project
     from infra.plan.model import Plan
     from policies.check import check_plan
 
@@ -72,8 +73,9 @@ def check_command(
         from infra.plan.evaluate import evaluate_stack
 
         loaded = evaluate_stack(str(stack), _root())
+    config = check_project(stack or loaded.stack, _root())
     path = stack_file(stack or loaded.stack, _root())
-    violations = check_plan(loaded, load_stack_file(path))
+    violations = check_plan(loaded, config)
     report = _report(output_format, loaded.stack, path.name, len(loaded.resources), violations)
     if output is not None:
         output.parent.mkdir(parents=True, exist_ok=True)

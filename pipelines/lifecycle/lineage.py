@@ -45,10 +45,12 @@ class Lineage:
     metrics: dict[str, str]
     approval: str
     approval_reason: str
-    served_by: list[str]
-    """Environments whose stack file pins the package."""
+    pinned_by: list[str]
+    """Environments whose stack file pins the package (deployed there once their `pulumi up` runs)."""
     tracking_run: str = "missing"
-    """The MLflow run of the pipeline execution (the TrackExperiment step names it by the execution id)."""
+    """The name of the pipeline execution's MLflow run (the TrackExperiment step names it by the execution id)."""
+    tracking_run_id: str = ""
+    """The MLflow run id, when the caller looked the run up in MLflow by its name."""
     reports: dict[str, str] = field(default_factory=dict)
     endpoint: Serving | None = None
     """The live endpoint variant the chain was traced from, if it was."""
@@ -64,12 +66,16 @@ class Lineage:
             ("code (git commit)", self.git_commit),
             ("stack config", self.config_hash),
             ("pipeline run", self.pipeline_execution),
-            ("MLflow run", self.tracking_run),
+            (
+                ("MLflow run", f"{self.tracking_run_id} (run name {self.tracking_run})")
+                if self.tracking_run_id
+                else ("MLflow run name", self.tracking_run)
+            ),
             ("metrics", ", ".join(f"{k}={v}" for k, v in self.metrics.items()) or "none"),
-            *((f"report: {name}", uri) for name, uri in self.reports.items()),
+            *self._report_rows(),
             ("model package", self.package_arn),
             ("approval", f"{self.approval}: {self.approval_reason}"),
-            ("pinned by", ", ".join(self.served_by) or "no environment"),
+            ("pinned by", ", ".join(self.pinned_by) or "no environment"),
         ]
         if self.endpoint is not None:
             e = self.endpoint
@@ -77,6 +83,13 @@ class Lineage:
                 ("endpoint", f"{e.endpoint} ({e.status}), variant {e.variant} weight {e.weight:g}, model {e.model}")
             )
         return rows
+
+    def _report_rows(self) -> list[tuple[str, str]]:
+        """One row per report file: names that point at the same file share its row."""
+        names: dict[str, list[str]] = {}
+        for name, uri in self.reports.items():
+            names.setdefault(uri, []).append(name)
+        return [(f"report: {', '.join(labels)}", uri) for uri, labels in names.items()]
 
 
 def lineage(client: Any, root: Path, arn: str, endpoint: Serving | None = None) -> Lineage:
@@ -98,7 +111,7 @@ def lineage(client: Any, root: Path, arn: str, endpoint: Serving | None = None) 
         metrics={key.removeprefix("metric."): value for key, value in meta.items() if key.startswith("metric.")},
         approval=package.status,
         approval_reason=package.description,
-        served_by=served,
+        pinned_by=served,
         tracking_run=execution.rsplit("/", 1)[-1] if "/execution/" in execution else "missing",
         reports=package.reports,
         endpoint=endpoint,

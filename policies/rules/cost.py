@@ -44,6 +44,9 @@ def _idle_within_budget(resources: Sequence[Resource], context: Context) -> Iter
     from infra.cost.estimate import estimate
 
     report = estimate(context.environment, resources, config)
+    if report.unpriced:
+        yield None, f"the estimate cannot be checked against the budget: {'; '.join(report.unpriced)}"
+        return
     idle, budget = report.total("idle"), config.cost.monthly_budget_usd
     if idle > budget:
         yield None, f"idle cost ${idle:.2f}/month exceeds the {context.environment} budget of ${budget:.2f}"

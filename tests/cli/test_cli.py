@@ -51,14 +51,6 @@ def test_a_sensitive_attribute_the_data_lacks_fails_validate_and_plan(tmp_path: 
         assert expected in " ".join(result.stderr.split()), command
 
 
-def test_unknown_stack_is_a_clean_error(project_root: Path) -> None:
-    result = run("plan", "--stack", "qa", cwd=project_root)
-    assert result.returncode == 1
-    assert (
-        result.stderr.strip() == "error: Pulumi.qa.yaml: no such stack file; create Pulumi.qa.yaml next to Pulumi.yaml"
-    )
-
-
 def test_plan_writes_the_json_and_summarises(tmp_path: Path, project_root: Path) -> None:
     settings = copy.deepcopy(shipped_settings(project_root, "dev"))
     write_stack(tmp_path, "dev", settings)

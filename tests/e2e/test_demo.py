@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 import json
+import os
+import re
+import subprocess
 from pathlib import Path
 
-from tests.cli.test_cli import run
+from infra.config import StackConfig
+from tests.cli.test_cli import MLOPS
 
 
-def test_demo_runs_the_whole_lifecycle(tmp_path: Path, project_root: Path) -> None:
+def test_demo_runs_the_whole_lifecycle(tmp_path: Path, project_root: Path, configs: dict[str, StackConfig]) -> None:
     out = tmp_path / "demo"
     out.mkdir()
     (out / "stale-from-last-run.txt").write_text("x")
-    result = run("demo", "--out", str(out), cwd=project_root)
+    env = {key: value for key, value in os.environ.items() if key != "COLUMNS"} | {"NO_COLOR": "1"}
+    result = subprocess.run(  # piped, as in CI: no terminal width
+        [MLOPS, "demo", "--out", str(out)], cwd=project_root, env=env, capture_output=True, text=True, timeout=300,
+        check=False,
+    )  # fmt: skip
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert result.stdout.count("✓") >= 11 + 3  # eleven stages, three stack files
     for stage in ("validate", "plan dev + policy + cost", "train locally", "provision from plan", "ingest features",
@@ -28,12 +36,26 @@ def test_demo_runs_the_whole_lifecycle(tmp_path: Path, project_root: Path) -> No
     chain = json.loads((out / "lineage.json").read_text())  # traced back from the live staging endpoint
     assert chain["endpoint"]["endpoint"] == "mlops-staging-churn" and chain["approval"] == "Approved"
     assert chain["data_version"].startswith("sha256:") and chain["config_hash"] != "missing"
-    assert chain["served_by"] == ["staging", "prod"] and set(chain["reports"]) >= {
+    assert chain["pinned_by"] == ["staging", "prod"] and set(chain["reports"]) >= {
         "bias-pre-training",
         "explainability",
     }
     tracked = json.loads((out / "training" / "tracking" / "tracking.json").read_text())
     assert tracked["run_name"] == chain["tracking_run"] == chain["pipeline_execution"].rsplit("/", 1)[1]
+    assert chain["tracking_run_id"] == tracked["run_id"]
+    assert re.search(rf"│ MLflow run +│ {tracked['run_id']} \(run name {tracked['run_name']}\)", result.stdout)
+    reports = re.findall(r"│ report: [^│]+│ (s3://\S+)", result.stdout)
+    assert reports and len(reports) == len(set(reports)), "one row per report file"
+    assert chain["pinned_by"] == ["staging", "prod"] and chain["endpoint"]["endpoint"] == "mlops-staging-churn"
+    dev, staging = configs["dev"], configs["staging"]
+    package = f"arn:aws:sagemaker:{dev.region}:{dev.account_id}:model-package/mlops-dev-churn/1"
+    assert chain["package_arn"] == package and package in result.stdout, "the package is in dev's account, unwrapped"
+    assert f"in account {staging.account_id}" in result.stdout
+    assert "123456789012" not in result.stdout, "no emulator default account anywhere"
+    for line in result.stdout.splitlines():  # an ARN is never cut by the console at the end of a line
+        assert not re.search(r"arn:aws:[\w-]*:?[\w-]*:?\d{0,12}$", line.rstrip(" │")), line
+    for simulated in ("moto cannot run a model", "moto neither evaluates alarms", "moto records the execution"):
+        assert simulated in " ".join(result.stdout.split())
     prod = (out / "workspace" / "Pulumi.prod.yaml").read_text()
     assert "model-package/mlops-dev-churn/1" in prod
     assert "modelPackageArn" not in (project_root / "Pulumi.prod.yaml").read_text(), (

@@ -27,8 +27,8 @@ def test_plan_json_follows_the_contract(plans: dict[str, Plan], tmp_path: Path) 
     assert Plan.read(path) == plans["dev"]
 
 
-def test_same_stack_planned_twice_is_identical(plans: dict[str, Plan]) -> None:
-    assert evaluate_stack("dev").to_dict() == plans["dev"].to_dict()
+def test_same_stack_planned_twice_is_identical(plans: dict[str, Plan], project_root: Path) -> None:
+    assert evaluate_stack("dev", project_root).to_dict() == plans["dev"].to_dict()
 
 
 def test_stacks_plan_into_their_own_account(plan: Plan, stack: str) -> None:

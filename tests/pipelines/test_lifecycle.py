@@ -182,5 +182,5 @@ def test_lineage_follows_the_package_to_its_environments(registry: tuple[Any, li
     promote(client, project, arns[0], "staging")
     chain = lineage(client, project, arns[0])
     assert chain.data_version == LINEAGE["lineage.data-version"] and chain.git_commit == LINEAGE["lineage.git-commit"]
-    assert chain.metrics == {"auc": "0.81"} and chain.served_by == ["staging"]
+    assert chain.metrics == {"auc": "0.81"} and chain.pinned_by == ["staging"]
     assert chain.approval == "Approved" and chain.approval_reason == "auc 0.81"

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from infra.config import load_stack_file
-from infra.plan.evaluate import PROJECT_ROOT
 from policies.model import Context, Resource, Rule
 from policies.registry import all_rules
+from tests.helpers import FIXTURE_STACKS
 
 TAGS = {"owner": "o", "environment": "prod", "cost-center": "c", "project": "p", "managed-by": "pulumi"}
 PROD = Context("prod", ("ml.m5.large",))
@@ -346,7 +346,7 @@ CASES: dict[str, tuple[Context, list[Resource], list[Resource], str]] = {
 
 
 def _budget_context(budget: float) -> Context:
-    config = load_stack_file(PROJECT_ROOT / "Pulumi.prod.yaml")
+    config = load_stack_file(FIXTURE_STACKS / "Pulumi.prod.yaml")
     cost = config.cost.model_copy(update={"monthly_budget_usd": budget})
     return Context("prod", tuple(config.allowed_instance_types), config.model_copy(update={"cost": cost}))
 

@@ -1,0 +1,109 @@
+"""Rules across a project's stack files: what no single file can know on its own.
+
+Promotion, CI and the deploy workflows find an environment's stack by its file name
+(`Pulumi.<environment>.yaml`), and resource names derive from the environment: two files of one
+environment would collide, and a file named after another environment would be deployed as it.
+The registry's reader accounts are the accounts that deploy its models, i.e. those of the other stacks.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from infra.config.errors import ConfigError, Problem
+from infra.config.loader import load_stack_file, stack_file, stack_names
+from infra.config.models import NAMESPACE, StackConfig
+from infra.config.types import ENVIRONMENTS
+
+
+def check_stack_name(stack: str, root: Path) -> None:
+    """Refuse a stack that has no file, saying which names can exist (one per environment)."""
+    path = stack_file(stack, root)
+    if path.is_file():
+        return
+    if stack not in ENVIRONMENTS:
+        existing = ", ".join(stack_names(root)) or "none yet"
+        raise ConfigError(
+            path.name,
+            [
+                Problem(
+                    "",
+                    f"there is no stack {stack!r} and there cannot be one: each environment "
+                    f"({', '.join(ENVIRONMENTS)}) has one stack named after it (stack files here: {existing})",
+                )
+            ],
+        )
+    raise ConfigError(path.name, [Problem("", f"no such stack file; create {path.name} next to Pulumi.yaml")])
+
+
+def project_problems(configs: dict[str, StackConfig]) -> dict[str, list[Problem]]:
+    """Problems of each stack file (by stack name) that only the project's other stack files reveal.
+
+    `configs` holds the stack files that validated; files that did not are left to their own errors.
+    """
+    problems: dict[str, list[Problem]] = {name: [] for name in configs}
+    by_environment: dict[str, list[str]] = {}
+    for name, config in configs.items():
+        by_environment.setdefault(config.environment, []).append(name)
+        if name != config.environment and name not in ENVIRONMENTS:
+            problems[name].append(
+                Problem(
+                    f"{NAMESPACE}:environment",
+                    f"the {config.environment} stack must be Pulumi.{config.environment}.yaml: promotion and CI find "
+                    "an environment's stack by its file name; rename the file",
+                )
+            )
+        elif name != config.environment:
+            problems[name].append(
+                Problem(
+                    f"{NAMESPACE}:environment",
+                    f"is {config.environment} in Pulumi.{name}.yaml: set {name}, or promotion and CI deploy this "
+                    f"file as {name}",
+                )
+            )
+    for environment, names in by_environment.items():
+        if len(names) > 1:
+            ordered = sorted(names, key=lambda name: (name != environment, name))
+            files = ", ".join(f"Pulumi.{name}.yaml" for name in ordered)
+            for name in names:
+                problems[name].append(
+                    Problem(
+                        f"{NAMESPACE}:environment",
+                        f"{files} are all {environment}: they would create resources with the same names; keep one "
+                        "stack file per environment",
+                    )
+                )
+    order: dict[str, int] = {name: index for index, name in enumerate(ENVIRONMENTS)}
+    accounts = {name: configs[name].account_id for name in sorted(configs, key=lambda n: (order.get(n, 3), n))}
+    for name, config in configs.items():
+        others = {other: account for other, account in accounts.items() if other != name}
+        if not others:
+            continue  # a single stack file: nothing to compare its readers with
+        known = ", ".join(f"{other} {account}" for other, account in others.items())
+        for index, reader in enumerate(config.registry.reader_accounts):
+            if reader not in others.values():
+                problems[name].append(
+                    Problem(
+                        f"{NAMESPACE}:registry.readerAccounts[{index}]",
+                        f"{reader} is not the account of any other stack ({known}): list the accounts of the "
+                        "stacks that deploy this registry's models",
+                    )
+                )
+    return {name: found for name, found in problems.items() if found}
+
+
+def check_project(stack: str, root: Path) -> StackConfig:
+    """Validate `stack`'s file and its place in the project; raises `ConfigError` naming file and key."""
+    check_stack_name(stack, root)
+    config = load_stack_file(stack_file(stack, root))
+    configs = {stack: config}
+    for other in stack_names(root):
+        if other != stack:
+            try:
+                configs[other] = load_stack_file(stack_file(other, root))
+            except ConfigError:
+                continue  # its own problems are reported when it is validated or planned
+    found = project_problems(configs).get(stack)
+    if found:
+        raise ConfigError(stack_file(stack, root).name, found)
+    return config

@@ -1,0 +1,1 @@
+"""Checks of the fork's own stack files (whatever Pulumi.*.yaml the repository holds)."""
