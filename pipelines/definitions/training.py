@@ -32,7 +32,6 @@ LINEAGE_KEYS = ("lineage.data-version", "lineage.git-commit", "lineage.pipeline-
 APPROVAL = "PendingManualApproval"
 FEATURE_GROUP = "customer-churn"
 """The feature group (schema name) the preprocess step can read its training set from."""
-SKLEARN_VERSION = "1.2-1"
 CONTENT_TYPE = "text/csv"
 TUNING_METRIC = "validation-auc"
 """What train.py prints for the tuner to read from the job log."""
