@@ -111,7 +111,9 @@ def start(
     context = load_context(_root(), stack, outputs)
     client = boto3.client("sagemaker", region_name=context.config.region, endpoint_url=endpoint_url)
     try:
-        arn = start_pipeline(client, required_output(context.outputs, "training_pipeline_name"), parameters, token)
+        arn = start_pipeline(
+            client, required_output(context.outputs, "training_pipeline_name"), parameters, token, notify=console.print
+        )
     except PipelineError as error:
         raise UserError(str(error)) from None
     console.print(f"started {arn}")

@@ -143,6 +143,14 @@ def test_spot_training_and_checkpoints_follow_config(compiled: dict[str, dict[st
     assert dev["EnableManagedSpotTraining"] is True and prod["EnableManagedSpotTraining"] is False
     assert dev["StoppingCondition"]["MaxWaitTimeInSeconds"] == 2 * dev["StoppingCondition"]["MaxRuntimeInSeconds"]
     assert dev["CheckpointConfig"]["LocalPath"] == "/opt/ml/checkpoints"
+    # SageMaker copies the checkpoint prefix into the container at start: one shared prefix would make
+    # every retraining resume the first model. Each execution gets its own.
+    uri = dev["CheckpointConfig"]["S3Uri"]
+    assert uri["Std:Join"]["Values"][1] == {"Get": "Execution.PipelineExecutionId"}
+    assert (
+        uri["Std:Join"]["Values"][0].startswith("s3://mlops-dev-artifacts-")
+        and "checkpoints" in uri["Std:Join"]["Values"]
+    )
     assert "CheckpointConfig" not in prod and "MaxWaitTimeInSeconds" not in prod["StoppingCondition"]
 
 
