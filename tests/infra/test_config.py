@@ -243,3 +243,11 @@ def test_inconsistent_search_spaces_are_rejected(
     lines = problems_of(tmp_path, prod)
     assert any(expected in line for line in lines), lines
     assert all(line.startswith("Pulumi.prod.yaml: mlops:training.tuning") for line in lines), lines
+
+
+def test_retraining_is_scheduled_only_where_models_are_trained(tmp_path: Path, prod: dict[str, Any]) -> None:
+    prod["mlops:monitoring"]["retrainSchedule"] = "cron(0 3 ? * SUN *)"
+    assert problems_of(tmp_path, prod) == [
+        "Pulumi.prod.yaml: mlops:monitoring.retrainSchedule: models are trained in dev only (drift here starts dev's "
+        "pipeline); move retrainSchedule to Pulumi.dev.yaml"
+    ]

@@ -15,8 +15,11 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from infra.config import StackConfig
 from infra.plan.model import Plan
 from pipelines.clarify_baselines import BASELINES, BOOTSTRAP, missing_baselines
+from pipelines.definitions.settings import settings_for_stack
+from pipelines.definitions.templates import render_definition
 from pipelines.definitions.training import REGISTER_CLARIFY, SKIP_CLARIFY
 from pipelines.pipeline_ops import start_pipeline, upsert_pipeline
 
@@ -68,10 +71,11 @@ def _started_with(sagemaker: Any, arn: str) -> dict[str, str]:
     return {p["Name"]: p["Value"] for p in parameters}
 
 
-def test_the_definition_lets_a_run_skip_the_checks_and_register_baselines(plans: dict[str, Plan]) -> None:
-    for stack in ("dev", "prod"):
-        (resource,) = plans[stack].of_type("aws:sagemaker/pipeline:Pipeline")
-        definition = json.loads(resource.inputs["pipelineDefinition"])
+def test_the_definition_lets_a_run_skip_the_checks_and_register_baselines(
+    plans: dict[str, Plan], configs: dict[str, StackConfig]
+) -> None:
+    for stack in ("dev", "prod"):  # prod's settings: the on-demand template
+        definition = render_definition(settings_for_stack(configs[stack], plans[stack].outputs))
         parameters = {p["Name"]: p for p in definition["Parameters"]}
         assert parameters[SKIP_CLARIFY] == {"Name": SKIP_CLARIFY, "Type": "Boolean", "DefaultValue": False}
         assert parameters[REGISTER_CLARIFY] == {"Name": REGISTER_CLARIFY, "Type": "Boolean", "DefaultValue": False}

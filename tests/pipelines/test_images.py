@@ -16,8 +16,11 @@ from typing import Any
 
 import pytest
 
+from infra.config import StackConfig
 from infra.plan.model import Plan
-from pipelines.images import REQUIREMENTS, STEP_IMAGES, catalog, image, image_of_step
+from pipelines.definitions.settings import settings_for_stack
+from pipelines.definitions.templates import image_for, render_definition
+from pipelines.images import REQUIREMENTS, SKLEARN_IMAGE, STEP_IMAGES, catalog, image, image_of_step
 from pipelines.local_run import STEPS_DIR
 
 IMPORT_NAMES = {"sklearn": "scikit-learn", "yaml": "pyyaml", "dateutil": "python-dateutil"}
@@ -105,9 +108,13 @@ def _images_in(definition: dict[str, Any]) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
-def test_the_pipelines_run_each_step_on_its_chosen_image(plans: dict[str, Plan], stack: str) -> None:
+def test_the_pipelines_run_each_step_on_its_chosen_image(
+    plans: dict[str, Plan], configs: dict[str, StackConfig], stack: str
+) -> None:
+    """Dev's training pipeline as planned; prod's settings exercise the on-demand template."""
     tags = {key: f":{record.version}-cpu" for key, record in catalog().items()}
-    for pipeline in plans[stack].of_type("aws:sagemaker/pipeline:Pipeline"):
-        for step, uri in _images_in(json.loads(pipeline.inputs["pipelineDefinition"])).items():
-            key = STEP_IMAGES[step.split(" ")[0]]
-            assert tags[key] in uri and ".eu-west-1." in uri, f"{pipeline.inputs['pipelineName']}: {step} runs {uri}"
+    definition = render_definition(settings_for_stack(configs[stack], plans[stack].outputs))
+    for step, uri in _images_in(definition).items():
+        key = STEP_IMAGES[step.split(" ")[0]]
+        assert tags[key] in uri and ".eu-west-1." in uri, f"{stack}: {step} runs {uri}"
+    assert tags[SKLEARN_IMAGE] in image_for("eu-west-1"), "the drift job's image (drift_settings) too"
