@@ -17,6 +17,7 @@ from pipelines.definitions.settings import drift_settings
 from pipelines.definitions.templates import model_monitor_image, render_definition
 
 DRIFT_NAMESPACE = "mlops/drift"
+MODEL_MONITOR_EVENT = "SageMaker Model Monitoring Schedule Execution Status Change"
 
 
 @dataclass(frozen=True)
@@ -262,7 +263,7 @@ class Monitoring(pulumi.ComponentResource):
                 schedule.name.apply(
                     lambda name: {
                         "source": ["aws.sagemaker"],
-                        "detail-type": ["SageMaker Model Monitoring Schedule Execution Status Change"],
+                        "detail-type": [MODEL_MONITOR_EVENT],
                         "detail": {
                             "MonitoringScheduleName": [name],
                             "MonitoringExecutionStatus": ["CompletedWithViolations"],
@@ -334,15 +335,20 @@ class Monitoring(pulumi.ComponentResource):
             policy=json.dumps(policy, sort_keys=True),
             opts=self._child(),
         )
-        rule = aws.cloudwatch.EventRule(
-            f"{self._name}-retrain-on-forwarded-drift",
-            name=args.naming.resource("retrain-on-forwarded-drift"),
-            description="Drift alarms forwarded by the serving accounts start the training pipeline",
-            event_pattern=json.dumps(forwarded_drift_pattern(accounts, args.model_name), sort_keys=True),
-            tags=dict(args.tags),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[bus_policy]),
-        )
-        self._start_training(f"{self._name}-retrain-on-forwarded-drift", rule, args.training_pipeline_arn)
+        forwarded = {
+            "retrain-on-forwarded-drift": ("Drift alarms", forwarded_drift_pattern(accounts, args.model_name)),
+            "retrain-on-forwarded-violations": ("Model Monitor violations", forwarded_violation_pattern(accounts)),
+        }  # each serving environment sends one or the other, by its monitoring.backend
+        for purpose, (what, pattern) in forwarded.items():
+            rule = aws.cloudwatch.EventRule(
+                f"{self._name}-{purpose}",
+                name=args.naming.resource(purpose),
+                description=f"{what} forwarded by the serving accounts start the training pipeline",
+                event_pattern=json.dumps(pattern, sort_keys=True),
+                tags=dict(args.tags),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[bus_policy]),
+            )
+            self._start_training(f"{self._name}-{purpose}", rule, args.training_pipeline_arn)
 
     def _scheduled_retraining(self, expression: str, pipeline_arn: pulumi.Input[str]) -> None:
         args = self._args
@@ -394,6 +400,16 @@ def forwarded_drift_pattern(accounts: Sequence[str], model_name: str) -> dict[st
         "detail-type": ["CloudWatch Alarm State Change"],
         "account": sorted(accounts),
         "detail": {"alarmName": [{"suffix": f"-{model_name}-drift"}], "state": {"value": ["ALARM"]}},
+    }
+
+
+def forwarded_violation_pattern(accounts: Sequence[str]) -> dict[str, Any]:
+    """The Model Monitor executions with violations of the serving accounts, as they arrive on dev's bus."""
+    return {
+        "source": ["aws.sagemaker"],
+        "detail-type": [MODEL_MONITOR_EVENT],
+        "account": sorted(accounts),
+        "detail": {"MonitoringExecutionStatus": ["CompletedWithViolations"]},
     }
 
 

@@ -169,6 +169,36 @@ def test_dev_accepts_drift_only_from_its_serving_accounts(
     assert_matches(pattern, alarm_event("444444444444", "mlops-prod-churn-drift"), False)
     assert_matches(pattern, alarm_event("333333333333", "mlops-prod-churn-cpu"), False)
     assert_matches(pattern, alarm_event("333333333333", "mlops-prod-churn-drift", state="OK"), False)
+    violations = next(
+        r.inputs
+        for r in plan.of_type("aws:cloudwatch/eventRule:EventRule")
+        if r.inputs["name"] == "mlops-dev-retrain-on-forwarded-violations"
+    )  # a serving environment on monitoring.backend: model-monitor forwards these instead
+    (target,) = [
+        t.inputs
+        for t in plan.of_type("aws:cloudwatch/eventTarget:EventTarget")
+        if t.inputs["rule"] == violations["name"]
+    ]
+    assert target["arn"].endswith(":pipeline/mlops-dev-training")
+    pattern = json.loads(violations["eventPattern"])
+    assert_matches(pattern, monitor_event("333333333333", "CompletedWithViolations"), True)
+    assert_matches(pattern, monitor_event("333333333333", "Completed"), False)
+    assert_matches(pattern, monitor_event("444444444444", "CompletedWithViolations"), False)
+
+
+def monitor_event(account: str, status: str) -> dict[str, Any]:
+    """A Model Monitor execution status-change event (SageMaker's EventBridge event reference)."""
+    return {
+        "version": "0",
+        "id": "e2a1b2c3-0000-0000-0000-000000000000",
+        "detail-type": "SageMaker Model Monitoring Schedule Execution Status Change",
+        "source": "aws.sagemaker",
+        "account": account,
+        "time": "2026-11-29T07:00:00Z",
+        "region": "eu-west-1",
+        "resources": [],
+        "detail": {"MonitoringScheduleName": "mlops-prod-churn-data-quality", "MonitoringExecutionStatus": status},
+    }
 
 
 def alarm_event(account: str, alarm: str, state: str = "ALARM") -> dict[str, Any]:

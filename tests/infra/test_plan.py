@@ -30,7 +30,11 @@ def test_same_stack_planned_twice_is_identical(plans: dict[str, Plan]) -> None:
     assert evaluate_stack("dev").to_dict() == plans["dev"].to_dict()
 
 
-FORWARDED_DRIFT = ("monitoring-forwarded-drift", "monitoring-retrain-on-forwarded-drift")
+FORWARDED_DRIFT = (
+    "monitoring-forwarded-drift",
+    "monitoring-retrain-on-forwarded-drift",
+    "monitoring-retrain-on-forwarded-violations",
+)
 """Dev's bus policy and rule: staging and prod may put their drift alarms on dev's default bus (and only that)."""
 
 
@@ -56,7 +60,7 @@ def test_stacks_plan_into_their_own_account(plan: Plan, stack: str) -> None:
                         a.split(":")[-1].startswith(("Describe", "List", "Get", "Decrypt")) for a in statement["Action"]
                     )
         stripped = {k: v for k, v in resource.inputs.items() if k not in ("policy", "resourcePolicy")}
-        if resource.name == FORWARDED_DRIFT[1]:
+        if resource.name in FORWARDED_DRIFT[1:]:
             stripped.pop("eventPattern", None)  # the rule matches events whose `account` is staging's or prod's
         assert not any(other in json.dumps(stripped) for other in others), resource.urn
 
