@@ -103,6 +103,7 @@ class _Background:
     result: ParityRun | BaseException | None = None
 
 
+@pytest.hookimpl(trylast=True)  # after -k and -m have deselected what will not run
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
     if _Background.thread or not any("parity_run" in getattr(item, "fixturenames", ()) for item in items):
         return
