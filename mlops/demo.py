@@ -584,12 +584,19 @@ def _drift(state: DemoState) -> str:
     firing = len(report["drifted_features"]) >= alarm.inputs["threshold"]
     if not firing:
         raise UserError("the injected shift was not detected")
+    # Staging trains nothing: its drift rule sends the alarm to dev's event bus, where the rule that
+    # accepts the serving accounts' drift starts dev's training pipeline.
+    targets = staging.of_type("aws:cloudwatch/eventTarget:EventTarget")
+    (forward,) = [t for t in targets if ":event-bus/" in t.inputs["arn"]]
+    dev = state.plans["dev"]
     (target,) = [
-        t for t in staging.of_type("aws:cloudwatch/eventTarget:EventTarget") if t.inputs.get("sagemakerPipelineTarget")
+        t
+        for t in dev.of_type("aws:cloudwatch/eventTarget:EventTarget")
+        if t.inputs.get("sagemakerPipelineTarget") and "forwarded-drift" in t.inputs["rule"]
     ]
     parameters = {p["name"]: p["value"] for p in target.inputs["sagemakerPipelineTarget"]["pipelineParameterLists"]}
-    training = _training_pipeline(staging)
-    sagemaker = _client("sagemaker", state, "staging")
+    training = _training_pipeline(dev)
+    sagemaker = _client("sagemaker", state)
     upsert_pipeline(
         sagemaker,
         training.inputs["pipelineName"],
@@ -597,13 +604,14 @@ def _drift(state: DemoState) -> str:
         training.inputs["roleArn"],
         {},
     )
-    # moto does not deliver CloudWatch alarm events to EventBridge targets, so the demo performs the
-    # planned target's action itself: start the training pipeline with the rule's parameters.
+    # moto does not deliver CloudWatch alarm events to EventBridge targets, nor across accounts, so the
+    # demo performs the planned targets' action itself: start dev's training pipeline with the rule's parameters.
     execution = start_pipeline(sagemaker, training.inputs["pipelineName"], parameters, token="drift-demo")  # noqa: S106 - an idempotency token
     return (
         f"drifted: {', '.join(report['drifted_features'])} (metrics published: {len(published)} series; "
-        f"drift pipeline {monitoring}); alarm {alarm.inputs['name']} fires -> retraining {execution.rsplit('/', 1)[1]} "
-        f"started with {parameters}; report {drift_dir / 'drift.json'} (simulated: moto neither evaluates alarms "
-        "nor delivers their events, so the demo compared the drifted count with the alarm's threshold and started "
-        "the rule's target itself; the drift job ran with dev's key, since moto shares no package across accounts)"
+        f"drift pipeline {monitoring}); alarm {alarm.inputs['name']} fires -> {forward.inputs['arn']} -> "
+        f"{training.inputs['pipelineName']} {execution.rsplit('/', 1)[1]} started with {parameters}; report "
+        f"{drift_dir / 'drift.json'} (simulated: moto neither evaluates alarms nor delivers their events, so the "
+        "demo compared the drifted count with the alarm's threshold and started the target of dev's forwarded-drift "
+        "rule itself; the drift job ran with dev's key, since moto shares no package across accounts)"
     )

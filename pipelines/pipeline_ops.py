@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
 from botocore.exceptions import ClientError
+
+from pipelines.clarify_baselines import bootstrap_parameters, clarify_group
 
 UpsertResult = Literal["created", "updated", "unchanged"]
 
@@ -46,11 +48,19 @@ def upsert_pipeline(
     return "updated"
 
 
-def start_pipeline(client: Any, name: str, parameters: Mapping[str, str], token: str | None = None) -> str:
+def start_pipeline(
+    client: Any,
+    name: str,
+    parameters: Mapping[str, str],
+    token: str | None = None,
+    notify: Callable[[str], None] | None = None,
+) -> str:
     """Start an execution with `parameters` (checked against the definition); returns its ARN.
 
     Passing the same `token` again (a CI run id, say) makes SageMaker return the execution it already
-    started for it instead of a second one, so a retried CI job never trains twice.
+    started for it instead of a second one, so a retried CI job never trains twice. A training run
+    whose registry has no approved Clarify baselines yet registers them instead of checking against
+    them (`pipelines.clarify_baselines`); `notify` hears about it.
     """
     try:
         definition = json.loads(client.describe_pipeline(PipelineName=name)["PipelineDefinition"])
@@ -68,6 +78,13 @@ def start_pipeline(client: Any, name: str, parameters: Mapping[str, str], token:
         allowed = known[key].get("EnumValues")
         if allowed and value not in allowed:
             raise PipelineError(f"parameter {key}={value!r} is not one of {', '.join(allowed)}")
+    bootstrap = bootstrap_parameters(client, definition, parameters)
+    if bootstrap and notify:
+        notify(
+            f"no approved package of {clarify_group(definition)} carries Clarify baselines yet: this run computes "
+            "and registers them (its checks compare from the next run on)"
+        )
+    parameters = {**parameters, **bootstrap}
     request_token = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{name}:{token}")) if token else str(uuid.uuid4())
     response = client.start_pipeline_execution(
         PipelineName=name,

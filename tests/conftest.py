@@ -7,8 +7,11 @@ The fork's own files are checked by `tests/fork/`, parameterised over whatever s
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
+import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +20,7 @@ import pytest
 from infra.config import StackConfig, load_stack_file, stack_file
 from infra.plan.evaluate import evaluate_stack
 from infra.plan.model import Plan
+from pipelines.parity import ParityRun, run_chain
 from tests.helpers import FIXTURE_STACKS
 
 STACKS = ("dev", "staging", "prod")
@@ -95,3 +99,43 @@ def plan(plans: dict[str, Plan], stack: str) -> Plan:
 @pytest.fixture
 def config(configs: dict[str, StackConfig], stack: str) -> StackConfig:
     return configs[stack]
+
+
+class _Background:
+    """The parity run (pipelines.parity), started as soon as collection picks a test that needs it.
+
+    Its steps are subprocesses on the images' interpreters, so they use the second core while the rest
+    of the suite runs; the `parity_run` fixture waits for the result.
+    """
+
+    thread: threading.Thread | None = None
+    result: ParityRun | BaseException | None = None
+
+
+@pytest.hookimpl(trylast=True)  # after -k and -m have deselected what will not run
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    if _Background.thread or not any("parity_run" in getattr(item, "fixturenames", ()) for item in items):
+        return
+    root = Path(tempfile.mkdtemp(prefix="parity-"))
+    atexit.register(shutil.rmtree, root, True)
+
+    def run() -> None:
+        try:
+            _Background.result = run_chain(root)
+        except BaseException as error:  # reported by the fixture, in the test that needs it
+            _Background.result = error
+
+    _Background.thread = threading.Thread(target=run, name="parity-run", daemon=True)
+    _Background.thread.start()
+
+
+@pytest.fixture(scope="session")
+def parity_run() -> ParityRun:
+    """preprocess -> train -> evaluate -> baseline -> drift -> serve -> track, each on its image's Python and pins."""
+    if _Background.thread is None:  # collected some other way: run it here
+        return run_chain(Path(tempfile.mkdtemp(prefix="parity-")))
+    _Background.thread.join()
+    if isinstance(_Background.result, BaseException):
+        raise _Background.result
+    assert _Background.result is not None
+    return _Background.result

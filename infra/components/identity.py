@@ -47,6 +47,8 @@ class IdentityArgs:
     require_network_isolation: bool
     models_outside_vpc: Sequence[str] = ()
     """Model ARN patterns exempt from the VPC and isolation guardrails (dev's serverless endpoint only)."""
+    training_bus_arn: str | None = None
+    """The event bus (dev's) the automation role forwards drift to; None where models are trained."""
 
 
 def role_names(naming: Naming) -> dict[str, str]:
@@ -174,6 +176,14 @@ class Identity(pulumi.ComponentResource):
                 resources=[arns.regional("events", f"api-destination/{self._args.naming.base}-*/*")],
             ),
         ]
+        if self._args.training_bus_arn:
+            access.append(
+                Statement(
+                    sid="ForwardDriftToTrainingAccount",
+                    actions=["events:PutEvents"],
+                    resources=[self._args.training_bus_arn],
+                )
+            )
         self._role("automation", "Starts the drift and training pipelines on schedules and alarms", trust, access)
 
     def _persona_roles(self) -> None:

@@ -17,6 +17,7 @@ from pipelines.definitions.settings import drift_settings
 from pipelines.definitions.templates import model_monitor_image, render_definition
 
 DRIFT_NAMESPACE = "mlops/drift"
+MODEL_MONITOR_EVENT = "SageMaker Model Monitoring Schedule Execution Status Change"
 
 
 @dataclass(frozen=True)
@@ -30,8 +31,9 @@ class MonitoringArgs:
     endpoint_name: pulumi.Input[str] | None
     """None when no model is served: then only the dashboard and the scheduled retraining exist."""
     alerts_topic_arn: pulumi.Input[str]
-    training_pipeline_arn: pulumi.Input[str]
-    training_pipeline_name: pulumi.Input[str]
+    training_pipeline_arn: pulumi.Input[str] | None
+    """The training pipeline drift and schedules start; None where no model is trained (staging, prod)."""
+    training_pipeline_name: pulumi.Input[str] | None
     automation_role_arn: pulumi.Input[str]
     monitoring_role_arn: pulumi.Input[str]
     models_key_arn: pulumi.Input[str]
@@ -41,6 +43,10 @@ class MonitoringArgs:
     code_prefix: str
     subnet_ids: Sequence[pulumi.Input[str]]
     security_group_ids: Sequence[pulumi.Input[str]]
+    training_bus_arn: str | None = None
+    """Where staging and prod send their drift: the default event bus of the account that trains (dev)."""
+    forwarding_accounts: Sequence[str] = ()
+    """Accounts (staging, prod) whose forwarded drift starts this account's training pipeline (dev)."""
 
 
 class Monitoring(pulumi.ComponentResource):
@@ -49,8 +55,11 @@ class Monitoring(pulumi.ComponentResource):
     Per endpoint: alarms on client errors and instance CPU and memory (realtime) or latency, server
     errors and concurrency (serverless; realtime endpoints carry those as rollback alarms), all to
     the encrypted alerts topic. A drift pipeline runs on the configured schedule against captured
-    traffic and publishes per-feature PSI; its alarm starts the training pipeline, whose models
-    register as PendingManualApproval and never deploy themselves. One dashboard per environment.
+    traffic and publishes per-feature PSI. Its alarm retrains in the one place models are trained:
+    in dev it starts the training pipeline; in staging and prod it is forwarded to dev's event bus,
+    where a rule accepting only those accounts starts the same pipeline. Every model so registers in
+    dev's registry as PendingManualApproval and follows the one approval and promotion path; none
+    deploys itself. One dashboard per environment.
     """
 
     drift_pipeline_name: pulumi.Output[str] | None
@@ -61,8 +70,10 @@ class Monitoring(pulumi.ComponentResource):
         self._name, self._args = name, args
         self.drift_pipeline_name = None
         self.drift_alarm_name = None
-        if args.config.monitoring.retrain_schedule:
-            self._scheduled_retraining(args.config.monitoring.retrain_schedule)
+        if args.config.monitoring.retrain_schedule and args.training_pipeline_arn is not None:
+            self._scheduled_retraining(args.config.monitoring.retrain_schedule, args.training_pipeline_arn)
+        if args.forwarding_accounts and args.config.monitoring.retrain_on_drift:
+            self._retrain_on_forwarded_drift(args.forwarding_accounts)
         if args.endpoint_name is not None:
             self._operational_alarms(args.endpoint_name)
             if args.config.serving.data_capture_percentage == 0:
@@ -256,7 +267,7 @@ class Monitoring(pulumi.ComponentResource):
                 schedule.name.apply(
                     lambda name: {
                         "source": ["aws.sagemaker"],
-                        "detail-type": ["SageMaker Model Monitoring Schedule Execution Status Change"],
+                        "detail-type": [MODEL_MONITOR_EVENT],
                         "detail": {
                             "MonitoringScheduleName": [name],
                             "MonitoringExecutionStatus": ["CompletedWithViolations"],
@@ -266,25 +277,84 @@ class Monitoring(pulumi.ComponentResource):
             )
 
     def _retrain_on(self, pattern: pulumi.Output[dict[str, Any]]) -> None:
+        """Drift here retrains: this account's pipeline where models are trained, else dev's, by its bus."""
         args = self._args
+        if args.training_pipeline_arn is None and args.training_bus_arn is None:
+            return
         rule = aws.cloudwatch.EventRule(
             f"{self._name}-retrain-on-drift",
             name=args.naming.resource("retrain-on-drift"),
-            description="Drift (an alarm or a Model Monitor violation) starts the training pipeline",
+            description=(
+                "Drift (an alarm or a Model Monitor violation) starts the training pipeline"
+                if args.training_pipeline_arn is not None
+                else "Drift (an alarm or a Model Monitor violation) is sent to the training account's event bus"
+            ),
             event_pattern=pattern.apply(json.dumps),
             tags=dict(args.tags),
             opts=self._child(),
         )
+        if args.training_pipeline_arn is not None:
+            self._start_training(f"{self._name}-retrain-on-drift", rule, args.training_pipeline_arn)
+            return
         aws.cloudwatch.EventTarget(
             f"{self._name}-retrain-on-drift",
             rule=rule.name,
-            arn=args.training_pipeline_arn,
+            arn=args.training_bus_arn,
             role_arn=args.automation_role_arn,
+            opts=self._child(),
+        )
+
+    def _start_training(self, name: str, rule: aws.cloudwatch.EventRule, pipeline_arn: pulumi.Input[str]) -> None:
+        aws.cloudwatch.EventTarget(
+            name,
+            rule=rule.name,
+            arn=pipeline_arn,
+            role_arn=self._args.automation_role_arn,
             sagemaker_pipeline_target={"pipeline_parameter_lists": [{"name": "DataSource", "value": "feature-store"}]},
             opts=self._child(),
         )
 
-    def _scheduled_retraining(self, expression: str) -> None:
+    def _retrain_on_forwarded_drift(self, accounts: Sequence[str]) -> None:
+        """Dev: the drift alarms staging and prod forward start this account's training pipeline."""
+        args = self._args
+        if args.training_pipeline_arn is None:
+            return
+        region, account = args.naming.region, args.naming.account_id
+        bus_arn = f"arn:aws:events:{region}:{account}:event-bus/default"
+        policy = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "ServingAccountsForwardDrift",
+                    "Effect": "Allow",
+                    "Principal": {"AWS": [f"arn:aws:iam::{reader}:root" for reader in accounts]},
+                    "Action": "events:PutEvents",
+                    "Resource": bus_arn,
+                }
+            ],
+        }
+        bus_policy = aws.cloudwatch.EventBusPolicy(
+            f"{self._name}-forwarded-drift",
+            event_bus_name="default",
+            policy=json.dumps(policy, sort_keys=True),
+            opts=self._child(),
+        )
+        forwarded = {
+            "retrain-on-forwarded-drift": ("Drift alarms", forwarded_drift_pattern(accounts, args.model_name)),
+            "retrain-on-forwarded-violations": ("Model Monitor violations", forwarded_violation_pattern(accounts)),
+        }  # each serving environment sends one or the other, by its monitoring.backend
+        for purpose, (what, pattern) in forwarded.items():
+            rule = aws.cloudwatch.EventRule(
+                f"{self._name}-{purpose}",
+                name=args.naming.resource(purpose),
+                description=f"{what} forwarded by the serving accounts start the training pipeline",
+                event_pattern=json.dumps(pattern, sort_keys=True),
+                tags=dict(args.tags),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[bus_policy]),
+            )
+            self._start_training(f"{self._name}-{purpose}", rule, args.training_pipeline_arn)
+
+    def _scheduled_retraining(self, expression: str, pipeline_arn: pulumi.Input[str]) -> None:
         args = self._args
         aws.scheduler.Schedule(
             f"{self._name}-retrain-schedule",
@@ -293,7 +363,7 @@ class Monitoring(pulumi.ComponentResource):
             schedule_expression=expression,
             flexible_time_window={"mode": "FLEXIBLE", "maximum_window_in_minutes": 60},
             target={
-                "arn": args.training_pipeline_arn,
+                "arn": pipeline_arn,
                 "role_arn": args.automation_role_arn,
                 "sagemaker_pipeline_parameters": {
                     "pipeline_parameters": [{"name": "DataSource", "value": "feature-store"}]
@@ -304,8 +374,11 @@ class Monitoring(pulumi.ComponentResource):
         )
 
     def _dashboard(self) -> None:
+        """One dashboard of what this environment runs: its training pipeline, its endpoint, or both."""
         args = self._args
-        body = pulumi.Output.all(endpoint=args.endpoint_name or "", pipeline=args.training_pipeline_name).apply(
+        if args.endpoint_name is None and args.training_pipeline_name is None:
+            return  # staging or prod serving nothing yet: nothing to show
+        body = pulumi.Output.all(endpoint=args.endpoint_name or "", pipeline=args.training_pipeline_name or "").apply(
             lambda v: json.dumps(_dashboard_body(args.naming.region, v["endpoint"], v["pipeline"]))
         )
         aws.cloudwatch.Dashboard(
@@ -314,6 +387,34 @@ class Monitoring(pulumi.ComponentResource):
             dashboard_body=body,
             opts=self._child(),
         )
+
+
+def training_bus_arn(model_package_arn: str | None) -> str | None:
+    """The default event bus of the account and region a served package was registered in (dev's)."""
+    if not model_package_arn:
+        return None
+    _, partition, _, region, account, _ = model_package_arn.split(":", 5)
+    return f"arn:{partition}:events:{region}:{account}:event-bus/default"
+
+
+def forwarded_drift_pattern(accounts: Sequence[str], model_name: str) -> dict[str, Any]:
+    """The drift alarms (entering ALARM) of the serving accounts, as they arrive on dev's bus."""
+    return {
+        "source": ["aws.cloudwatch"],
+        "detail-type": ["CloudWatch Alarm State Change"],
+        "account": sorted(accounts),
+        "detail": {"alarmName": [{"suffix": f"-{model_name}-drift"}], "state": {"value": ["ALARM"]}},
+    }
+
+
+def forwarded_violation_pattern(accounts: Sequence[str]) -> dict[str, Any]:
+    """The Model Monitor executions with violations of the serving accounts, as they arrive on dev's bus."""
+    return {
+        "source": ["aws.sagemaker"],
+        "detail-type": [MODEL_MONITOR_EVENT],
+        "account": sorted(accounts),
+        "detail": {"MonitoringExecutionStatus": ["CompletedWithViolations"]},
+    }
 
 
 def _alarm_pattern(alarm: aws.cloudwatch.MetricAlarm) -> pulumi.Output[dict[str, Any]]:
@@ -348,7 +449,7 @@ def _dashboard_body(region: str, endpoint: str, pipeline: str) -> dict[str, Any]
         ["AWS/Sagemaker/ModelBuildingPipeline", name, "PipelineName", pipeline, {"stat": "Sum"}]
         for name in ("ExecutionStarted", "ExecutionSucceeded", "ExecutionFailed")
     ]
-    widgets = [widget("Training pipeline executions", pipeline_metrics, 0, 0)]
+    widgets = [widget("Training pipeline executions", pipeline_metrics, 0, 0)] if pipeline else []
     if endpoint:
         endpoint_dims = ["EndpointName", endpoint, "VariantName", "primary"]
         widgets += [

@@ -52,6 +52,8 @@ class TrainingPipelineArgs:
     config_hash: str
     tracking_arn: pulumi.Input[str] | None = None
     """The environment's MLflow App or tracking server (None: tracking is off)."""
+    define_pipeline: bool = True
+    """False where no model is trained (staging, prod): only the step code the drift job runs is staged."""
 
 
 class TrainingPipeline(pulumi.ComponentResource):
@@ -62,10 +64,11 @@ class TrainingPipeline(pulumi.ComponentResource):
 
     Changing a script changes the hash, so the pipeline is updated to the new code in the same
     deployment; an unchanged repository plans no diff. Nothing is uploaded except by `pulumi up`.
+    Where no model is trained (staging, prod) only the code is staged: their drift job runs it.
     """
 
-    pipeline_name: pulumi.Output[str]
-    pipeline_arn: pulumi.Output[str]
+    pipeline_name: pulumi.Output[str] | None
+    pipeline_arn: pulumi.Output[str] | None
     code_prefix: str
 
     def __init__(self, name: str, args: TrainingPipelineArgs, opts: pulumi.ResourceOptions | None = None) -> None:
@@ -81,7 +84,16 @@ class TrainingPipeline(pulumi.ComponentResource):
             )
             for path in sorted(STEPS_DIR.glob("*.py"))
         ]
-        objects += self._clarify_configs(name, args)
+        self.pipeline_name = self.pipeline_arn = None
+        if args.define_pipeline:
+            pipeline = self._pipeline(name, args, objects + self._clarify_configs(name, args))
+            self.pipeline_name, self.pipeline_arn = pipeline.pipeline_name, pipeline.arn
+        self.register_outputs({"pipeline_name": self.pipeline_name, "code_prefix": self.code_prefix})
+
+    def _pipeline(
+        self, name: str, args: TrainingPipelineArgs, staged: list[aws.s3.BucketObjectv2]
+    ) -> aws.sagemaker.Pipeline:
+        """The SageMaker pipeline, its definition rendered from the committed template with the stack's values."""
         resolved = pulumi.Output.all(
             artifacts_bucket=args.artifacts_bucket,
             raw_bucket=args.raw_bucket,
@@ -112,7 +124,7 @@ class TrainingPipeline(pulumi.ComponentResource):
                 sort_keys=True,
             )
         )
-        pipeline = aws.sagemaker.Pipeline(
+        return aws.sagemaker.Pipeline(
             f"{name}-training",
             pipeline_name=args.naming.sagemaker("training"),
             pipeline_display_name=args.naming.sagemaker("training"),
@@ -121,11 +133,8 @@ class TrainingPipeline(pulumi.ComponentResource):
             pipeline_definition=definition,
             parallelism_configuration={"max_parallel_execution_steps": MAX_PARALLEL_STEPS},
             tags=dict(args.tags),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=objects),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=staged),
         )
-        self.pipeline_name = pipeline.pipeline_name
-        self.pipeline_arn = pipeline.arn
-        self.register_outputs({"pipeline_name": self.pipeline_name, "code_prefix": self.code_prefix})
 
     def _clarify_configs(self, name: str, args: TrainingPipelineArgs) -> list[aws.s3.BucketObjectv2]:
         """The Clarify checks' analysis configs, staged content-addressed next to the step code."""

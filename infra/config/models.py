@@ -576,6 +576,10 @@ class RegistryConfig(Section):
     )
 
 
+TRAINING_ENVIRONMENT = "dev"
+"""The one environment with a training pipeline: staging and prod serve its approved packages."""
+
+
 class MonitoringConfig(Section):
     """Alarm and drift thresholds, the drift schedule, and when to retrain."""
 
@@ -602,10 +606,14 @@ class MonitoringConfig(Section):
         description="Model Monitor schedule (hourly or daily cron).",
     )
     retrain_on_drift: bool = Field(
-        default=True, description="A drift alarm (or a violation) starts the training pipeline."
+        default=True,
+        description="A drift alarm (or a violation) starts dev's training pipeline: dev's own directly, staging's "
+        "and prod's by forwarding the alarm to the event bus of the account their model package comes from.",
     )
     retrain_schedule: str | None = Field(
-        default=None, pattern=SCHEDULE, description="Also retrain on this schedule, drift or not (unset: never)."
+        default=None,
+        pattern=SCHEDULE,
+        description="Also retrain on this schedule, drift or not (unset: never). Dev only: models are trained there.",
     )
 
 
@@ -654,6 +662,7 @@ class StackConfig(Section):
             *self._instance_problems(),
             *self._environment_problems(),
             *self._tracking_problems(),
+            *self._retraining_problems(),
         ]
         if problems:
             raise ValidationError.from_exception_data(
@@ -771,6 +780,20 @@ class StackConfig(Section):
                 )
             )
         return problems
+
+    def _retraining_problems(self) -> list[Problem]:
+        """Every model is trained, registered and approved in dev; other environments only serve them."""
+        schedule = self.monitoring.retrain_schedule
+        if self.environment == TRAINING_ENVIRONMENT or schedule is None:
+            return []
+        return [
+            (
+                ("monitoring", "retrainSchedule"),
+                schedule,
+                f"models are trained in {TRAINING_ENVIRONMENT} only (drift here starts {TRAINING_ENVIRONMENT}'s "
+                f"pipeline); move retrainSchedule to Pulumi.{TRAINING_ENVIRONMENT}.yaml",
+            )
+        ]
 
     def _environment_problems(self) -> list[Problem]:
         problems: list[Problem] = []

@@ -59,6 +59,7 @@ FREE = {
     "aws:sagemaker/pipeline:Pipeline": "pipelines are free; their jobs are usage",
     "aws:cloudwatch/eventRule:EventRule": "AWS service events are free",
     "aws:cloudwatch/eventTarget:EventTarget": "AWS service events are free",
+    "aws:cloudwatch/eventBusPolicy:EventBusPolicy": "bus policies are free (forwarded events: $1 per million)",
     "aws:scheduler/schedule:Schedule": "first 14 million invocations free",
     "aws:appautoscaling/target:Target": "free; the instances are priced",
     "aws:appautoscaling/policy:Policy": "free",

@@ -15,6 +15,10 @@ OIDC_HOST = "token.actions.githubusercontent.com"
 
 UNSCOPED_DEPLOY = [
     "kms:CreateKey",  # a key's ARN does not exist before it is created
+    # dev's default bus accepts staging's and prod's drift (AWS::Events::EventBusPolicy handlers in the
+    # CloudFormation schema of cfn-lint 1.58.0); IAM defines no resource type for these two
+    "events:PutPermission",
+    "events:RemovePermission",
     "kms:ListKeys",
     "kms:ListAliases",
     "ec2:Describe*",  # EC2 describe calls have no resource level
@@ -421,6 +425,11 @@ def deployer_statements(arns: Arns, boundary_arn: str) -> list[Statement]:
             ],
         ),
         Statement(sid="EventRules", actions=EVENTS_ADMIN, resources=[arns.regional("events", f"rule/{base}-*")]),
+        Statement(
+            sid="DescribeDefaultBus",
+            actions=["events:DescribeEventBus"],
+            resources=[arns.regional("events", "event-bus/default")],
+        ),
         Statement(
             sid="Schedules", actions=SCHEDULER_ADMIN, resources=[arns.regional("scheduler", f"schedule/*/{base}-*")]
         ),

@@ -27,6 +27,17 @@ def _root() -> Path:
     return ROOT
 
 
+def _trains(stack: str, environment: str) -> None:
+    """UserError unless the stack is the one that trains (staging and prod serve dev's packages)."""
+    from infra.config.models import TRAINING_ENVIRONMENT
+
+    if environment != TRAINING_ENVIRONMENT:
+        raise UserError(
+            f"stack {stack} has no training pipeline: models are trained in {TRAINING_ENVIRONMENT} only "
+            f"(drift in {environment} starts {TRAINING_ENVIRONMENT}'s pipeline); use --stack {TRAINING_ENVIRONMENT}"
+        )
+
+
 @app.command()
 def compile(
     stack: StackOption = "dev",
@@ -75,6 +86,7 @@ def upsert(stack: StackOption = "dev", outputs: OutputsOption = None, endpoint_u
     from pipelines.pipeline_ops import upsert_pipeline
 
     context = load_context(_root(), stack, outputs)
+    _trains(stack, context.config.environment)
     client = boto3.client("sagemaker", region_name=context.config.region, endpoint_url=endpoint_url)
     name = required_output(context.outputs, "training_pipeline_name")
     result = upsert_pipeline(
@@ -109,9 +121,12 @@ def start(
             raise UserError(f"--param {item!r}: write NAME=VALUE")
         parameters[key] = value
     context = load_context(_root(), stack, outputs)
+    _trains(stack, context.config.environment)
     client = boto3.client("sagemaker", region_name=context.config.region, endpoint_url=endpoint_url)
     try:
-        arn = start_pipeline(client, required_output(context.outputs, "training_pipeline_name"), parameters, token)
+        arn = start_pipeline(
+            client, required_output(context.outputs, "training_pipeline_name"), parameters, token, notify=console.print
+        )
     except PipelineError as error:
         raise UserError(str(error)) from None
     console.print(f"started {arn}")

@@ -86,9 +86,9 @@ def clarify_steps(builder: Any, model_data: Any, train_data: Any, test_data: Any
             job,
             config_uri=f"s3://{s.artifacts_bucket}/{s.clarify_prefix}{file}.json",
             image_uri=s.clarify_image_uri,
-            skip_check=False,
+            skip_check=builder.skip_clarify,
             fail_on_violation=True,
-            register_new_baseline=False,
+            register_new_baseline=builder.register_clarify,
             model_package_group_name=s.model_package_group,
             cache_config=sdk.CacheConfig(enable_caching=True, expire_after=CACHE_EXPIRY),
         )

@@ -44,7 +44,7 @@ def load_sdk(region: str) -> Any:
     from sagemaker.core.workflow.conditions import ConditionEquals
     from sagemaker.core.workflow.execution_variables import ExecutionVariables
     from sagemaker.core.workflow.functions import Join, JsonGet
-    from sagemaker.core.workflow.parameters import ParameterFloat, ParameterString
+    from sagemaker.core.workflow.parameters import ParameterBoolean, ParameterFloat, ParameterString
     from sagemaker.core.workflow.pipeline_context import PipelineSession
     from sagemaker.core.workflow.properties import Properties, PropertyFile
     from sagemaker.mlops.workflow.check_job_config import CheckJobConfig
@@ -193,6 +193,7 @@ def load_sdk(region: str) -> Any:
         ExecutionVariables=ExecutionVariables,
         Join=Join,
         JsonGet=JsonGet,
+        ParameterBoolean=ParameterBoolean,
         ParameterFloat=ParameterFloat,
         ParameterString=ParameterString,
         PipelineSession=PipelineSession,

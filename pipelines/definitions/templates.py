@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.definitions.drift import DriftPipelineSettings, compile_drift_definition
-from pipelines.definitions.training import SKLEARN_VERSION, TrainingPipelineSettings, compile_definition
+from pipelines.definitions.training import TrainingPipelineSettings, compile_definition
+from pipelines.images import SKLEARN_IMAGE, TRACKING_IMAGE, image
 
 TEMPLATE_DIR = Path(__file__).parent / "compiled"
 SESSION_REGION = "us-east-1"
@@ -39,8 +40,6 @@ NUMBER_SENTINELS: dict[str, float] = {
 DERIVED_NUMBERS = {2 * NUMBER_SENTINELS["max_runtime_seconds"]: "max_wait_seconds"}
 """Numbers the builder computes from a setting (a spot job waits twice its runtime)."""
 LIST_FIELDS = ("subnet_ids", "security_group_ids")
-DISTRIBUTION_VERSION = "3.2"
-"""SageMaker Distribution release of the track step's image (it ships mlflow and sagemaker-mlflow)."""
 
 
 class TemplateError(RuntimeError):
@@ -116,15 +115,19 @@ def sentinel_settings(kind: TemplateKind, variant: str) -> Any:
 
 
 IMAGE_TABLES: dict[str, tuple[str, dict[str, str]]] = {
-    "images.json": ("sklearn", {"version": SKLEARN_VERSION, "instance_type": "ml.m5.large"}),
+    "images.json": ("sklearn", {"version": image(SKLEARN_IMAGE).version, "instance_type": "ml.m5.large"}),
     "model-monitor-images.json": ("model-monitor", {}),
     "distribution-images.json": (
         "sagemaker-distribution",
-        {"version": DISTRIBUTION_VERSION, "image_scope": "inference", "instance_type": "ml.m5.large"},
+        {"version": image(TRACKING_IMAGE).version, "image_scope": "inference", "instance_type": "ml.m5.large"},
     ),
     "clarify-images.json": ("clarify", {}),
 }
-"""Committed image tables: file -> the SDK framework and arguments it is retrieved with."""
+"""Committed image tables: file -> the SDK framework and arguments it is retrieved with.
+
+The scikit-learn and SageMaker Distribution versions are the images `pipelines/images` chooses for
+the steps (their Python and libraries are recorded in its catalog, and the parity run tests on them).
+"""
 
 
 def image_table(framework: str, regions: list[str], **arguments: str) -> dict[str, str]:

@@ -32,12 +32,16 @@ LINEAGE_KEYS = ("lineage.data-version", "lineage.git-commit", "lineage.pipeline-
 APPROVAL = "PendingManualApproval"
 FEATURE_GROUP = "customer-churn"
 """The feature group (schema name) the preprocess step can read its training set from."""
-SKLEARN_VERSION = "1.2-1"
 CONTENT_TYPE = "text/csv"
 TUNING_METRIC = "validation-auc"
 """What train.py prints for the tuner to read from the job log."""
+CHECKPOINTS = "/opt/ml/checkpoints"
+"""Where a spot training job writes its checkpoints (and finds those SageMaker restored)."""
 OUTPUT_PREFIX = "pipelines/training"
 """Key prefix (in the artifacts bucket) of every execution's outputs, model artifacts included."""
+SKIP_CLARIFY = "SkipClarifyChecks"
+REGISTER_CLARIFY = "RegisterClarifyBaselines"
+"""Pipeline parameters of the Clarify checks: true on a registry's first run (`pipelines.clarify_baselines`)."""
 
 
 @dataclass(frozen=True)
@@ -138,6 +142,10 @@ class _Builder(JobBuilder):
         # identifies exactly the step code that ran. CI and people pass the git commit instead.
         self.git_commit = sdk.ParameterString("GitCommit", default_value=f"code:{settings.code_prefix}")
         self.max_bias = sdk.ParameterFloat("MaxBiasGap", default_value=settings.max_bias_gap)
+        # The Clarify checks compare with the baselines of the group's latest approved package; a fresh
+        # registry has none, so its first run computes and registers them instead (`clarify_baselines`).
+        self.skip_clarify = sdk.ParameterBoolean(SKIP_CLARIFY, default_value=False)
+        self.register_clarify = sdk.ParameterBoolean(REGISTER_CLARIFY, default_value=False)
         self.lineage = sdk.PropertyFile(name="DataLineage", output_name="lineage", path="lineage.json")
 
     def pipeline(self) -> Any:
@@ -187,6 +195,8 @@ class _Builder(JobBuilder):
                 self.approval,
                 self.git_commit,
                 self.max_bias,
+                self.skip_clarify,
+                self.register_clarify,
             ],
             steps=[preprocess, baseline, train, *checks.steps, evaluate, check, *tracked],
             mlflow_config=self._mlflow_config(),
@@ -372,10 +382,10 @@ class _Builder(JobBuilder):
         if s.tracking and not s.tuning:  # a tuning job's training definition has no MLflow setting
             request["MlflowConfig"] = {"MlflowResourceArn": s.tracking_arn, "MlflowExperimentName": s.experiment_name}
         if s.use_spot:
-            request["CheckpointConfig"] = {
-                "S3Uri": f"s3://{s.artifacts_bucket}/checkpoints/training/",
-                "LocalPath": "/opt/ml/checkpoints",
-            }
+            # One prefix per execution: SageMaker copies the prefix into every job it starts, so a shared
+            # one would hand each retraining the previous model. train.py also resumes only a checkpoint
+            # of its own data and hyperparameters (the jobs of one tuning job share this prefix).
+            request["CheckpointConfig"] = {"S3Uri": self._output("Train", "checkpoints"), "LocalPath": CHECKPOINTS}
         return request
 
     def _register(

@@ -3,14 +3,22 @@
 Runs as a SageMaker script-mode training job (scikit-learn container) or locally. Trees are added in
 stages with warm start; after each stage the model is saved to the checkpoint folder, which
 SageMaker syncs to S3 and restores after a spot interruption, so training resumes where it stopped.
+
+SageMaker copies whatever the checkpoint prefix holds into the container at start, so a checkpoint
+records what it was fitted on: the content hash of the training data and the hyperparameters. The
+job resumes only a checkpoint of the same data and hyperparameters (each such pair has its own file,
+so the training jobs of a tuning job never share one) and trains from scratch otherwise.
 """
 
 from __future__ import annotations
 
 import argparse
+import glob
+import hashlib
 import json
 import os
 import shutil
+from typing import Any
 
 import joblib
 from dataset import CATEGORICAL, FEATURES, LABEL, NUMERIC, read_csvs, require_columns
@@ -20,7 +28,10 @@ from sklearn.metrics import roc_auc_score
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder
 
-CHECKPOINT = "model-checkpoint.joblib"
+CHECKPOINT = "model-checkpoint-{digest}.joblib"
+"""One file per (data version, hyperparameters); it holds the model and that record."""
+RESUMABLE = ("learning_rate", "max_depth", "seed")
+"""The hyperparameters that shape every tree: a checkpoint resumes only with all of them equal."""
 TRAINING_RECORD = "training.json"
 """What the job trained with and its validation score, saved next to the model."""
 
@@ -36,6 +47,58 @@ def build_model(learning_rate: float, max_depth: int, seed: int) -> Pipeline:
     return Pipeline([("encode", encode), ("trees", trees)])
 
 
+def data_version(train_dir: str) -> str:
+    """Content hash of the training files (names and bytes): the same data gives the same version."""
+    digest = hashlib.sha256()
+    files = (
+        [train_dir] if os.path.isfile(train_dir) else glob.glob(os.path.join(train_dir, "**", "*.csv"), recursive=True)
+    )
+    for path in sorted(files):
+        with open(path, "rb") as handle:
+            digest.update(os.path.relpath(path, train_dir).encode() + b"\0" + handle.read() + b"\0")
+    return "sha256:" + digest.hexdigest()
+
+
+def checkpoint_record(version: str, hyperparameters: dict[str, Any]) -> dict[str, Any]:
+    """What a checkpoint must match to be resumed."""
+    return {"data_version": version, "hyperparameters": {key: hyperparameters[key] for key in RESUMABLE}}
+
+
+def checkpoint_path(checkpoint_dir: str, record: dict[str, Any]) -> str:
+    """The checkpoint file of `record` in `checkpoint_dir`."""
+    digest = hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()[:16]
+    return os.path.join(checkpoint_dir, CHECKPOINT.format(digest=digest))
+
+
+def resume(checkpoint_dir: str, record: dict[str, Any], n_estimators: int) -> Pipeline | None:
+    """The checkpointed model of exactly this data and these hyperparameters, or None (refused or absent)."""
+    if not checkpoint_dir:
+        return None
+    path = checkpoint_path(checkpoint_dir, record)
+    others = [p for p in glob.glob(os.path.join(checkpoint_dir, CHECKPOINT.format(digest="*"))) if p != path]
+    if others:
+        print(f"train: not resuming {len(others)} checkpoint(s) of other data or hyperparameters")
+    if not os.path.exists(path):
+        return None
+    saved = joblib.load(path)
+    if not isinstance(saved, dict) or saved.get("record") != record:
+        print(f"train: refusing {path}: it was fitted on other data or hyperparameters")
+        return None
+    model: Pipeline = saved["model"]
+    if model.named_steps["trees"].n_estimators > n_estimators:
+        print(f"train: refusing {path}: it has more trees than the {n_estimators} asked for")
+        return None
+    return model
+
+
+def save_checkpoint(checkpoint_dir: str, record: dict[str, Any], model: Pipeline) -> None:
+    """Write the checkpoint and its record as one file, atomically (a spot interruption leaves no half file)."""
+    os.makedirs(checkpoint_dir, exist_ok=True)
+    path = checkpoint_path(checkpoint_dir, record)
+    joblib.dump({"record": record, "model": model}, path + ".partial")
+    os.replace(path + ".partial", path)
+
+
 def train(
     train_dir: str,
     model_dir: str,
@@ -48,23 +111,29 @@ def train(
     seed: int = 42,
     validation_dir: str = "",
 ) -> Pipeline:
-    """Fit, resuming from the checkpoint if one exists; save the model and its inference code."""
+    """Fit, resuming a checkpoint of the same data and hyperparameters; save the model and its inference code."""
     frame = read_csvs(train_dir)
     require_columns(frame, [LABEL, *FEATURES], "the training data")
     features, label = frame[FEATURES], frame[LABEL]
-    checkpoint = os.path.join(checkpoint_dir, CHECKPOINT) if checkpoint_dir else ""
-    if checkpoint and os.path.exists(checkpoint):
-        model = joblib.load(checkpoint)
-        print(f"train: resuming from {checkpoint} at {model.named_steps['trees'].n_estimators} trees")
+    hyperparameters = {
+        "n_estimators": n_estimators,
+        "learning_rate": learning_rate,
+        "max_depth": max_depth,
+        "seed": seed,
+    }
+    version = data_version(train_dir)
+    record = checkpoint_record(version, hyperparameters)
+    model = resume(checkpoint_dir, record, n_estimators)
+    if model is not None:
+        print(f"train: resuming at {model.named_steps['trees'].n_estimators} trees ({version[:15]}...)")
     else:
         model = build_model(learning_rate, max_depth, seed)
     while model.named_steps["trees"].n_estimators < n_estimators:
         trees = model.named_steps["trees"]
         trees.set_params(n_estimators=min(trees.n_estimators + stage, n_estimators))
         model.fit(features, label)
-        if checkpoint:
-            os.makedirs(checkpoint_dir, exist_ok=True)
-            joblib.dump(model, checkpoint)
+        if checkpoint_dir:
+            save_checkpoint(checkpoint_dir, record, model)
     os.makedirs(os.path.join(model_dir, "code"), exist_ok=True)
     joblib.dump(model, os.path.join(model_dir, "model.joblib"))
     here = os.path.dirname(os.path.abspath(__file__))
@@ -73,20 +142,19 @@ def train(
     with open(os.path.join(model_dir, "features.json"), "w", encoding="utf-8") as handle:
         json.dump({"features": FEATURES, "label": LABEL}, handle)
     print(f"train: {model.named_steps['trees'].n_estimators} trees on {len(frame)} rows")
-    record: dict[str, object] = {
-        "hyperparameters": {
-            "n_estimators": n_estimators, "learning_rate": learning_rate, "max_depth": max_depth, "seed": seed,
-        },
+    summary: dict[str, object] = {
+        "hyperparameters": hyperparameters,
+        "data_version": version,
         "rows": len(frame),
         "validation_auc": None,
-    }  # fmt: skip
+    }
     if validation_dir and os.path.isdir(validation_dir):
         held_out = read_csvs(validation_dir)
         auc = roc_auc_score(held_out[LABEL], model.predict_proba(held_out[FEATURES])[:, 1])
         print(f"validation-auc={auc:.6f}")  # the tuning job's objective, read from this log line
-        record["validation_auc"] = float(auc)
+        summary["validation_auc"] = float(auc)
     with open(os.path.join(model_dir, TRAINING_RECORD), "w", encoding="utf-8") as handle:
-        json.dump(record, handle, indent=2)  # travels in model.tar.gz; evaluate and track report it
+        json.dump(summary, handle, indent=2)  # travels in model.tar.gz; evaluate and track report it
     return model
 
 

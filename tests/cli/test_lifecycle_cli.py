@@ -66,7 +66,14 @@ def test_pipeline_upsert_and_start(project: Path, moto_endpoint: str, plans: dic
     execution = started.stdout.split("started ", 1)[1].strip().replace("\n", "")
     sagemaker = boto3.client("sagemaker", region_name="eu-west-1", endpoint_url=moto_endpoint)
     parameters = sagemaker.list_pipeline_parameters_for_execution(PipelineExecutionArn=execution)["PipelineParameters"]
-    assert parameters == [{"Name": "DataSource", "Value": "feature-store"}]
+    assert {p["Name"]: p["Value"] for p in parameters} == {
+        "DataSource": "feature-store",
+        "RegisterClarifyBaselines": "true",  # nothing approved yet: this first run registers the baselines
+        "SkipClarifyChecks": "true",
+    }
+    assert "carries Clarify baselines yet" in started.stdout.replace("\n", "")
+    staging = run("pipeline", "start", "--stack", "staging", *endpoint, cwd=project)
+    assert staging.returncode == 1 and "models are trained in dev only" in staging.stderr.replace("\n", " ")
     bad = run("pipeline", "start", "--stack", "dev", "-p", "Nope=1", *endpoint, cwd=project)
     assert bad.returncode == 1 and "unknown pipeline parameter(s) Nope" in bad.stderr
     outputs = project / "outputs.json"

@@ -344,3 +344,11 @@ def test_an_existing_vpc_must_reach_s3(
     }
     lines = problems_of(tmp_path, prod)
     assert any(line.startswith("Pulumi.prod.yaml: mlops:network.existingVpc") and expected in line for line in lines)
+
+
+def test_retraining_is_scheduled_only_where_models_are_trained(tmp_path: Path, prod: dict[str, Any]) -> None:
+    prod["mlops:monitoring"]["retrainSchedule"] = "cron(0 3 ? * SUN *)"
+    assert problems_of(tmp_path, prod) == [
+        "Pulumi.prod.yaml: mlops:monitoring.retrainSchedule: models are trained in dev only (drift here starts dev's "
+        "pipeline); move retrainSchedule to Pulumi.dev.yaml"
+    ]

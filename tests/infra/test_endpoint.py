@@ -238,11 +238,13 @@ def test_registry_lets_deploying_accounts_read_and_routes_approvals(
     readers = configs["dev"].registry.reader_accounts
     assert statement["Principal"] == {"AWS": [f"arn:aws:iam::{a}:root" for a in readers]}
     assert all(action.split(":")[1].startswith(("Describe", "List")) for action in statement["Action"])
-    rule = one(plan, "aws:cloudwatch/eventRule:EventRule")
+    (rule,) = [r.inputs for r in plan.of_type("aws:cloudwatch/eventRule:EventRule") if r.name.startswith("registry-")]
     assert (
         '"SageMaker Model Package State Change"' in rule["eventPattern"] and "mlops-dev-churn" in rule["eventPattern"]
     )
-    target = one(plan, "aws:cloudwatch/eventTarget:EventTarget")
+    (target,) = [
+        t.inputs for t in plan.of_type("aws:cloudwatch/eventTarget:EventTarget") if t.name.startswith("registry-")
+    ]
     assert target["arn"] == plan.outputs["alerts_topic_arn"]
     assert not plans["prod"].of_type("aws:sagemaker/modelPackageGroupPolicy:ModelPackageGroupPolicy")
 

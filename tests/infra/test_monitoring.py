@@ -97,38 +97,151 @@ def test_drift_runs_on_schedule_in_the_vpc_encrypted(served: dict[str, Plan], co
     assert by_sid["PassExecutionRoles"]["Resource"] == [plan.outputs["role_arns"]["monitoring"]]
 
 
-def test_drift_alarm_starts_retraining_with_a_role_that_can_only_start_pipelines(served: dict[str, Plan]) -> None:
-    plan = served["staging"]
+def test_drift_in_dev_starts_dev_training_with_a_role_that_can_only_start_pipelines(served: dict[str, Plan]) -> None:
+    plan = served["dev"]
     rule = next(
         r.inputs
         for r in plan.of_type("aws:cloudwatch/eventRule:EventRule")
-        if r.inputs["name"].endswith("retrain-on-drift")
+        if r.inputs["name"].endswith("-retrain-on-drift")
     )
     pattern = json.loads(rule["eventPattern"])
     assert pattern["detail"] == {"state": {"value": ["ALARM"]}}
-    assert pattern["resources"][0].endswith(":alarm:mlops-staging-churn-drift")
-    target = next(t.inputs for t in plan.of_type("aws:cloudwatch/eventTarget:EventTarget") if t.inputs.get("roleArn"))
-    assert target["arn"].endswith(":pipeline/mlops-staging-training")
+    assert pattern["resources"][0].endswith(":alarm:mlops-dev-churn-drift")
+    target = next(
+        t.inputs for t in plan.of_type("aws:cloudwatch/eventTarget:EventTarget") if t.inputs["rule"] == rule["name"]
+    )
+    assert target["arn"].endswith(":pipeline/mlops-dev-training")
     assert target["roleArn"] == plan.outputs["role_arns"]["automation"]
-    access = [
-        p for p in plan.of_type("aws:iam/policy:Policy") if p.inputs["name"] == "mlops-staging-automation-access-1"
-    ]
+    access = [p for p in plan.of_type("aws:iam/policy:Policy") if p.inputs["name"] == "mlops-dev-automation-access-1"]
     by_sid = {s["Sid"]: s for s in statements(access[0])}
     assert set(by_sid) == {"StartPipelines", "CallPromotionHook"}
     assert by_sid["StartPipelines"]["Action"] == ["sagemaker:StartPipelineExecution"]
-    assert by_sid["StartPipelines"]["Resource"] == ["arn:aws:sagemaker:eu-west-1:222222222222:pipeline/mlops-staging-*"]
+    assert by_sid["StartPipelines"]["Resource"] == ["arn:aws:sagemaker:eu-west-1:111111111111:pipeline/mlops-dev-*"]
     assert by_sid["CallPromotionHook"]["Action"] == ["events:InvokeApiDestination"]
 
 
-def test_retrained_models_wait_for_approval(plans: dict[str, Plan]) -> None:
-    for plan in plans.values():
-        (training,) = [
-            p for p in plan.of_type("aws:sagemaker/pipeline:Pipeline") if p.inputs["pipelineName"].endswith("-training")
+def test_staging_and_prod_train_nothing_and_send_their_drift_to_dev(served: dict[str, Plan]) -> None:
+    """One flow: every model comes from dev's registry, so drift where models are served retrains in dev."""
+    dev_bus = "arn:aws:events:eu-west-1:111111111111:event-bus/default"  # the pinned package's account
+    for stack in ("staging", "prod"):
+        plan = served[stack]
+        assert [p.inputs["pipelineName"] for p in plan.of_type("aws:sagemaker/pipeline:Pipeline")] == [
+            f"mlops-{stack}-drift"
+        ], "no training pipeline whose models no one would approve or promote"
+        assert plan.outputs.get("training_pipeline_name") is None
+        rule = next(
+            r.inputs
+            for r in plan.of_type("aws:cloudwatch/eventRule:EventRule")
+            if r.inputs["name"].endswith("-retrain-on-drift")
+        )
+        assert json.loads(rule["eventPattern"])["resources"][0].endswith(f":alarm:mlops-{stack}-churn-drift")
+        (target,) = [
+            t.inputs for t in plan.of_type("aws:cloudwatch/eventTarget:EventTarget") if t.inputs["rule"] == rule["name"]
         ]
-        parameters = {
-            p["Name"]: p.get("DefaultValue") for p in json.loads(training.inputs["pipelineDefinition"])["Parameters"]
-        }
-        assert parameters["ModelApprovalStatus"] == "PendingManualApproval"
+        assert target["arn"] == dev_bus and "sagemakerPipelineTarget" not in target
+        assert target["roleArn"] == plan.outputs["role_arns"]["automation"]
+        (access,) = [
+            p for p in plan.of_type("aws:iam/policy:Policy") if p.inputs["name"] == f"mlops-{stack}-automation-access-1"
+        ]
+        forward = {s["Sid"]: s for s in statements(access)}["ForwardDriftToTrainingAccount"]
+        assert forward["Action"] == ["events:PutEvents"] and forward["Resource"] == [dev_bus]
+
+
+def test_dev_accepts_drift_only_from_its_serving_accounts(
+    plans: dict[str, Plan], configs: dict[str, StackConfig]
+) -> None:
+    plan, readers = plans["dev"], configs["dev"].registry.reader_accounts
+    (policy,) = plan.of_type("aws:cloudwatch/eventBusPolicy:EventBusPolicy")
+    (grant,) = statements(policy)
+    assert grant["Action"] == "events:PutEvents"
+    assert grant["Principal"] == {"AWS": [f"arn:aws:iam::{account}:root" for account in readers]}
+    assert grant["Resource"] == "arn:aws:events:eu-west-1:111111111111:event-bus/default"
+    rule = next(
+        r.inputs
+        for r in plan.of_type("aws:cloudwatch/eventRule:EventRule")
+        if r.inputs["name"] == "mlops-dev-retrain-on-forwarded-drift"
+    )
+    (target,) = [
+        t.inputs for t in plan.of_type("aws:cloudwatch/eventTarget:EventTarget") if t.inputs["rule"] == rule["name"]
+    ]
+    assert target["arn"].endswith(":pipeline/mlops-dev-training")
+    assert target["sagemakerPipelineTarget"]["pipelineParameterLists"] == [
+        {"name": "DataSource", "value": "feature-store"}
+    ]
+    pattern = json.loads(rule["eventPattern"])
+    assert pattern["account"] == sorted(readers)
+    assert_matches(pattern, alarm_event("222222222222", "mlops-staging-churn-drift"), True)
+    assert_matches(pattern, alarm_event("333333333333", "mlops-prod-churn-drift"), True)
+    assert_matches(pattern, alarm_event("444444444444", "mlops-prod-churn-drift"), False)
+    assert_matches(pattern, alarm_event("333333333333", "mlops-prod-churn-cpu"), False)
+    assert_matches(pattern, alarm_event("333333333333", "mlops-prod-churn-drift", state="OK"), False)
+    violations = next(
+        r.inputs
+        for r in plan.of_type("aws:cloudwatch/eventRule:EventRule")
+        if r.inputs["name"] == "mlops-dev-retrain-on-forwarded-violations"
+    )  # a serving environment on monitoring.backend: model-monitor forwards these instead
+    (target,) = [
+        t.inputs
+        for t in plan.of_type("aws:cloudwatch/eventTarget:EventTarget")
+        if t.inputs["rule"] == violations["name"]
+    ]
+    assert target["arn"].endswith(":pipeline/mlops-dev-training")
+    pattern = json.loads(violations["eventPattern"])
+    assert_matches(pattern, monitor_event("333333333333", "CompletedWithViolations"), True)
+    assert_matches(pattern, monitor_event("333333333333", "Completed"), False)
+    assert_matches(pattern, monitor_event("444444444444", "CompletedWithViolations"), False)
+
+
+def monitor_event(account: str, status: str) -> dict[str, Any]:
+    """A Model Monitor execution status-change event (SageMaker's EventBridge event reference)."""
+    return {
+        "version": "0",
+        "id": "e2a1b2c3-0000-0000-0000-000000000000",
+        "detail-type": "SageMaker Model Monitoring Schedule Execution Status Change",
+        "source": "aws.sagemaker",
+        "account": account,
+        "time": "2026-11-29T07:00:00Z",
+        "region": "eu-west-1",
+        "resources": [],
+        "detail": {"MonitoringScheduleName": "mlops-prod-churn-data-quality", "MonitoringExecutionStatus": status},
+    }
+
+
+def alarm_event(account: str, alarm: str, state: str = "ALARM") -> dict[str, Any]:
+    """A CloudWatch alarm state-change event as EventBridge delivers it (the CloudWatch user guide's example)."""
+    return {
+        "version": "0",
+        "id": "c4c1c1c9-6542-e61b-6ef0-8c4d36933a92",
+        "detail-type": "CloudWatch Alarm State Change",
+        "source": "aws.cloudwatch",
+        "account": account,
+        "time": "2026-11-29T07:00:00Z",
+        "region": "eu-west-1",
+        "resources": [f"arn:aws:cloudwatch:eu-west-1:{account}:alarm:{alarm}"],
+        "detail": {
+            "alarmName": alarm,
+            "state": {"value": state, "reason": "drift", "timestamp": "2026-11-29T07:00:00Z"},
+        },
+    }
+
+
+def assert_matches(pattern: dict[str, Any], event: dict[str, Any], expected: bool) -> None:
+    """moto's EventBridge pattern matcher decides (its `TestEventPattern` API returns no result)."""
+    from moto.events.models import EventPattern
+
+    assert EventPattern.load(json.dumps(pattern)).matches_event(event) is expected, (pattern, event)
+
+
+def test_retrained_models_wait_for_approval(plans: dict[str, Plan]) -> None:
+    (training,) = [
+        p
+        for p in plans["dev"].of_type("aws:sagemaker/pipeline:Pipeline")
+        if p.inputs["pipelineName"].endswith("-training")
+    ]
+    parameters = {
+        p["Name"]: p.get("DefaultValue") for p in json.loads(training.inputs["pipelineDefinition"])["Parameters"]
+    }
+    assert parameters["ModelApprovalStatus"] == "PendingManualApproval"
 
 
 def test_scheduled_retraining_only_where_configured(plans: dict[str, Plan], configs: dict[str, StackConfig]) -> None:
@@ -140,18 +253,24 @@ def test_scheduled_retraining_only_where_configured(plans: dict[str, Plan], conf
         assert [s["scheduleExpression"] for s in schedules] == ([expected] if expected else [])
 
 
-def test_no_model_means_no_drift_job_but_a_dashboard(plan: Plan) -> None:
+def test_no_model_means_no_drift_job_and_a_dashboard_only_where_training_runs(plan: Plan, stack: str) -> None:
     assert not [
         p for p in plan.of_type("aws:sagemaker/pipeline:Pipeline") if p.inputs["pipelineName"].endswith("-drift")
     ]
-    (dashboard,) = plan.of_type("aws:cloudwatch/dashboard:Dashboard")
+    dashboards = plan.of_type("aws:cloudwatch/dashboard:Dashboard")
+    if stack != "dev":
+        assert dashboards == [], "staging and prod serve nothing yet and train nothing"
+        return
+    (dashboard,) = dashboards
     titles = [w["properties"]["title"] for w in json.loads(dashboard.inputs["dashboardBody"])["widgets"]]
     assert titles == ["Training pipeline executions"]
 
 
 def test_dashboard_shows_endpoint_pipeline_and_drift(served: dict[str, Plan]) -> None:
-    (dashboard,) = served["prod"].of_type("aws:cloudwatch/dashboard:Dashboard")
+    (dashboard,) = served["dev"].of_type("aws:cloudwatch/dashboard:Dashboard")
     body = json.loads(dashboard.inputs["dashboardBody"])
     titles = [w["properties"]["title"] for w in body["widgets"]]
     assert "Drift: features past the threshold" in titles and "Endpoint traffic and errors" in titles
-    assert "mlops-prod-churn" in json.dumps(body) and "mlops-prod-training" in json.dumps(body)
+    assert "mlops-dev-churn" in json.dumps(body) and "mlops-dev-training" in json.dumps(body)
+    (prod,) = served["prod"].of_type("aws:cloudwatch/dashboard:Dashboard")
+    assert "Training pipeline executions" not in prod.inputs["dashboardBody"]

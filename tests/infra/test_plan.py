@@ -31,8 +31,19 @@ def test_same_stack_planned_twice_is_identical(plans: dict[str, Plan], project_r
     assert evaluate_stack("dev", project_root).to_dict() == plans["dev"].to_dict()
 
 
+FORWARDED_DRIFT = (
+    "monitoring-forwarded-drift",
+    "monitoring-retrain-on-forwarded-drift",
+    "monitoring-retrain-on-forwarded-violations",
+)
+"""Dev's bus policy and rule: staging and prod may put their drift alarms on dev's default bus (and only that)."""
+
+
 def test_stacks_plan_into_their_own_account(plan: Plan, stack: str) -> None:
-    """Other accounts appear only as read-only principals of the registry's cross-account grants."""
+    """Other accounts appear only as read-only principals of the registry's cross-account grants.
+
+    The one write: staging and prod forward drift to dev's default event bus, so dev's pipeline retrains.
+    """
     accounts = {"dev": "111111111111", "staging": "222222222222", "prod": "333333333333"}
     others = set(accounts.values()) - {accounts[stack]}
     assert accounts[stack] in json.dumps(plan.to_dict())
@@ -40,13 +51,18 @@ def test_stacks_plan_into_their_own_account(plan: Plan, stack: str) -> None:
         for document in _policy_strings(resource.inputs):
             for statement in json.loads(document).get("Statement", []):
                 mentions = [other for other in others if other in json.dumps(statement)]
-                if mentions:
+                if mentions and resource.name == FORWARDED_DRIFT[0]:
+                    assert statement["Action"] == "events:PutEvents"
+                    assert statement["Resource"].endswith(f":{accounts[stack]}:event-bus/default")
+                elif mentions:
                     assert statement["Effect"] == "Allow"
                     assert statement["Principal"] == {"AWS": [f"arn:aws:iam::{a}:root" for a in sorted(mentions)]}
                     assert all(
                         a.split(":")[-1].startswith(("Describe", "List", "Get", "Decrypt")) for a in statement["Action"]
                     )
         stripped = {k: v for k, v in resource.inputs.items() if k not in ("policy", "resourcePolicy")}
+        if resource.name in FORWARDED_DRIFT[1:]:
+            stripped.pop("eventPattern", None)  # the rule matches events whose `account` is staging's or prod's
         assert not any(other in json.dumps(stripped) for other in others), resource.urn
 
 

@@ -37,17 +37,23 @@ def test_staged_analysis_configs_are_what_the_sdk_generates(
     plans: dict[str, Plan], configs: dict[str, StackConfig], built_pipelines: dict[str, Any]
 ) -> None:
     for stack, pipeline in built_pipelines.items():
-        settings = settings_for_stack(configs[stack], plans[stack].outputs)
+        training = configs[stack].training
         built = {step.name: step for step in pipeline.steps}
-        staged = staged_configs(plans[stack])
+        generated = analysis_configs(training.sensitive_attribute, training.processing_instance_type)
         for name, file in CHECK_FILES.items():
-            assert staged[f"{settings.clarify_prefix}{file}.json"] == built[name].analysis_config, (stack, name)
+            assert generated[file] == built[name].analysis_config, (stack, name)
+    dev = configs["dev"].training  # the stack that trains stages them
+    settings = settings_for_stack(configs["dev"], plans["dev"].outputs)
+    generated = analysis_configs(dev.sensitive_attribute, dev.processing_instance_type)
+    staged = staged_configs(plans["dev"])
+    assert staged == {f"{settings.clarify_prefix}{file}.json": generated[file] for file in CHECK_FILES.values()}
+    assert not staged_configs(plans["prod"]), "prod trains nothing: no Clarify configs to stage"
 
 
 def test_check_jobs_run_clarify_in_the_vpc_encrypted_under_the_jobs_role(
     plans: dict[str, Plan], configs: dict[str, StackConfig]
 ) -> None:
-    for stack, plan in plans.items():
+    for stack, plan in plans.items():  # staging's and prod's settings exercise the templates; dev stages the configs
         config, outputs = configs[stack], plan.outputs
         found = steps(render_definition(settings_for_stack(config, outputs)))
         key = outputs["key_arns"]["models"]
@@ -65,8 +71,9 @@ def test_check_jobs_run_clarify_in_the_vpc_encrypted_under_the_jobs_role(
             assert args["NetworkConfig"]["EnableInterContainerTrafficEncryption"] is True
             (config_input,) = [i for i in args["ProcessingInputs"] if i["InputName"] == "analysis_config"]
             bucket, object_key = config_input["S3Input"]["S3Uri"].removeprefix("s3://").split("/", 1)
-            assert object_key.endswith(f"/{file}.json") and staged[object_key].inputs["bucket"] == bucket
-            assert staged[object_key].inputs["kmsKeyId"] == key
+            assert object_key.endswith(f"/{file}.json")
+            if stack == "dev":
+                assert staged[object_key].inputs["bucket"] == bucket and staged[object_key].inputs["kmsKeyId"] == key
         model = found[MODEL_STEP]["Arguments"]
         assert model["EnableNetworkIsolation"] is True and model["ExecutionRoleArn"] == outputs["role_arns"]["model"]
         assert model["VpcConfig"]["Subnets"] == outputs["subnet_ids"]

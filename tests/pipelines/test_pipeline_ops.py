@@ -11,6 +11,7 @@ import pytest
 from moto import mock_aws
 
 from infra.plan.model import Plan
+from pipelines.clarify_baselines import BOOTSTRAP
 from pipelines.pipeline_ops import PipelineError, start_pipeline, upsert_pipeline
 
 
@@ -47,4 +48,8 @@ def test_start_checks_parameters_then_starts(plans: dict[str, Plan], sagemaker: 
     arn = start_pipeline(sagemaker, name, {"DataSource": "feature-store", "MetricThreshold": "0.8"}, token="ci-run-42")
     assert arn.startswith(f"arn:aws:sagemaker:eu-west-1:123456789012:pipeline/{name}/execution/")
     parameters = sagemaker.list_pipeline_parameters_for_execution(PipelineExecutionArn=arn)["PipelineParameters"]
-    assert {p["Name"]: p["Value"] for p in parameters} == {"DataSource": "feature-store", "MetricThreshold": "0.8"}
+    assert {p["Name"]: p["Value"] for p in parameters} == {
+        "DataSource": "feature-store",
+        "MetricThreshold": "0.8",
+        **BOOTSTRAP,  # an empty registry: the first run registers the Clarify baselines
+    }

@@ -191,3 +191,47 @@ def test_a_bias_gap_above_the_limit_fails_the_gate(steps: dict[str, Any]) -> Non
     assert decision["passed"] is False and decision["reason"] == "demographic parity gap 0.2000 exceeds 0.1"
     both = steps["evaluate"].decide({"auc": 0.6}, "auc", 0.7, bias_gap=0.2, max_bias=0.1)
     assert both["reason"].startswith("auc 0.6000 is below the threshold 0.7; demographic parity gap")
+
+
+def test_retraining_on_new_data_never_resumes_the_previous_models_checkpoint(
+    training_run: LocalTrainingRun, tmp_path: Path, steps: dict[str, Any]
+) -> None:
+    """SageMaker restores whatever the checkpoint prefix holds: new data must still be fitted, not skipped."""
+    train = steps["train"].train
+    original = training_run.root / "data" / "train"
+    inverted = tmp_path / "inverted"
+    inverted.mkdir()
+    frame = pd.read_csv(original / "train.csv")
+    frame.assign(churned=1 - frame["churned"]).to_csv(inverted / "train.csv", index=False)
+    checkpoints = str(tmp_path / "checkpoints")  # one prefix, as a retraining run would have found it
+    first = train(str(original), str(tmp_path / "m1"), checkpoints, n_estimators=100)
+    retrained = train(str(inverted), str(tmp_path / "m2"), checkpoints, n_estimators=100)
+    fresh = train(str(inverted), str(tmp_path / "m3"), "", n_estimators=100)
+    sample = frame.head(50)[steps["train"].FEATURES]
+    assert (retrained.predict_proba(sample) == fresh.predict_proba(sample)).all(), "fitted on the new data"
+    assert (retrained.predict_proba(sample)[:, 1] != first.predict_proba(sample)[:, 1]).all()
+    record = json.loads((tmp_path / "m2" / "training.json").read_text())
+    assert (
+        record["data_version"]
+        == steps["train"].data_version(str(inverted))
+        != steps["train"].data_version(str(original))
+    )
+
+
+def test_a_checkpoint_of_other_hyperparameters_or_a_tampered_one_is_refused(
+    training_run: LocalTrainingRun, tmp_path: Path, steps: dict[str, Any]
+) -> None:
+    module = steps["train"]
+    data = str(training_run.root / "data" / "train")
+    checkpoints = str(tmp_path / "checkpoints")
+    module.train(data, str(tmp_path / "m1"), checkpoints, n_estimators=50, max_depth=2)
+    record = module.checkpoint_record(module.data_version(data), {"learning_rate": 0.05, "max_depth": 3, "seed": 42})
+    assert module.resume(checkpoints, record, 100) is None, "max_depth differs: not resumable"
+    same = module.checkpoint_record(module.data_version(data), {"learning_rate": 0.05, "max_depth": 2, "seed": 42})
+    assert module.resume(checkpoints, same, 100).named_steps["trees"].n_estimators == 50
+    assert module.resume(checkpoints, same, 40) is None, "more trees than asked for"
+    import joblib
+
+    saved = joblib.load(module.checkpoint_path(checkpoints, same))
+    joblib.dump({**saved, "record": record}, module.checkpoint_path(checkpoints, same))  # a record that lies
+    assert module.resume(checkpoints, same, 100) is None

@@ -1,0 +1,70 @@
+"""The step chain on each step's image Python and libraries (`make test` builds `.venv-parity/`).
+
+The same scripts, the same shipped data, the same arguments as the pipeline: run on the image's
+interpreter and pins (from its build files, `pipelines/images/catalog.yaml`), they must reach the
+same decision as on the project's own environment.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+
+from pipelines.images import STEP_IMAGES, image
+from pipelines.local_run import LocalTrainingRun, load_step_module
+from pipelines.parity import ParityRun, interpreter, python_version
+
+
+def test_each_parity_environment_is_its_images_python_and_pins() -> None:
+    for key in sorted(set(STEP_IMAGES.values())):
+        record, python = image(key), interpreter(key)
+        assert python_version(python) == record.python, key
+        installed = subprocess.run(
+            [str(python), "-E", "-s", "-c",
+             "import json, importlib.metadata as m; "
+             "print(json.dumps({d.metadata['Name'].lower(): d.version for d in m.distributions()}))"],
+            capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        versions = json.loads(installed.stdout)
+        assert {name: versions.get(name) for name in record.packages} == record.packages, key
+
+
+def test_the_chain_reaches_the_same_decision_on_the_images(
+    parity_run: ParityRun, training_run: LocalTrainingRun
+) -> None:
+    here = json.loads(training_run.evaluation.read_text())
+    there = parity_run.read("evaluation", "evaluation.json")
+    assert there["decision"]["passed"] is True and there["decision"]["reason"] == "passed"
+    assert abs(there["metrics"]["auc"]["value"] - here["metrics"]["auc"]["value"]) < 0.02
+    assert there["test_rows"] == here["test_rows"] == 600
+    assert next(iter(there["attribution"])) == next(iter(here["attribution"]))
+    assert there["training"]["validation_auc"] > 0.7, "train.py scored the validation split on the image"
+    assert (
+        parity_run.read("data", "lineage", "lineage.json")["data_version"]
+        == json.loads((training_run.root / "data" / "lineage" / "lineage.json").read_text())["data_version"]
+    ), "the same data gives the same data version on either pandas"
+
+
+def test_baseline_drift_and_serving_work_on_the_image(parity_run: ParityRun, training_run: LocalTrainingRun) -> None:
+    baseline = parity_run.read("baseline", "baseline.json")
+    assert baseline["rows"] == 2100
+    assert baseline == json.loads(training_run.baseline.read_text()), "the drift reference does not depend on pandas"
+    drift = parity_run.read("drift", "drift.json")
+    assert drift["rows"] == 600 and drift["drifted_features"] == []
+    assert sorted(drift["features"]) == sorted(load_step_module("dataset").FEATURES)
+    scores = [float(line) for line in (parity_run.root / "response.csv").read_text().split()]
+    assert len(scores) == 5 and all(0.0 <= score <= 1.0 for score in scores)
+
+
+def test_the_track_step_logs_on_the_distribution_image(parity_run: ParityRun) -> None:
+    ids = parity_run.read("tracking", "tracking.json")
+    assert ids["run_name"] == "parity" and ids["experiment"] == "parity" and ids["run_id"]
+    assert (parity_run.root / "mlruns" / "mlflow.db").is_file()
+
+
+def test_a_step_that_imports_what_its_image_lacks_fails_there() -> None:
+    python = interpreter(STEP_IMAGES["evaluate.py"])
+    assert importlib.util.find_spec("mlflow") is not None, "the project's own environment has it"
+    done = subprocess.run([str(python), "-E", "-s", "-c", "import mlflow"], capture_output=True, text=True, check=False)
+    assert done.returncode != 0 and "No module named 'mlflow'" in done.stderr
