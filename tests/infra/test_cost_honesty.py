@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from infra.config import StackConfig, load_stack_file
-from infra.cost.estimate import PRICES, estimate
+from infra.cost.estimate import PRICES, CostReport, estimate
 from infra.plan.evaluate import evaluate_stack
 from infra.plan.model import Plan
 from policies.check import check_plan
@@ -61,10 +61,12 @@ def test_the_configured_endpoint_is_estimated_before_a_model_is_pinned(
     assert not [line for line in after.lines if "expected once a model is served" in line.item]
     (served,) = [line for line in after.lines if line.item.startswith("endpoint primary")]
     assert served.monthly_usd == expected.monthly_usd, "pinning a model must not change the endpoint's estimate"
-    alarms = sum(line.monthly_usd for line in after.lines if line.item.startswith("alarm")) - sum(
-        line.monthly_usd for line in before.lines if line.item.startswith("alarm")
-    )
-    assert round(after.total("idle") - before.total("idle"), 2) == round(alarms, 2), "only the endpoint's alarms add"
+
+    def watching(result: CostReport) -> float:  # the alarms and the dashboard that watch a served endpoint
+        return float(sum(line.monthly_usd for line in result.lines if line.item.startswith(("alarm", "dashboard"))))
+
+    added = watching(after) - watching(before)
+    assert round(after.total("idle") - before.total("idle"), 2) == round(added, 2), "only what watches it adds"
 
 
 def test_mlflow_app_and_trail_data_events_are_priced(plans: dict[str, Plan], configs: dict[str, StackConfig]) -> None:

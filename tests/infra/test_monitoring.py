@@ -97,8 +97,21 @@ def test_drift_runs_on_schedule_in_the_vpc_encrypted(served: dict[str, Plan], co
     assert by_sid["PassExecutionRoles"]["Resource"] == [plan.outputs["role_arns"]["monitoring"]]
 
 
-def test_drift_in_dev_starts_dev_training_with_a_role_that_can_only_start_pipelines(served: dict[str, Plan]) -> None:
-    plan = served["dev"]
+@pytest.fixture(scope="module")
+def dev_realtime(tmp_path_factory: pytest.TempPathFactory, project_root: Path) -> Plan:
+    """Dev serving like staging (realtime, captured): its own drift job then watches it."""
+    root = tmp_path_factory.mktemp("dev-realtime")
+    settings = copy.deepcopy(shipped_settings(project_root, "dev"))
+    settings["mlops:serving"] = {
+        **shipped_settings(project_root, "staging")["mlops:serving"],
+        "modelPackageArn": PACKAGE,
+    }
+    write_stack(root, "dev", settings)
+    return evaluate_stack("dev", root)
+
+
+def test_drift_in_dev_starts_dev_training_with_a_role_that_can_only_start_pipelines(dev_realtime: Plan) -> None:
+    plan = dev_realtime
     rule = next(
         r.inputs
         for r in plan.of_type("aws:cloudwatch/eventRule:EventRule")

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from infra.config import StackConfig
+from infra.plan.evaluate import PROJECT_ROOT
 from infra.plan.model import Plan
 from pipelines.definitions.settings import settings_for_stack
 from pipelines.definitions.templates import image_for, render_definition
@@ -66,8 +67,8 @@ def test_every_step_imports_only_what_its_image_ships() -> None:
                 assert IMPORT_NAMES.get(top, top) in shipped, f"{script} imports {top}, which {key} does not ship"
 
 
-def test_the_lint_guard_targets_the_images_python(project_root: Path) -> None:
-    makefile = (project_root / "Makefile").read_text(encoding="utf-8")
+def test_the_lint_guard_targets_the_images_python() -> None:
+    makefile = (PROJECT_ROOT / "Makefile").read_text(encoding="utf-8")
     (target,) = re.findall(r"vermin .*-t=(\d+\.\d+)- pipelines/steps", makefile)
     oldest = min((image(key).python for key in set(STEP_IMAGES.values())), key=lambda v: tuple(map(int, v.split("."))))
     assert target == oldest

@@ -16,6 +16,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
+from infra.plan.evaluate import PROJECT_ROOT
 from infra.plan.model import Plan
 from policies.model import Resource, Rule, Violation
 from policies.report import as_github
@@ -93,10 +94,10 @@ def test_github_annotations_escape_what_the_command_syntax_reserves() -> None:
     )
 
 
-def test_ci_annotates_and_uploads_the_policy_results(project_root: Path) -> None:
+def test_ci_annotates_and_uploads_the_policy_results() -> None:
     import yaml
 
-    workflow = yaml.safe_load((project_root / ".github/workflows/ci.yml").read_text(encoding="utf-8"))
+    workflow = yaml.safe_load((PROJECT_ROOT / ".github/workflows/ci.yml").read_text(encoding="utf-8"))
     steps = workflow["jobs"]["plan"]["steps"]
     checks = [step["run"] for step in steps if "policy check" in step.get("run", "")]
     assert any("--format github" in run for run in checks) and any("--format sarif" in run for run in checks)
