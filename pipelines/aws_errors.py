@@ -77,7 +77,7 @@ def watch(client: Any) -> Any:
     def record(model: Any, params: dict[str, Any], **_: Any) -> None:
         _last_call.set(Call(model.name, _resource(params), f"{signing_name}:{model.name}", model))
 
-    client.meta.events.register("before-call", record)
+    client.meta.events.register("before-parameter-build", record)
     return client
 
 

@@ -62,7 +62,10 @@ def ingest(
             ),
         )
     except RecordValidationError as error:
-        lines = [f"{file}: row {problem.index + 1} (line {problem.index + 2}): {problem}" for problem in error.problems]
+        lines = [
+            f"{file}: row {p.index + 1} (line {p.index + 2}): {p.field}={p.value!r}: {p.message}"
+            for p in error.problems
+        ]
         raise UserError("\n".join([*lines, f"{file}: {len(lines)} invalid value(s); nothing was written"])) from None
     console.print(
         f"{naming.sagemaker(name)}: {report.written} record(s) written, {report.skipped} skipped, "
@@ -82,4 +85,10 @@ def _read(file: Path, schema: FeatureGroupSchema) -> list[dict[str, Any]]:
     missing = [key for key in (schema.record_identifier, schema.event_time) if key not in header]
     if missing:
         raise UserError(f"{file}: the header lacks {', '.join(missing)}; the first row must name the features")
+    unknown = [column for column in header if column not in schema.types]
+    if unknown:
+        raise UserError(
+            f"{file}: the header names {', '.join(unknown)}, not features of {schema.name}; "
+            f"remove the column(s) or add them to the schema (pipelines/features/{schema.name}.yaml)"
+        )
     return [schema.parse_row(row) for row in rows]
