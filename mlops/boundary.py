@@ -4,7 +4,8 @@ Exit codes (the AWS ones follow sysexits.h, so CI can tell "retry" from "fix som
 - 1: bad input, or a state the command refuses to act on; the message names the file, key or fix;
 - 3: AWS refused the request as sent, or the resource does not exist: retrying will not help;
 - 70 (EX_SOFTWARE): a bug in this tool; `--debug` prints the traceback;
-- 75 (EX_TEMPFAIL): throttling, a 5xx answer, or a lost connection: retrying may help;
+- 75 (EX_TEMPFAIL): throttling, a 5xx answer, or a lost connection (also once an ingestion has run out
+  of its own retries): retrying may help;
 - 77 (EX_NOPERM): access denied, or no valid AWS credentials.
 """
 
@@ -54,7 +55,7 @@ def explain(error: BaseException) -> tuple[ExitCode, list[str]]:
     from infra.config import ConfigError
 
     if isinstance(error, ConfigError):
-        return ExitCode.USER, error.lines()
+        return ExitCode.USER, [" ".join(line.split()) for line in error.lines()]  # a YAML error spans lines
     failure = _aws_failure(error)
     if failure is not None:
         if failure.retryable:
@@ -62,7 +63,8 @@ def explain(error: BaseException) -> tuple[ExitCode, list[str]]:
         denied = failure.kind in ("denied", "credentials")
         return (ExitCode.DENIED if denied else ExitCode.AWS_REFUSED), [failure.line()]
     if isinstance(error, _user_errors()):
-        return ExitCode.USER, str(error).splitlines() or [type(error).__name__]
+        retryable = bool(getattr(error, "retryable", False))  # an ingestion that ran out of retries
+        return ExitCode.RETRY if retryable else ExitCode.USER, str(error).splitlines() or [type(error).__name__]
     if isinstance(error, OSError) and error.filename is not None:
         return ExitCode.USER, [f"{error.filename}: {error.strerror or error}"]
     return ExitCode.BUG, [f"internal error: {type(error).__name__}: {error}; run again with --debug for the traceback"]

@@ -35,9 +35,11 @@ class RecordValidationError(ValueError):
 class IngestionError(RuntimeError):
     """A write failed for good; records before it were written, and re-running the ingestion is safe."""
 
-    def __init__(self, message: str, written: int) -> None:
+    def __init__(self, message: str, written: int, *, retryable: bool = False) -> None:
         super().__init__(message)
         self.written = written
+        self.retryable = retryable
+        """Whether the write failed for a reason that may pass (throttling, 5xx, lost connections)."""
 
 
 @dataclass(frozen=True)
@@ -150,8 +152,9 @@ def _put(
             if attempt + 1 == policy.max_attempts:
                 raise IngestionError(
                     f"{group}: record {identifier!r} still failing with {failure.code} after {policy.max_attempts} "
-                    f"attempts; {resume}",
+                    f"attempts (retrying may help); {resume}",
                     done,
+                    retryable=True,
                 ) from error
             report.retries += 1
             if identifier not in report.retried_records:
