@@ -95,7 +95,8 @@ def test_retries_are_bounded(schema: FeatureGroupSchema, stubbed: Any) -> None:
     for _ in range(3):
         throttle(stubber, 2)
     with pytest.raises(
-        IngestionError, match=r"'C00002' still failing with ThrottlingException after 3 attempts; 1 record"
+        IngestionError,
+        match=r"'C00002' still failing with ThrottlingException after 3 attempts \(retrying may help\); 1 record",
     ):
         ingest(
             client,
