@@ -125,6 +125,12 @@ def rollback(
     change = run(_client("sagemaker", stack, endpoint_url), _root(), stack, to_version=to_version, again=again)
     if change.changed:
         console.print(f"Pulumi.{stack}.yaml rolled back from {change.previous} to {change.current}", soft_wrap=True)
+    elif change.rolled_back_from is not None:
+        console.print(
+            f"Pulumi.{stack}.yaml was already rolled back from version {change.rolled_back_from} to "
+            f"{change.current}: nothing to do (pass --again to roll back further, or --to-version N)",
+            soft_wrap=True,
+        )
     else:
         console.print(f"Pulumi.{stack}.yaml already pins {change.current}: nothing to do", soft_wrap=True)
 

@@ -30,6 +30,8 @@ class Change:
     previous: str | None
     current: str
     changed: bool
+    rolled_back_from: int | None = None
+    """For a rollback that did nothing: the version the pin was already rolled back from."""
 
 
 def registry_groups(root: Path) -> dict[str, str]:
@@ -76,7 +78,7 @@ def rollback(client: Any, root: Path, stack: str, *, to_version: int | None = No
     """Pin version `to_version`, or else the newest approved version older than the one `stack` serves.
 
     Without `to_version`, a pin that an earlier rollback wrote is not rolled back further unless
-    `again` says so: a re-run of a rollback that succeeded changes nothing.
+    `again` says so: a re-run of a rollback that succeeded changes nothing (`changed` is False).
     """
     pin = read_pin(root, stack)
     if pin.arn is None:
@@ -91,10 +93,7 @@ def rollback(client: Any, root: Path, stack: str, *, to_version: int | None = No
             raise LifecycleError(f"{target} is {chosen.status}; roll back only to an approved version")
     else:
         if pin.rolled_back_from is not None and not again:
-            raise LifecycleError(
-                f"{stack} was already rolled back from version {pin.rolled_back_from} to {version}; "
-                "pass --again to roll back further, or --to-version N"
-            )
+            return Change(stack, pin.arn, pin.arn, changed=False, rolled_back_from=pin.rolled_back_from)
         earlier = [p for p in list_packages(client, group, status="Approved") if p.version < version]
         if not earlier:
             raise LifecycleError(f"{stack} serves version {version}, and no earlier version of {group} is approved")

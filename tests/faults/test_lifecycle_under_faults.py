@@ -98,6 +98,7 @@ def scenario(v: list[str]) -> list[tuple[str, ...]]:
         ("model", "promote", "--to", "staging", "--arn", v[1]),
         ("model", "promote", "--to", "prod"),
         ("model", "rollback", "--stack", "staging"),
+        ("model", "rollback", "--stack", "staging"),
         ("model", "list", "--stack", "dev"),
         ("lineage", "--stack", "prod", "--format", "json"),
         ("model", "batch-score", "--stack", "prod", "--input", "s3://in/rows/", "--output", "s3://out/", *prod),
@@ -194,6 +195,7 @@ def test_a_faulty_run_and_its_reruns_end_where_a_fault_free_run_ends(
     proxy.enabled = False
     expected = reference_run(steps, new_project(tmp_path / "clean", plans, project_root), proxy.url, sink, monkeypatch)
     assert expected[-1]["executions"] and len(expected[-1]["executions"]) == 1
+    assert expected[8] == expected[9], "a rollback run again rolls back nothing"
     assert (
         expected[-1]["transform_jobs"] and expected[-1]["processing_jobs"] and len(expected[-1]["records"]) == RECORDS
     )
