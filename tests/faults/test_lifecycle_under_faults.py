@@ -1,12 +1,13 @@
 """The lifecycle end to end, as the real `mlops` console script, through a proxy that injects AWS faults.
 
-A fault-free run of the scenario (in-process, same commands) records the emulator's and the stack
-files' state after each command. The faulty run then runs each command as a subprocess through the
-fault proxy, re-running it while it fails, and checks after every attempt: each failure is one line
-saying a retry may help (exit 75), no stack file is ever half-written, and once the command
-succeeds the state equals the fault-free run's state after the same command, so nothing is
-duplicated (executions, packages, jobs, records) and a faulty run plus its re-runs ends where a
-fault-free run ends. The figures the issue asks for are printed (pytest -s shows them).
+The faulty run runs each command as a subprocess through the fault proxy, in front of a
+`moto_server` process of its own, and re-runs it while it fails. After every attempt: a failure is
+one line saying a retry may help (exit 75), and no stack file is half-written. After each success
+the emulator's and the stack files' state is recorded. Beside it, a fault-free run of the same
+commands (in-process, through the same Typer app, against the session's emulator) records its
+state after each command; the two must be equal step by step, so nothing is duplicated
+(executions, packages, jobs, records) and a faulty run plus its re-runs ends where a fault-free run
+ends. The figures the issue asks for are printed (pytest -s shows them).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -152,20 +154,39 @@ def run_cli(args: tuple[str, ...], project: Path, endpoint: str) -> subprocess.C
 
 
 @pytest.fixture(scope="module")
-def sink() -> Iterator[RecordSink]:
-    with RecordSink(identifier="customer_id") as running:
-        yield running
+def moto_process() -> Iterator[str]:
+    """A `moto_server` process of its own for the faulty run: its state is apart from the session's emulator."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [str(Path(MLOPS).with_name("moto_server")), "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    endpoint = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                requests.get(f"{endpoint}/moto-api/", timeout=1)
+                break
+            except requests.ConnectionError:
+                assert time.monotonic() < deadline and server.poll() is None, "moto_server did not start"
+                time.sleep(0.1)
+        yield endpoint
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
 
 
-@pytest.fixture(scope="module")
-def proxy(moto_endpoint: str, sink: RecordSink) -> Iterator[FaultProxy]:
-    with FaultProxy(moto_endpoint, seed=SEED, rate=RATE, burst=BURST, burst_length=ATTEMPTS) as running:
-        running.routes["/FeatureGroup/"] = sink.url
-        yield running
+@pytest.fixture
+def sinks() -> Iterator[tuple[RecordSink, RecordSink]]:
+    with RecordSink(identifier="customer_id") as clean, RecordSink(identifier="customer_id") as faulty:
+        yield clean, faulty
 
 
 def reference_run(
-    steps: list[tuple[str, ...]], project: Path, endpoint: str, sink: RecordSink, monkeypatch: pytest.MonkeyPatch
+    steps: list[tuple[str, ...]], project: Path, emulator: str, sink: RecordSink, monkeypatch: pytest.MonkeyPatch
 ) -> list[dict[str, Any]]:
     """The scenario without faults, in-process through the same Typer app; the state after each step."""
     import mlops.cli
@@ -173,39 +194,54 @@ def reference_run(
     monkeypatch.setattr(mlops.cli, "ROOT", project)
     monkeypatch.chdir(project)
     states = []
-    began = time.monotonic()
-    for step in steps:
-        result = CliRunner().invoke(mlops.cli.app, [*step, "--endpoint-url", endpoint])
-        assert result.exit_code == 0, (step, result.output, result.exception)
-        states.append(snapshot(endpoint, project, sink))
-    print(f"reference {time.monotonic() - began:5.2f}s")
+    with FaultProxy(emulator, seed=SEED, rate=0.0, burst=0.0, burst_length=1) as clean:
+        clean.routes["/FeatureGroup/"] = sink.url
+        for step in steps:
+            result = CliRunner().invoke(mlops.cli.app, [*step, "--endpoint-url", clean.url])
+            assert result.exit_code == 0, (step, result.output, result.exception)
+            states.append(snapshot(emulator, project, sink))
     return states
 
 
 def test_a_faulty_run_and_its_reruns_end_where_a_fault_free_run_ends(
     tmp_path: Path,
     moto_endpoint: str,
-    proxy: FaultProxy,
-    sink: RecordSink,
+    moto_process: str,
+    sinks: tuple[RecordSink, RecordSink],
     plans: dict[str, Plan],
     project_root: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    clean_sink, sink = sinks
     steps = scenario(seed_emulator(moto_endpoint)[DEV_GROUP])
-    proxy.enabled = False
-    expected = reference_run(steps, new_project(tmp_path / "clean", plans, project_root), proxy.url, sink, monkeypatch)
-    assert expected[-1]["executions"] and len(expected[-1]["executions"]) == 1
-    assert expected[8] == expected[9], "a rollback run again rolls back nothing"
-    assert (
-        expected[-1]["transform_jobs"] and expected[-1]["processing_jobs"] and len(expected[-1]["records"]) == RECORDS
-    )
+    assert scenario(seed_emulator(moto_process)[DEV_GROUP]) == steps
+    clean, project = (new_project(tmp_path / name, plans, project_root) for name in ("clean", "faulty"))
+    with ThreadPoolExecutor(1) as pool:  # the fault-free run goes on beside the faulty one
+        reference = pool.submit(reference_run, steps, clean, moto_endpoint, clean_sink, monkeypatch)
+        with FaultProxy(moto_process, seed=SEED, rate=RATE, burst=BURST, burst_length=ATTEMPTS) as proxy:
+            proxy.routes["/FeatureGroup/"] = sink.url
+            states, runs, failures = run_with_reruns(steps, project, proxy, sink, moto_process)
+        expected = reference.result()
+    assert len(expected[-1]["executions"]) == 1 and expected[8] == expected[9], "re-runs change nothing"
+    assert expected[-1]["transform_jobs"] and expected[-1]["processing_jobs"]
+    assert len(expected[-1]["records"]) == RECORDS
+    for step, state, want in zip(steps, states, expected, strict=True):
+        assert state == want, step
+    FIGURES.update(
+        commands=len(steps), runs=runs, failed_runs=failures, states_compared=len(steps), requests=proxy.requests,
+        faults=sum(proxy.injected.values()),
+        **{f"faults_{kind}": count for kind, count in sorted(proxy.injected.items())},
+    )  # fmt: skip
+    print(f"\nfault injection: {FIGURES}")
+    assert failures > 0 and sum(proxy.injected.values()) > 20, "the seed must make commands fail and re-run"
 
-    seed_emulator(moto_endpoint)
-    sink.records.clear()
-    project = new_project(tmp_path / "faulty", plans, project_root)
-    proxy.enabled = True
-    runs = failures = 0
-    for step, state in zip(steps, expected, strict=True):
+
+def run_with_reruns(
+    steps: list[tuple[str, ...]], project: Path, proxy: FaultProxy, sink: RecordSink, emulator: str
+) -> tuple[list[dict[str, Any]], int, int]:
+    """Each step as a subprocess through the proxy, re-run while it fails; the state after each success."""
+    states, runs, failures = [], 0, 0
+    for step in steps:
         for _ in range(MAX_RUNS):
             result = run_cli(step, project, proxy.url)
             runs += 1
@@ -218,14 +254,8 @@ def test_a_faulty_run_and_its_reruns_end_where_a_fault_free_run_ends(
             assert result.returncode == 75 and "retrying may help" in result.stderr, (step, result.stderr)
         else:
             pytest.fail(f"{step} still failing after {MAX_RUNS} runs: {result.stderr}")
-        assert snapshot(moto_endpoint, project, sink) == state, step
-    FIGURES.update(
-        commands=len(steps), runs=runs, failed_runs=failures, states_compared=len(steps), requests=proxy.requests,
-        faults=sum(proxy.injected.values()),
-        **{f"faults_{kind}": count for kind, count in sorted(proxy.injected.items())},
-    )  # fmt: skip
-    print(f"\nfault injection: {FIGURES}")
-    assert failures > 0 and sum(proxy.injected.values()) > 20, "the seed must make commands fail and re-run"
+        states.append(snapshot(emulator, project, sink))
+    return states, runs, failures
 
 
 def test_concurrent_promotions_keep_one_pin_and_fail_the_others_in_one_line(
