@@ -30,7 +30,6 @@ from botocore.exceptions import (
     TokenRetrievalError,
     UnauthorizedSSOTokenError,
 )
-from botocore.exceptions import ConnectionError as BotoConnectionError
 from botocore.retries.standard import (
     ModeledRetryErrorDetector,
     RetryContext,
@@ -208,13 +207,6 @@ def is_not_found(error: ClientError, operation_model: Any = None) -> bool:
     if code in modeled or code in ("ResourceNotFound", "ResourceNotFoundException"):
         return True
     return code == "ValidationException" and bool(_NOT_FOUND_MESSAGE.search(message))
-
-
-def is_connection_error(error: BaseException) -> bool:
-    """A request that got no answer: the connection was refused, reset or timed out."""
-    return isinstance(error, BotoConnectionError) or (
-        isinstance(error, BotoCoreError) and _transient(RetryContext(1, caught_exception=error))
-    )
 
 
 def already_exists(error: ClientError) -> bool:
