@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from botocore.exceptions import ClientError, ConnectionClosedError, NoCredentialsError
 
 from infra.config import ConfigError
@@ -12,8 +14,11 @@ from pipelines.features.ingest import IngestionError
 
 
 def client_error(code: str, message: str, status: int) -> ClientError:
-    response: dict = {"Error": {"Code": code, "Message": message}, "ResponseMetadata": {"HTTPStatusCode": status}}  # type: ignore[type-arg]
-    return ClientError(response, "UpdateModelPackage")  # type: ignore[arg-type]
+    response: dict[str, Any] = {
+        "Error": {"Code": code, "Message": message},
+        "ResponseMetadata": {"HTTPStatusCode": status},
+    }
+    return ClientError(response, "UpdateModelPackage")
 
 
 def test_each_kind_of_failure_has_its_exit_code_and_one_line() -> None:
