@@ -7,10 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import pytest
 
 from infra.plan.model import Plan
 from tests.cli.test_cli import run
-from tests.helpers import LINEAGE
+from tests.helpers import LINEAGE, run_main
 
 GROUP = "mlops-dev-churn"
 
@@ -148,7 +149,9 @@ def test_without_credentials_each_command_says_how_to_get_them_in_one_line(
         assert "run `aws sso login`" in result.stderr, command
 
 
-def test_unknown_stack_is_refused_cleanly_by_every_lifecycle_command(project: Path, moto_endpoint: str) -> None:
+def test_unknown_stack_is_refused_cleanly_by_every_lifecycle_command(
+    project: Path, moto_endpoint: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     arn = "arn:aws:sagemaker:eu-west-1:111111111111:model-package/mlops-dev-churn/1"
     expected = "error: Pulumi.qa.yaml: no such stack file"
     for command in (
@@ -160,9 +163,8 @@ def test_unknown_stack_is_refused_cleanly_by_every_lifecycle_command(project: Pa
         ("pipeline", "start", "--stack", "qa"),
         ("features", "ingest", "rows.csv", "--stack", "qa", "--group", "customer-churn"),
     ):
-        result = run(*command, "--endpoint-url", moto_endpoint, cwd=project)
-        assert result.returncode == 1 and result.stderr.startswith(expected), (command, result.stderr)
-        assert "Traceback" not in result.stderr and "KeyError" not in result.stderr
+        code, _, stderr = run_main(command, project, moto_endpoint, monkeypatch, capsys)
+        assert code == 1 and stderr.startswith(expected) and stderr.count("\n") == 1, (command, stderr)
 
 
 def test_a_missing_plan_file_and_a_debug_run(project: Path) -> None:

@@ -35,7 +35,7 @@ from infra.plan.model import Plan
 from pipelines.data import CHURN_CSV
 from tests.cli.test_cli import MLOPS
 from tests.faults.helpers import FaultProxy, RecordSink
-from tests.helpers import LINEAGE
+from tests.helpers import LINEAGE, run_main
 
 SEED = 20
 RATE, BURST, ATTEMPTS = 0.25, 0.15, 3
@@ -287,27 +287,6 @@ def test_concurrent_promotions_keep_one_pin_and_fail_the_others_in_one_line(
         assert result.returncode == 1 and result.stderr.count("\n") == 1, result.stderr
         assert "is locked by another promotion" in result.stderr or "changed while this command ran" in result.stderr
     FIGURES["concurrent_promotions"] = len(commands)
-
-
-def run_main(
-    args: tuple[str, ...],
-    root: Path,
-    endpoint: str,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> tuple[int, str, str]:
-    """The console script's entry point in-process (its error boundary included): exit code, stdout, stderr."""
-    import mlops.cli
-
-    monkeypatch.setattr(mlops.cli, "ROOT", root)
-    monkeypatch.chdir(root)
-    monkeypatch.setattr("sys.argv", ["mlops", *args, "--endpoint-url", endpoint])
-    capsys.readouterr()
-    with pytest.raises(SystemExit) as exited:
-        mlops.cli.main()
-        raise SystemExit(0)
-    out, err = capsys.readouterr()
-    return int(exited.value.code or 0), out, err
 
 
 def test_bad_input_is_refused_in_one_line_and_changes_nothing(
