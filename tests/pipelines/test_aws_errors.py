@@ -179,3 +179,16 @@ def test_a_lost_create_processing_job_response_finds_the_job(sagemaker: tuple[An
         security_group_ids=["sg-1"], instance_type="ml.m5.large",
     )  # fmt: skip
     assert name.startswith("mlops-prod-baseline-") and len(name) <= 63 and started is False
+
+
+def test_a_throttled_smoke_test_is_could_not_ask_and_a_model_error_is_a_failed_test() -> None:
+    from pipelines.lifecycle.smoke import smoke_test
+
+    runtime = watch(boto3.client("sagemaker-runtime", region_name="eu-west-1"))
+    with Stubber(runtime) as stubber:
+        stubber.add_client_error("invoke_endpoint", "ThrottlingException", "Rate exceeded", 400)
+        with pytest.raises(ClientError, match="ThrottlingException"):
+            smoke_test(runtime, "mlops-staging-churn", "a,b\n1,2\n")
+        stubber.add_client_error("invoke_endpoint", "ModelError", "the model raised", 424)
+        with pytest.raises(LifecycleError, match="smoke test: invoking mlops-staging-churn failed"):
+            smoke_test(runtime, "mlops-staging-churn", "a,b\n1,2\n")
