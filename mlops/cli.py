@@ -1,25 +1,23 @@
-"""`mlops`: validate stack files and plan stacks offline.
+"""`mlops`: validate and plan stacks offline, and run the model lifecycle against AWS.
 
-Errors a user can fix (a bad stack file, an unknown stack) are printed as one line per problem
-and exit with status 1, never with a traceback.
+Every failure is printed as one line per problem, never as a traceback (`--debug` adds it), with an
+exit status that says whether to fix the input (1), fix permissions (77) or retry (75).
 """
 
 from __future__ import annotations
 
 import sys
+import traceback
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 
-from infra.config import ConfigError
-from infra.naming import NamingError
-from mlops.console import UserError, console, errors
+from mlops.console import console, errors
 
 app = typer.Typer(
     name="mlops",
-    help="MLOps platform blueprint: validate and plan stacks offline.",
+    help="MLOps platform blueprint: plan stacks offline, run the model lifecycle (--debug: tracebacks).",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -71,9 +69,10 @@ def demo(
 
 
 def _register_groups() -> None:
-    from mlops.commands import ci, cost, lineage, model, pipeline, policy
+    from mlops.commands import ci, cost, features, lineage, model, pipeline, policy
 
     app.add_typer(pipeline.app, name="pipeline")
+    app.add_typer(features.app, name="features")
     app.add_typer(model.app, name="model")
     app.add_typer(policy.app, name="policy")
     app.add_typer(ci.app, name="ci")
@@ -85,29 +84,25 @@ def _register_groups() -> None:
 _register_groups()
 
 
-def _domain_errors() -> tuple[type[Exception], ...]:
-    """Errors of the lifecycle code that carry a message for the user rather than a bug."""
-    from pipelines.definitions.settings import StackOutputsError
-    from pipelines.definitions.templates import TemplateError
-    from pipelines.features.ingest import IngestionError, RecordValidationError
-    from pipelines.pipeline_ops import PipelineError
-
-    return (StackOutputsError, TemplateError, IngestionError, RecordValidationError, PipelineError)
-
-
 def main() -> None:
-    """Console-script entry point: run the app, turning user errors into clean messages."""
+    """Console-script entry point: the one error boundary (see `mlops.boundary` for the exit codes).
+
+    `--debug` anywhere on the command line prints the traceback of a failure as well.
+    """
+    arguments = sys.argv[1:]
+    debug = "--debug" in arguments
     try:
-        app()
-    except ConfigError as error:
-        for line in error.lines():
-            errors.print(f"[red]error:[/] {escape(line)}")
-        sys.exit(1)
-    except (UserError, NamingError) as error:
-        errors.print(f"[red]error:[/] {escape(str(error))}")
-        sys.exit(1)
+        app(args=[argument for argument in arguments if argument != "--debug"])
+    except KeyboardInterrupt:
+        sys.exit(130)
     except Exception as error:
-        if not isinstance(error, _domain_errors()):
-            raise  # a bug: keep the traceback
-        errors.print(f"[red]error:[/] {error}")
-        sys.exit(1)
+        from rich.text import Text
+
+        from mlops.boundary import explain
+
+        if debug:
+            traceback.print_exc()
+        code, lines = explain(error)
+        for line in lines:
+            errors.print(Text.assemble(("error:", "red"), " ", line), soft_wrap=True)
+        sys.exit(int(code))

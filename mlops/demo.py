@@ -310,7 +310,7 @@ def _pipeline(state: DemoState) -> str:
     again = upsert_pipeline(sagemaker, resource.inputs["pipelineName"], definition, resource.inputs["roleArn"], {})
     token = "demo-run"  # an idempotency token, not a secret
     parameters = {"DataSource": "feature-store", "GitCommit": _git_commit(state.root)}
-    execution = start_pipeline(sagemaker, resource.inputs["pipelineName"], parameters, token)
+    execution = start_pipeline(sagemaker, resource.inputs["pipelineName"], parameters, token).arn
     state.execution_arn = execution
     steps = ", ".join(step["Name"] for step in definition["Steps"])
     name = resource.inputs["pipelineName"]
@@ -606,7 +606,7 @@ def _drift(state: DemoState) -> str:
     )
     # moto does not deliver CloudWatch alarm events to EventBridge targets, nor across accounts, so the
     # demo performs the planned targets' action itself: start dev's training pipeline with the rule's parameters.
-    execution = start_pipeline(sagemaker, training.inputs["pipelineName"], parameters, token="drift-demo")  # noqa: S106 - an idempotency token
+    execution = start_pipeline(sagemaker, training.inputs["pipelineName"], parameters, token="drift-demo").arn  # noqa: S106 - an idempotency token
     return (
         f"drifted: {', '.join(report['drifted_features'])} (metrics published: {len(published)} series; "
         f"drift pipeline {monitoring}); alarm {alarm.inputs['name']} fires -> {forward.inputs['arn']} -> "

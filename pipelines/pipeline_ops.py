@@ -8,12 +8,16 @@ not run (a sandbox account, the offline demo's emulator).
 from __future__ import annotations
 
 import json
+import random
+import time
 import uuid
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any, Literal
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
+from pipelines.aws_errors import already_exists, is_not_found, is_retryable, watch
 from pipelines.clarify_baselines import bootstrap_parameters, clarify_group
 
 UpsertResult = Literal["created", "updated", "unchanged"]
@@ -31,21 +35,48 @@ def upsert_pipeline(
     try:
         current = client.describe_pipeline(PipelineName=name)
     except ClientError as error:
-        if error.response.get("Error", {}).get("Code") not in ("ResourceNotFound", "ValidationException"):
+        if not is_not_found(error):
             raise
-        client.create_pipeline(
-            PipelineName=name,
-            PipelineDisplayName=name,
-            PipelineDefinition=body,
-            RoleArn=role_arn,
-            Tags=[{"Key": key, "Value": value} for key, value in sorted(tags.items())],
-            ClientRequestToken=str(uuid.uuid5(uuid.NAMESPACE_URL, f"{name}:{body}")),
-        )
-        return "created"
+        try:
+            client.create_pipeline(
+                PipelineName=name,
+                PipelineDisplayName=name,
+                PipelineDefinition=body,
+                RoleArn=role_arn,
+                Tags=[{"Key": key, "Value": value} for key, value in sorted(tags.items())],
+                ClientRequestToken=str(uuid.uuid5(uuid.NAMESPACE_URL, f"{name}:{body}")),
+            )
+            return "created"
+        except ClientError as create_error:
+            if not already_exists(create_error):
+                raise
+            current = client.describe_pipeline(PipelineName=name)  # an earlier attempt's response was lost
     if json.loads(current["PipelineDefinition"]) == json.loads(body) and current.get("RoleArn") == role_arn:
         return "unchanged"
     client.update_pipeline(PipelineName=name, PipelineDefinition=body, RoleArn=role_arn)
     return "updated"
+
+
+@dataclass(frozen=True)
+class Started:
+    """An execution of a pipeline, and whether this call started it (False: an earlier run did)."""
+
+    arn: str
+    started: bool
+    display_name: str
+
+
+START_ATTEMPTS = 5
+"""Tries of StartPipelineExecution (botocore's legacy default, 1 + 4 retries); each looks for the execution first."""
+
+
+def execution_token(name: str, parameters: Mapping[str, str], commit: str, trigger: str) -> str:
+    """The idempotency token of a run, so that re-running the same request starts nothing new.
+
+    One per pipeline, code commit, data and settings (the parameters), and trigger (a CI run, or "manual").
+    """
+    key = json.dumps([name, commit, sorted(parameters.items()), trigger])
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, key))
 
 
 def start_pipeline(
@@ -54,20 +85,27 @@ def start_pipeline(
     parameters: Mapping[str, str],
     token: str | None = None,
     notify: Callable[[str], None] | None = None,
-) -> str:
-    """Start an execution with `parameters` (checked against the definition); returns its ARN.
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Started:
+    """Start an execution with `parameters` (checked against the definition), once per `token`.
 
-    Passing the same `token` again (a CI run id, say) makes SageMaker return the execution it already
-    started for it instead of a second one, so a retried CI job never trains twice. A training run
-    whose registry has no approved Clarify baselines yet registers them instead of checking against
-    them (`pipelines.clarify_baselines`); `notify` hears about it.
+    The execution is named after the token, and every attempt first looks for an execution of that
+    name: a re-run, or a retry after a response lost in transit, finds the execution it started
+    instead of starting a second one. SageMaker's `ClientRequestToken` says the same to AWS; this
+    also holds where a token is not honoured (an emulator) or has expired. Without `token` a random
+    one is drawn, which always starts a new execution. A training run whose registry has no approved
+    Clarify baselines yet registers them instead of checking against them
+    (`pipelines.clarify_baselines`); `notify` hears about it.
     """
     try:
         definition = json.loads(client.describe_pipeline(PipelineName=name)["PipelineDefinition"])
     except ClientError as error:
-        raise PipelineError(
-            f"pipeline {name!r} does not exist here; deploy the stack or run `mlops pipeline upsert`"
-        ) from error
+        if is_not_found(error):
+            raise PipelineError(
+                f"pipeline {name!r} does not exist here; deploy the stack or run `mlops pipeline upsert`"
+            ) from error
+        raise
     known = {parameter["Name"]: parameter for parameter in definition.get("Parameters", [])}
     unknown = sorted(set(parameters) - set(known))
     if unknown:
@@ -86,10 +124,44 @@ def start_pipeline(
         )
     parameters = {**parameters, **bootstrap}
     request_token = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{name}:{token}")) if token else str(uuid.uuid4())
-    response = client.start_pipeline_execution(
-        PipelineName=name,
-        PipelineExecutionDisplayName=f"{name}-{request_token[:8]}",
-        PipelineParameters=[{"Name": key, "Value": value} for key, value in sorted(parameters.items())],
-        ClientRequestToken=request_token,
+    display = f"{name}-{request_token[:8]}"
+    once = _single_attempt(client)
+    for attempt in range(START_ATTEMPTS):
+        existing = _execution_named(client, name, display)
+        if existing is not None:
+            return Started(existing, started=attempt > 0, display_name=display)
+        try:
+            response = once.start_pipeline_execution(
+                PipelineName=name,
+                PipelineExecutionDisplayName=display,
+                PipelineParameters=[{"Name": key, "Value": value} for key, value in sorted(parameters.items())],
+                ClientRequestToken=request_token,
+            )
+        except (ClientError, BotoCoreError) as error:
+            if attempt + 1 == START_ATTEMPTS or not is_retryable(error):
+                raise
+            sleep(random.uniform(0, min(5.0, 0.2 * 2**attempt)))  # noqa: S311 - jitter, not security
+            continue
+        return Started(str(response["PipelineExecutionArn"]), started=True, display_name=display)
+    raise AssertionError("unreachable: the last attempt returns or raises")
+
+
+def _single_attempt(client: Any) -> Any:
+    """A twin of `client` that makes one attempt per call, so that `start_pipeline` owns the retries."""
+    import boto3
+    from botocore.config import Config
+
+    config = client.meta.config.merge(Config(retries={"total_max_attempts": 1}))
+    twin = boto3.client(
+        "sagemaker", region_name=client.meta.region_name, endpoint_url=client.meta.endpoint_url, config=config
     )
-    return str(response["PipelineExecutionArn"])
+    return watch(twin)
+
+
+def _execution_named(client: Any, name: str, display: str) -> str | None:
+    """The ARN of the execution of `name` whose display name is `display`, if one exists."""
+    for page in client.get_paginator("list_pipeline_executions").paginate(PipelineName=name):
+        for summary in page.get("PipelineExecutionSummaries", []):
+            if summary.get("PipelineExecutionDisplayName") == display:
+                return str(summary["PipelineExecutionArn"])
+    return None

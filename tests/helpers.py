@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from infra.plan.model import Plan, PlannedResource
@@ -60,3 +61,27 @@ LINEAGE = {
     "metric.auc": "0.81",
 }
 """What the training pipeline records on every package it registers."""
+
+
+def run_main(
+    args: tuple[str, ...],
+    root: Path,
+    endpoint: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> tuple[int, str, str]:
+    """The console script's entry point in-process, error boundary included: exit code, stdout, stderr.
+
+    For tests with many cases of one line each, where a process per case would cost a second apiece.
+    """
+    import mlops.cli
+
+    monkeypatch.setattr(mlops.cli, "ROOT", root)
+    monkeypatch.chdir(root)
+    monkeypatch.setattr("sys.argv", ["mlops", *args, "--endpoint-url", endpoint])
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exited:
+        mlops.cli.main()
+        raise SystemExit(0)
+    out, err = capsys.readouterr()
+    return int(exited.value.code or 0), out, err

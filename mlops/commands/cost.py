@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from mlops.console import console
+from mlops.console import UserError, console
 
 
 def cost(
@@ -23,7 +23,12 @@ def cost(
     from mlops.cli import ROOT
 
     if plan is not None:
-        loaded = Plan.read(plan)
+        try:
+            loaded = Plan.read(plan)
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            raise UserError(
+                f"--plan {plan}: not a plan JSON written by `mlops plan --stack S --json FILE` ({error})"
+            ) from None
     else:
         from infra.plan.evaluate import evaluate_stack
 

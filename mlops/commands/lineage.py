@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 import typer
 from rich.table import Table
 
-from mlops.commands.model import EndpointOption, StackOption, _client, _lifecycle_errors, _root
+from mlops.commands.model import EndpointOption, StackOption, _client, _root
 from mlops.console import UserError, console
 
 if TYPE_CHECKING:
@@ -37,15 +37,12 @@ def lineage_command(
         raise UserError("pass --model-package or --endpoint, not both")
     client = _client("sagemaker", stack, endpoint_url)
     serving: Serving | None = None
-    try:
-        if endpoint:
-            serving = endpoint_packages(client, endpoint)[0]
-        package = serving.package_arn if serving else model_package or pinned_package(_root(), stack)
-        if package is None:
-            raise UserError(f"{stack} pins no model (serving.modelPackageArn); pass --model-package or --endpoint")
-        chain = lineage(client, _root(), package, serving)
-    except _lifecycle_errors() as error:
-        raise UserError(str(error)) from None
+    if endpoint:
+        serving = endpoint_packages(client, endpoint)[0]
+    package = serving.package_arn if serving else model_package or pinned_package(_root(), stack)
+    if package is None:
+        raise UserError(f"{stack} pins no model (serving.modelPackageArn); pass --model-package or --endpoint")
+    chain = lineage(client, _root(), package, serving)
     document = json.dumps(chain.to_dict(), indent=2, sort_keys=True) + "\n"
     if json_path is not None:
         json_path.write_text(document, encoding="utf-8")

@@ -1,18 +1,21 @@
 """`mlops model ...`: review, approve, promote, roll back and smoke-test model versions.
 
-These are what the promote-model workflow runs; each is idempotent and refuses an unsafe step
-(an unapproved package, a skipped stage, a package from another registry) with the reason.
+These are what the promote-model workflow runs; each is safe to repeat and refuses an unsafe step
+(an unapproved package, a skipped stage, a package of another group, an unknown stack) with the reason.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 
 from mlops.console import UserError, console
+
+if TYPE_CHECKING:
+    from infra.config import StackConfig
 
 app = typer.Typer(help="Review, approve, promote, roll back and smoke-test model versions.", no_args_is_help=True)
 
@@ -29,19 +32,17 @@ def _root() -> Path:
     return ROOT
 
 
-def _client(service: str, stack: str, endpoint_url: str | None) -> Any:
-    import boto3
-
+def _config(stack: str) -> StackConfig:
+    """The stack's validated config; an unknown stack or a broken file is a clean error."""
     from infra.config import load_stack_file, stack_file
 
-    region = load_stack_file(stack_file(stack, _root())).region
-    return boto3.client(service, region_name=region, endpoint_url=endpoint_url)
+    return load_stack_file(stack_file(stack, _root()))
 
 
-def _lifecycle_errors() -> type[Exception]:
-    from pipelines.lifecycle import LifecycleError
+def _client(service: str, stack: str, endpoint_url: str | None) -> Any:
+    from mlops.aws import aws_client
 
-    return LifecycleError
+    return aws_client(service, _config(stack).region, endpoint_url)
 
 
 @app.command("list")
@@ -51,10 +52,10 @@ def list_(
     endpoint_url: EndpointOption = None,
 ) -> None:
     """List the versions in the stack's model package group, newest first."""
-    from pipelines.lifecycle.promotion import registry_groups
+    from pipelines.lifecycle.promotion import stack_group
     from pipelines.lifecycle.registry import list_packages
 
-    group = registry_groups(_root())[stack]
+    group = stack_group(_root(), stack)
     table = Table(title=f"{group}", title_justify="left")
     for column in ("version", "status", "created", "arn"):
         table.add_column(column)
@@ -65,24 +66,23 @@ def list_(
 
 
 def _decide(arn: str, decision: str, reason: str, stack: str, endpoint_url: str | None) -> None:
+    from pipelines.lifecycle.promotion import stack_group
     from pipelines.lifecycle.registry import decide
 
-    try:
-        result = decide(_client("sagemaker", stack, endpoint_url), arn, decision, reason)  # type: ignore[arg-type]
-    except _lifecycle_errors() as error:
-        raise UserError(str(error)) from None
+    group = stack_group(_root(), stack)
+    result = decide(_client("sagemaker", stack, endpoint_url), arn, decision, reason, [group])  # type: ignore[arg-type]
     console.print(f"{arn}: {decision} ({result})")
 
 
 @app.command()
 def approve(arn: str, reason: ReasonOption, stack: StackOption = "dev", endpoint_url: EndpointOption = None) -> None:
-    """Approve a package version for promotion."""
+    """Approve a package version of the stack's group for promotion."""
     _decide(arn, "Approved", reason, stack, endpoint_url)
 
 
 @app.command()
 def reject(arn: str, reason: ReasonOption, stack: StackOption = "dev", endpoint_url: EndpointOption = None) -> None:
-    """Reject a package version."""
+    """Reject a package version of the stack's group."""
     _decide(arn, "Rejected", reason, stack, endpoint_url)
 
 
@@ -103,24 +103,36 @@ def promote(
     package = arn or pinned_package(_root(), source)
     if package is None:
         raise UserError(f"{source} serves no model; pass --arn with an approved package")
-    try:
-        change = run(_client("sagemaker", to, endpoint_url), _root(), package, to)
-    except _lifecycle_errors() as error:
-        raise UserError(str(error)) from None
+    change = run(_client("sagemaker", to, endpoint_url), _root(), package, to)
     verb = "pinned" if change.changed else "already pins"
-    console.print(f"Pulumi.{to}.yaml {verb} {change.current} (was {change.previous or 'nothing'})")
+    console.print(f"Pulumi.{to}.yaml {verb} {change.current} (was {change.previous or 'nothing'})", soft_wrap=True)
 
 
 @app.command()
-def rollback(stack: StackOption, endpoint_url: EndpointOption = None) -> None:
-    """Pin the previous approved version in the stack file (deploy it with `pulumi up`)."""
+def rollback(
+    stack: StackOption,
+    to_version: Annotated[
+        int | None, typer.Option("--to-version", min=1, help="Version to pin; default: the previous approved one.")
+    ] = None,
+    again: Annotated[
+        bool, typer.Option("--again", help="Roll back further although the pin is itself a rollback.")
+    ] = False,
+    endpoint_url: EndpointOption = None,
+) -> None:
+    """Pin an earlier approved version in the stack file (deploy it with `pulumi up`); safe to re-run."""
     from pipelines.lifecycle.promotion import rollback as run
 
-    try:
-        change = run(_client("sagemaker", stack, endpoint_url), _root(), stack)
-    except _lifecycle_errors() as error:
-        raise UserError(str(error)) from None
-    console.print(f"Pulumi.{stack}.yaml rolled back from {change.previous} to {change.current}")
+    change = run(_client("sagemaker", stack, endpoint_url), _root(), stack, to_version=to_version, again=again)
+    if change.changed:
+        console.print(f"Pulumi.{stack}.yaml rolled back from {change.previous} to {change.current}", soft_wrap=True)
+    elif change.rolled_back_from is not None:
+        console.print(
+            f"Pulumi.{stack}.yaml was already rolled back from version {change.rolled_back_from} to "
+            f"{change.current}: nothing to do (pass --again to roll back further, or --to-version N)",
+            soft_wrap=True,
+        )
+    else:
+        console.print(f"Pulumi.{stack}.yaml already pins {change.current}: nothing to do", soft_wrap=True)
 
 
 @app.command()
@@ -130,19 +142,15 @@ def smoke(
     endpoint_url: EndpointOption = None,
 ) -> None:
     """Invoke the stack's endpoint with sample rows and check every answer is a probability."""
-    from infra.config import load_stack_file, stack_file
     from infra.naming import Naming
     from pipelines.lifecycle.promotion import MODEL_NAME
     from pipelines.lifecycle.smoke import smoke_test
 
-    config = load_stack_file(stack_file(stack, _root()))
+    config = _config(stack)
     name = endpoint or Naming(config.name_prefix, config.environment, config.account_id, config.region).sagemaker(
         MODEL_NAME
     )
-    try:
-        result = smoke_test(_client("sagemaker-runtime", stack, endpoint_url), name)
-    except _lifecycle_errors() as error:
-        raise UserError(str(error)) from None
+    result = smoke_test(_client("sagemaker-runtime", stack, endpoint_url), name)
     console.print(f"{name}: {result.rows} rows scored by {result.variant or 'the endpoint'}: {result.scores}")
 
 
@@ -168,20 +176,17 @@ def batch_score(
         raise UserError(f"{stack} serves no model; promote one first")
     naming = Naming(config.name_prefix, config.environment, config.account_id, config.region)
     model_name = naming.sagemaker(f"{MODEL_NAME}-primary-v{package.rsplit('/', 1)[1]}")
-    try:
-        job = run(
-            _client("sagemaker", stack, endpoint_url),
-            model_name=model_name,
-            input_uri=input_uri,
-            output_uri=output_uri,
-            instance_type=config.training.processing_instance_type,
-            kms_key_arn=required_output(context.outputs, "key_arns", "models"),
-            prefix=naming.base,
-        )
-    except _lifecycle_errors() as error:
-        raise UserError(str(error)) from None
+    job = run(
+        _client("sagemaker", stack, endpoint_url),
+        model_name=model_name,
+        input_uri=input_uri,
+        output_uri=output_uri,
+        instance_type=config.training.processing_instance_type,
+        kms_key_arn=required_output(context.outputs, "key_arns", "models"),
+        prefix=naming.base,
+    )
     verb = "started" if job.started else "already exists"
-    console.print(f"{job.name} {verb} ({job.status}): {job.arn}")
+    console.print(f"{job.name} {verb} ({job.status}): {job.arn}", soft_wrap=True)
 
 
 @app.command()
@@ -204,19 +209,16 @@ def baseline(
     naming = Naming(config.name_prefix, config.environment, config.account_id, config.region)
     endpoint = naming.sagemaker(MODEL_NAME)
     bucket = required_output(context.outputs, "bucket_names", "monitoring")
-    try:
-        name, started = suggest_baseline(
-            _client("sagemaker", stack, endpoint_url),
-            prefix=naming.base,
-            image_uri=model_monitor_image(config.region),
-            role_arn=required_output(context.outputs, "role_arns", "monitoring"),
-            train_uri=train_data,
-            output_uri=f"s3://{bucket}/model-monitor/{endpoint}/baseline",
-            kms_key_arn=required_output(context.outputs, "key_arns", "models"),
-            subnet_ids=required_output(context.outputs, "subnet_ids"),
-            security_group_ids=[required_output(context.outputs, "workload_security_group_id")],
-            instance_type=config.training.processing_instance_type,
-        )
-    except _lifecycle_errors() as error:
-        raise UserError(str(error)) from None
+    name, started = suggest_baseline(
+        _client("sagemaker", stack, endpoint_url),
+        prefix=naming.base,
+        image_uri=model_monitor_image(config.region),
+        role_arn=required_output(context.outputs, "role_arns", "monitoring"),
+        train_uri=train_data,
+        output_uri=f"s3://{bucket}/model-monitor/{endpoint}/baseline",
+        kms_key_arn=required_output(context.outputs, "key_arns", "models"),
+        subnet_ids=required_output(context.outputs, "subnet_ids"),
+        security_group_ids=[required_output(context.outputs, "workload_security_group_id")],
+        instance_type=config.training.processing_instance_type,
+    )
     console.print(f"{name} {'started' if started else 'already exists'}")

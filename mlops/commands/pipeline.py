@@ -77,9 +77,8 @@ def templates() -> None:
 @app.command()
 def upsert(stack: StackOption = "dev", outputs: OutputsOption = None, endpoint_url: EndpointOption = None) -> None:
     """Create or update the pipeline with the stack's definition; a no-op when it already matches."""
-    import boto3
-
     from infra.tags import mandatory_tags
+    from mlops.aws import aws_client
     from mlops.stack_context import load_context
     from pipelines.definitions.settings import required_output, settings_for_stack
     from pipelines.definitions.templates import render_definition
@@ -87,7 +86,7 @@ def upsert(stack: StackOption = "dev", outputs: OutputsOption = None, endpoint_u
 
     context = load_context(_root(), stack, outputs)
     _trains(stack, context.config.environment)
-    client = boto3.client("sagemaker", region_name=context.config.region, endpoint_url=endpoint_url)
+    client = aws_client("sagemaker", context.config.region, endpoint_url)
     name = required_output(context.outputs, "training_pipeline_name")
     result = upsert_pipeline(
         client,
@@ -103,16 +102,18 @@ def upsert(stack: StackOption = "dev", outputs: OutputsOption = None, endpoint_u
 def start(
     stack: StackOption = "dev",
     param: Annotated[list[str] | None, typer.Option("--param", "-p", help="NAME=VALUE, repeatable.")] = None,
-    token: Annotated[str | None, typer.Option(help="Idempotency token, e.g. the CI run id.")] = None,
+    token: Annotated[
+        str | None,
+        typer.Option(help="Idempotency token; default: derived from the commit, the parameters and the CI run."),
+    ] = None,
     outputs: OutputsOption = None,
     endpoint_url: EndpointOption = None,
 ) -> None:
-    """Start an execution of the stack's training pipeline."""
-    import boto3
-
+    """Start an execution of the stack's training pipeline, once per commit, data, settings and trigger."""
+    from mlops.aws import aws_client
     from mlops.stack_context import load_context
     from pipelines.definitions.settings import required_output
-    from pipelines.pipeline_ops import PipelineError, start_pipeline
+    from pipelines.pipeline_ops import execution_token, start_pipeline
 
     parameters = {}
     for item in param or []:
@@ -122,11 +123,43 @@ def start(
         parameters[key] = value
     context = load_context(_root(), stack, outputs)
     _trains(stack, context.config.environment)
-    client = boto3.client("sagemaker", region_name=context.config.region, endpoint_url=endpoint_url)
-    try:
-        arn = start_pipeline(
-            client, required_output(context.outputs, "training_pipeline_name"), parameters, token, notify=console.print
+    client = aws_client("sagemaker", context.config.region, endpoint_url)
+    name = required_output(context.outputs, "training_pipeline_name")
+    if token is None:
+        commit, trigger = parameters.get("GitCommit") or _commit(), _trigger()
+        token = execution_token(name, parameters, commit, trigger)
+        console.print(f"token {token}: commit {commit[:12]}, the parameters given, trigger {trigger}")
+    run = start_pipeline(client, name, parameters, token, notify=console.print)
+    if run.started:
+        console.print(f"started {run.arn}", soft_wrap=True)
+    else:
+        console.print(
+            f"already started for this token: {run.arn} (nothing new started; pass --token to start another)",
+            soft_wrap=True,
         )
-    except PipelineError as error:
-        raise UserError(str(error)) from None
-    console.print(f"started {arn}")
+
+
+def _commit() -> str:
+    """The commit being run: GitHub's GITHUB_SHA in CI, else the checkout's HEAD, else "unknown"."""
+    import os
+    import shutil
+    import subprocess
+
+    git = shutil.which("git")
+    if os.environ.get("GITHUB_SHA") or git is None:
+        return os.environ.get("GITHUB_SHA") or "unknown"
+    try:
+        head = subprocess.run(  # noqa: S603 - a fixed git command, no user input
+            [git, "rev-parse", "HEAD"], cwd=_root(), capture_output=True, text=True, timeout=10, check=True
+        )
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return head.stdout.strip() or "unknown"
+
+
+def _trigger() -> str:
+    """What started this command: a GitHub Actions run (its re-runs keep the run id), else "manual"."""
+    import os
+
+    run_id = os.environ.get("GITHUB_RUN_ID")
+    return f"{os.environ.get('GITHUB_EVENT_NAME', 'ci')}:{run_id}" if run_id else "manual"

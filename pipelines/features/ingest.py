@@ -2,9 +2,10 @@
 
 Every record is validated against the schema before the first write, so a bad record stops the run
 with a report of its field and value instead of leaving half a dataset written. Writes retry
-throttling and transient faults with bounded, jittered exponential backoff; `PutRecord` is keyed by
-record identifier and event time, so a retried or re-run write overwrites itself and never
-duplicates a record.
+throttling, 5xx answers and lost connections (botocore's own classification, `pipelines.aws_errors`)
+with bounded, jittered exponential backoff; `PutRecord` is keyed by record identifier and event time,
+so a retried or re-run write overwrites itself with the same values and never duplicates a record.
+A run that fails says how many records it wrote; `skip` resumes after them.
 """
 
 from __future__ import annotations
@@ -15,19 +16,10 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
+from pipelines.aws_errors import classify
 from pipelines.features.schema import FeatureGroupSchema, RecordProblem
-
-RETRYABLE = {
-    "ThrottlingException",
-    "Throttling",
-    "ServiceUnavailable",
-    "InternalFailure",
-    "RequestTimeout",
-    "ServiceQuotaExceededException",
-}
-"""Error codes worth retrying; anything else (validation, access, missing group) fails at once."""
 
 
 class RecordValidationError(ValueError):
@@ -42,6 +34,12 @@ class RecordValidationError(ValueError):
 
 class IngestionError(RuntimeError):
     """A write failed for good; records before it were written, and re-running the ingestion is safe."""
+
+    def __init__(self, message: str, written: int, *, retryable: bool = False) -> None:
+        super().__init__(message)
+        self.written = written
+        self.retryable = retryable
+        """Whether the write failed for a reason that may pass (throttling, 5xx, lost connections)."""
 
 
 @dataclass(frozen=True)
@@ -62,6 +60,9 @@ class IngestReport:
     """What an ingestion did."""
 
     written: int = 0
+    """Records written by this run."""
+    skipped: int = 0
+    """Leading records left out because an earlier run wrote them (`skip`)."""
     retries: int = 0
     batches: int = 0
     retried_records: list[str] = field(default_factory=list)
@@ -84,18 +85,21 @@ def ingest(
     retry: RetryPolicy | None = None,
     sleep: Callable[[float], None] = time.sleep,
     on_batch: Callable[[IngestReport], None] | None = None,
+    skip: int = 0,
 ) -> IngestReport:
-    """Validate all `records`, then put them in batches of `batch_size` with bounded retries.
+    """Validate all `records`, then put all but the first `skip` in batches of `batch_size` with bounded retries.
 
     `client` is a `sagemaker-featurestore-runtime` client; create it with botocore retries off
     (`feature_store_client`) so that `retry` is the one bound on attempts.
     """
     rows = list(records)
     validate_records(schema, rows)
+    if not 0 <= skip <= len(rows):
+        raise IngestionError(f"cannot skip {skip} of {len(rows)} record(s)", written=0)
     policy = retry or RetryPolicy()
     rng = random.Random(0)  # noqa: S311 - jitter spreads retries; a fixed seed keeps runs reproducible
-    report = IngestReport()
-    for start in range(0, len(rows), batch_size):
+    report = IngestReport(skipped=skip)
+    for start in range(skip, len(rows), batch_size):
         for record in rows[start : start + batch_size]:
             _put(
                 client,
@@ -128,21 +132,29 @@ def _put(
         {"FeatureName": name, "ValueAsString": _as_string(value)} for name, value in record.items() if value is not None
     ]
     identifier = str(record[schema.record_identifier])
+    done = report.skipped + report.written
+    resume = (
+        f"{done} record(s) before it are written; re-run with --skip {done} to resume after them, "
+        "or without it to overwrite them with the same values"
+    )
     for attempt in range(policy.max_attempts):
         try:
             client.put_record(FeatureGroupName=group, Record=values)
-        except ClientError as error:
-            code = error.response.get("Error", {}).get("Code", "")
-            if code not in RETRYABLE:
-                message = error.response["Error"].get("Message", "")
-                raise IngestionError(
-                    f"{group}: record {identifier!r} was refused ({code}: {message}); "
-                    f"{report.written} record(s) before it were written"
-                ) from error
+        except (ClientError, BotoCoreError) as error:
+            failure = classify(error, client.meta.service_model.operation_model("PutRecord"))
+            if failure is None or failure.kind == "credentials":
+                raise  # not about this record: the CLI's error boundary explains it
+            if not failure.retryable:
+                lacks = f"; the caller lacks {failure.action}" if failure.kind == "denied" else ""
+                answer = f"{failure.code}: {failure.message}{lacks}"
+                message = f"{group}: record {identifier!r} was refused ({answer}); {resume}"
+                raise IngestionError(message, done) from error
             if attempt + 1 == policy.max_attempts:
                 raise IngestionError(
-                    f"{group}: record {identifier!r} still failing with {code} after {policy.max_attempts} attempts; "
-                    f"{report.written} record(s) before it were written, re-running is safe"
+                    f"{group}: record {identifier!r} still failing with {failure.code} after {policy.max_attempts} "
+                    f"attempts (retrying may help); {resume}",
+                    done,
+                    retryable=True,
                 ) from error
             report.retries += 1
             if identifier not in report.retried_records:
@@ -182,7 +194,8 @@ def batch_get_records(
         if errors:
             first = errors[0]
             identifier = first.get("RecordIdentifierValueAsString")
-            raise IngestionError(f"{feature_group_name}: reading {identifier!r} failed: {first.get('ErrorMessage')}")
+            message = f"{feature_group_name}: reading {identifier!r} failed: {first.get('ErrorMessage')}"
+            raise IngestionError(message, written=0)
         for item in response.get("Records", []):
             record = _typed(schema, item["Record"])
             found[str(record[schema.record_identifier])] = record
@@ -194,13 +207,21 @@ def _typed(schema: FeatureGroupSchema, values: Sequence[Mapping[str, str]]) -> d
 
 
 def feature_store_client(region: str, endpoint_url: str | None = None) -> Any:
-    """A featurestore-runtime client whose only retries are `ingest`'s own bounded ones."""
+    """A featurestore-runtime client whose only retries are `ingest`'s own bounded ones.
+
+    botocore's `total_max_attempts` counts every attempt, the first included, so 1 means "never
+    retry"; its `max_attempts` counts retries only (botocore/config.py, botocore 1.44.5).
+    """
     import boto3
     from botocore.config import Config
 
-    return boto3.client(
-        "sagemaker-featurestore-runtime",
-        region_name=region,
-        endpoint_url=endpoint_url,
-        config=Config(retries={"max_attempts": 1, "mode": "standard"}),
+    from pipelines.aws_errors import watch
+
+    return watch(
+        boto3.client(
+            "sagemaker-featurestore-runtime",
+            region_name=region,
+            endpoint_url=endpoint_url,
+            config=Config(retries={"total_max_attempts": 1, "mode": "standard"}),
+        )
     )

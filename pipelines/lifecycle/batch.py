@@ -1,18 +1,20 @@
 """Batch transform: score a whole S3 prefix with the model an environment serves, encrypted end to end.
 
-For models scored in batch rather than behind an endpoint. The job name is derived from its inputs,
-so re-running the same request finds the job already started instead of scoring the data twice.
+For models scored in batch rather than behind an endpoint. The job name is derived from its whole
+request, so re-running it (or botocore retrying it after a lost response) finds the job already
+started instead of scoring the data twice.
 """
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import ClientError
 
+from pipelines.aws_errors import is_not_found
 from pipelines.lifecycle import LifecycleError
+from pipelines.lifecycle.jobs import job_name, start_once
 
 
 @dataclass(frozen=True)
@@ -39,34 +41,32 @@ def batch_score(
     for uri in (input_uri, output_uri):
         if not uri.startswith("s3://"):
             raise LifecycleError(f"{uri!r} is not an S3 URI (s3://bucket/prefix)")
-    digest = hashlib.sha256(f"{model_name}|{input_uri}|{output_uri}|{instance_type}".encode()).hexdigest()[:12]
-    name = f"{prefix}-batch-{digest}"[:63]
-    try:
-        existing = client.describe_transform_job(TransformJobName=name)
-        return BatchJob(name, existing["TransformJobArn"], existing["TransformJobStatus"], started=False)
-    except ClientError as error:
-        if error.response.get("Error", {}).get("Code") not in ("ValidationException", "ResourceNotFound"):
-            raise
-    try:
-        client.describe_model(ModelName=model_name)
-    except ClientError as error:
-        raise LifecycleError(f"model {model_name} does not exist; pin and deploy a package first") from error
-    response = client.create_transform_job(
-        TransformJobName=name,
-        ModelName=model_name,
-        TransformInput={
+    request: dict[str, Any] = {
+        "ModelName": model_name,
+        "TransformInput": {
             "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": input_uri}},
             "ContentType": "text/csv",
             "SplitType": "Line",
         },
-        TransformOutput={
+        "TransformOutput": {
             "S3OutputPath": output_uri,
             "Accept": "text/csv",
             "AssembleWith": "Line",
             "KmsKeyId": kms_key_arn,
         },
-        TransformResources={"InstanceType": instance_type, "InstanceCount": 1, "VolumeKmsKeyId": kms_key_arn},
-        DataProcessing={"InputFilter": "$", "JoinSource": "Input", "OutputFilter": "$"},
-        BatchStrategy="MultiRecord",
+        "TransformResources": {"InstanceType": instance_type, "InstanceCount": 1, "VolumeKmsKeyId": kms_key_arn},
+        "DataProcessing": {"InputFilter": "$", "JoinSource": "Input", "OutputFilter": "$"},
+        "BatchStrategy": "MultiRecord",
+    }
+    name = job_name(prefix, "batch", request)
+    try:
+        client.describe_model(ModelName=model_name)
+    except ClientError as error:
+        if is_not_found(error):
+            raise LifecycleError(f"model {model_name} does not exist; pin and deploy a package first") from error
+        raise
+    job, started = start_once(
+        lambda: client.describe_transform_job(TransformJobName=name),
+        lambda: client.create_transform_job(TransformJobName=name, **request),
     )
-    return BatchJob(name, response["TransformJobArn"], "InProgress", started=True)
+    return BatchJob(name, job["TransformJobArn"], str(job.get("TransformJobStatus", "InProgress")), started)

@@ -14,6 +14,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from infra.config.types import ENVIRONMENTS
+from pipelines.aws_errors import is_not_found
 from pipelines.lifecycle import LifecycleError
 from pipelines.lifecycle.registry import describe
 from pipelines.lifecycle.stack_files import pinned_package
@@ -139,7 +140,9 @@ def endpoint_packages(client: Any, endpoint_name: str) -> list[Serving]:
                 )
             )
     except ClientError as error:
-        raise LifecycleError(f"endpoint {endpoint_name} cannot be read: {error}") from None
+        if is_not_found(error):
+            raise LifecycleError(f"endpoint {endpoint_name}, its config or its model does not exist: {error}") from None
+        raise
     served.sort(key=lambda s: -s.weight)
     if not served or not served[0].package_arn:
         raise LifecycleError(

@@ -3,19 +3,18 @@
 With `monitoring.backend: model-monitor`, the data-quality schedule compares captured traffic with
 `statistics.json` and `constraints.json` under `s3://<monitoring bucket>/model-monitor/<endpoint>/baseline/`.
 This starts the analyzer on the served model's training split to write them there, in the VPC and
-encrypted; the job name is derived from its inputs, so a retry finds the job instead of starting another.
+encrypted; the job name is derived from its whole request, so a retry (or botocore's, after a lost
+response) finds the job instead of starting another.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Sequence
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from pipelines.lifecycle import LifecycleError
+from pipelines.lifecycle.jobs import job_name, start_once
 
 
 def suggest_baseline(
@@ -34,15 +33,7 @@ def suggest_baseline(
     """Start (or find) the baselining job; returns its name and whether this call started it."""
     if not train_uri.startswith("s3://"):
         raise LifecycleError(f"{train_uri!r} is not an S3 URI of the training split")
-    name = f"{prefix}-baseline-{hashlib.sha256(f'{train_uri}|{output_uri}'.encode()).hexdigest()[:12]}"[:63]
-    try:
-        client.describe_processing_job(ProcessingJobName=name)
-        return name, False
-    except ClientError as error:
-        if error.response.get("Error", {}).get("Code") not in ("ValidationException", "ResourceNotFound"):
-            raise
-    client.create_processing_job(
-        ProcessingJobName=name,
+    request: dict[str, Any] = dict(
         RoleArn=role_arn,
         AppSpecification={"ImageUri": image_uri},
         Environment={
@@ -90,4 +81,9 @@ def suggest_baseline(
         },
         StoppingCondition={"MaxRuntimeInSeconds": 3600},
     )
-    return name, True
+    name = job_name(prefix, "baseline", request)
+    _, started = start_once(
+        lambda: client.describe_processing_job(ProcessingJobName=name),
+        lambda: client.create_processing_job(ProcessingJobName=name, **request),
+    )
+    return name, started

@@ -2,7 +2,8 @@
 
 Promotion pins the package ARN in the next environment's stack file (the deploy workflow then runs
 `pulumi up`); it never deploys by itself. Order is dev -> staging -> prod, and prod only receives
-what staging runs. Every step is idempotent: promoting what is already pinned changes nothing.
+what staging runs. Every step is safe to repeat: promoting what is already pinned changes nothing,
+and a rollback leaves a note on the pin line so that repeating it does not roll back twice.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from infra.config import load_stack_file, stack_file
 from infra.config.types import ENVIRONMENTS
 from infra.naming import Naming
 from pipelines.lifecycle import LifecycleError
-from pipelines.lifecycle.registry import describe, list_packages
-from pipelines.lifecycle.stack_files import pin_package, pinned_package
+from pipelines.lifecycle.registry import describe, list_packages, parse_arn, require_group
+from pipelines.lifecycle.stack_files import ROLLBACK_NOTE, pin_package, pinned_package, read_pin
 
 MODEL_NAME = "churn"
 
@@ -29,6 +30,8 @@ class Change:
     previous: str | None
     current: str
     changed: bool
+    rolled_back_from: int | None = None
+    """For a rollback that did nothing: the version the pin was already rolled back from."""
 
 
 def registry_groups(root: Path) -> dict[str, str]:
@@ -37,10 +40,14 @@ def registry_groups(root: Path) -> dict[str, str]:
     for environment in ENVIRONMENTS:
         path = stack_file(environment, root)
         if path.is_file():
-            config = load_stack_file(path)
-            naming = Naming(config.name_prefix, config.environment, config.account_id, config.region)
-            groups[environment] = naming.sagemaker(MODEL_NAME)
+            groups[environment] = stack_group(root, environment)
     return groups
+
+
+def stack_group(root: Path, stack: str) -> str:
+    """The model package group of `stack` (ConfigError when it has no valid stack file)."""
+    config = load_stack_file(stack_file(stack, root))
+    return Naming(config.name_prefix, config.environment, config.account_id, config.region).sagemaker(MODEL_NAME)
 
 
 def promote(client: Any, root: Path, arn: str, to: str) -> Change:
@@ -48,11 +55,11 @@ def promote(client: Any, root: Path, arn: str, to: str) -> Change:
     if to not in ENVIRONMENTS or to == ENVIRONMENTS[0]:
         raise LifecycleError(f"promote to staging or prod, not {to!r}: dev runs what its own pipeline registers")
     source = ENVIRONMENTS[ENVIRONMENTS.index(to) - 1]
-    package = describe(client, arn)
     groups = registry_groups(root)
-    if package.group not in groups.values():
-        known = ", ".join(groups.values())
-        raise LifecycleError(f"{arn} belongs to group {package.group!r}, not to this platform's registries ({known})")
+    upstream = {groups[env] for env in ENVIRONMENTS[: ENVIRONMENTS.index(to)] if env in groups}
+    require_group(arn, upstream, f"the registries {to} receives from")
+    previous = pinned_package(root, to)
+    package = describe(client, arn)
     package.require_lineage()
     if package.status != "Approved":
         raise LifecycleError(
@@ -63,22 +70,33 @@ def promote(client: Any, root: Path, arn: str, to: str) -> Change:
             f"{to} only receives what {source} runs; {source} serves {pinned_package(root, source) or 'nothing'}. "
             f"Promote to {source} first"
         )
-    previous = pinned_package(root, to)
-    changed = pin_package(root, to, arn)
+    changed = pin_package(root, to, arn, expected=previous)
     return Change(stack=to, previous=previous, current=arn, changed=changed)
 
 
-def rollback(client: Any, root: Path, stack: str) -> Change:
-    """Pin the newest approved version older than the one `stack` serves."""
-    current = pinned_package(root, stack)
-    if current is None:
+def rollback(client: Any, root: Path, stack: str, *, to_version: int | None = None, again: bool = False) -> Change:
+    """Pin version `to_version`, or else the newest approved version older than the one `stack` serves.
+
+    Without `to_version`, a pin that an earlier rollback wrote is not rolled back further unless
+    `again` says so: a re-run of a rollback that succeeded changes nothing (`changed` is False).
+    """
+    pin = read_pin(root, stack)
+    if pin.arn is None:
         raise LifecycleError(f"{stack} serves no model; there is nothing to roll back")
-    package = describe(client, current)
-    earlier = [p for p in list_packages(client, package.group, status="Approved") if p.version < package.version]
-    if not earlier:
-        raise LifecycleError(
-            f"{stack} serves version {package.version}, and no earlier version of {package.group} is approved"
-        )
-    target = earlier[0].arn
-    pin_package(root, stack, target)
-    return Change(stack=stack, previous=current, current=target, changed=True)
+    group, version = parse_arn(pin.arn)
+    if to_version is not None:
+        target = f"{pin.arn.rsplit('/', 1)[0]}/{to_version}"
+        if target == pin.arn:
+            return Change(stack=stack, previous=pin.arn, current=pin.arn, changed=False)
+        chosen = describe(client, target)
+        if chosen.status != "Approved":
+            raise LifecycleError(f"{target} is {chosen.status}; roll back only to an approved version")
+    else:
+        if pin.rolled_back_from is not None and not again:
+            return Change(stack, pin.arn, pin.arn, changed=False, rolled_back_from=pin.rolled_back_from)
+        earlier = [p for p in list_packages(client, group, status="Approved") if p.version < version]
+        if not earlier:
+            raise LifecycleError(f"{stack} serves version {version}, and no earlier version of {group} is approved")
+        target = earlier[0].arn
+    changed = pin_package(root, stack, target, expected=pin.arn, note=ROLLBACK_NOTE.format(version=version))
+    return Change(stack=stack, previous=pin.arn, current=target, changed=changed)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
 from botocore.exceptions import ClientError
 
+from pipelines.aws_errors import is_not_found
 from pipelines.definitions.training import LINEAGE_KEYS
 from pipelines.lifecycle import LifecycleError
 
@@ -54,13 +56,27 @@ def parse_arn(arn: str) -> tuple[str, int]:
         raise LifecycleError(f"{arn!r} is not a versioned model package ARN ({shape})") from None
 
 
+def require_group(arn: str, groups: Collection[str], scope: str) -> None:
+    """Refuse a package ARN outside `groups` (the model package groups `scope` may act on), before any call."""
+    group, _ = parse_arn(arn)
+    if group not in groups:
+        known = ", ".join(sorted(groups)) or "none"
+        raise LifecycleError(f"{arn} belongs to group {group!r}, not to {scope} ({known}); check the ARN and --stack")
+
+
 def describe(client: Any, arn: str) -> PackageInfo:
-    """The package's state; LifecycleError when it does not exist."""
+    """The package's state; LifecycleError when it does not exist.
+
+    Any other failure (throttling, a 5xx, access denied) propagates as botocore raised it: "could not
+    ask" is never reported as "does not exist".
+    """
     group, version = parse_arn(arn)
     try:
         response = client.describe_model_package(ModelPackageName=arn)
     except ClientError as error:
-        raise LifecycleError(f"model package {arn} does not exist (or this role may not read it)") from error
+        if is_not_found(error):
+            raise LifecycleError(f"model package {arn} does not exist") from error
+        raise
     return PackageInfo(
         arn=arn,
         group=response.get("ModelPackageGroupName", group),
@@ -94,30 +110,30 @@ def list_packages(client: Any, group: str, status: str | None = None) -> list[Pa
     request: dict[str, Any] = {"ModelPackageGroupName": group, "SortBy": "CreationTime", "SortOrder": "Descending"}
     if status:
         request["ModelApprovalStatus"] = status
-    try:
-        pages = client.get_paginator("list_model_packages").paginate(**request)
-        for page in pages:
-            for summary in page["ModelPackageSummaryList"]:
-                arn = summary["ModelPackageArn"]
-                packages.append(
-                    PackageInfo(
-                        arn=arn,
-                        group=group,
-                        version=int(summary.get("ModelPackageVersion", parse_arn(arn)[1])),
-                        status=str(summary.get("ModelApprovalStatus", "")),
-                        created=summary.get("CreationTime"),
-                        description=str(summary.get("ModelPackageDescription", "")),
-                    )
+    for page in client.get_paginator("list_model_packages").paginate(**request):
+        for summary in page["ModelPackageSummaryList"]:
+            arn = summary["ModelPackageArn"]
+            packages.append(
+                PackageInfo(
+                    arn=arn,
+                    group=group,
+                    version=int(summary.get("ModelPackageVersion", parse_arn(arn)[1])),
+                    status=str(summary.get("ModelApprovalStatus", "")),
+                    created=summary.get("CreationTime"),
+                    description=str(summary.get("ModelPackageDescription", "")),
                 )
-    except ClientError as error:
-        raise LifecycleError(f"cannot list model packages of {group}: {error}") from error
+            )
     return sorted(packages, key=lambda package: package.version, reverse=True)
 
 
-def decide(client: Any, arn: str, decision: Decision, reason: str) -> Literal["changed", "unchanged"]:
-    """Approve or reject a package, recording who-knows-why in `reason`; repeating it changes nothing."""
+def decide(
+    client: Any, arn: str, decision: Decision, reason: str, groups: Collection[str] | None = None
+) -> Literal["changed", "unchanged"]:
+    """Approve or reject a package of `groups`, recording why in `reason`; repeating it changes nothing."""
     if not reason.strip():
         raise LifecycleError("give a reason: it is recorded on the package and shown to whoever promotes it")
+    if groups is not None:
+        require_group(arn, groups, "the stack's model package group")
     current = describe(client, arn)
     if decision == "Approved":
         current.require_lineage()

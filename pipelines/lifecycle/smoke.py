@@ -11,6 +11,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from pipelines.aws_errors import classify
 from pipelines.data import CHURN_CSV
 from pipelines.lifecycle import LifecycleError
 from pipelines.local_run import load_step_module
@@ -45,6 +46,9 @@ def smoke_test(runtime: Any, endpoint: str, payload: str | None = None) -> Smoke
     try:
         response = runtime.invoke_endpoint(EndpointName=endpoint, ContentType="text/csv", Accept="text/csv", Body=body)
     except ClientError as error:
+        failure = classify(error)
+        if failure is not None and failure.kind in ("throttled", "transient", "denied", "credentials"):
+            raise  # could not ask: the error boundary says so, and whether a retry may help
         raise LifecycleError(f"smoke test: invoking {endpoint} failed: {error}") from error
     text = response["Body"].read().decode("utf-8") if hasattr(response["Body"], "read") else str(response["Body"])
     try:

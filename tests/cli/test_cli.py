@@ -14,9 +14,13 @@ from tests.helpers import shipped_settings, write_stack
 MLOPS = str(Path(sys.executable).with_name("mlops"))
 
 
-def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1"}
-    return subprocess.run([MLOPS, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120, check=False)
+def run(*args: str, cwd: Path, env: dict[str, str | None] | None = None) -> subprocess.CompletedProcess[str]:
+    """The console script with `args` in `cwd`; `env` adds variables to the environment (None removes one)."""
+    merged: dict[str, str | None] = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1", **(env or {})}
+    environment = {key: value for key, value in merged.items() if value is not None}
+    return subprocess.run(
+        [MLOPS, *args], cwd=cwd, env=environment, capture_output=True, text=True, timeout=120, check=False
+    )
 
 
 def test_validate_all_shipped_stacks(project_root: Path) -> None:

@@ -7,10 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import pytest
 
 from infra.plan.model import Plan
 from tests.cli.test_cli import run
-from tests.helpers import LINEAGE
+from tests.helpers import LINEAGE, run_main
 
 GROUP = "mlops-dev-churn"
 
@@ -127,6 +128,82 @@ def test_lineage_traces_a_live_endpoint_to_its_data_as_table_and_json(project: P
     missing = run("lineage", "--stack", "staging", "--endpoint", "nope", *endpoint, cwd=project)
     assert (
         missing.returncode == 1
-        and "endpoint nope cannot be read" in missing.stderr
+        and "endpoint nope, its config or its model does not exist" in missing.stderr
         and "Traceback" not in missing.stderr
+    )
+
+
+def test_without_credentials_each_command_says_how_to_get_them_in_one_line(
+    project: Path, moto_endpoint: str, plans: dict[str, Plan], tmp_path: Path
+) -> None:
+    outputs = project / "dev-outputs.json"
+    outputs.write_text(json.dumps(plans["dev"].outputs))
+    arn = "arn:aws:sagemaker:eu-west-1:111111111111:model-package/mlops-dev-churn/1"
+    env = {
+        "AWS_ACCESS_KEY_ID": None, "AWS_SECRET_ACCESS_KEY": None, "AWS_SESSION_TOKEN": None, "AWS_PROFILE": None,
+        "AWS_EC2_METADATA_DISABLED": "true", "AWS_CONFIG_FILE": str(tmp_path / "none"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"), "HOME": str(tmp_path),
+    }  # fmt: skip
+    for command in (
+        ("model", "list"),
+        ("model", "approve", arn, "--reason", "ok"),
+        ("pipeline", "start", "--outputs", str(outputs)),
+    ):
+        result = run(*command, "--endpoint-url", moto_endpoint, cwd=project, env=env)
+        assert result.returncode == 77, (command, result.stderr)
+        assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr, command
+        assert "Unable to locate credentials; retrying will not help" in result.stderr, command
+        assert "run `aws sso login`" in result.stderr, command
+
+
+def test_unknown_stack_is_refused_cleanly_by_every_lifecycle_command(
+    project: Path, moto_endpoint: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    arn = "arn:aws:sagemaker:eu-west-1:111111111111:model-package/mlops-dev-churn/1"
+    expected = "error: Pulumi.qa.yaml: no such stack file"
+    for command in (
+        ("model", "list", "--stack", "qa"),
+        ("model", "approve", arn, "--reason", "ok", "--stack", "qa"),
+        ("model", "rollback", "--stack", "qa"),
+        ("model", "smoke", "--stack", "qa"),
+        ("lineage", "--stack", "qa"),
+        ("pipeline", "start", "--stack", "qa"),
+        ("features", "ingest", "rows.csv", "--stack", "qa", "--group", "customer-churn"),
+    ):
+        code, _, stderr = run_main(command, project, moto_endpoint, monkeypatch, capsys)
+        assert code == 1 and stderr.startswith(expected) and stderr.count("\n") == 1, (command, stderr)
+
+
+def test_a_missing_plan_file_and_a_debug_run(project: Path) -> None:
+    missing = run("cost", "--plan", "missing.json", cwd=project)
+    assert missing.returncode == 1 and "Traceback" not in missing.stderr
+    assert missing.stderr.startswith("error: --plan missing.json: not a plan JSON written by `mlops plan")
+    debug = run("cost", "--plan", "missing.json", "--debug", cwd=project)
+    assert debug.returncode == 1 and "Traceback (most recent call last)" in debug.stderr
+    assert debug.stderr.rstrip().splitlines()[-1].startswith("error: --plan missing.json")
+
+
+def test_features_ingest_refuses_bad_records_before_writing_anything(project: Path) -> None:
+    rows = project / "rows.csv"
+    closed = ["--endpoint-url", "http://127.0.0.1:9"]  # nothing listens: a write would fail otherwise
+    ingest = ("features", "ingest", str(rows), "--stack", "dev", "--group", "customer-churn", *closed)
+    rows.write_text("customer_id,event_time,colour\nC1,2026-10-01T00:00:00Z,red\n")
+    column = run(*ingest, cwd=project)
+    assert column.returncode == 1 and column.stderr.startswith(
+        f"error: {rows}: the header names colour, not features of customer-churn; remove the column(s)"
+    )
+    rows.write_text(
+        "customer_id,event_time,tenure_months\nC1,2026-10-01T00:00:00Z,3\nC2,2026-10-01T00:00:00Z,two\nC3,,4\n"
+    )
+    result = run(*ingest, cwd=project)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.splitlines() == [
+        f"error: {rows}: row 2 (line 3): tenure_months='two': must be an integer",
+        f"error: {rows}: row 3 (line 4): event_time=None: is required",
+        f"error: {rows}: 2 invalid value(s); nothing was written",
+    ]
+    unknown = run("features", "ingest", str(rows), "--stack", "dev", "--group", "orders", *closed, cwd=project)
+    assert unknown.returncode == 1
+    assert "--group 'orders': no such feature group in dev; known: customer-churn (mlops-dev-customer-churn)" in (
+        unknown.stderr
     )

@@ -6,10 +6,14 @@ fails on any call not expected, so a lost, extra or duplicated write fails the t
 
 from __future__ import annotations
 
+import random
+import threading
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError, ConnectionClosedError
 from botocore.stub import Stubber
 
 from pipelines.features.ingest import (
@@ -91,7 +95,8 @@ def test_retries_are_bounded(schema: FeatureGroupSchema, stubbed: Any) -> None:
     for _ in range(3):
         throttle(stubber, 2)
     with pytest.raises(
-        IngestionError, match=r"'C00002' still failing with ThrottlingException after 3 attempts; 1 record"
+        IngestionError,
+        match=r"'C00002' still failing with ThrottlingException after 3 attempts \(retrying may help\); 1 record",
     ):
         ingest(
             client,
@@ -140,3 +145,90 @@ def test_reads_are_typed_per_schema(schema: FeatureGroupSchema, stubbed: Any) ->
     assert isinstance(found["tenure_months"], int) and isinstance(found["monthly_charges"], float)
     assert get_record(client, GROUP, schema, "C99999") is None
     assert batch_get_records(client, GROUP, schema, ["C00007", "C99999"]) == {"C00007": found}
+
+
+def test_lost_connections_are_retried_until_every_record_is_written_once_more_at_most(
+    schema: FeatureGroupSchema, stubbed: Any
+) -> None:
+    """200 records; a seeded quarter of the calls lose their connection, before or after the write applied.
+
+    The plan of faults is drawn first, so the Stubber expects exactly the writes that reach the
+    store: each record once, plus once more for each response lost after its write was applied.
+    """
+    client, stubber = stubbed
+    rng = random.Random(20)
+    plan: list[list[str]] = []
+    for number in range(200):
+        faults = []
+        while len(faults) < 4 and rng.random() < 0.25:
+            faults.append(rng.choice(["before", "after"]))
+        plan.append(faults)
+        for fault in faults:
+            if fault == "after":
+                stubber.add_response("put_record", {}, expected_put(number))
+        stubber.add_response("put_record", {}, expected_put(number))
+    pending = [fault for faults in plan for fault in [*faults, "none"]]
+
+    def reset(**_: Any) -> None:
+        if pending[0] == "before":
+            pending.pop(0)
+            raise ConnectionClosedError(endpoint_url="https://featurestore-runtime.sagemaker.eu-west-1.amazonaws.com")
+
+    def lose(**_: Any) -> None:
+        if pending.pop(0) == "after":
+            raise ConnectionClosedError(endpoint_url="https://featurestore-runtime.sagemaker.eu-west-1.amazonaws.com")
+
+    client.meta.events.register("before-parameter-build.sagemaker-featurestore-runtime.PutRecord", reset)
+    client.meta.events.register("after-call.sagemaker-featurestore-runtime.PutRecord", lose)
+    report = ingest(client, GROUP, schema, [record(n) for n in range(200)], sleep=lambda _: None)
+    assert pending == [] and report.written == 200
+    assert report.retries == sum(len(faults) for faults in plan) > 40
+
+
+def test_a_failed_run_says_how_to_resume_and_skip_resumes_after_the_written_records(
+    schema: FeatureGroupSchema, stubbed: Any
+) -> None:
+    client, stubber = stubbed
+    stubber.add_response("put_record", {}, expected_put(1))
+    stubber.add_client_error(
+        "put_record", "AccessDeniedException", "not authorized to perform: sagemaker:PutRecord", 400,
+        expected_params=expected_put(2),
+    )  # fmt: skip
+    with pytest.raises(
+        IngestionError,
+        match=r"'C00002' was refused .* lacks sagemaker:PutRecord\); 1 record\(s\) before it are written; re-run with --skip 1",
+    ) as caught:
+        ingest(client, GROUP, schema, [record(1), record(2), record(3)], sleep=lambda _: None)
+    assert caught.value.written == 1
+    stubber.add_response("put_record", {}, expected_put(2))
+    stubber.add_response("put_record", {}, expected_put(3))
+    report = ingest(client, GROUP, schema, [record(1), record(2), record(3)], skip=1, sleep=lambda _: None)
+    assert (report.skipped, report.written) == (1, 2)
+
+
+def test_the_client_makes_one_attempt_so_ingest_owns_the_retries() -> None:
+    """botocore's `max_attempts: 1` means one retry (two requests); `total_max_attempts: 1` means one request."""
+    requests: list[str] = []
+
+    class Failing(BaseHTTPRequestHandler):
+        def do_PUT(self) -> None:
+            requests.append(self.path)
+            self.rfile.read(int(self.headers["Content-Length"]))
+            body = b'{"__type": "InternalFailure", "message": "boom"}'
+            self.send_response(500)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Failing)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        client = feature_store_client("eu-west-1", endpoint_url=f"http://127.0.0.1:{server.server_port}")
+        with pytest.raises(ClientError, match="InternalFailure"):
+            client.put_record(FeatureGroupName=GROUP, Record=expected_put(1)["Record"])
+    finally:
+        server.shutdown()
+    assert len(requests) == 1

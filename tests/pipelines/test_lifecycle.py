@@ -98,8 +98,25 @@ def test_a_package_from_another_registry_is_refused(registry: tuple[Any, list[st
         InferenceSpecification={"Containers": [{"Image": "i"}], "SupportedContentTypes": ["text/csv"],
                                 "SupportedResponseMIMETypes": ["text/csv"]},
     )["ModelPackageArn"]  # fmt: skip
-    with pytest.raises(LifecycleError, match="belongs to group 'someone-else', not to this platform's registries"):
+    before = (project / "Pulumi.staging.yaml").read_bytes()
+    with pytest.raises(LifecycleError, match="belongs to group 'someone-else', not to the registries staging receives"):
         promote(client, project, arn, "staging")
+    assert (project / "Pulumi.staging.yaml").read_bytes() == before
+
+
+def test_approve_and_reject_act_only_on_the_stacks_own_group(registry: tuple[Any, list[str]]) -> None:
+    client, _ = registry
+    client.create_model_package_group(ModelPackageGroupName="mlops-staging-churn")
+    other = client.create_model_package(
+        ModelPackageGroupName="mlops-staging-churn", ModelApprovalStatus="PendingManualApproval",
+        CustomerMetadataProperties=LINEAGE,
+        InferenceSpecification={"Containers": [{"Image": "i"}], "SupportedContentTypes": ["text/csv"],
+                                "SupportedResponseMIMETypes": ["text/csv"]},
+    )["ModelPackageArn"]  # fmt: skip
+    for decision in ("Approved", "Rejected"):
+        with pytest.raises(LifecycleError, match="belongs to group 'mlops-staging-churn', not to the stack's model"):
+            decide(client, other, decision, "looks fine", groups=[GROUP])  # type: ignore[arg-type]
+    assert client.describe_model_package(ModelPackageName=other)["ModelApprovalStatus"] == "PendingManualApproval"
 
 
 def test_rollback_pins_the_previous_approved_version(registry: tuple[Any, list[str]], project: Path) -> None:
@@ -110,10 +127,31 @@ def test_rollback_pins_the_previous_approved_version(registry: tuple[Any, list[s
     promote(client, project, arns[2], "staging")
     change = rollback(client, project, "staging")
     assert (change.previous, change.current) == (arns[2], arns[0]), "v2 was rejected, so v3 rolls back to v1"
-    with pytest.raises(LifecycleError, match="no earlier version of mlops-dev-churn is approved"):
-        rollback(client, project, "staging")
     with pytest.raises(LifecycleError, match="prod serves no model"):
         rollback(client, project, "prod")
+
+
+def test_rollback_run_twice_rolls_back_once(registry: tuple[Any, list[str]], project: Path) -> None:
+    client, arns = registry
+    for arn in arns:
+        decide(client, arn, "Approved", "ok")
+    promote(client, project, arns[2], "staging")
+    assert rollback(client, project, "staging").current == arns[1]
+    after_first = (project / "Pulumi.staging.yaml").read_bytes()
+    again = rollback(client, project, "staging")
+    assert (again.changed, again.current, again.rolled_back_from) == (False, arns[1], 3)
+    assert (project / "Pulumi.staging.yaml").read_bytes() == after_first
+    assert rollback(client, project, "staging", again=True).current == arns[0]
+    with pytest.raises(LifecycleError, match="no earlier version of mlops-dev-churn is approved"):
+        rollback(client, project, "staging", again=True)
+    to_three = rollback(client, project, "staging", to_version=3)
+    assert (to_three.current, to_three.changed) == (arns[2], True)
+    assert rollback(client, project, "staging", to_version=3).changed is False
+    decide(client, arns[1], "Rejected", "bias regression")
+    with pytest.raises(LifecycleError, match="is Rejected; roll back only to an approved version"):
+        rollback(client, project, "staging", to_version=2)
+    promote(client, project, arns[2], "staging")
+    assert pinned_package(project, "staging") == arns[2]
 
 
 @pytest.mark.usefixtures("registry")

@@ -45,11 +45,28 @@ def test_start_checks_parameters_then_starts(plans: dict[str, Plan], sagemaker: 
         start_pipeline(sagemaker, name, {"Epochs": "3"})
     with pytest.raises(PipelineError, match="DataSource='lake' is not one of csv, feature-store"):
         start_pipeline(sagemaker, name, {"DataSource": "lake"})
-    arn = start_pipeline(sagemaker, name, {"DataSource": "feature-store", "MetricThreshold": "0.8"}, token="ci-run-42")
-    assert arn.startswith(f"arn:aws:sagemaker:eu-west-1:123456789012:pipeline/{name}/execution/")
+    run = start_pipeline(sagemaker, name, {"DataSource": "feature-store", "MetricThreshold": "0.8"}, token="ci-run-42")
+    arn = run.arn
+    assert run.started and arn.startswith(f"arn:aws:sagemaker:eu-west-1:123456789012:pipeline/{name}/execution/")
+    again = start_pipeline(
+        sagemaker, name, {"DataSource": "feature-store", "MetricThreshold": "0.8"}, token="ci-run-42"
+    )
+    assert (again.arn, again.started) == (arn, False), "the same token finds the execution it started"
+    executions = sagemaker.list_pipeline_executions(PipelineName=name)["PipelineExecutionSummaries"]
+    assert [e["PipelineExecutionArn"] for e in executions] == [arn]
     parameters = sagemaker.list_pipeline_parameters_for_execution(PipelineExecutionArn=arn)["PipelineParameters"]
     assert {p["Name"]: p["Value"] for p in parameters} == {
         "DataSource": "feature-store",
         "MetricThreshold": "0.8",
         **BOOTSTRAP,  # an empty registry: the first run registers the Clarify baselines
     }
+
+
+def test_the_default_token_names_one_run_per_commit_data_settings_and_trigger() -> None:
+    from pipelines.pipeline_ops import execution_token
+
+    base = execution_token("mlops-dev-training", {"DataSource": "csv"}, "4b825dc", "manual")
+    assert base == execution_token("mlops-dev-training", {"DataSource": "csv"}, "4b825dc", "manual")
+    assert base != execution_token("mlops-dev-training", {"DataSource": "csv"}, "5c936ed", "manual")
+    assert base != execution_token("mlops-dev-training", {"DataSource": "feature-store"}, "4b825dc", "manual")
+    assert base != execution_token("mlops-dev-training", {"DataSource": "csv"}, "4b825dc", "schedule:42")

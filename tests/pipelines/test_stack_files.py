@@ -1,0 +1,97 @@
+"""Pins in stack files: one line changes and nothing else, under a lock, compare-and-swap, concurrently safe."""
+
+from __future__ import annotations
+
+import difflib
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+
+from infra.config import load_stack_file
+from infra.plan.evaluate import PROJECT_ROOT
+from pipelines.lifecycle.stack_files import (
+    PinChangedError,
+    StackFileBusyError,
+    pin_package,
+    pinned_text,
+    read_pin,
+    stack_file_lock,
+)
+
+SHIPPED = sorted(PROJECT_ROOT.glob("Pulumi.*.yaml"))
+ARN = "arn:aws:sagemaker:eu-west-1:111111111111:model-package/mlops-dev-churn/{}"
+
+
+def changed_lines(before: str, after: str) -> list[str]:
+    """The lines a unified diff adds or removes."""
+    return [
+        line
+        for line in difflib.unified_diff(before.splitlines(True), after.splitlines(True), n=0)
+        if line[:1] in "+-" and not line.startswith(("+++", "---"))
+    ]
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda path: path.name)
+def test_a_pin_changes_the_pin_line_and_nothing_else(path: Path) -> None:
+    original = path.read_text(encoding="utf-8")
+    first = pinned_text(original, ARN.format(7))
+    assert changed_lines(original, first) == [f"+    modelPackageArn: {ARN.format(7)}\n"]
+    second = pinned_text(first, ARN.format(8))
+    assert changed_lines(first, second) == [
+        f"-    modelPackageArn: {ARN.format(7)}\n",
+        f"+    modelPackageArn: {ARN.format(8)}\n",
+    ]
+    noted = pinned_text(second, ARN.format(7), "rolled back from version 8")
+    assert changed_lines(second, noted)[1] == f"+    modelPackageArn: {ARN.format(7)}  # rolled back from version 8\n"
+    assert pinned_text(noted, ARN.format(8)) == second, "a promotion drops the rollback note, byte for byte"
+
+
+@pytest.fixture
+def staging(tmp_path: Path) -> Path:
+    for name in ("Pulumi.yaml", "Pulumi.staging.yaml"):
+        shutil.copy(PROJECT_ROOT / name, tmp_path / name)
+    return tmp_path
+
+
+def test_a_pin_fails_at_once_while_another_holds_the_lock(staging: Path) -> None:
+    path = staging / "Pulumi.staging.yaml"
+    before = path.read_bytes()
+    with stack_file_lock(path), pytest.raises(StackFileBusyError, match=r"Pulumi.staging.yaml is locked by another"):
+        pin_package(staging, "staging", ARN.format(1), expected=None)
+    assert path.read_bytes() == before
+    assert pin_package(staging, "staging", ARN.format(1), expected=None) is True
+    assert not list(staging.glob(".Pulumi*")), "no lock or temporary file is left behind"
+
+
+def test_a_pin_that_changed_since_it_was_read_is_never_overwritten(staging: Path) -> None:
+    pin_package(staging, "staging", ARN.format(1), expected=None)
+    pinned = (staging / "Pulumi.staging.yaml").read_bytes()
+    with pytest.raises(PinChangedError, match=r"it now pins .*/1, not nothing; nothing was written"):
+        pin_package(staging, "staging", ARN.format(2), expected=None)
+    assert (staging / "Pulumi.staging.yaml").read_bytes() == pinned
+    assert pin_package(staging, "staging", ARN.format(1), expected=None) is False, "the same pin is no conflict"
+
+
+def test_concurrent_pins_keep_exactly_one_and_fail_the_others_clearly(staging: Path) -> None:
+    outcomes: dict[int, str] = {}
+    start = threading.Barrier(8)
+
+    def promote(version: int) -> None:
+        start.wait()
+        try:
+            pin_package(staging, "staging", ARN.format(version), expected=None)
+            outcomes[version] = "pinned"
+        except (StackFileBusyError, PinChangedError) as error:
+            outcomes[version] = type(error).__name__
+
+    threads = [threading.Thread(target=promote, args=(version,)) for version in range(1, 9)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    winners = [version for version, outcome in outcomes.items() if outcome == "pinned"]
+    assert len(winners) == 1 and len(outcomes) == 8
+    assert read_pin(staging, "staging").arn == ARN.format(winners[0])
+    assert load_stack_file(staging / "Pulumi.staging.yaml").serving.model_package_arn == ARN.format(winners[0])
