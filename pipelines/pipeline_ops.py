@@ -152,8 +152,16 @@ def _single_attempt(client: Any) -> Any:
     from botocore.config import Config
 
     config = client.meta.config.merge(Config(retries={"total_max_attempts": 1}))
+    credentials = client._get_credentials()  # the caller's own (a profile, an assumed role), not the default chain
+    frozen = credentials.get_frozen_credentials() if credentials is not None else None
     twin = boto3.client(
-        "sagemaker", region_name=client.meta.region_name, endpoint_url=client.meta.endpoint_url, config=config
+        "sagemaker",
+        region_name=client.meta.region_name,
+        endpoint_url=client.meta.endpoint_url,
+        config=config,
+        aws_access_key_id=frozen.access_key if frozen else None,
+        aws_secret_access_key=frozen.secret_key if frozen else None,
+        aws_session_token=frozen.token if frozen else None,
     )
     return watch(twin)
 
