@@ -215,8 +215,8 @@ def test_guardrails_deny_insecure_sagemaker_resources(plan: Plan, config: StackC
     by_sid = {s["Sid"]: s for s in statements(guardrails)}
     assert all(s["Effect"] == "Deny" for s in by_sid.values())
     assert by_sid["DenyJobsOutsideVpc"]["Condition"] == {"Null": {"sagemaker:VpcSubnets": "true"}}
-    assert by_sid["DenyUnencryptedVolumes"]["Condition"] == {"Null": {"sagemaker:VolumeKmsKey": "true"}}
-    assert by_sid["DenyUnencryptedOutput"]["Condition"] == {"Null": {"sagemaker:OutputKmsKey": "true"}}
+    assert by_sid["DenyUnencryptedVolumes"]["Condition"] == {"Null": {"sagemaker:VolumeKmsKeyArn": "true"}}
+    assert by_sid["DenyUnencryptedOutput"]["Condition"] == {"Null": {"sagemaker:OutputKmsKeyArn": "true"}}
     sizes = by_sid["DenyUnapprovedInstanceTypes"]["Condition"]["ForAnyValue:StringNotLike"]
     assert sizes == {"sagemaker:InstanceTypes": config.allowed_instance_types}
     assert "sagemaker:CreateTrainingJob" in by_sid["DenyDisabledNetworkIsolation"]["Action"]
