@@ -89,7 +89,10 @@ def test_no_aws_managed_policy_is_attached(plan: Plan) -> None:
 
 def test_deploy_role_trusts_exactly_one_repo_and_environment(plan: Plan, config: StackConfig, stack: str) -> None:
     repo = f"repo:{config.identity.github.org}/{config.identity.github.repo}"
-    expected = {"github-deploy": f"{repo}:environment:{stack}", "github-preview": f"{repo}:pull_request"}
+    expected = {
+        "github-deploy": f"{repo}:environment:{stack}",
+        "github-preview": [f"{repo}:pull_request", f"{repo}:ref:refs/heads/main"],
+    }
     for kind, subject in expected.items():
         (trust,) = statements(roles(plan)[kind], "assumeRolePolicy")
         assert trust["Action"] == ["sts:AssumeRoleWithWebIdentity"]
