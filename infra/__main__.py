@@ -77,7 +77,7 @@ encryption = Encryption(
         key_users={purpose: [roles[r] for r in users if r in roles] for purpose, users in KEY_USERS.items()},
         key_grantors={
             purpose: [roles[r] for r in ("github-deploy", "platform-admin") if r in roles]
-            for purpose in ("data", "models")
+            for purpose in ("data", "models", "alerts")
         },
     ),
 )
