@@ -53,7 +53,7 @@ identity = Identity(
 )
 roles = identity.role_arns
 KEY_USERS: dict[KeyPurpose, tuple[str, ...]] = {
-    "data": ("pipeline", "jobs", "feature-store", "data-scientist", "ml-engineer"),
+    "data": ("pipeline", "jobs", "feature-store", "data-scientist", "data-engineer", "ml-engineer"),
     "models": (
         "pipeline",
         "jobs",

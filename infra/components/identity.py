@@ -29,6 +29,7 @@ MANAGED_POLICY_LIMIT = 6_144
 
 _PERSONA_FIELDS: dict[Persona, str] = {
     "data-scientist": "data_scientists",
+    "data-engineer": "data_engineers",
     "ml-engineer": "ml_engineers",
     "model-approver": "model_approvers",
     "platform-admin": "platform_admins",

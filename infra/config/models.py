@@ -201,6 +201,10 @@ class PersonasConfig(Section):
     """Who may assume each persona role in this environment (IAM role or user ARNs, e.g. SSO roles)."""
 
     data_scientists: list[PrincipalArn] = Field(default_factory=list)
+    data_engineers: list[PrincipalArn] = Field(
+        default_factory=list,
+        description="Load data: write the raw bucket and put records into feature groups (mlops features ingest).",
+    )
     ml_engineers: list[PrincipalArn] = Field(default_factory=list)
     model_approvers: list[PrincipalArn] = Field(default_factory=list)
     platform_admins: list[PrincipalArn] = Field(default_factory=list)

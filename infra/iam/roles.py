@@ -10,8 +10,15 @@ WORKLOADS: tuple[Workload, ...] = ("pipeline", "jobs", "model", "monitoring", "f
 behind an endpoint, monitoring jobs, the feature store's offline-store writer, and the MLflow
 tracking service's access to its artifact store."""
 
-Persona = Literal["data-scientist", "ml-engineer", "model-approver", "platform-admin", "auditor"]
-PERSONAS: tuple[Persona, ...] = ("data-scientist", "ml-engineer", "model-approver", "platform-admin", "auditor")
+Persona = Literal["data-scientist", "data-engineer", "ml-engineer", "model-approver", "platform-admin", "auditor"]
+PERSONAS: tuple[Persona, ...] = (
+    "data-scientist",
+    "data-engineer",
+    "ml-engineer",
+    "model-approver",
+    "platform-admin",
+    "auditor",
+)
 
 Automation = Literal["automation"]
 """EventBridge and Scheduler: start the drift and training pipelines on schedules and alarms."""

@@ -122,6 +122,7 @@ def test_execution_roles_trust_only_sagemaker_in_this_account(plan: Plan, config
 def test_personas_exist_only_for_configured_principals(plan: Plan, config: StackConfig) -> None:
     fields = {
         "data-scientist": config.identity.personas.data_scientists,
+        "data-engineer": config.identity.personas.data_engineers,
         "ml-engineer": config.identity.personas.ml_engineers,
         "model-approver": config.identity.personas.model_approvers,
         "platform-admin": config.identity.personas.platform_admins,
@@ -199,6 +200,8 @@ def test_prod_writes_belong_to_deployers_and_the_approval_gate(environment: str)
     }
     assert writes["auditor"] == []
     assert writes["model-approver"] == ["sagemaker:UpdateModelPackage"]
+    loads = [a for a in actions.S3_WRITE if not is_read(a)] + ["sagemaker:PutRecord"]
+    assert writes["data-engineer"] == sorted(loads), "loads data, nothing else"
     assert "sagemaker:CreateEndpoint" in writes["platform-admin"]
     if environment == "prod":
         assert writes["data-scientist"] == [] and writes["ml-engineer"] == []
