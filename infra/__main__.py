@@ -47,6 +47,7 @@ identity = Identity(
         github=config.identity.github,
         personas=config.identity.personas,
         state_bucket=config.identity.state_bucket,
+        secrets_key_arn=config.identity.secrets_key_arn,
         allowed_instance_types=config.allowed_instance_types,
         require_network_isolation=config.guardrails.require_network_isolation,
     ),
@@ -74,6 +75,7 @@ encryption = Encryption(
         tags=tags,
         deletion_window_days=config.encryption.deletion_window_days,
         reader_accounts=config.registry.reader_accounts,
+        connection_readers=[roles["github-preview"]],
         key_users={purpose: [roles[r] for r in users if r in roles] for purpose, users in KEY_USERS.items()},
         key_grantors={
             purpose: [roles[r] for r in ("github-deploy", "platform-admin") if r in roles]

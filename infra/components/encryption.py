@@ -63,6 +63,9 @@ class EncryptionArgs:
     """Role ARNs allowed to use each key (and to create grants for AWS services acting for them)."""
     reader_accounts: Sequence[str] = ()
     """Accounts that deploy models trained here: they may decrypt model artifacts through S3 only."""
+    connection_readers: Sequence[pulumi.Input[str]] = ()
+    """The preview role: EventBridge decrypts the promotion hook connection's parameters (alerts key)
+    with the caller's permission when `pulumi preview --refresh` describes it."""
     key_grantors: Mapping[KeyPurpose, Sequence[pulumi.Input[str]]] = field(default_factory=dict)
     """The deployers: they create grants for AWS resources (endpoints, feature groups) and use the key
     only through the services of `DEPLOYER_VIA_SERVICES`."""
@@ -145,6 +148,16 @@ class Encryption(pulumi.ComponentResource):
                             ]
                         }
                     },
+                )
+            )
+        if purpose == "alerts" and self._args.connection_readers:
+            statements.append(
+                Statement(
+                    sid="ConnectionReadersDecryptViaEvents",
+                    principals={"AWS": list(self._args.connection_readers)},
+                    actions=["kms:Decrypt"],
+                    resources=["*"],
+                    conditions={"StringEquals": {"kms:ViaService": f"events.{naming.region}.amazonaws.com"}},
                 )
             )
         if purpose == "models" and self._args.reader_accounts:

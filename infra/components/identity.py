@@ -12,7 +12,13 @@ from infra.config.models import GithubConfig, PersonasConfig
 from infra.config.types import Environment
 from infra.iam.arns import Arns
 from infra.iam.boundary import boundary_statements
-from infra.iam.deployer import OIDC_HOST, deployer_statements, preview_statements, state_backend_statements
+from infra.iam.deployer import (
+    OIDC_HOST,
+    deployer_statements,
+    preview_statements,
+    secrets_provider_statements,
+    state_backend_statements,
+)
 from infra.iam.guardrails import sagemaker_guardrails
 from infra.iam.personas import persona_statements
 from infra.iam.roles import CI_ROLES, PERSONAS, WORKLOADS, Persona, RoleKey
@@ -49,6 +55,8 @@ class IdentityArgs:
     state_bucket: str | None
     allowed_instance_types: Sequence[str]
     require_network_isolation: bool
+    secrets_key_arn: str | None = None
+    """The Pulumi secrets provider's KMS key (created at bootstrap, outside the stack)."""
 
 
 def role_names(naming: Naming) -> dict[str, str]:
@@ -203,7 +211,7 @@ class Identity(pulumi.ComponentResource):
         }
         access = {
             "github-deploy": deployer_statements(self._arns, self._boundary_policy_arn) + self._state_backend(True),
-            "github-preview": preview_statements() + self._state_backend(False),
+            "github-preview": preview_statements(self._arns) + self._state_backend(False),
         }
         for key in CI_ROLES:
             trust = Statement(
@@ -219,5 +227,7 @@ class Identity(pulumi.ComponentResource):
             self._role(key, f"GitHub Actions: {described}", trust, access[key])
 
     def _state_backend(self, writable: bool) -> list[Statement]:
-        bucket = self._args.state_bucket
-        return state_backend_statements(bucket, writable) if bucket else []
+        bucket, key = self._args.state_bucket, self._args.secrets_key_arn
+        return (state_backend_statements(bucket, writable) if bucket else []) + (
+            secrets_provider_statements(key, writable) if key else []
+        )

@@ -221,6 +221,14 @@ class IdentityConfig(Section):
         pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$",
         description="S3 bucket of the Pulumi state backend; the deploy and preview roles get access to it.",
     )
+    secrets_key_arn: str | None = Field(
+        default=None,
+        pattern=r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[0-9a-f-]{36}$",
+        description=(
+            "Key ARN of the stack's Pulumi secrets provider (awskms://); the deploy role may encrypt and "
+            "decrypt with it, the preview role decrypt. A key ARN, not an alias: IAM matches key ARNs."
+        ),
+    )
 
 
 class GuardrailsConfig(Section):

@@ -303,13 +303,19 @@ READ_ONLY = [
     "scheduler:List*",
     "glue:GetDatabase*",
     "glue:GetTable*",
+    "glue:GetTags",
     "athena:GetWorkGroup",
     "athena:ListWorkGroups",
+    "athena:ListTagsForResource",
     "application-autoscaling:Describe*",
+    "application-autoscaling:ListTagsForResource",
     "budgets:View*",
+    "budgets:ListTagsForResource",
+    "ce:ListCostAllocationTags",
     "sts:GetCallerIdentity",
 ]
-"""What `pulumi preview --refresh` reads. No `s3:GetObject`: a preview never reads data."""
+"""What `pulumi preview --refresh` reads: each resource's read handler, its tags included. Objects
+are read only where Pulumi uploads them (staged code and configs): a preview never reads data."""
 
 
 DEPLOYER_KEY_SERVICES = ("s3", "sagemaker", "events", "secretsmanager")
@@ -564,9 +570,37 @@ def deployer_statements(arns: Arns, boundary_arn: str) -> list[Statement]:
     ]
 
 
-def preview_statements() -> list[Statement]:
+def preview_statements(arns: Arns) -> list[Statement]:
     """Read-only: enough for `pulumi preview --refresh`, nothing that reads data or changes state."""
-    return [Statement(sid="ReadStackResources", actions=READ_ONLY, resources=["*"])]
+    return [
+        Statement(sid="ReadStackResources", actions=READ_ONLY, resources=["*"]),
+        Statement(
+            sid="ReadStagedObjects",
+            actions=["s3:GetObject", "s3:GetObjectTagging"],
+            resources=[arns.objects("artifacts", prefix) for prefix in STAGED_PREFIXES],
+        ),
+        Statement(
+            sid="DescribeConnections",
+            # EventBridge decrypts a connection's stored parameters for DescribeConnection with the
+            # caller's permission (CloudFormation read handler of AWS::Events::Connection: kms:Decrypt).
+            actions=["kms:Decrypt"],
+            resources=[arns.regional("kms", "key/*")],
+            conditions={"StringEquals": {"kms:ViaService": via_services(arns.region, ("events",))}},
+        ),
+    ]
+
+
+def secrets_provider_statements(key_arn: str, writable: bool) -> list[Statement]:
+    """Use of the stack's Pulumi secrets provider key (`awskms://`): Pulumi encrypts and decrypts the
+    stack's data key with KMS Encrypt and Decrypt (Pulumi docs, "awskms" secrets provider). Preview
+    only decrypts, to show a diff of secret values it never prints."""
+    return [
+        Statement(
+            sid="SecretsProvider",
+            actions=["kms:Encrypt", "kms:Decrypt"] if writable else ["kms:Decrypt"],
+            resources=[key_arn],
+        )
+    ]
 
 
 def state_backend_statements(bucket: str, writable: bool) -> list[Statement]:

@@ -14,7 +14,13 @@ import pytest
 from infra.components.encryption import DEPLOYER_VIA_SERVICES
 from infra.iam.arns import Arns
 from infra.iam.boundary import boundary_statements
-from infra.iam.deployer import COST_EXPLORER, STAGED_PREFIXES, deployer_statements, preview_statements
+from infra.iam.deployer import (
+    COST_EXPLORER,
+    STAGED_PREFIXES,
+    deployer_statements,
+    preview_statements,
+    secrets_provider_statements,
+)
 from infra.naming import Naming
 from infra.plan.model import Plan
 from tests.helpers import as_list, statements
@@ -145,9 +151,43 @@ def test_cost_explorer_passes_the_boundary_from_us_east_1() -> None:
         assert any(pattern == action for pattern in lock.not_actions), f"the region lock denies {action} in us-east-1"
 
 
+PREVIEW = preview_statements(ARNS)
+
+
+@pytest.mark.parametrize(
+    ("type_name", "action", "resource"),
+    [
+        ("AWS::Athena::WorkGroup", "athena:ListTagsForResource", ARNS.regional("athena", "workgroup/mlops-dev-features")),
+        ("AWS::Budgets::Budget", "budgets:ListTagsForResource", f"arn:aws:budgets::{ACCOUNT}:budget/mlops-dev-monthly"),
+        ("AWS::ApplicationAutoScaling::ScalableTarget", "application-autoscaling:ListTagsForResource", "*"),
+        ("AWS::Events::Connection", "events:DescribeConnection", ARNS.regional("events", "connection/mlops-dev-github-dispatch")),
+    ],
+)  # fmt: skip
+def test_the_preview_role_reads_what_refresh_reads(type_name: str, action: str, resource: str) -> None:
+    assert action in cfn_permissions(type_name, "read")
+    assert granting(PREVIEW, action, resource), f"preview may not {action} on {resource}"
+
+
+def test_the_preview_role_reads_glue_tags() -> None:
+    """The provider reads a Glue database's tags with GetTags (Glue API reference); CloudFormation does not."""
+    assert granting(PREVIEW, "glue:GetTags", ARNS.regional("glue", "database/mlops_dev_features"))
+
+
+def test_the_preview_role_reads_uploaded_objects_and_their_tags(plan: Plan) -> None:
+    """The provider's object read is HeadObject (s3:GetObject) and GetObjectTagging (S3 API reference)."""
+    bucket = NAMING.bucket("artifacts")
+    for key in {o.inputs["key"] for o in plan.of_type("aws:s3/bucketObjectv2:BucketObjectv2")}:
+        for action in ("s3:GetObject", "s3:GetObjectTagging"):
+            assert granting(PREVIEW, action, f"arn:aws:s3:::{bucket}/{key}"), (action, key)
+    assert not granting(PREVIEW, "s3:GetObject", f"arn:aws:s3:::{NAMING.bucket('raw')}/data.csv")
+
+
 def test_the_preview_role_stays_read_only() -> None:
-    for statement in preview_statements():
+    for statement in PREVIEW:
         for action in statement.actions:
+            if action == "kms:Decrypt":  # only as EventBridge describing a connection
+                assert statement.conditions == {"StringEquals": {"kms:ViaService": [f"events.{REGION}.amazonaws.com"]}}
+                continue
             assert action.split(":", 1)[1].startswith(("Describe", "List", "Get", "View", "Search")), action
 
 
@@ -178,3 +218,11 @@ def test_deploying_accounts_may_create_a_model_from_a_package(plans: dict[str, P
     for action in ("sagemaker:CreateModel", "sagemaker:DescribeModelPackage"):
         assert granting([grant], action, package)
     assert not granting([grant], "sagemaker:UpdateModelPackage", package)
+
+
+def test_the_secrets_provider_key_is_usable_by_ci() -> None:
+    """Pulumi's awskms secrets provider calls KMS Encrypt and Decrypt on the stack's key."""
+    key = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
+    deploy, preview = secrets_provider_statements(key, True), secrets_provider_statements(key, False)
+    assert granting(deploy, "kms:Encrypt", key) and granting(deploy, "kms:Decrypt", key)
+    assert granting(preview, "kms:Decrypt", key) and not granting(preview, "kms:Encrypt", key)
