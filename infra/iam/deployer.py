@@ -591,9 +591,11 @@ def preview_statements(arns: Arns) -> list[Statement]:
 
 
 def secrets_provider_statements(key_arn: str, writable: bool) -> list[Statement]:
-    """Use of the stack's Pulumi secrets provider key (`awskms://`): Pulumi encrypts and decrypts the
-    stack's data key with KMS Encrypt and Decrypt (Pulumi docs, "awskms" secrets provider). Preview
-    only decrypts, to show a diff of secret values it never prints."""
+    """Use of the stack's Pulumi secrets provider key (`awskms://`).
+
+    Pulumi encrypts and decrypts the stack's data key with KMS Encrypt and Decrypt (Pulumi docs,
+    "awskms" secrets provider). Preview only decrypts, to show a diff of secret values it never prints.
+    """
     return [
         Statement(
             sid="SecretsProvider",
