@@ -55,13 +55,17 @@ class IdentityArgs:
     state_bucket: str | None
     allowed_instance_types: Sequence[str]
     require_network_isolation: bool
+    trail_arn: str = ""
+    """The audit trail (its ARN is derived from its name): the only principal of the trail-logs role."""
+    trail_log_group: str = ""
+    """The CloudWatch Logs group the trail delivers to."""
     secrets_key_arn: str | None = None
     """The Pulumi secrets provider's KMS key (created at bootstrap, outside the stack)."""
 
 
 def role_names(naming: Naming) -> dict[str, str]:
     """The IAM name of every role the blueprint may create in this environment."""
-    return {key: naming.iam(key) for key in (*WORKLOADS, *PERSONAS, *CI_ROLES, "automation")}
+    return {key: naming.iam(key) for key in (*WORKLOADS, *PERSONAS, *CI_ROLES, "automation", "trail-logs")}
 
 
 class Identity(pulumi.ComponentResource):
@@ -101,6 +105,7 @@ class Identity(pulumi.ComponentResource):
         self.roles = {}
         self._execution_roles()
         self._automation_role()
+        self._trail_logs_role()
         self._persona_roles()
         self._github_roles()
         self.role_arns = {key: role.arn for key, role in self.roles.items()}
@@ -179,6 +184,29 @@ class Identity(pulumi.ComponentResource):
             ),
         ]
         self._role("automation", "Starts the drift and training pipelines on schedules and alarms", trust, access)
+
+    def _trail_logs_role(self) -> None:
+        """CloudTrail writes the trail's events into its log group: create streams and put events, nothing else.
+
+        CloudTrail user guide, "Sending events to CloudWatch Logs": the role trusts cloudtrail.amazonaws.com
+        and allows logs:CreateLogStream and logs:PutLogEvents on the group's streams.
+        """
+        args = self._args
+        if not args.trail_arn:
+            return
+        trust = Statement(
+            sid="ThisTrailOnly",
+            principals={"Service": "cloudtrail.amazonaws.com"},
+            actions=["sts:AssumeRole"],
+            conditions={"StringEquals": {"aws:SourceArn": args.trail_arn}},
+        )
+        streams = self._arns.log_group(f"{args.trail_log_group}:log-stream:*")
+        access = [
+            Statement(
+                sid="DeliverTrailEvents", actions=["logs:CreateLogStream", "logs:PutLogEvents"], resources=[streams]
+            )
+        ]
+        self._role("trail-logs", "CloudTrail: delivers the trail to its CloudWatch Logs group", trust, access)
 
     def _persona_roles(self) -> None:
         args = self._args

@@ -179,11 +179,31 @@ class EncryptionConfig(Section):
     )
 
 
+LOG_RETENTION_DAYS = (
+    *(1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545),
+    *(731, 1096, 1827, 2192, 2557, 2922, 3288, 3653),
+)
+"""The retentionInDays values CloudWatch Logs accepts (API reference, PutRetentionPolicy)."""
+
+
 class AuditConfig(Section):
     """Audit trail and alert routing."""
 
     alert_emails: list[Email] = Field(default_factory=list, description="Addresses subscribed to the alerts topic.")
-    log_retention_days: int = Field(default=365, ge=90, le=3653, description="Retention of the CloudWatch log groups.")
+    log_retention_days: int = Field(
+        default=365,
+        ge=90,
+        le=3653,
+        description="Retention of the CloudWatch log groups (trail and SageMaker); one of the values AWS accepts.",
+    )
+
+    @field_validator("log_retention_days")
+    @classmethod
+    def _retention(cls, value: int) -> int:
+        if value not in LOG_RETENTION_DAYS:
+            allowed = ", ".join(str(days) for days in LOG_RETENTION_DAYS if days >= 90)
+            raise ValueError(f"CloudWatch Logs accepts only these retentions from 90 days: {allowed}")
+        return value
 
 
 class GithubConfig(Section):

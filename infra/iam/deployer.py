@@ -9,6 +9,7 @@ resource-level permission are listed in `UNSCOPED_DEPLOY` with the reason.
 from __future__ import annotations
 
 from infra.iam.arns import Arns
+from infra.naming import ENDPOINT_LOG_GROUP_PREFIX, SAGEMAKER_JOB_LOG_GROUPS
 from infra.policy_document import Statement
 
 OIDC_HOST = "token.actions.githubusercontent.com"
@@ -453,6 +454,7 @@ def deployer_statements(arns: Arns, boundary_arn: str) -> list[Statement]:
                         "sagemaker.amazonaws.com",
                         "events.amazonaws.com",
                         "scheduler.amazonaws.com",
+                        "cloudtrail.amazonaws.com",
                     ]
                 }
             },
@@ -503,7 +505,15 @@ def deployer_statements(arns: Arns, boundary_arn: str) -> list[Statement]:
         Statement(
             sid="LogGroups",
             actions=LOGS_ADMIN,
-            resources=[arns.log_group(f"/aws/sagemaker/*{base}-*"), arns.log_group(f"{base}-*")],
+            resources=[
+                arns.log_group(f"{ENDPOINT_LOG_GROUP_PREFIX}{base}-*"),
+                arns.log_group(f"{base}-*"),
+                *[
+                    arns.log_group(f"{group}{suffix}")
+                    for group in SAGEMAKER_JOB_LOG_GROUPS.values()
+                    for suffix in ("", ":*")
+                ],
+            ],
         ),
         Statement(
             sid="AlarmsAndDashboards",

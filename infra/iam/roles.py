@@ -26,4 +26,7 @@ Automation = Literal["automation"]
 CiRole = Literal["github-deploy", "github-preview"]
 CI_ROLES: tuple[CiRole, ...] = ("github-deploy", "github-preview")
 
-RoleKey = Workload | Persona | CiRole | Automation
+TrailLogs = Literal["trail-logs"]
+"""CloudTrail: deliver the trail's events to its CloudWatch Logs group (Security Hub CloudTrail.5)."""
+
+RoleKey = Workload | Persona | CiRole | Automation | TrailLogs
