@@ -36,11 +36,8 @@ def persona_statements(
     return _auditor(arns)
 
 
-def _observe() -> list[Statement]:
-    return [
-        Statement(sid="ReadSageMaker", actions=actions.SAGEMAKER_READ, resources=["*"]),
-        Statement(sid="ReadMetricsAndLogs", actions=actions.OBSERVABILITY_READ, resources=["*"]),
-    ]
+def _observe(arns: Arns) -> list[Statement]:
+    return [*actions.sagemaker_reads(arns), *actions.observability_reads(arns)]
 
 
 def _feature_reads(arns: Arns) -> list[Statement]:
@@ -91,7 +88,7 @@ def _experiment(arns: Arns, role_names: dict[str, str]) -> list[Statement]:
 
 
 def _data_scientist(environment: Environment, arns: Arns, role_names: dict[str, str]) -> list[Statement]:
-    statements = [*_observe(), *_feature_reads(arns), *tracking_access(arns, log=environment == "dev")]
+    statements = [*_observe(arns), *_feature_reads(arns), *tracking_access(arns, log=environment == "dev")]
     if environment != "dev":
         return [*statements, *buckets(arns, "Features", read=["features"])]
     return [
@@ -111,7 +108,7 @@ def _data_engineer(arns: Arns) -> list[Statement]:
     newer record (a later event time), which keeps the history the offline store is for.
     """
     return [
-        *_observe(),
+        *_observe(arns),
         *_feature_reads(arns),
         *buckets(arns, "RawData", read=["raw", "features"], write=["raw"]),
         Statement(
@@ -124,7 +121,7 @@ def _data_engineer(arns: Arns) -> list[Statement]:
 
 def _ml_engineer(environment: Environment, arns: Arns, role_names: dict[str, str]) -> list[Statement]:
     statements = [
-        *_observe(),
+        *_observe(arns),
         *buckets(arns, "Artifacts", read=["artifacts"]),
         *tracking_access(arns, log=environment == "dev"),
     ]
@@ -159,11 +156,11 @@ def _model_approver(arns: Arns) -> list[Statement]:
                 "sagemaker:DescribeModelPackage",
                 "sagemaker:DescribeModelPackageGroup",
                 "sagemaker:ListModelPackages",
-                "sagemaker:ListModelPackageGroups",
                 "sagemaker:BatchDescribeModelPackage",
             ],
-            resources=["*"],
+            resources=[arns.sagemaker("model-package-group"), packages],
         ),
+        Statement(sid="ListPackageGroups", actions=["sagemaker:ListModelPackageGroups"], resources=["*"]),
         Statement(sid="ApproveOrReject", actions=actions.SAGEMAKER_APPROVE, resources=[packages]),
         Statement(
             sid="ReadEvaluationReports", actions=actions.S3_READ, resources=[arns.objects("artifacts", "evaluation/")]
@@ -183,9 +180,9 @@ def _auditor(arns: Arns) -> list[Statement]:
         "s3:GetBucketOwnershipControls",
     ]
     return [
-        *_observe(),
+        *_observe(arns),
         *tracking_access(arns, log=False),
-        Statement(sid="ReadTrail", actions=actions.CLOUDTRAIL_READ, resources=["*"]),
+        *actions.trail_reads(arns),
         *buckets(arns, "AuditLogs", read=["audit"]),
         Statement(sid="ReadBucketControls", actions=bucket_config, resources=[arns.env_buckets()]),
         Statement(

@@ -151,7 +151,7 @@ def _pipeline(arns: Arns, role_names: dict[str, str]) -> list[Statement]:
                 arns.sagemaker("model-package", arns.naming.base + "-*/*"),
             ],
         ),
-        Statement(sid="ReadSageMaker", actions=actions.SAGEMAKER_READ, resources=["*"]),
+        *actions.sagemaker_reads(arns),
         pass_roles(arns, [role_names["jobs"], role_names["model"]]),
         *buckets(arns, "Artifacts", read=["artifacts"], write=["artifacts"]),
         *tracking_access(arns, log=True),

@@ -159,7 +159,7 @@ PREVIEW = preview_statements(ARNS)
     [
         ("AWS::Athena::WorkGroup", "athena:ListTagsForResource", ARNS.regional("athena", "workgroup/mlops-dev-features")),
         ("AWS::Budgets::Budget", "budgets:ListTagsForResource", f"arn:aws:budgets::{ACCOUNT}:budget/mlops-dev-monthly"),
-        ("AWS::ApplicationAutoScaling::ScalableTarget", "application-autoscaling:ListTagsForResource", "*"),
+        ("AWS::ApplicationAutoScaling::ScalableTarget", "application-autoscaling:ListTagsForResource", ARNS.regional("application-autoscaling", "scalable-target/056f1c2d")),
         ("AWS::Events::Connection", "events:DescribeConnection", ARNS.regional("events", "connection/mlops-dev-github-dispatch")),
     ],
 )  # fmt: skip
