@@ -17,6 +17,7 @@ from infra.iam.deployer import deployer_statements
 from infra.iam.roles import Persona
 from infra.iam.workloads import buckets, pass_roles, tracking_access
 from infra.policy_document import Statement
+from pipelines.definitions.training import OUTPUT_PREFIX as TRAINING_OUTPUTS
 
 
 def persona_statements(
@@ -163,7 +164,10 @@ def _model_approver(arns: Arns) -> list[Statement]:
         Statement(sid="ListPackageGroups", actions=["sagemaker:ListModelPackageGroups"], resources=["*"]),
         Statement(sid="ApproveOrReject", actions=actions.SAGEMAKER_APPROVE, resources=[packages]),
         Statement(
-            sid="ReadEvaluationReports", actions=actions.S3_READ, resources=[arns.objects("artifacts", "evaluation/")]
+            sid="ReadEvaluationReports",
+            # The package's ModelMetrics point at the Evaluate step's report: <training outputs>/<execution>/Evaluate/.
+            actions=actions.S3_READ,
+            resources=[arns.objects("artifacts", f"{TRAINING_OUTPUTS}/*/Evaluate/evaluation/")],
         ),
         *tracking_access(arns, log=False),
     ]

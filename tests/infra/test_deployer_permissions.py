@@ -12,6 +12,7 @@ from __future__ import annotations
 import pytest
 
 from infra.components.encryption import DEPLOYER_VIA_SERVICES
+from infra.config import StackConfig
 from infra.iam.arns import Arns
 from infra.iam.boundary import boundary_statements
 from infra.iam.deployer import (
@@ -23,7 +24,7 @@ from infra.iam.deployer import (
 )
 from infra.naming import Naming
 from infra.plan.model import Plan
-from tests.helpers import as_list, statements
+from tests.helpers import statements
 from tests.infra.helpers import cfn_permissions, granting, reference
 
 ACCOUNT, REGION = "111111111111", "eu-west-1"
@@ -129,15 +130,23 @@ def test_the_deployer_uses_keys_only_through_services() -> None:
     assert decrypt and all("kms:ViaService" in s["Condition"]["StringEquals"] for s in decrypt)
 
 
-def test_key_policies_admit_the_deployer_through_its_services(plan: Plan) -> None:
-    deploy = plan.outputs["role_arns"]["github-deploy"]
+def test_key_policies_admit_key_use_only_through_services(plan: Plan, config: StackConfig) -> None:
+    """The first `pulumi up` runs as an account administrator (the deploy role does not exist yet), later
+    ones as the deploy role: both use the keys by IAM delegation, only through the platform's services."""
     keys = {k.inputs["tags"]["purpose"]: k for k in plan.of_type("aws:kms/key:Key")}
+    root = f"arn:aws:iam::{config.account_id}:root"
     for purpose, services in DEPLOYER_VIA_SERVICES.items():
-        (use,) = [s for s in statements(keys[purpose]) if s["Sid"] == "DeployersUseThroughServices"]
-        assert deploy in as_list(use["Principal"]["AWS"])
+        (use,) = [s for s in statements(keys[purpose]) if s["Sid"] == "AccountUseThroughServices"]
+        assert use["Principal"] == {"AWS": root}
         assert "kms:GenerateDataKey" in use["Action"]
-        via = use["Condition"]["StringEquals"]["kms:ViaService"]
-        assert via == [f"{service}.{REGION}.amazonaws.com" for service in services]
+        assert use["Condition"]["StringEquals"] == {
+            "kms:ViaService": [f"{service}.{config.region}.amazonaws.com" for service in services],
+            "kms:CallerAccount": config.account_id,
+        }
+    for key in keys.values():
+        for statement in statements(key):
+            if statement["Principal"] == {"AWS": root} and statement["Sid"] != "KeyAdministration":
+                assert "kms:ViaService" in statement["Condition"]["StringEquals"], statement["Sid"]
 
 
 def test_cost_explorer_passes_the_boundary_from_us_east_1() -> None:
