@@ -70,6 +70,7 @@ CFN_ROWS = [
         for action in ("cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms")
     ],
     ("AWS::ApplicationAutoScaling::ScalingPolicy", "create", "cloudwatch:GetMetricData", "*"),
+    ("AWS::IAM::ManagedPolicy", "read", "iam:ListEntitiesForPolicy", ARNS.policy("mlops-dev-jobs-access-1")),
     ("AWS::CloudTrail::Trail", "read", "cloudtrail:GetInsightSelectors", ARNS.regional("cloudtrail", "trail/mlops-dev-trail")),
     ("AWS::IAM::OIDCProvider", "update", "iam:ListOpenIDConnectProviderTags",
      f"arn:aws:iam::{ACCOUNT}:oidc-provider/token.actions.githubusercontent.com"),
@@ -87,6 +88,8 @@ API_ROWS = [
     ("sagemaker:InvokeEndpoint", ARNS.sagemaker("endpoint", ENDPOINT)),
     # `mlops model promote` in staging reads the package in dev's registry (DescribeModelPackage).
     ("sagemaker:DescribeModelPackage", "arn:aws:sagemaker:eu-west-1:999999999999:model-package/mlops-dev-churn/3"),
+    # The provider reads a role's tags with ListRoleTags (IAM API reference).
+    ("iam:ListRoleTags", ARNS.role("mlops-dev-jobs")),
     # Cost Explorer API reference: UpdateCostAllocationTagsStatus / ListCostAllocationTags.
     *[(action, "*") for action in COST_EXPLORER],
 ]
