@@ -337,6 +337,14 @@ def _read_only(arns: Arns) -> dict[str, tuple[list[str], list[str]]]:
     }
 
 
+LINKED_SERVICES = (
+    "sagemaker.application-autoscaling.amazonaws.com",
+    "autoscaling.amazonaws.com",
+    "apidestinations.events.amazonaws.com",
+)
+"""Services whose service-linked role a deployment may create: endpoint autoscaling, and EventBridge
+API destinations (the promotion hook; AWS::Events::Connection's create handler lists it)."""
+
 DEPLOYER_KEY_SERVICES = ("s3", "sagemaker", "events", "secretsmanager")
 
 
@@ -481,17 +489,9 @@ def deployer_statements(arns: Arns, boundary_arn: str) -> list[Statement]:
         ),
         Statement(
             sid="ServiceLinkedRoles",
+            # A service-linked role's ARN carries its service in the path (IAM user guide, service-linked roles).
             actions=["iam:CreateServiceLinkedRole"],
-            resources=[f"arn:aws:iam::{account}:role/aws-service-role/*"],
-            conditions={
-                "StringEquals": {
-                    "iam:AWSServiceName": [
-                        "sagemaker.application-autoscaling.amazonaws.com",
-                        "autoscaling.amazonaws.com",
-                        "apidestinations.events.amazonaws.com",
-                    ]
-                }
-            },
+            resources=[f"arn:aws:iam::{account}:role/aws-service-role/{service}/*" for service in LINKED_SERVICES],
         ),
         Statement(sid="Network", actions=NETWORK_ADMIN, resources=[f"arn:aws:ec2:{region}:{account}:*"]),
         Statement(sid="Trail", actions=TRAIL_ADMIN, resources=[arns.regional("cloudtrail", f"trail/{base}-*")]),

@@ -90,6 +90,12 @@ API_ROWS = [
     ("sagemaker:DescribeModelPackage", "arn:aws:sagemaker:eu-west-1:999999999999:model-package/mlops-dev-churn/3"),
     # The provider reads a role's tags with ListRoleTags (IAM API reference).
     ("iam:ListRoleTags", ARNS.role("mlops-dev-jobs")),
+    # AWS::Events::Connection's create handler lists iam:CreateServiceLinkedRole: EventBridge's API destinations role.
+    (
+        "iam:CreateServiceLinkedRole",
+        f"arn:aws:iam::{ACCOUNT}:role/aws-service-role/apidestinations.events.amazonaws.com/"
+        "AWSServiceRoleForAmazonEventBridgeApiDestinations",
+    ),
     # Cost Explorer API reference: UpdateCostAllocationTagsStatus / ListCostAllocationTags.
     *[(action, "*") for action in COST_EXPLORER],
 ]
@@ -223,7 +229,11 @@ def test_the_root_statement_delegates_neither_decryption_nor_grants() -> None:
 
 
 def test_deploying_accounts_may_create_a_model_from_a_package(plans: dict[str, Plan]) -> None:
-    """SageMaker developer guide, "Deploy a Model Version from a Different Account"."""
+    """SageMaker developer guide, "Deploy a Model Version from a Different Account": dev's group policy
+    grants CreateModel on its packages. The deployer's own CreateModel is on `model/` ARNs only: the
+    Service Authorization Reference lists `model` as CreateModel's only resource type, so an identity
+    grant on a model-package ARN would match nothing (parliament reports it as a mismatch)."""
+    assert [r["name"] for r in reference()["actions"]["sagemaker:CreateModel"]["resourceTypes"]] == ["model"]
     (group_policy,) = plans["dev"].of_type("aws:sagemaker/modelPackageGroupPolicy:ModelPackageGroupPolicy")
     (grant,) = statements(group_policy, "resourcePolicy")
     package = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:model-package/mlops-dev-churn/3"
