@@ -17,7 +17,7 @@ KEY_PURPOSES: tuple[KeyPurpose, ...] = ("data", "models", "logs", "alerts")
 """data: raw data and feature store; models: artifacts, capture, reports; logs: audit; alerts: SNS."""
 
 KEY_ADMIN_ACTIONS = [
-    "kms:Create*",
+    "kms:CreateAlias",
     "kms:Describe*",
     "kms:Enable*",
     "kms:List*",
@@ -33,10 +33,25 @@ KEY_ADMIN_ACTIONS = [
     "kms:CancelKeyDeletion",
     "kms:RotateKeyOnDemand",
 ]
-"""What the account root may do: administer the key, never encrypt or decrypt with it."""
+"""What the account root delegates to IAM policies without conditions: administration. No
+cryptographic operation and no grant (`kms:CreateGrant`, which would let its holder hand out
+decryption). Key use is delegated only through the platform's services (`AccountUseThroughServices`),
+otherwise it goes to named roles. What stays true beyond that: whoever may `kms:PutKeyPolicy` (the
+deployers, break-glass) can rewrite this policy; CloudTrail records every such change."""
 
 KEY_USER_ACTIONS = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"]
 KEY_GRANT_ACTIONS = ["kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant"]
+DEPLOYER_KEY_USE = ["kms:GenerateDataKey", "kms:Decrypt", "kms:Encrypt", "kms:DescribeKey"]
+DEPLOYER_VIA_SERVICES: dict[KeyPurpose, tuple[str, ...]] = {
+    "models": ("s3", "sagemaker"),
+    "data": ("sagemaker",),
+    "alerts": ("events", "secretsmanager"),
+}
+"""Where `pulumi up` uses a key, only through that service: uploads of the staged step code into
+the artifacts bucket (models, S3 user guide: PutObject with SSE-KMS needs kms:GenerateDataKey),
+endpoint configurations (models, through SageMaker), the online store of a feature group (data,
+SageMaker developer guide: Feature Store KMS permissions), the promotion hook's connection secret
+(alerts, CloudFormation handlers of AWS::Events::Connection)."""
 
 
 @dataclass(frozen=True)
@@ -50,8 +65,12 @@ class EncryptionArgs:
     """Role ARNs allowed to use each key (and to create grants for AWS services acting for them)."""
     reader_accounts: Sequence[str] = ()
     """Accounts that deploy models trained here: they may decrypt model artifacts through S3 only."""
+    connection_readers: Sequence[pulumi.Input[str]] = ()
+    """The preview role: EventBridge decrypts the promotion hook connection's parameters (alerts key)
+    with the caller's permission when `pulumi preview --refresh` describes it."""
     key_grantors: Mapping[KeyPurpose, Sequence[pulumi.Input[str]]] = field(default_factory=dict)
-    """Role ARNs that only create grants for AWS resources (the deployer creating endpoints, feature groups)."""
+    """The deployers: they create grants for AWS resources (endpoints, feature groups) and use the key
+    only through the services of `DEPLOYER_VIA_SERVICES`."""
 
 
 class Encryption(pulumi.ComponentResource):
@@ -101,7 +120,8 @@ class Encryption(pulumi.ComponentResource):
             Statement(sid="KeyAdministration", principals={"AWS": root}, actions=KEY_ADMIN_ACTIONS, resources=["*"])
         ]
         users = list(self._args.key_users.get(purpose, ()))
-        grantors = users + list(self._args.key_grantors.get(purpose, ()))
+        deployers = list(self._args.key_grantors.get(purpose, ()))
+        grantors = users + deployers
         if users:
             statements.append(
                 Statement(sid="KeyUse", principals={"AWS": users}, actions=KEY_USER_ACTIONS, resources=["*"])
@@ -111,9 +131,21 @@ class Encryption(pulumi.ComponentResource):
                 Statement(
                     sid="KeyGrantsForAwsServices",
                     principals={"AWS": grantors},
-                    actions=[*KEY_GRANT_ACTIONS, "kms:DescribeKey"],
+                    actions=KEY_GRANT_ACTIONS,
                     resources=["*"],
                     conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
+                )
+            )
+        if purpose in DEPLOYER_VIA_SERVICES:
+            statements += _account_use_through_services(naming, DEPLOYER_VIA_SERVICES[purpose])
+        if purpose == "alerts" and self._args.connection_readers:
+            statements.append(
+                Statement(
+                    sid="ConnectionReadersDecryptViaEvents",
+                    principals={"AWS": list(self._args.connection_readers)},
+                    actions=["kms:Decrypt"],
+                    resources=["*"],
+                    conditions={"StringEquals": {"kms:ViaService": f"events.{naming.region}.amazonaws.com"}},
                 )
             )
         if purpose == "models" and self._args.reader_accounts:
@@ -127,6 +159,45 @@ class Encryption(pulumi.ComponentResource):
                 )
             )
         return statements + _service_statements(purpose, naming)
+
+
+def _account_use_through_services(naming: Naming, services: Sequence[str]) -> list[Statement]:
+    """Delegate to IAM the use of the key through these services only, in this account.
+
+    This is how `pulumi up` writes encrypted data: the deploy role's identity policy allows it (scoped
+    the same way), and so does the bootstrap admin's before that role exists (the first `pulumi up`
+    uploads the step code into the artifacts bucket and, in staging and prod, creates online stores).
+    No role of the blueprint is granted these actions otherwise, so in practice it admits the
+    deployers and account administrators only, and never for a direct Decrypt outside a service.
+    """
+    root = f"arn:aws:iam::{naming.account_id}:root"
+    via = {
+        "kms:ViaService": [f"{service}.{naming.region}.amazonaws.com" for service in services],
+        "kms:CallerAccount": naming.account_id,
+    }
+    statements = [
+        Statement(
+            sid="AccountUseThroughServices",
+            principals={"AWS": root},
+            actions=DEPLOYER_KEY_USE,
+            resources=["*"],
+            conditions={"StringEquals": via},
+        )
+    ]
+    if "sagemaker" in services:
+        statements.append(
+            Statement(
+                sid="AccountGrantsThroughSageMaker",
+                principals={"AWS": root},
+                actions=["kms:CreateGrant"],
+                resources=["*"],
+                conditions={
+                    "StringEquals": {**via, "kms:ViaService": f"sagemaker.{naming.region}.amazonaws.com"},
+                    "Bool": {"kms:GrantIsForAWSResource": "true"},
+                },
+            )
+        )
+    return statements
 
 
 def _service_statements(purpose: KeyPurpose, naming: Naming) -> list[Statement]:

@@ -12,7 +12,13 @@ from infra.config.models import GithubConfig, PersonasConfig
 from infra.config.types import Environment
 from infra.iam.arns import Arns
 from infra.iam.boundary import boundary_statements
-from infra.iam.deployer import OIDC_HOST, deployer_statements, preview_statements, state_backend_statements
+from infra.iam.deployer import (
+    OIDC_HOST,
+    deployer_statements,
+    preview_statements,
+    secrets_provider_statements,
+    state_backend_statements,
+)
 from infra.iam.guardrails import sagemaker_guardrails
 from infra.iam.personas import persona_statements
 from infra.iam.roles import CI_ROLES, PERSONAS, WORKLOADS, Persona, RoleKey
@@ -21,11 +27,15 @@ from infra.naming import Naming
 from infra.policy_document import Statement, chunk_statements, policy_json
 
 SESSION_SECONDS = 3600
+MAIN_BRANCH = "main"
+"""Scheduled and manually dispatched runs (drift-check) run on the default branch: GitHub's OIDC
+subject for them is `repo:<org>/<repo>:ref:refs/heads/<branch>` when the job names no environment."""
 MANAGED_POLICY_LIMIT = 6_144
 """IAM's size limit of a managed policy (characters, whitespace not counted)."""
 
 _PERSONA_FIELDS: dict[Persona, str] = {
     "data-scientist": "data_scientists",
+    "data-engineer": "data_engineers",
     "ml-engineer": "ml_engineers",
     "model-approver": "model_approvers",
     "platform-admin": "platform_admins",
@@ -49,11 +59,17 @@ class IdentityArgs:
     """Model ARN patterns exempt from the VPC and isolation guardrails (dev's serverless endpoint only)."""
     training_bus_arn: str | None = None
     """The event bus (dev's) the automation role forwards drift to; None where models are trained."""
+    trail_arn: str = ""
+    """The audit trail (its ARN is derived from its name): the only principal of the trail-logs role."""
+    trail_log_group: str = ""
+    """The CloudWatch Logs group the trail delivers to."""
+    secrets_key_arn: str | None = None
+    """The Pulumi secrets provider's KMS key (created at bootstrap, outside the stack)."""
 
 
 def role_names(naming: Naming) -> dict[str, str]:
     """The IAM name of every role the blueprint may create in this environment."""
-    return {key: naming.iam(key) for key in (*WORKLOADS, *PERSONAS, *CI_ROLES, "automation")}
+    return {key: naming.iam(key) for key in (*WORKLOADS, *PERSONAS, *CI_ROLES, "automation", "trail-logs")}
 
 
 class Identity(pulumi.ComponentResource):
@@ -63,7 +79,8 @@ class Identity(pulumi.ComponentResource):
     trust only SageMaker in this account; persona roles trust only the principals named in config
     (a persona without principals gets no role); the GitHub deploy role trusts only
     `repo:<org>/<repo>:environment:<env>` and the read-only preview role only pull requests of
-    that repository.
+    that repository and runs on its main branch (drift-check's schedule presents
+    `repo:<org>/<repo>:ref:refs/heads/main`).
     """
 
     roles: dict[RoleKey, aws.iam.Role]
@@ -99,6 +116,7 @@ class Identity(pulumi.ComponentResource):
         self.roles = {}
         self._execution_roles()
         self._automation_role()
+        self._trail_logs_role()
         self._persona_roles()
         self._github_roles()
         self.role_arns = {key: role.arn for key, role in self.roles.items()}
@@ -186,6 +204,29 @@ class Identity(pulumi.ComponentResource):
             )
         self._role("automation", "Starts the drift and training pipelines on schedules and alarms", trust, access)
 
+    def _trail_logs_role(self) -> None:
+        """CloudTrail writes the trail's events into its log group: create streams and put events, nothing else.
+
+        CloudTrail user guide, "Sending events to CloudWatch Logs": the role trusts cloudtrail.amazonaws.com
+        and allows logs:CreateLogStream and logs:PutLogEvents on the group's streams.
+        """
+        args = self._args
+        if not args.trail_arn:
+            return
+        trust = Statement(
+            sid="ThisTrailOnly",
+            principals={"Service": "cloudtrail.amazonaws.com"},
+            actions=["sts:AssumeRole"],
+            conditions={"StringEquals": {"aws:SourceArn": args.trail_arn}},
+        )
+        streams = self._arns.log_group(f"{args.trail_log_group}:log-stream:*")
+        access = [
+            Statement(
+                sid="DeliverTrailEvents", actions=["logs:CreateLogStream", "logs:PutLogEvents"], resources=[streams]
+            )
+        ]
+        self._role("trail-logs", "CloudTrail: delivers the trail to its CloudWatch Logs group", trust, access)
+
     def _persona_roles(self) -> None:
         args = self._args
         for persona in PERSONAS:
@@ -211,10 +252,13 @@ class Identity(pulumi.ComponentResource):
             )
             provider_arn = provider.arn
         repo = f"repo:{args.github.org}/{args.github.repo}"
-        subjects = {"github-deploy": f"{repo}:environment:{args.environment}", "github-preview": f"{repo}:pull_request"}
+        subjects: dict[str, str | list[str]] = {
+            "github-deploy": f"{repo}:environment:{args.environment}",
+            "github-preview": [f"{repo}:pull_request", f"{repo}:ref:refs/heads/{MAIN_BRANCH}"],
+        }
         access = {
             "github-deploy": deployer_statements(self._arns, self._boundary_policy_arn) + self._state_backend(True),
-            "github-preview": preview_statements() + self._state_backend(False),
+            "github-preview": preview_statements(self._arns) + self._state_backend(False),
         }
         for key in CI_ROLES:
             trust = Statement(
@@ -225,8 +269,12 @@ class Identity(pulumi.ComponentResource):
                     "StringEquals": {f"{OIDC_HOST}:aud": "sts.amazonaws.com", f"{OIDC_HOST}:sub": subjects[key]}
                 },
             )
-            self._role(key, f"GitHub Actions: {subjects[key]}", trust, access[key])
+            subject = subjects[key]
+            described = subject if isinstance(subject, str) else " or ".join(subject)
+            self._role(key, f"GitHub Actions: {described}", trust, access[key])
 
     def _state_backend(self, writable: bool) -> list[Statement]:
-        bucket = self._args.state_bucket
-        return state_backend_statements(bucket, writable) if bucket else []
+        bucket, key = self._args.state_bucket, self._args.secrets_key_arn
+        return (state_backend_statements(bucket, writable) if bucket else []) + (
+            secrets_provider_statements(key, writable) if key else []
+        )

@@ -2,7 +2,8 @@
 
 Writes shrink as code moves toward prod: data scientists experiment in dev only, ML engineers
 deploy in dev and staging only, and in prod the only writes are the deploy role's, the break-glass
-admin's and the model approver's approval itself (the gate promotion waits for). Reading offline
+admin's, the model approver's approval itself (the gate promotion waits for) and the data
+engineer's data loading (raw files and feature records: the data, never the platform). Reading offline
 features through Athena writes the query's result set under `athena-results/`; that is part of a read.
 MLflow: data scientists and ML engineers log runs in dev only; every persona reads runs everywhere.
 """
@@ -16,6 +17,7 @@ from infra.iam.deployer import deployer_statements
 from infra.iam.roles import Persona
 from infra.iam.workloads import buckets, pass_roles, tracking_access
 from infra.policy_document import Statement
+from pipelines.definitions.training import OUTPUT_PREFIX as TRAINING_OUTPUTS
 
 
 def persona_statements(
@@ -24,6 +26,8 @@ def persona_statements(
     """The access statements of one persona role in `environment`."""
     if persona == "data-scientist":
         return _data_scientist(environment, arns, role_names)
+    if persona == "data-engineer":
+        return _data_engineer(arns)
     if persona == "ml-engineer":
         return _ml_engineer(environment, arns, role_names)
     if persona == "model-approver":
@@ -37,11 +41,8 @@ def persona_statements(
     return _auditor(arns)
 
 
-def _observe() -> list[Statement]:
-    return [
-        Statement(sid="ReadSageMaker", actions=actions.SAGEMAKER_READ, resources=["*"]),
-        Statement(sid="ReadMetricsAndLogs", actions=actions.OBSERVABILITY_READ, resources=["*"]),
-    ]
+def _observe(arns: Arns) -> list[Statement]:
+    return [*actions.sagemaker_reads(arns), *actions.observability_reads(arns)]
 
 
 def _feature_reads(arns: Arns) -> list[Statement]:
@@ -92,7 +93,7 @@ def _experiment(arns: Arns, role_names: dict[str, str]) -> list[Statement]:
 
 
 def _data_scientist(environment: Environment, arns: Arns, role_names: dict[str, str]) -> list[Statement]:
-    statements = [*_observe(), *_feature_reads(arns), *tracking_access(arns, log=environment == "dev")]
+    statements = [*_observe(arns), *_feature_reads(arns), *tracking_access(arns, log=environment == "dev")]
     if environment != "dev":
         return [*statements, *buckets(arns, "Features", read=["features"])]
     return [
@@ -103,9 +104,29 @@ def _data_scientist(environment: Environment, arns: Arns, role_names: dict[str, 
     ]
 
 
+def _data_engineer(arns: Arns) -> list[Statement]:
+    """Loads data in every environment: raw files into the raw bucket, records into feature groups.
+
+    This is the only human write path into the data itself. `PutRecord` goes to the online store
+    (and from there to the offline store, written by the feature-store role); the data key is used
+    through S3 and Feature Store (its key policy names this role). No delete: a correction is a
+    newer record (a later event time), which keeps the history the offline store is for.
+    """
+    return [
+        *_observe(arns),
+        *_feature_reads(arns),
+        *buckets(arns, "RawData", read=["raw", "features"], write=["raw"]),
+        Statement(
+            sid="IngestFeatureRecords",
+            actions=["sagemaker:PutRecord", "sagemaker:GetRecord", "sagemaker:BatchGetRecord"],
+            resources=[arns.sagemaker("feature-group")],
+        ),
+    ]
+
+
 def _ml_engineer(environment: Environment, arns: Arns, role_names: dict[str, str]) -> list[Statement]:
     statements = [
-        *_observe(),
+        *_observe(arns),
         *buckets(arns, "Artifacts", read=["artifacts"]),
         *tracking_access(arns, log=environment == "dev"),
     ]
@@ -140,14 +161,17 @@ def _model_approver(arns: Arns) -> list[Statement]:
                 "sagemaker:DescribeModelPackage",
                 "sagemaker:DescribeModelPackageGroup",
                 "sagemaker:ListModelPackages",
-                "sagemaker:ListModelPackageGroups",
                 "sagemaker:BatchDescribeModelPackage",
             ],
-            resources=["*"],
+            resources=[arns.sagemaker("model-package-group"), packages],
         ),
+        Statement(sid="ListPackageGroups", actions=["sagemaker:ListModelPackageGroups"], resources=["*"]),
         Statement(sid="ApproveOrReject", actions=actions.SAGEMAKER_APPROVE, resources=[packages]),
         Statement(
-            sid="ReadEvaluationReports", actions=actions.S3_READ, resources=[arns.objects("artifacts", "evaluation/")]
+            sid="ReadEvaluationReports",
+            # The package's ModelMetrics point at the Evaluate step's report: <training outputs>/<execution>/Evaluate/.
+            actions=actions.S3_READ,
+            resources=[arns.objects("artifacts", f"{TRAINING_OUTPUTS}/*/Evaluate/evaluation/")],
         ),
         *tracking_access(arns, log=False),
     ]
@@ -164,9 +188,9 @@ def _auditor(arns: Arns) -> list[Statement]:
         "s3:GetBucketOwnershipControls",
     ]
     return [
-        *_observe(),
+        *_observe(arns),
         *tracking_access(arns, log=False),
-        Statement(sid="ReadTrail", actions=actions.CLOUDTRAIL_READ, resources=["*"]),
+        *actions.trail_reads(arns),
         *buckets(arns, "AuditLogs", read=["audit"]),
         Statement(sid="ReadBucketControls", actions=bucket_config, resources=[arns.env_buckets()]),
         Statement(

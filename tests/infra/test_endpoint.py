@@ -237,7 +237,9 @@ def test_registry_lets_deploying_accounts_read_and_routes_approvals(
     (statement,) = statements(policy, "resourcePolicy")
     readers = configs["dev"].registry.reader_accounts
     assert statement["Principal"] == {"AWS": [f"arn:aws:iam::{a}:root" for a in readers]}
-    assert all(action.split(":")[1].startswith(("Describe", "List")) for action in statement["Action"])
+    # Read, and create a model from a package (the deploying half of cross-account serving); never write.
+    reads = [a for a in statement["Action"] if a != "sagemaker:CreateModel"]
+    assert all(action.split(":")[1].startswith(("Describe", "List")) for action in reads)
     (rule,) = [r.inputs for r in plan.of_type("aws:cloudwatch/eventRule:EventRule") if r.name.startswith("registry-")]
     assert (
         '"SageMaker Model Package State Change"' in rule["eventPattern"] and "mlops-dev-churn" in rule["eventPattern"]
@@ -339,3 +341,13 @@ def test_devs_serverless_config_is_a_request_sagemaker_accepts(pinned: dict[str,
     shape = get_session().get_service_model("sagemaker").operation_model("CreateEndpointConfig").input_shape
     report = ParamValidator().validate(request, shape)
     assert not report.has_errors(), report.generate_report()
+
+
+def test_each_endpoint_logs_to_a_declared_encrypted_group(pinned: dict[str, Plan], configs: dict[str, Any]) -> None:
+    """SageMaker logs an endpoint to /aws/sagemaker/Endpoints/<name> (developer guide, CloudWatch logs)."""
+    for stack, plan in pinned.items():
+        endpoint = one(plan, "aws:sagemaker/endpoint:Endpoint")
+        groups = {g.inputs["name"]: g.inputs for g in plan.of_type("aws:cloudwatch/logGroup:LogGroup")}
+        group = groups[f"/aws/sagemaker/Endpoints/{endpoint['name']}"]
+        assert group["kmsKeyId"] == plan.outputs["key_arns"]["logs"], stack
+        assert group["retentionInDays"] == configs[stack].audit.log_retention_days

@@ -40,7 +40,8 @@ FORWARDED_DRIFT = (
 
 
 def test_stacks_plan_into_their_own_account(plan: Plan, stack: str) -> None:
-    """Other accounts appear only as read-only principals of the registry's cross-account grants.
+    """Other accounts appear only as principals of the registry's cross-account grants: reads, and
+    creating a model from a package in their own account (SageMaker's cross-account deployment).
 
     The one write: staging and prod forward drift to dev's default event bus, so dev's pipeline retrains.
     """
@@ -58,7 +59,9 @@ def test_stacks_plan_into_their_own_account(plan: Plan, stack: str) -> None:
                     assert statement["Effect"] == "Allow"
                     assert statement["Principal"] == {"AWS": [f"arn:aws:iam::{a}:root" for a in sorted(mentions)]}
                     assert all(
-                        a.split(":")[-1].startswith(("Describe", "List", "Get", "Decrypt")) for a in statement["Action"]
+                        a.split(":")[-1].startswith(("Describe", "List", "Get", "Decrypt"))
+                        or a == "sagemaker:CreateModel"
+                        for a in statement["Action"]
                     )
         stripped = {k: v for k, v in resource.inputs.items() if k not in ("policy", "resourcePolicy")}
         if resource.name in FORWARDED_DRIFT[1:]:

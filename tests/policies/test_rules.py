@@ -70,7 +70,10 @@ def kms_sse(bucket: str, algorithm: str = "aws:kms") -> Resource:
     return r(SSE, bucket=bucket, rules=[{"applyServerSideEncryptionByDefault": default}])
 
 
-def trust(subject: str, audience: str = "sts.amazonaws.com") -> str:
+LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
+
+
+def trust(subject: str | list[str], audience: str = "sts.amazonaws.com") -> str:
     return policy({"Effect": "Allow", "Principal": {"Federated": f"arn:aws:iam::1:oidc-provider/{OIDC}"}, "Action": "sts:AssumeRoleWithWebIdentity",
                    "Condition": {"StringEquals": {f"{OIDC}:aud": audience, f"{OIDC}:sub": subject}}})  # fmt: skip
 
@@ -235,8 +238,22 @@ CASES: dict[str, tuple[Context, list[Resource], list[Resource], str]] = {
     ),
     "oidc-trust-pinned": (
         PROD,
-        [r("aws:iam/role:Role", permissionsBoundary="b", assumeRolePolicy=trust("repo:org/repo:environment:prod"))],
-        [r("aws:iam/role:Role", permissionsBoundary="b", assumeRolePolicy=trust("repo:org/*"))],
+        [
+            r("aws:iam/role:Role", permissionsBoundary="b", assumeRolePolicy=trust("repo:org/repo:environment:prod")),
+            r(
+                "aws:iam/role:Role",
+                permissionsBoundary="b",
+                assumeRolePolicy=trust(["repo:org/repo:pull_request", "repo:org/repo:ref:refs/heads/main"]),
+            ),
+        ],
+        [
+            r("aws:iam/role:Role", permissionsBoundary="b", assumeRolePolicy=trust("repo:org/*")),
+            r(
+                "aws:iam/role:Role",
+                permissionsBoundary="b",
+                assumeRolePolicy=trust(["repo:org/repo:pull_request", "repo:other/repo:ref:refs/heads/main"]),
+            ),
+        ],
         "does not pin one repository",
     ),
     "sagemaker-model-isolated": (
@@ -332,9 +349,39 @@ CASES: dict[str, tuple[Context, list[Resource], list[Resource], str]] = {
     ),
     "cloudtrail-validated-encrypted": (
         PROD,
-        [r("aws:cloudtrail/trail:Trail", isMultiRegionTrail=True, enableLogFileValidation=True, kmsKeyId="k")],
+        [
+            r(
+                "aws:cloudtrail/trail:Trail",
+                isMultiRegionTrail=True,
+                enableLogFileValidation=True,
+                kmsKeyId="k",
+                cloudWatchLogsGroupArn="arn:aws:logs:eu-west-1:1:log-group:t:*",
+                cloudWatchLogsRoleArn="arn:aws:iam::1:role/t",
+            )
+        ],
         [r("aws:cloudtrail/trail:Trail", isMultiRegionTrail=True, kmsKeyId="k")],
-        "trail lacks log file validation",
+        "trail lacks log file validation, CloudWatch Logs delivery",
+    ),
+    "log-groups-governed": (
+        PROD,
+        [
+            r("aws:sagemaker/pipeline:Pipeline"),
+            r("aws:sagemaker/endpoint:Endpoint", name="e"),
+            *[
+                r(LOG_GROUP, name=n, kmsKeyId="k", retentionInDays=365)
+                for n in (
+                    "/aws/sagemaker/TrainingJobs",
+                    "/aws/sagemaker/ProcessingJobs",
+                    "/aws/sagemaker/TransformJobs",
+                    "/aws/sagemaker/Endpoints/e",
+                )
+            ],
+        ],
+        [
+            r("aws:sagemaker/pipeline:Pipeline"),
+            r(LOG_GROUP, name="/aws/sagemaker/TrainingJobs", kmsKeyId="k"),
+        ],
+        "keeps its events forever",
     ),
     "mandatory-tags": (
         PROD,
@@ -484,3 +531,16 @@ def test_only_devs_serverless_model_may_run_outside_the_vpc() -> None:
         "the model does not run in the VPC",
     }
     assert isolated.run([r(_MODEL, name="other"), _SERVERLESS], DEV), "only the serverless endpoint's own model"
+
+
+def test_log_group_rule_names_each_undeclared_sagemaker_group() -> None:
+    _, _, bad, _ = CASES["log-groups-governed"]
+    messages = [v.message for v in rule("log-groups-governed").run(bad, PROD)]
+    assert any("/aws/sagemaker/ProcessingJobs, which the stack does not declare" in m for m in messages)
+    assert any("/aws/sagemaker/TransformJobs" in m for m in messages)
+    assert not any("TrainingJobs, which" in m for m in messages)
+
+
+def test_oidc_rule_refuses_each_unpinned_trust() -> None:
+    _, _, bad, _ = CASES["oidc-trust-pinned"]
+    assert len(rule("oidc-trust-pinned").run(bad, PROD)) == len(bad)
