@@ -90,7 +90,7 @@ def test_the_definition_lets_a_run_skip_the_checks_and_register_baselines(
 def test_a_first_run_in_an_empty_registry_bootstraps_the_baselines(sagemaker: Any, pipeline: tuple[str, str]) -> None:
     name, group = pipeline
     heard: list[str] = []
-    arn = start_pipeline(sagemaker, name, {"DataSource": "feature-store"}, notify=heard.append)
+    arn = start_pipeline(sagemaker, name, {"DataSource": "feature-store"}, notify=heard.append).arn
     assert _started_with(sagemaker, arn) == {"DataSource": "feature-store", **BOOTSTRAP}
     assert heard and group in heard[0]
 
@@ -101,14 +101,14 @@ def test_pending_or_rejected_packages_have_no_baseline_to_check_against(
     name, group = pipeline
     _register(sagemaker, group, "PendingManualApproval", _clarify_baselines())
     _register(sagemaker, group, "Rejected", _clarify_baselines())
-    assert _started_with(sagemaker, start_pipeline(sagemaker, name, {})) == BOOTSTRAP
+    assert _started_with(sagemaker, start_pipeline(sagemaker, name, {}).arn) == BOOTSTRAP
 
 
 def test_a_later_run_checks_against_the_approved_baselines(sagemaker: Any, pipeline: tuple[str, str]) -> None:
     name, group = pipeline
     _register(sagemaker, group, "Approved", _clarify_baselines())
     heard: list[str] = []
-    arn = start_pipeline(sagemaker, name, {"DataSource": "csv"}, notify=heard.append)
+    arn = start_pipeline(sagemaker, name, {"DataSource": "csv"}, notify=heard.append).arn
     assert _started_with(sagemaker, arn) == {"DataSource": "csv"}, "the pipeline's defaults: check, keep baselines"
     assert heard == []
 
@@ -119,10 +119,10 @@ def test_an_approved_package_without_clarify_baselines_bootstraps_them(
     name, group = pipeline
     _register(sagemaker, group, "Approved", None)
     assert missing_baselines(sagemaker, group) == [f"{kind}.{key}" for kind, key in BASELINES]
-    assert _started_with(sagemaker, start_pipeline(sagemaker, name, {})) == BOOTSTRAP
+    assert _started_with(sagemaker, start_pipeline(sagemaker, name, {}).arn) == BOOTSTRAP
 
 
 def test_a_caller_who_sets_the_parameters_decides(sagemaker: Any, pipeline: tuple[str, str]) -> None:
     name, _ = pipeline
-    arn = start_pipeline(sagemaker, name, {SKIP_CLARIFY: "false"})
+    arn = start_pipeline(sagemaker, name, {SKIP_CLARIFY: "false"}).arn
     assert _started_with(sagemaker, arn) == {SKIP_CLARIFY: "false"}
