@@ -34,6 +34,24 @@ def stack_names(root: Path) -> list[str]:
     return sorted(names, key=lambda name: (ENVIRONMENTS.index(name) if name in ENVIRONMENTS else 3, name))
 
 
+def missing_stack_file(path: Path) -> ConfigError:
+    """The error for a stack file that does not exist: create it, or, for a name no stack can have, say why."""
+    stack = path.name[len("Pulumi.") : -len(".yaml")]
+    if stack in ENVIRONMENTS:
+        return ConfigError(path.name, [Problem("", f"no such stack file; create {path.name} next to Pulumi.yaml")])
+    existing = ", ".join(stack_names(path.parent)) or "none yet"
+    return ConfigError(
+        path.name,
+        [
+            Problem(
+                "",
+                f"there is no stack {stack!r} and there cannot be one: each environment "
+                f"({', '.join(ENVIRONMENTS)}) has one stack named after it (stack files here: {existing})",
+            )
+        ],
+    )
+
+
 def load_stack_file(path: Path) -> StackConfig:
     """Validate one stack file; raises `ConfigError` listing every problem in it."""
     return parse_settings(read_stack_file(path), source=path.name)
@@ -42,7 +60,7 @@ def load_stack_file(path: Path) -> StackConfig:
 def read_stack_file(path: Path) -> dict[str, Any]:
     """The `config:` mapping of a stack file, with values normalised as the engine passes them."""
     if not path.is_file():
-        raise ConfigError(path.name, [Problem("", f"no such stack file; create {path.name} next to Pulumi.yaml")])
+        raise missing_stack_file(path)
     try:
         document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as error:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from infra.config.errors import ConfigError, Problem
-from infra.config.loader import load_stack_file, stack_file, stack_names
+from infra.config.loader import load_stack_file, missing_stack_file, stack_file, stack_names
 from infra.config.models import NAMESPACE, StackConfig
 from infra.config.types import ENVIRONMENTS
 
@@ -19,21 +19,8 @@ from infra.config.types import ENVIRONMENTS
 def check_stack_name(stack: str, root: Path) -> None:
     """Refuse a stack that has no file, saying which names can exist (one per environment)."""
     path = stack_file(stack, root)
-    if path.is_file():
-        return
-    if stack not in ENVIRONMENTS:
-        existing = ", ".join(stack_names(root)) or "none yet"
-        raise ConfigError(
-            path.name,
-            [
-                Problem(
-                    "",
-                    f"there is no stack {stack!r} and there cannot be one: each environment "
-                    f"({', '.join(ENVIRONMENTS)}) has one stack named after it (stack files here: {existing})",
-                )
-            ],
-        )
-    raise ConfigError(path.name, [Problem("", f"no such stack file; create {path.name} next to Pulumi.yaml")])
+    if not path.is_file():
+        raise missing_stack_file(path)
 
 
 def project_problems(configs: dict[str, StackConfig]) -> dict[str, list[Problem]]:

@@ -160,7 +160,7 @@ def test_unknown_stack_is_refused_cleanly_by_every_lifecycle_command(
     project: Path, moto_endpoint: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     arn = "arn:aws:sagemaker:eu-west-1:111111111111:model-package/mlops-dev-churn/1"
-    expected = "error: Pulumi.qa.yaml: no such stack file"
+    expected = "error: Pulumi.qa.yaml: there is no stack 'qa' and there cannot be one"
     for command in (
         ("model", "list", "--stack", "qa"),
         ("model", "approve", arn, "--reason", "ok", "--stack", "qa"),

@@ -317,7 +317,7 @@ def test_bad_input_is_refused_in_one_line_and_changes_nothing(
         (project, ("model", "promote", "--to", "staging", "--arn", v[1]), "is PendingManualApproval"),
         (project, ("model", "promote", "--to", "staging", "--arn", v[0]), "is Rejected"),
         (project, ("model", "approve", v[3], "-r", "ok"), "lacks lineage"),
-        (project, ("model", "list", "--stack", "qa"), "Pulumi.qa.yaml: no such stack file"),
+        (project, ("model", "list", "--stack", "qa"), "Pulumi.qa.yaml: there is no stack 'qa' and there cannot be one"),
         (corrupt, ("model", "promote", "--to", "staging", "--arn", v[1]), "Pulumi.staging.yaml: is not valid YAML"),
         (project, ("pipeline", "upsert", "--outputs", str(partial)), "the stack outputs lack"),
         (project, ("model", "approve", v[1], "-r", " "), "give a reason"),

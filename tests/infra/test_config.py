@@ -158,7 +158,9 @@ def test_invalid_yaml_names_the_line(tmp_path: Path) -> None:
 
 
 def test_missing_stack_file(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match=r"Pulumi\.qa\.yaml: no such stack file"):
+    with pytest.raises(ConfigError, match=r"Pulumi\.staging\.yaml: no such stack file; create Pulumi\.staging\.yaml"):
+        load_stack_file(tmp_path / "Pulumi.staging.yaml")
+    with pytest.raises(ConfigError, match=r"Pulumi\.qa\.yaml: there is no stack 'qa' and there cannot be one"):
         load_stack_file(tmp_path / "Pulumi.qa.yaml")
 
 
