@@ -21,6 +21,9 @@ from infra.naming import Naming
 from infra.policy_document import Statement, chunk_statements, policy_json
 
 SESSION_SECONDS = 3600
+MAIN_BRANCH = "main"
+"""Scheduled and manually dispatched runs (drift-check) run on the default branch: GitHub's OIDC
+subject for them is `repo:<org>/<repo>:ref:refs/heads/<branch>` when the job names no environment."""
 MANAGED_POLICY_LIMIT = 6_144
 """IAM's size limit of a managed policy (characters, whitespace not counted)."""
 
@@ -59,7 +62,8 @@ class Identity(pulumi.ComponentResource):
     trust only SageMaker in this account; persona roles trust only the principals named in config
     (a persona without principals gets no role); the GitHub deploy role trusts only
     `repo:<org>/<repo>:environment:<env>` and the read-only preview role only pull requests of
-    that repository.
+    that repository and runs on its main branch (drift-check's schedule presents
+    `repo:<org>/<repo>:ref:refs/heads/main`).
     """
 
     roles: dict[RoleKey, aws.iam.Role]
@@ -192,7 +196,10 @@ class Identity(pulumi.ComponentResource):
             )
             provider_arn = provider.arn
         repo = f"repo:{args.github.org}/{args.github.repo}"
-        subjects = {"github-deploy": f"{repo}:environment:{args.environment}", "github-preview": f"{repo}:pull_request"}
+        subjects: dict[str, str | list[str]] = {
+            "github-deploy": f"{repo}:environment:{args.environment}",
+            "github-preview": [f"{repo}:pull_request", f"{repo}:ref:refs/heads/{MAIN_BRANCH}"],
+        }
         access = {
             "github-deploy": deployer_statements(self._arns, self._boundary_policy_arn) + self._state_backend(True),
             "github-preview": preview_statements() + self._state_backend(False),
@@ -206,7 +213,9 @@ class Identity(pulumi.ComponentResource):
                     "StringEquals": {f"{OIDC_HOST}:aud": "sts.amazonaws.com", f"{OIDC_HOST}:sub": subjects[key]}
                 },
             )
-            self._role(key, f"GitHub Actions: {subjects[key]}", trust, access[key])
+            subject = subjects[key]
+            described = subject if isinstance(subject, str) else " or ".join(subject)
+            self._role(key, f"GitHub Actions: {described}", trust, access[key])
 
     def _state_backend(self, writable: bool) -> list[Statement]:
         bucket = self._args.state_bucket

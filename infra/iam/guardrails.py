@@ -29,13 +29,19 @@ ISOLATED = ["sagemaker:CreateTrainingJob", "sagemaker:CreateHyperParameterTuning
 """Processing jobs are left out: they reach the feature store and Athena through VPC endpoints."""
 SIZED = [*ENCRYPTED_JOBS, "sagemaker:CreateEndpointConfig"]
 
+VOLUME_KEY = "sagemaker:VolumeKmsKeyArn"
+OUTPUT_KEY = "sagemaker:OutputKmsKeyArn"
+"""The keys these actions carry today (Service Authorization Reference). Their predecessors
+`sagemaker:VolumeKmsKey` and `sagemaker:OutputKmsKey` are deprecated and no longer listed for job
+creation: a request never carries them, so a `Null` deny on them would refuse every job."""
+
 
 def sagemaker_guardrails(allowed_instance_types: Sequence[str], require_network_isolation: bool) -> list[Statement]:
     """Deny SageMaker jobs and models outside the VPC, unencrypted, unisolated or of an unlisted size."""
     statements = [
         _deny("DenyJobsOutsideVpc", JOBS_IN_VPC, {"Null": {"sagemaker:VpcSubnets": "true"}}),
-        _deny("DenyUnencryptedVolumes", ENCRYPTED_JOBS, {"Null": {"sagemaker:VolumeKmsKey": "true"}}),
-        _deny("DenyUnencryptedOutput", ENCRYPTED_JOBS, {"Null": {"sagemaker:OutputKmsKey": "true"}}),
+        _deny("DenyUnencryptedVolumes", ENCRYPTED_JOBS, {"Null": {VOLUME_KEY: "true"}}),
+        _deny("DenyUnencryptedOutput", ENCRYPTED_JOBS, {"Null": {OUTPUT_KEY: "true"}}),
         _deny(
             "DenyUnapprovedInstanceTypes",
             SIZED,

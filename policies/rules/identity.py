@@ -89,6 +89,10 @@ register(
 )
 
 
+PINNED_SUBJECT = r"repo:(?P<repo>[\w.-]+/[\w.-]+):(environment:[\w.-]+|pull_request|ref:refs/heads/[\w.-]+)"
+"""GitHub's `sub` for a job naming an environment, a pull request, or a run on one named branch."""
+
+
 def _oidc_trust(resource: Resource, context: Context) -> Iterable[str]:
     document = resource.json("assumeRolePolicy") or {}
     for statement in as_list(document.get("Statement", [])):
@@ -96,18 +100,22 @@ def _oidc_trust(resource: Resource, context: Context) -> Iterable[str]:
         if OIDC not in federated:
             continue
         equals = (statement.get("Condition") or {}).get("StringEquals", {})
-        subject = str(equals.get(f"{OIDC}:sub", ""))
+        subjects = [str(s) for s in as_list(equals.get(f"{OIDC}:sub", ""))]
         if equals.get(f"{OIDC}:aud") != "sts.amazonaws.com":
             yield "the GitHub OIDC trust does not pin the audience to sts.amazonaws.com"
-        if not re.fullmatch(r"repo:[\w.-]+/[\w.-]+:(environment:[\w.-]+|pull_request)", subject):
-            yield f"the GitHub OIDC trust does not pin one repository and environment (sub={subject!r})"
+        matches = [re.fullmatch(PINNED_SUBJECT, subject) for subject in subjects]
+        if not all(matches) or len({m.group("repo") for m in matches if m}) != 1:
+            yield f"the GitHub OIDC trust does not pin one repository and environment (sub={subjects!r})"
 
 
 register(
     Rule(
         id="oidc-trust-pinned",
         family="identity",
-        description="A role trusted by GitHub OIDC names exactly one repository and one environment (or its PRs).",
+        description=(
+            "A role trusted by GitHub OIDC names exactly one repository and, exactly, its environment, "
+            "its pull requests or one branch."
+        ),
         why="An unpinned trust lets any GitHub repository assume the role.",
         fix="Use StringEquals on token.actions.githubusercontent.com:sub = repo:<org>/<repo>:environment:<env>.",
         control="AWS/GitHub guidance for OIDC federation",

@@ -89,7 +89,10 @@ def test_no_aws_managed_policy_is_attached(plan: Plan) -> None:
 
 def test_deploy_role_trusts_exactly_one_repo_and_environment(plan: Plan, config: StackConfig, stack: str) -> None:
     repo = f"repo:{config.identity.github.org}/{config.identity.github.repo}"
-    expected = {"github-deploy": f"{repo}:environment:{stack}", "github-preview": f"{repo}:pull_request"}
+    expected = {
+        "github-deploy": f"{repo}:environment:{stack}",
+        "github-preview": [f"{repo}:pull_request", f"{repo}:ref:refs/heads/main"],
+    }
     for kind, subject in expected.items():
         (trust,) = statements(roles(plan)[kind], "assumeRolePolicy")
         assert trust["Action"] == ["sts:AssumeRoleWithWebIdentity"]
@@ -215,8 +218,8 @@ def test_guardrails_deny_insecure_sagemaker_resources(plan: Plan, config: StackC
     by_sid = {s["Sid"]: s for s in statements(guardrails)}
     assert all(s["Effect"] == "Deny" for s in by_sid.values())
     assert by_sid["DenyJobsOutsideVpc"]["Condition"] == {"Null": {"sagemaker:VpcSubnets": "true"}}
-    assert by_sid["DenyUnencryptedVolumes"]["Condition"] == {"Null": {"sagemaker:VolumeKmsKey": "true"}}
-    assert by_sid["DenyUnencryptedOutput"]["Condition"] == {"Null": {"sagemaker:OutputKmsKey": "true"}}
+    assert by_sid["DenyUnencryptedVolumes"]["Condition"] == {"Null": {"sagemaker:VolumeKmsKeyArn": "true"}}
+    assert by_sid["DenyUnencryptedOutput"]["Condition"] == {"Null": {"sagemaker:OutputKmsKeyArn": "true"}}
     sizes = by_sid["DenyUnapprovedInstanceTypes"]["Condition"]["ForAnyValue:StringNotLike"]
     assert sizes == {"sagemaker:InstanceTypes": config.allowed_instance_types}
     assert "sagemaker:CreateTrainingJob" in by_sid["DenyDisabledNetworkIsolation"]["Action"]

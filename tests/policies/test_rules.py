@@ -70,7 +70,7 @@ def kms_sse(bucket: str, algorithm: str = "aws:kms") -> Resource:
     return r(SSE, bucket=bucket, rules=[{"applyServerSideEncryptionByDefault": default}])
 
 
-def trust(subject: str, audience: str = "sts.amazonaws.com") -> str:
+def trust(subject: str | list[str], audience: str = "sts.amazonaws.com") -> str:
     return policy({"Effect": "Allow", "Principal": {"Federated": f"arn:aws:iam::1:oidc-provider/{OIDC}"}, "Action": "sts:AssumeRoleWithWebIdentity",
                    "Condition": {"StringEquals": {f"{OIDC}:aud": audience, f"{OIDC}:sub": subject}}})  # fmt: skip
 
@@ -235,8 +235,22 @@ CASES: dict[str, tuple[Context, list[Resource], list[Resource], str]] = {
     ),
     "oidc-trust-pinned": (
         PROD,
-        [r("aws:iam/role:Role", permissionsBoundary="b", assumeRolePolicy=trust("repo:org/repo:environment:prod"))],
-        [r("aws:iam/role:Role", permissionsBoundary="b", assumeRolePolicy=trust("repo:org/*"))],
+        [
+            r("aws:iam/role:Role", permissionsBoundary="b", assumeRolePolicy=trust("repo:org/repo:environment:prod")),
+            r(
+                "aws:iam/role:Role",
+                permissionsBoundary="b",
+                assumeRolePolicy=trust(["repo:org/repo:pull_request", "repo:org/repo:ref:refs/heads/main"]),
+            ),
+        ],
+        [
+            r("aws:iam/role:Role", permissionsBoundary="b", assumeRolePolicy=trust("repo:org/*")),
+            r(
+                "aws:iam/role:Role",
+                permissionsBoundary="b",
+                assumeRolePolicy=trust(["repo:org/repo:pull_request", "repo:other/repo:ref:refs/heads/main"]),
+            ),
+        ],
         "does not pin one repository",
     ),
     "sagemaker-model-isolated": (
@@ -408,3 +422,8 @@ def test_rules_document_why_fix_and_mapping() -> None:
     for candidate in all_rules():
         assert candidate.why and candidate.fix and candidate.control, candidate.id
         assert candidate.id == candidate.id.lower() and " " not in candidate.id
+
+
+def test_oidc_rule_refuses_each_unpinned_trust() -> None:
+    _, _, bad, _ = CASES["oidc-trust-pinned"]
+    assert len(rule("oidc-trust-pinned").run(bad, PROD)) == len(bad)
