@@ -32,7 +32,7 @@ def cfn_types() -> dict[str, Any]:
 
 def extract() -> dict[str, Any]:
     """The permissions of every CloudFormation type the table names, from the installed cfn-lint."""
-    import cfnlint
+    import cfnlint  # type: ignore[import-untyped]
 
     schemas = Path(cfnlint.__file__).parent / "data" / "schemas"
     wanted = {entry["cfn"] for entry in cfn_types().values() if entry.get("cfn")}

@@ -51,6 +51,8 @@ class Requirement:
     resource_policy: str | None = None
     """Name of the resource policy in the batch; None looks it up by the resource ARN in the plan."""
     trust: bool = False
+    core: bool = False
+    """Evaluate on the simulator's core engine, without its request validation (see tools/iam-simulate)."""
     unresolved: str | None = None
     """Why the row cannot be evaluated (a template the plan cannot fill); None when it can."""
 
@@ -61,7 +63,7 @@ class Requirement:
 
 
 @dataclass
-class Unresolvable(Exception):
+class UnresolvableError(Exception):
     """A template names a value the plan does not have."""
 
     path: str
@@ -85,7 +87,7 @@ def cfn_source() -> str:
 
 
 def lookup(data: Any, path: str) -> Any:
-    """The value at a dotted path (`a.b.0.c`) of nested inputs; Unresolvable when absent."""
+    """The value at a dotted path (`a.b.0.c`) of nested inputs; UnresolvableError when absent."""
     value = data
     for part in path.split("."):
         if isinstance(value, list) and part.isdigit() and int(part) < len(value):
@@ -93,14 +95,14 @@ def lookup(data: Any, path: str) -> Any:
         elif isinstance(value, dict) and part in value:
             value = value[part]
         else:
-            raise Unresolvable(path)
+            raise UnresolvableError(path)
     if value is None or isinstance(value, dict | list):
-        raise Unresolvable(path)
+        raise UnresolvableError(path)
     return value
 
 
 def fill(template: str, values: dict[str, Any]) -> str:
-    """Fill `{path}` placeholders of a template from `values` (nested); Unresolvable when one is absent."""
+    """Fill `{path}` placeholders of a template from `values` (nested); UnresolvableError when one is absent."""
     return _PLACEHOLDER.sub(lambda match: str(lookup(values, match.group(1))), template)
 
 
@@ -220,7 +222,8 @@ def _resource_rows(plan: Plan, docs: Documents, resource: PlannedResource, entry
     handlers, source = _handlers(entry)
     extra = entry.get("extra", {})
     values = resource_values(plan, docs, resource)
-    tags = resource.inputs.get("tags") if isinstance(resource.inputs.get("tags"), dict) else {}
+    raw_tags = resource.inputs.get("tags")
+    tags: dict[str, str] = raw_tags if isinstance(raw_tags, dict) else {}
     not_called = entry.get("not_called") or {}
     rows: list[Requirement] = []
     own: list[str] = []
@@ -228,7 +231,7 @@ def _resource_rows(plan: Plan, docs: Documents, resource: PlannedResource, entry
     for template in entry["arn"]:
         try:
             own.append(fill(template, values))
-        except Unresolvable as error:
+        except UnresolvableError as error:
             problem = f"{resource.type} {resource.name}: {error}"
     for handler in ("create", "read", "update", "delete"):
         actions = [(a, source) for a in handlers.get(handler, [])]
@@ -239,28 +242,20 @@ def _resource_rows(plan: Plan, docs: Documents, resource: PlannedResource, entry
                 continue
             needed_by = f"pulumi up: {handler} {resource.type} {resource.name}"
             for target, context in _targets(plan, docs, resource, entry, action, own, values):
-                context = {**context, **tag_context(action, tags)}
-                if handler != "read" or True:
-                    rows += _for_principals(
-                        DEPLOYERS, docs, action, target, needed_by, cited.replace("<h>", handler), context, problem
-                    )
+                full = {**context, **tag_context(action, tags)}
+                if entry.get("requested_region"):
+                    full["aws:RequestedRegion"] = entry["requested_region"]
+                cite = cited.replace("<h>", handler)
+                rows += _for_principals(DEPLOYERS, docs, action, target, needed_by, cite, full, problem)
                 if handler == "read":
-                    rows += _for_principals(
-                        (PREVIEWER,),
-                        docs,
-                        action,
-                        target,
-                        f"pulumi preview --refresh: read {resource.type} {resource.name}",
-                        cited.replace("<h>", handler),
-                        context,
-                        problem,
-                    )
+                    preview = f"pulumi preview --refresh: read {resource.type} {resource.name}"
+                    rows += _for_principals((PREVIEWER,), docs, action, target, preview, cite, full, problem)
     if entry.get("s3_object"):
         rows += _object_key_rows(plan, docs, resource, own, source)
     return rows
 
 
-def _targets(
+def _targets(  # noqa: PLR0917 - one call site; the arguments are the resource's whole context
     plan: Plan,
     docs: Documents,
     resource: PlannedResource,
@@ -274,19 +269,19 @@ def _targets(
     matching = [arn for arn in own if arn == "*" or arn.split(":")[2] == service]
     if matching:
         return [(arn, _iam_context(action, resource, docs)) for arn in matching]
-    related = (entry.get("related") or {}).get(service)
-    if related:
-        targets = []
-        for template in related:
-            try:
-                targets.append((fill(template, values), {}))
-            except Unresolvable:
-                continue
-        return targets
     if action == "iam:PassRole":
         roles = sorted({s for s in _strings(resource.inputs) if _ROLE_ARN.match(s)})
         passed = {"iam:PassedToService": entry.get("pass_to", "")}
         return [(role, passed) for role in roles]
+    related = (entry.get("related") or {}).get(service)
+    if related:
+        targets: list[tuple[str, dict[str, Any]]] = []
+        for template in related:
+            try:
+                targets.append((fill(template, values), {}))
+            except UnresolvableError:
+                continue
+        return targets
     if service == "kms":
         keys = sorted({s for s in _strings(resource.inputs) if _KEY_ARN.match(s)})
         via = {"kms:ViaService": f"{_service_of(own)}.{docs.region}.amazonaws.com", "kms:CallerAccount": docs.account}
@@ -301,8 +296,44 @@ def _service_of(arns: list[str]) -> str:
     return "unknown"
 
 
+def sagemaker_context(inputs: dict[str, Any]) -> dict[str, Any]:
+    """SageMaker's condition keys of a create request, from the resource's inputs (camelCase, any depth).
+
+    VPC subnets and security groups, network isolation, instance types and the volume and output keys:
+    the keys the guardrails test. The simulator keeps those its IAM data lists for the action.
+    """
+    found: dict[str, Any] = {}
+    types: list[str] = []
+    for key, value in _items(inputs):
+        if key == "subnets" and isinstance(value, list):
+            found["sagemaker:VpcSubnets"] = value
+        elif key == "securityGroupIds" and isinstance(value, list):
+            found["sagemaker:VpcSecurityGroupIds"] = value
+        elif key == "enableNetworkIsolation" and isinstance(value, bool):
+            found["sagemaker:NetworkIsolation"] = str(value).lower()
+        elif key == "instanceType" and isinstance(value, str):
+            types.append(value)
+        elif key in ("volumeKmsKeyId", "kmsKeyArn") and isinstance(value, str):
+            found["sagemaker:VolumeKmsKey"] = found["sagemaker:VolumeKmsKeyArn"] = value
+    if types:
+        found["sagemaker:InstanceTypes"] = sorted(set(types))
+    return found
+
+
+def _items(value: Any) -> Iterator[tuple[str, Any]]:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield key, item
+            yield from _items(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _items(item)
+
+
 def _iam_context(action: str, resource: PlannedResource, docs: Documents) -> dict[str, Any]:
-    """IAM's own condition keys, from the resource's inputs."""
+    """IAM's and SageMaker's own condition keys, from the resource's inputs."""
+    if action.startswith("sagemaker:Create"):
+        return sagemaker_context(resource.inputs)
     if action in ("iam:CreateRole", "iam:PutRolePermissionsBoundary") and resource.inputs.get("permissionsBoundary"):
         return {"iam:PermissionsBoundary": resource.inputs["permissionsBoundary"]}
     if action in ("iam:AttachRolePolicy", "iam:DetachRolePolicy") and resource.inputs.get("policyArn"):
@@ -318,16 +349,26 @@ def _object_key_rows(
     if key is None or not own:
         return []
     via = {"kms:ViaService": f"s3.{docs.region}.amazonaws.com", "kms:CallerAccount": docs.account}
-    cited = f"Amazon S3 user guide, 'Permissions for SSE-KMS' (PutObject needs kms:GenerateDataKey, GetObject kms:Decrypt); {source}"
+    cited = (
+        "Amazon S3 user guide, 'Permissions for SSE-KMS' (PutObject needs kms:GenerateDataKey, "
+        f"GetObject kms:Decrypt); {source}"
+    )
     rows = []
     for action, verb in (("kms:GenerateDataKey", "create"), ("kms:Decrypt", "read")):
         rows += _for_principals(
-            DEPLOYERS, docs, action, key, f"pulumi up: {verb} {resource.type} {resource.name} ({own[0]})", cited, via, None
+            DEPLOYERS,
+            docs,
+            action,
+            key,
+            f"pulumi up: {verb} {resource.type} {resource.name} ({own[0]})",
+            cited,
+            via,
+            None,
         )
     return rows
 
 
-def _for_principals(
+def _for_principals(  # noqa: PLR0917 - the row's fields, in the order a row reads
     principals: tuple[str, ...],
     docs: Documents,
     action: str,

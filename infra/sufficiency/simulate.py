@@ -8,9 +8,11 @@ refuses to evaluate is reported as not evaluated, never as allowed.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import subprocess
+import threading
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +28,7 @@ ALLOWED = "Allowed"
 NOT_EVALUATED = "NotEvaluated"
 
 
-class SimulatorUnavailable(RuntimeError):
+class SimulatorUnavailableError(RuntimeError):
     """node or the simulator package is missing: `npm ci --prefix tools/iam-simulate` installs it."""
 
 
@@ -54,20 +56,66 @@ class Outcome:
         )
 
 
-def evaluate(docs: Documents, rows: list[Requirement], extra_policies: dict[str, Any] | None = None) -> list[Outcome]:
+class Verdicts:
+    """Simulator results by request and by the content of the documents it names, shared between plans.
+
+    The simulator is deterministic: the same request against byte-identical documents gets the same
+    verdict, so a variant plan only sends what differs from the plans already evaluated.
+    """
+
+    def __init__(self) -> None:
+        self._results: dict[str, dict[str, Any]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        """The result of an identical request, if one was evaluated."""
+        with self._lock:
+            return self._results.get(key)
+
+    def put(self, key: str, result: dict[str, Any]) -> None:
+        """Remember a result."""
+        with self._lock:
+            self._results[key] = result
+
+
+def evaluate(
+    docs: Documents,
+    rows: list[Requirement],
+    extra_policies: dict[str, Any] | None = None,
+    verdicts: Verdicts | None = None,
+) -> list[Outcome]:
     """Evaluate every row against the plan's documents in one simulator process."""
     policies = {**docs.policies, **(extra_policies or {})}
-    requests, outcomes = [], {}
+    digests = {
+        name: hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest() for name, doc in policies.items()
+    }
+    verdicts = verdicts or Verdicts()
+    requests, outcomes, keys = [], {}, {}
     for index, row in enumerate(rows):
         request = _request(index, row, docs, policies)
         if isinstance(request, Outcome):
             outcomes[index] = request
-        else:
+            continue
+        keys[index] = _cache_key(request, digests)
+        known = verdicts.get(keys[index])
+        if known is None:
             requests.append(request)
-    for result in _run({"policies": policies, "requests": requests}):
+        else:
+            outcomes[index] = _outcome(row, known, docs)
+    for result in _run({"policies": policies, "requests": requests}) if requests else []:
         index = int(result["id"])
+        verdicts.put(keys[index], result)
         outcomes[index] = _outcome(rows[index], result, docs)
     return [outcomes[index] for index in range(len(rows))]
+
+
+def _cache_key(request: dict[str, Any], digests: dict[str, str]) -> str:
+    named = {
+        "identity": [digests[n] for n in request["identity"]],
+        "boundary": [digests[n] for n in request["boundary"] or []],
+        "resourcePolicy": digests.get(request["resourcePolicy"] or "", ""),
+    }
+    return json.dumps({**request, **named, "id": None}, sort_keys=True)
 
 
 def _request(index: int, row: Requirement, docs: Documents, policies: dict[str, Any]) -> dict[str, Any] | Outcome:
@@ -88,7 +136,7 @@ def _request(index: int, row: Requirement, docs: Documents, policies: dict[str, 
             "identity": [],
             "boundary": None,
             "resourcePolicy": target.trust,
-            "trust": True,
+            "core": True,
         }
     if principal is None:
         return Outcome(row, "ImplicitlyDenied", refused_by=f"no identity (the plan has no role {row.principal})")
@@ -103,7 +151,7 @@ def _request(index: int, row: Requirement, docs: Documents, policies: dict[str, 
         "identity": list(principal.identity),
         "boundary": list(principal.boundary) if principal.boundary else None,
         "resourcePolicy": resource_policy if resource_policy in policies else None,
-        "trust": False,
+        "core": row.core,
     }
 
 
@@ -135,7 +183,7 @@ def _refusal(denials: list[dict[str, Any]], row: Requirement, docs: Documents) -
         return "trust (the role's trust policy does not admit this subject)"
     names = []
     for denial in denials:
-        kind, sid = denial.get("policyType"), denial.get("sid")
+        kind, sid = str(denial.get("policyType")), denial.get("sid")
         if denial.get("explicit"):
             where = {"pb": "boundary", "identity": "identity policy", "resource": "resource policy"}.get(kind, kind)
             label = "guardrail" if sid and str(sid).startswith("Deny") and kind in ("pb", "identity") else where
@@ -148,18 +196,18 @@ def _refusal(denials: list[dict[str, Any]], row: Requirement, docs: Documents) -
             names.append(f"the resource policy of {row.resource}")
         else:
             names.append(str(kind))
-    return ", ".join(dict.fromkeys(names)) or "unknown"
+    return ", ".join(dict.fromkeys(names)) or f"the simulator ({json.dumps(denials)})"
 
 
 def _run(batch: dict[str, Any]) -> list[dict[str, Any]]:
     node = shutil.which("node")
     if node is None or not (TOOL / "node_modules" / "@cloud-copilot" / "iam-simulate").is_dir():
-        raise SimulatorUnavailable("the IAM simulator is not installed: run `npm ci --prefix tools/iam-simulate`")
-    completed = subprocess.run(
+        raise SimulatorUnavailableError("the IAM simulator is not installed: run `npm ci --prefix tools/iam-simulate`")
+    completed = subprocess.run(  # noqa: S603 - node on the project's own script, the batch on stdin
         [node, str(SCRIPT)], input=json.dumps(batch), capture_output=True, text=True, check=False, cwd=TOOL
     )
     if completed.returncode != 0:
-        raise SimulatorUnavailable(f"the IAM simulator failed: {completed.stderr.strip()[-2000:]}")
+        raise SimulatorUnavailableError(f"the IAM simulator failed: {completed.stderr.strip()[-2000:]}")
     results: list[dict[str, Any]] = json.loads(completed.stdout)
     return results
 

@@ -1,13 +1,13 @@
 // Evaluate a batch of IAM requests with @cloud-copilot/iam-simulate (versions pinned in package-lock.json).
 // stdin: {"policies": {name: document}, "requests": [{id, principal, action, resource, account, context,
-//         identity: [name], boundary: [name] | null, resourcePolicy: name | null, trust: bool}]}
+//         identity: [name], boundary: [name] | null, resourcePolicy: name | null, core: bool}]}
 // stdout: [{id, decision, reason, denials, ignoredContextKeys}] where decision is Allowed, ExplicitlyDenied,
 // ImplicitlyDenied or NotEvaluated (the simulator refused the request: reason says why). Never guesses "Allowed".
 const path = require("node:path");
 const { runSimulation, getDenialReasons, isWildcardOnlyAction } = require("@cloud-copilot/iam-simulate");
 const { loadPolicy } = require("@cloud-copilot/iam-policy");
 
-// The core engine, for trust policies (see `trustAnalysis`). runUnsafeSimulation would do, but 0.1.173 loads
+// The core engine, for requests the validated path cannot take (see `coreAnalysis`). runUnsafeSimulation would do, but 0.1.173 loads
 // the resource policy without a name and then fails reading it, so the core is called the same way it does.
 const dist = path.dirname(require.resolve("@cloud-copilot/iam-simulate"));
 const { authorize } = require(path.join(dist, "core_engine/CoreSimulatorEngine.js"));
@@ -49,7 +49,8 @@ function denials(analysis) {
   }));
 }
 
-function trustAnalysis(request, policies) {
+function coreAnalysis(request, policies) {
+  const load = (names) => (names || []).map((name) => loadPolicy(policies[name], { name }));
   return authorize({
     request: new AwsRequestImpl(
       request.principal,
@@ -58,31 +59,41 @@ function trustAnalysis(request, policies) {
       new RequestContextImpl(request.context || {}),
     ),
     sessionPolicy: undefined,
-    identityPolicies: [],
+    identityPolicies: load(request.identity),
     serviceControlPolicies: [],
     resourceControlPolicies: [],
-    resourcePolicy: loadPolicy(policies[request.resourcePolicy], { name: request.resourcePolicy }),
-    permissionBoundaries: undefined,
+    resourcePolicy: request.resourcePolicy
+      ? loadPolicy(policies[request.resourcePolicy], { name: request.resourcePolicy })
+      : undefined,
+    permissionBoundaries: request.boundary ? load(request.boundary) : undefined,
     vpcEndpointPolicies: undefined,
     simulationParameters: { simulationMode: "Strict", discoveryContextKeyConstraints: new DiscoveryContextKeyConstraints([]) },
     serviceSettings: { s3: {} },
   });
 }
 
+const wildcardOnlyActions = new Map();
+
+async function wildcardOnly(action) {
+  if (!wildcardOnlyActions.has(action)) {
+    const [service, name] = action.split(":");
+    wildcardOnlyActions.set(action, await isWildcardOnlyAction(service, name).catch(() => undefined));
+  }
+  return wildcardOnlyActions.get(action);
+}
+
 async function evaluate(request, policies) {
-  const [service, action] = request.action.split(":");
-  let wildcardOnly;
-  try {
-    wildcardOnly = await isWildcardOnlyAction(service, action);
-  } catch (error) {
+  const wildcard = await wildcardOnly(request.action);
+  if (wildcard === undefined) {
     return { decision: "NotEvaluated", reason: `the IAM data has no action ${request.action}` };
   }
   // An action without resource-level permissions is authorised against "*", whatever it acts on.
-  const resolved = { ...request, resource: wildcardOnly ? "*" : request.resource };
-  if (request.trust) {
-    // Trust conditions on an identity provider's keys (token.actions.githubusercontent.com:sub) are not in the
-    // IAM data, so the validated path would drop them: evaluate the trust policy on the core, unvalidated path.
-    const analysis = trustAnalysis(resolved, policies);
+  const resolved = { ...request, resource: wildcard ? "*" : request.resource };
+  if (request.core) {
+    // The validated path refuses two kinds of request the platform makes, so they take the core engine:
+    // trust conditions on an identity provider's keys (token.actions.githubusercontent.com:sub), which the IAM
+    // data does not list, and CreateModel from a model package, for which the IAM data has no such resource.
+    const analysis = coreAnalysis(resolved, policies);
     return {
       decision: analysis.result,
       denials: analysis.result === "Allowed" ? [] : denials(analysis),
