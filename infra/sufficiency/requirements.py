@@ -242,7 +242,9 @@ def _resource_rows(plan: Plan, docs: Documents, resource: PlannedResource, entry
                 continue
             needed_by = f"pulumi up: {handler} {resource.type} {resource.name}"
             for target, context in _targets(plan, docs, resource, entry, action, own, values):
-                full = {**context, **tag_context(action, tags)}
+                # Tag keys describe the resource acted on: this resource's own tags, or a key's own tags.
+                target_tags = tags if target in own else _tags_of(plan, target)
+                full = {**context, **tag_context(action, target_tags)}
                 if entry.get("requested_region"):
                     full["aws:RequestedRegion"] = entry["requested_region"]
                 cite = cited.replace("<h>", handler)
@@ -287,6 +289,16 @@ def _targets(  # noqa: PLR0917 - one call site; the arguments are the resource's
         via = {"kms:ViaService": f"{_service_of(own)}.{docs.region}.amazonaws.com", "kms:CallerAccount": docs.account}
         return [(key, via) for key in keys]
     return [("*", {})]
+
+
+def _tags_of(plan: Plan, arn: str) -> dict[str, str]:
+    """The tags of another resource of the plan that a handler acts on (only keys are looked up)."""
+    for purpose, key_arn in plan.outputs.get("key_arns", {}).items():
+        if key_arn == arn:
+            for key in plan.of_type("aws:kms/key:Key"):
+                if key.inputs.get("tags", {}).get("purpose") == purpose:
+                    return dict(key.inputs["tags"])
+    return {}
 
 
 def _service_of(arns: list[str]) -> str:
@@ -350,11 +362,12 @@ def _object_key_rows(
         return []
     via = {"kms:ViaService": f"s3.{docs.region}.amazonaws.com", "kms:CallerAccount": docs.account}
     cited = (
-        "Amazon S3 user guide, 'Permissions for SSE-KMS' (PutObject needs kms:GenerateDataKey, "
-        f"GetObject kms:Decrypt); {source}"
+        "Amazon S3 user guide, 'Using server-side encryption with AWS KMS keys' (PutObject needs "
+        f"kms:GenerateDataKey); {source}"
     )
     rows = []
-    for action, verb in (("kms:GenerateDataKey", "create"), ("kms:Decrypt", "read")):
+    # Reads are HeadObject and GetObjectTagging, which need no key: only writes use it.
+    for action, verb in (("kms:GenerateDataKey", "create"),):
         rows += _for_principals(
             DEPLOYERS,
             docs,
