@@ -5,12 +5,13 @@ Runs unchanged under `pulumi up`, under `mlops plan` (Pulumi mocks, offline) and
 
 import pulumi
 
-from infra.components.audit import Audit, AuditArgs
+from infra.components.audit import Audit, AuditArgs, trail_log_group
 from infra.components.budget import Budget, BudgetArgs
 from infra.components.encryption import Encryption, EncryptionArgs, KeyPurpose
 from infra.components.endpoint import Endpoint, EndpointArgs
 from infra.components.feature_store import FeatureStore, FeatureStoreArgs
 from infra.components.identity import Identity, IdentityArgs
+from infra.components.log_groups import SageMakerLogs, SageMakerLogsArgs
 from infra.components.monitoring import Monitoring, MonitoringArgs
 from infra.components.network import Network, NetworkArgs
 from infra.components.registry import PromotionHook, Registry, RegistryArgs
@@ -47,13 +48,16 @@ identity = Identity(
         github=config.identity.github,
         personas=config.identity.personas,
         state_bucket=config.identity.state_bucket,
+        secrets_key_arn=config.identity.secrets_key_arn,
         allowed_instance_types=config.allowed_instance_types,
         require_network_isolation=config.guardrails.require_network_isolation,
+        trail_arn=trail_arn,
+        trail_log_group=trail_log_group(naming),
     ),
 )
 roles = identity.role_arns
 KEY_USERS: dict[KeyPurpose, tuple[str, ...]] = {
-    "data": ("pipeline", "jobs", "feature-store", "data-scientist", "ml-engineer"),
+    "data": ("pipeline", "jobs", "feature-store", "data-scientist", "data-engineer", "ml-engineer"),
     "models": (
         "pipeline",
         "jobs",
@@ -74,10 +78,11 @@ encryption = Encryption(
         tags=tags,
         deletion_window_days=config.encryption.deletion_window_days,
         reader_accounts=config.registry.reader_accounts,
+        connection_readers=[roles["github-preview"]],
         key_users={purpose: [roles[r] for r in users if r in roles] for purpose, users in KEY_USERS.items()},
         key_grantors={
             purpose: [roles[r] for r in ("github-deploy", "platform-admin") if r in roles]
-            for purpose in ("data", "models")
+            for purpose in ("data", "models", "alerts")
         },
     ),
 )
@@ -118,7 +123,9 @@ audit = Audit(
         alerts_key_arn=encryption.key_arns["alerts"],
         data_event_bucket_arns=[storage.bucket_arns[purpose] for purpose in ("raw", "features", "artifacts")],
         alert_emails=config.audit.alert_emails,
-        depends_on=[storage],
+        log_retention_days=config.audit.log_retention_days,
+        trail_logs_role_arn=roles["trail-logs"],
+        depends_on=[storage, identity],
     ),
 )
 feature_store = FeatureStore(
@@ -217,6 +224,16 @@ endpoint = Endpoint(
         alerts_topic_arn=audit.alerts_topic_arn,
     ),
     opts=pulumi.ResourceOptions(depends_on=[identity]),
+)
+sagemaker_logs = SageMakerLogs(
+    "sagemaker-logs",
+    SageMakerLogsArgs(
+        naming=naming,
+        tags=tags,
+        logs_key_arn=encryption.key_arns["logs"],
+        retention_days=config.audit.log_retention_days,
+        endpoint_names=[endpoint.endpoint_name] if endpoint.endpoint_name is not None else [],
+    ),
 )
 monitoring = Monitoring(
     "monitoring",

@@ -11,6 +11,15 @@ from dataclasses import dataclass
 
 from infra.config.types import Environment
 
+SAGEMAKER_JOB_LOG_GROUPS = {
+    "training": "/aws/sagemaker/TrainingJobs",
+    "processing": "/aws/sagemaker/ProcessingJobs",
+    "transform": "/aws/sagemaker/TransformJobs",
+}
+"""Log groups whose names SageMaker fixes (one per account and region), not this scheme."""
+ENDPOINT_LOG_GROUP_PREFIX = "/aws/sagemaker/Endpoints/"
+"""SageMaker logs an endpoint to `<prefix><endpoint name>`."""
+
 
 class NamingError(ValueError):
     """A generated name breaks an AWS rule; the message says which and how to shorten it."""

@@ -12,6 +12,11 @@ from infra.naming import Naming
 from infra.policy_document import Statement, deny_insecure_transport, policy_json
 
 
+def trail_log_group(naming: Naming) -> str:
+    """The CloudWatch Logs group the trail delivers to."""
+    return naming.resource("trail")
+
+
 @dataclass(frozen=True)
 class AuditArgs:
     """Inputs of `Audit`."""
@@ -25,6 +30,9 @@ class AuditArgs:
     data_event_bucket_arns: Sequence[pulumi.Input[str]]
     """Buckets whose object reads and writes are recorded (raw data, features, model artifacts)."""
     alert_emails: Sequence[str]
+    log_retention_days: int
+    trail_logs_role_arn: pulumi.Input[str]
+    """The role CloudTrail assumes to write into the trail's log group."""
     depends_on: Sequence[pulumi.Resource] = ()
     """The audit bucket's policy: CloudTrail checks it when the trail is created."""
 
@@ -33,7 +41,9 @@ class Audit(pulumi.ComponentResource):
     """The audit trail and the alerts topic.
 
     A multi-region CloudTrail with log file validation, KMS-encrypted, recording S3 data events on
-    the data and model buckets; and the KMS-encrypted SNS topic every alarm and approval event goes to.
+    the data and model buckets, and delivered to a KMS-encrypted CloudWatch Logs group with the
+    environment's retention too (Security Hub CloudTrail.5: metric filters and alarms need it); and
+    the KMS-encrypted SNS topic every alarm and approval event goes to.
     """
 
     trail_arn: pulumi.Output[str]
@@ -41,6 +51,14 @@ class Audit(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: AuditArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mlops:audit:Audit", name, None, opts)
+        log_group = aws.cloudwatch.LogGroup(
+            f"{name}-trail-logs",
+            name=trail_log_group(args.naming),
+            kms_key_id=args.logs_key_arn,
+            retention_in_days=args.log_retention_days,
+            tags=dict(args.tags),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
         trail = aws.cloudtrail.Trail(
             f"{name}-trail",
             name=args.trail_name,
@@ -50,6 +68,9 @@ class Audit(pulumi.ComponentResource):
             include_global_service_events=True,
             enable_log_file_validation=True,
             enable_logging=True,
+            # CloudTrail takes the group's ARN with the `:*` stream suffix (CloudTrail API, CloudWatchLogsLogGroupArn).
+            cloud_watch_logs_group_arn=pulumi.Output.concat(log_group.arn, ":*"),
+            cloud_watch_logs_role_arn=args.trail_logs_role_arn,
             advanced_event_selectors=[
                 {
                     "name": "Management events",

@@ -17,7 +17,7 @@ KEY_PURPOSES: tuple[KeyPurpose, ...] = ("data", "models", "logs", "alerts")
 """data: raw data and feature store; models: artifacts, capture, reports; logs: audit; alerts: SNS."""
 
 KEY_ADMIN_ACTIONS = [
-    "kms:Create*",
+    "kms:CreateAlias",
     "kms:Describe*",
     "kms:Enable*",
     "kms:List*",
@@ -33,10 +33,23 @@ KEY_ADMIN_ACTIONS = [
     "kms:CancelKeyDeletion",
     "kms:RotateKeyOnDemand",
 ]
-"""What the account root may do: administer the key, never encrypt or decrypt with it."""
+"""What the account root delegates to IAM policies: administration. No cryptographic operation and
+no grant (`kms:CreateGrant`, which would let its holder hand out decryption): those go to named roles
+only. What stays true beyond that: whoever may `kms:PutKeyPolicy` (the deployers, break-glass) can
+rewrite this policy; CloudTrail records every such change."""
 
 KEY_USER_ACTIONS = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"]
 KEY_GRANT_ACTIONS = ["kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant"]
+DEPLOYER_KEY_USE = ["kms:GenerateDataKey", "kms:Decrypt", "kms:Encrypt", "kms:DescribeKey"]
+DEPLOYER_VIA_SERVICES: dict[KeyPurpose, tuple[str, ...]] = {
+    "models": ("s3",),
+    "data": ("sagemaker",),
+    "alerts": ("events", "secretsmanager"),
+}
+"""Where the deployers use a key, only through that service: uploads of the staged step code into
+the artifacts bucket (models, S3 user guide: PutObject with SSE-KMS needs kms:GenerateDataKey), the
+online store of a feature group (data, SageMaker developer guide: Feature Store KMS permissions), the
+promotion hook's connection secret (alerts, CloudFormation handlers of AWS::Events::Connection)."""
 
 
 @dataclass(frozen=True)
@@ -50,8 +63,12 @@ class EncryptionArgs:
     """Role ARNs allowed to use each key (and to create grants for AWS services acting for them)."""
     reader_accounts: Sequence[str] = ()
     """Accounts that deploy models trained here: they may decrypt model artifacts through S3 only."""
+    connection_readers: Sequence[pulumi.Input[str]] = ()
+    """The preview role: EventBridge decrypts the promotion hook connection's parameters (alerts key)
+    with the caller's permission when `pulumi preview --refresh` describes it."""
     key_grantors: Mapping[KeyPurpose, Sequence[pulumi.Input[str]]] = field(default_factory=dict)
-    """Role ARNs that only create grants for AWS resources (the deployer creating endpoints, feature groups)."""
+    """The deployers: they create grants for AWS resources (endpoints, feature groups) and use the key
+    only through the services of `DEPLOYER_VIA_SERVICES`."""
 
 
 class Encryption(pulumi.ComponentResource):
@@ -101,7 +118,8 @@ class Encryption(pulumi.ComponentResource):
             Statement(sid="KeyAdministration", principals={"AWS": root}, actions=KEY_ADMIN_ACTIONS, resources=["*"])
         ]
         users = list(self._args.key_users.get(purpose, ()))
-        grantors = users + list(self._args.key_grantors.get(purpose, ()))
+        deployers = list(self._args.key_grantors.get(purpose, ()))
+        grantors = users + deployers
         if users:
             statements.append(
                 Statement(sid="KeyUse", principals={"AWS": users}, actions=KEY_USER_ACTIONS, resources=["*"])
@@ -111,9 +129,35 @@ class Encryption(pulumi.ComponentResource):
                 Statement(
                     sid="KeyGrantsForAwsServices",
                     principals={"AWS": grantors},
-                    actions=[*KEY_GRANT_ACTIONS, "kms:DescribeKey"],
+                    actions=KEY_GRANT_ACTIONS,
                     resources=["*"],
                     conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
+                )
+            )
+        if deployers and purpose in DEPLOYER_VIA_SERVICES:
+            statements.append(
+                Statement(
+                    sid="DeployersUseThroughServices",
+                    principals={"AWS": deployers},
+                    actions=DEPLOYER_KEY_USE,
+                    resources=["*"],
+                    conditions={
+                        "StringEquals": {
+                            "kms:ViaService": [
+                                f"{service}.{naming.region}.amazonaws.com" for service in DEPLOYER_VIA_SERVICES[purpose]
+                            ]
+                        }
+                    },
+                )
+            )
+        if purpose == "alerts" and self._args.connection_readers:
+            statements.append(
+                Statement(
+                    sid="ConnectionReadersDecryptViaEvents",
+                    principals={"AWS": list(self._args.connection_readers)},
+                    actions=["kms:Decrypt"],
+                    resources=["*"],
+                    conditions={"StringEquals": {"kms:ViaService": f"events.{naming.region}.amazonaws.com"}},
                 )
             )
         if purpose == "models" and self._args.reader_accounts:

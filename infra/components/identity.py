@@ -12,7 +12,13 @@ from infra.config.models import GithubConfig, PersonasConfig
 from infra.config.types import Environment
 from infra.iam.arns import Arns
 from infra.iam.boundary import boundary_statements
-from infra.iam.deployer import OIDC_HOST, deployer_statements, preview_statements, state_backend_statements
+from infra.iam.deployer import (
+    OIDC_HOST,
+    deployer_statements,
+    preview_statements,
+    secrets_provider_statements,
+    state_backend_statements,
+)
 from infra.iam.guardrails import sagemaker_guardrails
 from infra.iam.personas import persona_statements
 from infra.iam.roles import CI_ROLES, PERSONAS, WORKLOADS, Persona, RoleKey
@@ -29,6 +35,7 @@ MANAGED_POLICY_LIMIT = 6_144
 
 _PERSONA_FIELDS: dict[Persona, str] = {
     "data-scientist": "data_scientists",
+    "data-engineer": "data_engineers",
     "ml-engineer": "ml_engineers",
     "model-approver": "model_approvers",
     "platform-admin": "platform_admins",
@@ -48,11 +55,17 @@ class IdentityArgs:
     state_bucket: str | None
     allowed_instance_types: Sequence[str]
     require_network_isolation: bool
+    trail_arn: str = ""
+    """The audit trail (its ARN is derived from its name): the only principal of the trail-logs role."""
+    trail_log_group: str = ""
+    """The CloudWatch Logs group the trail delivers to."""
+    secrets_key_arn: str | None = None
+    """The Pulumi secrets provider's KMS key (created at bootstrap, outside the stack)."""
 
 
 def role_names(naming: Naming) -> dict[str, str]:
     """The IAM name of every role the blueprint may create in this environment."""
-    return {key: naming.iam(key) for key in (*WORKLOADS, *PERSONAS, *CI_ROLES, "automation")}
+    return {key: naming.iam(key) for key in (*WORKLOADS, *PERSONAS, *CI_ROLES, "automation", "trail-logs")}
 
 
 class Identity(pulumi.ComponentResource):
@@ -92,6 +105,7 @@ class Identity(pulumi.ComponentResource):
         self.roles = {}
         self._execution_roles()
         self._automation_role()
+        self._trail_logs_role()
         self._persona_roles()
         self._github_roles()
         self.role_arns = {key: role.arn for key, role in self.roles.items()}
@@ -171,6 +185,29 @@ class Identity(pulumi.ComponentResource):
         ]
         self._role("automation", "Starts the drift and training pipelines on schedules and alarms", trust, access)
 
+    def _trail_logs_role(self) -> None:
+        """CloudTrail writes the trail's events into its log group: create streams and put events, nothing else.
+
+        CloudTrail user guide, "Sending events to CloudWatch Logs": the role trusts cloudtrail.amazonaws.com
+        and allows logs:CreateLogStream and logs:PutLogEvents on the group's streams.
+        """
+        args = self._args
+        if not args.trail_arn:
+            return
+        trust = Statement(
+            sid="ThisTrailOnly",
+            principals={"Service": "cloudtrail.amazonaws.com"},
+            actions=["sts:AssumeRole"],
+            conditions={"StringEquals": {"aws:SourceArn": args.trail_arn}},
+        )
+        streams = self._arns.log_group(f"{args.trail_log_group}:log-stream:*")
+        access = [
+            Statement(
+                sid="DeliverTrailEvents", actions=["logs:CreateLogStream", "logs:PutLogEvents"], resources=[streams]
+            )
+        ]
+        self._role("trail-logs", "CloudTrail: delivers the trail to its CloudWatch Logs group", trust, access)
+
     def _persona_roles(self) -> None:
         args = self._args
         for persona in PERSONAS:
@@ -202,7 +239,7 @@ class Identity(pulumi.ComponentResource):
         }
         access = {
             "github-deploy": deployer_statements(self._arns, self._boundary_policy_arn) + self._state_backend(True),
-            "github-preview": preview_statements() + self._state_backend(False),
+            "github-preview": preview_statements(self._arns) + self._state_backend(False),
         }
         for key in CI_ROLES:
             trust = Statement(
@@ -218,5 +255,7 @@ class Identity(pulumi.ComponentResource):
             self._role(key, f"GitHub Actions: {described}", trust, access[key])
 
     def _state_backend(self, writable: bool) -> list[Statement]:
-        bucket = self._args.state_bucket
-        return state_backend_statements(bucket, writable) if bucket else []
+        bucket, key = self._args.state_bucket, self._args.secrets_key_arn
+        return (state_backend_statements(bucket, writable) if bucket else []) + (
+            secrets_provider_statements(key, writable) if key else []
+        )

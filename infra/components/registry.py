@@ -12,11 +12,15 @@ import pulumi_aws as aws
 from infra.naming import Naming
 from infra.policy_document import Statement, policy_json
 
-READ_PACKAGE_ACTIONS = [
+DEPLOYING_ACCOUNT_ACTIONS = [
     "sagemaker:DescribeModelPackage",
     "sagemaker:DescribeModelPackageGroup",
     "sagemaker:ListModelPackages",
+    "sagemaker:CreateModel",
 ]
+"""What a deploying account may do with this group's packages: read them, and create a model from
+one (SageMaker developer guide, "Deploy a Model Version from a Different Account": the owner's
+group policy grants `sagemaker:CreateModel` on the packages). Never update or delete them."""
 
 
 def package_state_changes(group_name: str, **detail: list[str]) -> str:
@@ -92,7 +96,7 @@ class Registry(pulumi.ComponentResource):
                     Statement(
                         sid="DeployingAccountsRead",
                         principals={"AWS": [f"arn:aws:iam::{account}:root" for account in args.reader_accounts]},
-                        actions=READ_PACKAGE_ACTIONS,
+                        actions=DEPLOYING_ACCOUNT_ACTIONS,
                         resources=[group.arn, packages],
                     )
                 ),

@@ -179,11 +179,31 @@ class EncryptionConfig(Section):
     )
 
 
+LOG_RETENTION_DAYS = (
+    *(1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545),
+    *(731, 1096, 1827, 2192, 2557, 2922, 3288, 3653),
+)
+"""The retentionInDays values CloudWatch Logs accepts (API reference, PutRetentionPolicy)."""
+
+
 class AuditConfig(Section):
     """Audit trail and alert routing."""
 
     alert_emails: list[Email] = Field(default_factory=list, description="Addresses subscribed to the alerts topic.")
-    log_retention_days: int = Field(default=365, ge=90, le=3653, description="Retention of the CloudWatch log groups.")
+    log_retention_days: int = Field(
+        default=365,
+        ge=90,
+        le=3653,
+        description="Retention of the CloudWatch log groups (trail and SageMaker); one of the values AWS accepts.",
+    )
+
+    @field_validator("log_retention_days")
+    @classmethod
+    def _retention(cls, value: int) -> int:
+        if value not in LOG_RETENTION_DAYS:
+            allowed = ", ".join(str(days) for days in LOG_RETENTION_DAYS if days >= 90)
+            raise ValueError(f"CloudWatch Logs accepts only these retentions from 90 days: {allowed}")
+        return value
 
 
 class GithubConfig(Section):
@@ -201,6 +221,10 @@ class PersonasConfig(Section):
     """Who may assume each persona role in this environment (IAM role or user ARNs, e.g. SSO roles)."""
 
     data_scientists: list[PrincipalArn] = Field(default_factory=list)
+    data_engineers: list[PrincipalArn] = Field(
+        default_factory=list,
+        description="Load data: write the raw bucket and put records into feature groups (mlops features ingest).",
+    )
     ml_engineers: list[PrincipalArn] = Field(default_factory=list)
     model_approvers: list[PrincipalArn] = Field(default_factory=list)
     platform_admins: list[PrincipalArn] = Field(default_factory=list)
@@ -216,6 +240,14 @@ class IdentityConfig(Section):
         default=None,
         pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$",
         description="S3 bucket of the Pulumi state backend; the deploy and preview roles get access to it.",
+    )
+    secrets_key_arn: str | None = Field(
+        default=None,
+        pattern=r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[0-9a-f-]{36}$",
+        description=(
+            "Key ARN of the stack's Pulumi secrets provider (awskms://); the deploy role may encrypt and "
+            "decrypt with it, the preview role decrypt. A key ARN, not an alias: IAM matches key ARNs."
+        ),
     )
 
 

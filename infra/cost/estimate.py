@@ -67,6 +67,7 @@ FREE = {
     "aws:appautoscaling/scheduledAction:ScheduledAction": "free",
     "aws:budgets/budget:Budget": "the first two budgets are free",
     "aws:costexplorer/costAllocationTag:CostAllocationTag": "free",
+    "aws:cloudwatch/logGroup:LogGroup": "an idle log group costs nothing; ingestion and storage are usage",
 }
 
 

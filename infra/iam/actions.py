@@ -98,7 +98,6 @@ OBSERVABILITY_READ = [
 """Metrics and logs reads; metric reads have no resource-level permission."""
 
 MLFLOW_READ = [
-    "sagemaker-mlflow:AccessUI",
     "sagemaker-mlflow:GetExperiment",
     "sagemaker-mlflow:GetExperimentByName",
     "sagemaker-mlflow:SearchExperiments",
@@ -129,3 +128,11 @@ MLFLOW_LOG = [
 
 MLFLOW_UI = ["sagemaker:CreatePresignedMlflowAppUrl", "sagemaker:CreatePresignedMlflowTrackingServerUrl"]
 """Open the MLflow UI of a tracking app or server (a short-lived presigned URL)."""
+
+UNSCOPED_MLFLOW_UI = ["sagemaker-mlflow:AccessUI"]
+"""Open a tracking server's UI: the Service Authorization Reference lists no resource type for it, so
+only `Resource: "*"` matches (the server's API calls behind the UI stay scoped)."""
+
+MLFLOW_APP_API = ["sagemaker:CallMlflowAppApi"]
+"""An MLflow App's whole API, reads and writes alike: its only data-plane action (Service
+Authorization Reference). The `sagemaker-mlflow:*` actions above apply to tracking servers only."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from infra.iam.arns import Arns
+from infra.iam.deployer import CONNECTION_SECRETS, COST_EXPLORER
 from infra.policy_document import Statement
 
 PLATFORM_SERVICES = [
@@ -33,8 +34,12 @@ PLATFORM_SERVICES = [
     "sns",
     "sts",
 ]
-GLOBAL_SERVICES = ["iam:*", "sts:*", "budgets:*", "s3:ListAllMyBuckets"]
-"""Services with a global endpoint, exempt from the region lock."""
+PLATFORM_ACTIONS = [*COST_EXPLORER, *CONNECTION_SECRETS]
+"""Single actions of services the platform otherwise does not use: activating cost allocation tags,
+and the secret behind the promotion hook's EventBridge connection."""
+GLOBAL_SERVICES = ["iam:*", "sts:*", "budgets:*", "s3:ListAllMyBuckets", *COST_EXPLORER]
+"""Services with a global endpoint, exempt from the region lock. Cost Explorer's API is served from
+us-east-1 only (AWS General Reference, Cost Explorer endpoints), whatever the stack's region."""
 
 
 def boundary_statements(
@@ -51,7 +56,7 @@ def boundary_statements(
     return [
         Statement(
             sid="PlatformServicesCeiling",
-            actions=[f"{service}:*" for service in PLATFORM_SERVICES],
+            actions=[f"{service}:*" for service in PLATFORM_SERVICES] + PLATFORM_ACTIONS,
             resources=["*"],
         ),
         Statement(

@@ -9,9 +9,19 @@ resource-level permission are listed in `UNSCOPED_DEPLOY` with the reason.
 from __future__ import annotations
 
 from infra.iam.arns import Arns
+from infra.naming import ENDPOINT_LOG_GROUP_PREFIX, SAGEMAKER_JOB_LOG_GROUPS
 from infra.policy_document import Statement
 
 OIDC_HOST = "token.actions.githubusercontent.com"
+
+COST_EXPLORER = ["ce:UpdateCostAllocationTagsStatus", "ce:ListCostAllocationTags"]
+"""Activating cost allocation tags. No resource type (Service Authorization Reference); Cost
+Explorer is served only from us-east-1 (ce.us-east-1.amazonaws.com), so the boundary's region lock
+exempts exactly these actions."""
+
+STAGED_PREFIXES = ("code/", "clarify/")
+"""Key prefixes of the objects `pulumi up` uploads into the artifacts bucket: step code and Clarify
+analysis configs (infra/components/training_pipeline.py)."""
 
 UNSCOPED_DEPLOY = [
     "kms:CreateKey",  # a key's ARN does not exist before it is created
@@ -26,6 +36,10 @@ UNSCOPED_DEPLOY = [
     "sts:GetCallerIdentity",
     "application-autoscaling:Describe*",
     "cloudwatch:DescribeAlarms",
+    "cloudwatch:GetMetricData",  # a target-tracking policy's metric check; metric reads have no resource level
+    "logs:CreateLogDelivery",  # flow logs to S3; the Service Authorization Reference lists no resource type
+    "logs:DeleteLogDelivery",
+    *COST_EXPLORER,
 ]
 
 BUCKET_ADMIN = [
@@ -75,6 +89,7 @@ NETWORK_ADMIN = [
     "ec2:DeleteRouteTable",
     "ec2:AssociateRouteTable",
     "ec2:DisassociateRouteTable",
+    "ec2:ReplaceRouteTableAssociation",
     "ec2:CreateSecurityGroup",
     "ec2:DeleteSecurityGroup",
     "ec2:AuthorizeSecurityGroupIngress",
@@ -100,6 +115,7 @@ TRAIL_ADMIN = [
     "cloudtrail:GetTrailStatus",
     "cloudtrail:GetEventSelectors",
     "cloudtrail:PutEventSelectors",
+    "cloudtrail:GetInsightSelectors",
     "cloudtrail:AddTags",
     "cloudtrail:RemoveTags",
     "cloudtrail:ListTags",
@@ -110,6 +126,9 @@ TOPIC_ADMIN = [
     "sns:GetTopicAttributes",
     "sns:SetTopicAttributes",
     "sns:Subscribe",
+    "sns:Unsubscribe",
+    "sns:GetSubscriptionAttributes",
+    "sns:SetSubscriptionAttributes",
     "sns:ListSubscriptionsByTopic",
     "sns:TagResource",
     "sns:UntagResource",
@@ -117,12 +136,21 @@ TOPIC_ADMIN = [
 ]
 SAGEMAKER_ADMIN = [
     f"sagemaker:{verb}{noun}"
-    for noun in ("Pipeline", "ModelPackageGroup", "Model", "EndpointConfig", "FeatureGroup", "MonitoringSchedule")
+    for noun in (
+        "Pipeline",
+        "ModelPackageGroup",
+        "Model",
+        "EndpointConfig",
+        "FeatureGroup",
+        "MonitoringSchedule",
+        "DataQualityJobDefinition",
+    )
     for verb in ("Create", "Delete", "Describe")
 ] + [
     "sagemaker:UpdatePipeline",
     "sagemaker:CreateEndpoint",
     "sagemaker:UpdateEndpoint",
+    "sagemaker:UpdateEndpointWeightsAndCapacities",
     "sagemaker:DeleteEndpoint",
     "sagemaker:DescribeEndpoint",
     "sagemaker:UpdateFeatureGroup",
@@ -131,6 +159,7 @@ SAGEMAKER_ADMIN = [
     "sagemaker:GetModelPackageGroupPolicy",
     "sagemaker:DeleteModelPackageGroupPolicy",
     "sagemaker:DescribeModelPackage",
+    "sagemaker:InvokeEndpoint",
     "sagemaker:CreateMlflowTrackingServer",
     "sagemaker:UpdateMlflowTrackingServer",
     "sagemaker:DeleteMlflowTrackingServer",
@@ -169,6 +198,26 @@ ALARMS_ADMIN = [
     "cloudwatch:GetDashboard",
     "cloudwatch:DeleteDashboards",
 ]
+PROMOTION_HOOK_ADMIN = [
+    f"events:{verb}{noun}"
+    for noun in ("Connection", "ApiDestination")
+    for verb in ("Create", "Update", "Delete", "Describe")
+]
+"""The promotion hook's EventBridge connection and API destination (CloudFormation handlers of
+AWS::Events::Connection and AWS::Events::ApiDestination)."""
+CONNECTION_SECRETS = [
+    "secretsmanager:CreateSecret",
+    "secretsmanager:GetSecretValue",
+    "secretsmanager:PutSecretValue",
+    "secretsmanager:UpdateSecret",
+    "secretsmanager:DescribeSecret",
+    "secretsmanager:DeleteSecret",
+]
+"""EventBridge keeps a connection's credentials in a Secrets Manager secret named
+`events!connection/<name>/<id>`, created and updated with the caller's permissions."""
+KEY_USE_THROUGH_SERVICES = ["kms:GenerateDataKey", "kms:Decrypt", "kms:Encrypt", "kms:DescribeKey"]
+"""What the deployer does with a key, only through a service: S3 uploads (the staged code), the
+online store (SageMaker), the promotion hook's connection (EventBridge, Secrets Manager)."""
 EVENTS_ADMIN = [
     "events:PutRule",
     "events:DeleteRule",
@@ -255,13 +304,27 @@ READ_ONLY = [
     "scheduler:List*",
     "glue:GetDatabase*",
     "glue:GetTable*",
+    "glue:GetTags",
     "athena:GetWorkGroup",
     "athena:ListWorkGroups",
+    "athena:ListTagsForResource",
     "application-autoscaling:Describe*",
+    "application-autoscaling:ListTagsForResource",
     "budgets:View*",
+    "budgets:ListTagsForResource",
+    "ce:ListCostAllocationTags",
     "sts:GetCallerIdentity",
 ]
-"""What `pulumi preview --refresh` reads. No `s3:GetObject`: a preview never reads data."""
+"""What `pulumi preview --refresh` reads: each resource's read handler, its tags included. Objects
+are read only where Pulumi uploads them (staged code and configs): a preview never reads data."""
+
+
+DEPLOYER_KEY_SERVICES = ("s3", "sagemaker", "events", "secretsmanager")
+
+
+def via_services(region: str, services: tuple[str, ...]) -> list[str]:
+    """`kms:ViaService` values: these services, in this region."""
+    return [f"{service}.{region}.amazonaws.com" for service in services]
 
 
 def deployer_statements(arns: Arns, boundary_arn: str) -> list[Statement]:
@@ -276,16 +339,34 @@ def deployer_statements(arns: Arns, boundary_arn: str) -> list[Statement]:
         "endpoint-config",
         "feature-group",
         "monitoring-schedule",
+        "data-quality-job-definition",
         "mlflow-tracking-server",
     ]
     return [
         Statement(sid="Unscoped", actions=UNSCOPED_DEPLOY, resources=["*"]),
         Statement(sid="Buckets", actions=BUCKET_ADMIN, resources=[arns.env_buckets()]),
         Statement(
-            sid="PipelineCode",
-            actions=["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
-            resources=[arns.objects("artifacts", "code/")],
+            sid="StagedObjects",
+            # Tagged uploads need PutObjectTagging; on a versioned bucket the provider deletes every version.
+            actions=[
+                "s3:GetObject",
+                "s3:GetObjectVersion",
+                "s3:GetObjectTagging",
+                "s3:PutObject",
+                "s3:PutObjectTagging",
+                "s3:DeleteObject",
+                "s3:DeleteObjectVersion",
+            ],
+            resources=[arns.objects("artifacts", prefix) for prefix in STAGED_PREFIXES],
         ),
+        Statement(sid="StagedObjectVersions", actions=["s3:ListBucketVersions"], resources=[arns.bucket("artifacts")]),
+        Statement(
+            sid="KeyUseThroughServices",
+            actions=KEY_USE_THROUGH_SERVICES,
+            resources=[arns.regional("kms", "key/*")],
+            conditions={"StringEquals": {"kms:ViaService": via_services(region, DEPLOYER_KEY_SERVICES)}},
+        ),
+        Statement(sid="DescribeKeys", actions=["kms:DescribeKey"], resources=[arns.regional("kms", "key/*")]),
         Statement(
             sid="TaggedKeys",
             actions=KEY_ADMIN,
@@ -312,6 +393,7 @@ def deployer_statements(arns: Arns, boundary_arn: str) -> list[Statement]:
                 "iam:GetRole",
                 "iam:DeleteRole",
                 "iam:UpdateRole",
+                "iam:UpdateRoleDescription",
                 "iam:UpdateAssumeRolePolicy",
                 "iam:TagRole",
                 "iam:UntagRole",
@@ -338,6 +420,7 @@ def deployer_statements(arns: Arns, boundary_arn: str) -> list[Statement]:
                 "iam:CreatePolicyVersion",
                 "iam:DeletePolicy",
                 "iam:DeletePolicyVersion",
+                "iam:SetDefaultPolicyVersion",
                 "iam:GetPolicy",
                 "iam:GetPolicyVersion",
                 "iam:ListPolicyVersions",
@@ -353,6 +436,9 @@ def deployer_statements(arns: Arns, boundary_arn: str) -> list[Statement]:
                 "iam:GetOpenIDConnectProvider",
                 "iam:DeleteOpenIDConnectProvider",
                 "iam:TagOpenIDConnectProvider",
+                "iam:UntagOpenIDConnectProvider",
+                "iam:ListOpenIDConnectProviderTags",
+                "iam:RemoveClientIDFromOpenIDConnectProvider",
                 "iam:UpdateOpenIDConnectProviderThumbprint",
                 "iam:AddClientIDToOpenIDConnectProvider",
             ],
@@ -368,6 +454,7 @@ def deployer_statements(arns: Arns, boundary_arn: str) -> list[Statement]:
                         "sagemaker.amazonaws.com",
                         "events.amazonaws.com",
                         "scheduler.amazonaws.com",
+                        "cloudtrail.amazonaws.com",
                     ]
                 }
             },
@@ -381,6 +468,7 @@ def deployer_statements(arns: Arns, boundary_arn: str) -> list[Statement]:
                     "iam:AWSServiceName": [
                         "sagemaker.application-autoscaling.amazonaws.com",
                         "autoscaling.amazonaws.com",
+                        "apidestinations.events.amazonaws.com",
                     ]
                 }
             },
@@ -393,6 +481,13 @@ def deployer_statements(arns: Arns, boundary_arn: str) -> list[Statement]:
             actions=SAGEMAKER_ADMIN,
             resources=[arns.sagemaker(kind) for kind in sagemaker_kinds]
             + [arns.sagemaker("model-package", f"{base}-*/*")],
+        ),
+        Statement(
+            sid="ReadPromotedPackages",
+            # Promotion reads the package it deploys from the training account (dev), whose group
+            # policy grants the other half (infra/components/registry.py).
+            actions=["sagemaker:DescribeModelPackage"],
+            resources=[f"arn:aws:sagemaker:{region}:*:model-package/{arns.naming.prefix}-*/*"],
         ),
         # MLflow App ARNs end in a generated id, not the name: scope them by the environment tag instead.
         Statement(
@@ -410,17 +505,40 @@ def deployer_statements(arns: Arns, boundary_arn: str) -> list[Statement]:
         Statement(
             sid="LogGroups",
             actions=LOGS_ADMIN,
-            resources=[arns.log_group(f"/aws/sagemaker/*{base}-*"), arns.log_group(f"{base}-*")],
+            resources=[
+                arns.log_group(f"{ENDPOINT_LOG_GROUP_PREFIX}{base}-*"),
+                arns.log_group(f"{base}-*"),
+                *[
+                    arns.log_group(f"{group}{suffix}")
+                    for group in SAGEMAKER_JOB_LOG_GROUPS.values()
+                    for suffix in ("", ":*")
+                ],
+            ],
         ),
         Statement(
             sid="AlarmsAndDashboards",
             actions=ALARMS_ADMIN,
             resources=[
                 arns.regional("cloudwatch", f"alarm:{base}-*"),
+                # Target tracking creates its alarms with the caller's permissions, named after the endpoint.
+                arns.regional("cloudwatch", f"alarm:TargetTracking-endpoint/{base}-*"),
                 f"arn:aws:cloudwatch::{account}:dashboard/{base}-*",
             ],
         ),
         Statement(sid="EventRules", actions=EVENTS_ADMIN, resources=[arns.regional("events", f"rule/{base}-*")]),
+        Statement(
+            sid="PromotionHook",
+            actions=PROMOTION_HOOK_ADMIN,
+            resources=[
+                arns.regional("events", f"connection/{base}-*"),
+                arns.regional("events", f"api-destination/{base}-*"),
+            ],
+        ),
+        Statement(
+            sid="PromotionHookSecret",
+            actions=CONNECTION_SECRETS,
+            resources=[arns.regional("secretsmanager", f"secret:events!connection/{base}-*")],
+        ),
         Statement(
             sid="Schedules", actions=SCHEDULER_ADMIN, resources=[arns.regional("scheduler", f"schedule/*/{base}-*")]
         ),
@@ -450,15 +568,51 @@ def deployer_statements(arns: Arns, boundary_arn: str) -> list[Statement]:
         ),
         Statement(
             sid="Budgets",
-            actions=["budgets:ModifyBudget", "budgets:ViewBudget"],
+            actions=[
+                "budgets:ModifyBudget",
+                "budgets:ViewBudget",
+                "budgets:TagResource",
+                "budgets:UntagResource",
+                "budgets:ListTagsForResource",
+            ],
             resources=[f"arn:aws:budgets::{account}:budget/{base}-*"],
         ),
     ]
 
 
-def preview_statements() -> list[Statement]:
+def preview_statements(arns: Arns) -> list[Statement]:
     """Read-only: enough for `pulumi preview --refresh`, nothing that reads data or changes state."""
-    return [Statement(sid="ReadStackResources", actions=READ_ONLY, resources=["*"])]
+    return [
+        Statement(sid="ReadStackResources", actions=READ_ONLY, resources=["*"]),
+        Statement(
+            sid="ReadStagedObjects",
+            actions=["s3:GetObject", "s3:GetObjectTagging"],
+            resources=[arns.objects("artifacts", prefix) for prefix in STAGED_PREFIXES],
+        ),
+        Statement(
+            sid="DescribeConnections",
+            # EventBridge decrypts a connection's stored parameters for DescribeConnection with the
+            # caller's permission (CloudFormation read handler of AWS::Events::Connection: kms:Decrypt).
+            actions=["kms:Decrypt"],
+            resources=[arns.regional("kms", "key/*")],
+            conditions={"StringEquals": {"kms:ViaService": via_services(arns.region, ("events",))}},
+        ),
+    ]
+
+
+def secrets_provider_statements(key_arn: str, writable: bool) -> list[Statement]:
+    """Use of the stack's Pulumi secrets provider key (`awskms://`).
+
+    Pulumi encrypts and decrypts the stack's data key with KMS Encrypt and Decrypt (Pulumi docs,
+    "awskms" secrets provider). Preview only decrypts, to show a diff of secret values it never prints.
+    """
+    return [
+        Statement(
+            sid="SecretsProvider",
+            actions=["kms:Encrypt", "kms:Decrypt"] if writable else ["kms:Decrypt"],
+            resources=[key_arn],
+        )
+    ]
 
 
 def state_backend_statements(bucket: str, writable: bool) -> list[Statement]:

@@ -2,7 +2,8 @@
 
 Writes shrink as code moves toward prod: data scientists experiment in dev only, ML engineers
 deploy in dev and staging only, and in prod the only writes are the deploy role's, the break-glass
-admin's and the model approver's approval itself (the gate promotion waits for). Reading offline
+admin's, the model approver's approval itself (the gate promotion waits for) and the data
+engineer's data loading (raw files and feature records: the data, never the platform). Reading offline
 features through Athena writes the query's result set under `athena-results/`; that is part of a read.
 MLflow: data scientists and ML engineers log runs in dev only; every persona reads runs everywhere.
 """
@@ -24,6 +25,8 @@ def persona_statements(
     """The access statements of one persona role in `environment`."""
     if persona == "data-scientist":
         return _data_scientist(environment, arns, role_names)
+    if persona == "data-engineer":
+        return _data_engineer(arns)
     if persona == "ml-engineer":
         return _ml_engineer(environment, arns, role_names)
     if persona == "model-approver":
@@ -96,6 +99,26 @@ def _data_scientist(environment: Environment, arns: Arns, role_names: dict[str, 
         _run_pipelines(arns),
         *_experiment(arns, role_names),
         *buckets(arns, "Experiments", read=["raw", "features", "artifacts"], write=["artifacts"]),
+    ]
+
+
+def _data_engineer(arns: Arns) -> list[Statement]:
+    """Loads data in every environment: raw files into the raw bucket, records into feature groups.
+
+    This is the only human write path into the data itself. `PutRecord` goes to the online store
+    (and from there to the offline store, written by the feature-store role); the data key is used
+    through S3 and Feature Store (its key policy names this role). No delete: a correction is a
+    newer record (a later event time), which keeps the history the offline store is for.
+    """
+    return [
+        *_observe(),
+        *_feature_reads(arns),
+        *buckets(arns, "RawData", read=["raw", "features"], write=["raw"]),
+        Statement(
+            sid="IngestFeatureRecords",
+            actions=["sagemaker:PutRecord", "sagemaker:GetRecord", "sagemaker:BatchGetRecord"],
+            resources=[arns.sagemaker("feature-group")],
+        ),
     ]
 
 

@@ -10,8 +10,15 @@ WORKLOADS: tuple[Workload, ...] = ("pipeline", "jobs", "model", "monitoring", "f
 behind an endpoint, monitoring jobs, the feature store's offline-store writer, and the MLflow
 tracking service's access to its artifact store."""
 
-Persona = Literal["data-scientist", "ml-engineer", "model-approver", "platform-admin", "auditor"]
-PERSONAS: tuple[Persona, ...] = ("data-scientist", "ml-engineer", "model-approver", "platform-admin", "auditor")
+Persona = Literal["data-scientist", "data-engineer", "ml-engineer", "model-approver", "platform-admin", "auditor"]
+PERSONAS: tuple[Persona, ...] = (
+    "data-scientist",
+    "data-engineer",
+    "ml-engineer",
+    "model-approver",
+    "platform-admin",
+    "auditor",
+)
 
 Automation = Literal["automation"]
 """EventBridge and Scheduler: start the drift and training pipelines on schedules and alarms."""
@@ -19,4 +26,7 @@ Automation = Literal["automation"]
 CiRole = Literal["github-deploy", "github-preview"]
 CI_ROLES: tuple[CiRole, ...] = ("github-deploy", "github-preview")
 
-RoleKey = Workload | Persona | CiRole | Automation
+TrailLogs = Literal["trail-logs"]
+"""CloudTrail: deliver the trail's events to its CloudWatch Logs group (Security Hub CloudTrail.5)."""
+
+RoleKey = Workload | Persona | CiRole | Automation | TrailLogs

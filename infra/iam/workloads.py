@@ -53,13 +53,24 @@ def buckets(arns: Arns, sid: str, read: Sequence[str] = (), write: Sequence[str]
 def tracking_access(arns: Arns, *, log: bool) -> list[Statement]:
     """Use this environment's MLflow tracking app or server: read, and with `log` record runs.
 
-    MLflow App ARNs end in a generated id, so apps are matched by account and region; tracking
-    servers by the environment's name prefix. Run artifacts go straight to the MLflow artifact
-    prefix of the artifacts bucket, so loggers may write there.
+    The two kinds take different actions (Service Authorization Reference): a tracking server's API
+    is the `sagemaker-mlflow:*` actions, one per call, so reading and logging stay apart; an MLflow
+    App's whole API is the single `sagemaker:CallMlflowAppApi`, which reads and writes alike. So only
+    principals that log get an App's API; read-only principals read an App's run artifacts from S3
+    (and every run of a tracking server). App ARNs end in a generated id, so apps are matched by the
+    environment tag; servers by the environment's name prefix. Run artifacts go straight to the
+    MLflow artifact prefix of the artifacts bucket, so loggers may write there.
     """
-    services = [arns.sagemaker("mlflow-app", "*"), arns.sagemaker("mlflow-tracking-server")]
+    server = [arns.sagemaker("mlflow-tracking-server")]
+    app = [arns.sagemaker("mlflow-app", "*")]
+    this_environment = {"StringEquals": {"aws:ResourceTag/environment": arns.naming.environment}}
     statements = [
-        Statement(sid="TrackingRead", actions=[*actions.MLFLOW_READ, *actions.MLFLOW_UI], resources=services),
+        Statement(
+            sid="TrackingServerRead",
+            actions=[*actions.MLFLOW_READ, "sagemaker:CreatePresignedMlflowTrackingServerUrl"],
+            resources=server,
+        ),
+        Statement(sid="TrackingServerUi", actions=actions.UNSCOPED_MLFLOW_UI, resources=["*"]),
         Statement(sid="TrackingArtifactsList", actions=actions.S3_LIST, resources=[arns.bucket("artifacts")]),
         Statement(
             sid="TrackingArtifactsRead", actions=actions.S3_READ, resources=[arns.objects("artifacts", TRACKING_PREFIX)]
@@ -67,7 +78,13 @@ def tracking_access(arns: Arns, *, log: bool) -> list[Statement]:
     ]
     if log:
         statements += [
-            Statement(sid="TrackingLog", actions=actions.MLFLOW_LOG, resources=services),
+            Statement(sid="TrackingServerLog", actions=actions.MLFLOW_LOG, resources=server),
+            Statement(
+                sid="TrackingApp",
+                actions=[*actions.MLFLOW_APP_API, "sagemaker:CreatePresignedMlflowAppUrl"],
+                resources=app,
+                conditions=this_environment,
+            ),
             Statement(
                 sid="TrackingArtifactsWrite",
                 actions=actions.S3_WRITE,
@@ -251,9 +268,16 @@ def _monitoring(arns: Arns, role_names: dict[str, str]) -> list[Statement]:
 
 
 def _feature_store(arns: Arns, role_names: dict[str, str]) -> list[Statement]:
-    """The feature store's offline-store writer: the features bucket and its Glue catalog tables."""
+    """The feature store's offline-store writer: the features bucket and its Glue catalog tables.
+
+    Feature Store checks the bucket's ACL and sets the written objects' ACL (the S3 actions of AWS's
+    AmazonSageMakerFeatureStoreAccess policy: PutObject, GetBucketAcl, PutObjectAcl). With
+    bucket-owner-enforced ownership those ACL calls change nothing, but they must be allowed.
+    """
     return [
         *buckets(arns, "OfflineStore", read=["features"], write=["features"]),
+        Statement(sid="OfflineStoreBucketAcl", actions=["s3:GetBucketAcl"], resources=[arns.bucket("features")]),
+        Statement(sid="OfflineStoreObjectAcl", actions=["s3:PutObjectAcl"], resources=[arns.objects("features")]),
         Statement(
             sid="OfflineStoreCatalog",
             actions=["glue:GetDatabase", "glue:GetTable", "glue:CreateTable", "glue:UpdateTable"],

@@ -5,13 +5,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from infra.iam.actions import UNSCOPED_CONTAINER, UNSCOPED_METRICS
+from infra.iam.actions import UNSCOPED_CONTAINER, UNSCOPED_METRICS, UNSCOPED_MLFLOW_UI
 from infra.iam.deployer import UNSCOPED_DEPLOY
 from policies.model import Context, Resource, Rule
 from policies.registry import register
 from policies.rules.common import as_list, is_read
 
-UNSCOPED_WRITES = {*UNSCOPED_CONTAINER, *UNSCOPED_METRICS, *UNSCOPED_DEPLOY}
+UNSCOPED_WRITES = {*UNSCOPED_CONTAINER, *UNSCOPED_METRICS, *UNSCOPED_MLFLOW_UI, *UNSCOPED_DEPLOY}
 """Writes AWS offers no resource-level permission for (documented in infra/iam)."""
 OIDC = "token.actions.githubusercontent.com"
 

@@ -107,6 +107,13 @@ def test_every_problem_is_reported_at_once(tmp_path: Path, prod: dict[str, Any])
         ),
         ("mlops:network", "availabilityZones", ["eu-west-1a"], "at least 2 items"),
         ("mlops:network", "vpcCidr", "10.0.0.0/8", "from /16 to /24"),
+        ("mlops:audit", "logRetentionDays", 100, "CloudWatch Logs accepts only these retentions"),
+        (
+            "mlops:identity",
+            "secretsKeyArn",
+            "arn:aws:kms:eu-west-1:333333333333:alias/pulumi",
+            "should match pattern",
+        ),
         ("mlops:network", "vpcCidr", "8.8.0.0/16", "private"),
         ("mlops:network", "interfaceEndpoints", ["sts", "ec2"], "Input should be"),
         ("mlops:storage", "encryption", False, "Encryption at rest is always on"),

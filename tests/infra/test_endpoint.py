@@ -141,7 +141,9 @@ def test_registry_lets_deploying_accounts_read_and_routes_approvals(
     (statement,) = statements(policy, "resourcePolicy")
     readers = configs["dev"].registry.reader_accounts
     assert statement["Principal"] == {"AWS": [f"arn:aws:iam::{a}:root" for a in readers]}
-    assert all(action.split(":")[1].startswith(("Describe", "List")) for action in statement["Action"])
+    # Read, and create a model from a package (the deploying half of cross-account serving); never write.
+    reads = [a for a in statement["Action"] if a != "sagemaker:CreateModel"]
+    assert all(action.split(":")[1].startswith(("Describe", "List")) for action in reads)
     rule = one(plan, "aws:cloudwatch/eventRule:EventRule")
     assert (
         '"SageMaker Model Package State Change"' in rule["eventPattern"] and "mlops-dev-churn" in rule["eventPattern"]
@@ -190,3 +192,13 @@ def test_approvals_dispatch_the_promotion_workflow_when_a_token_is_set(tmp_path:
 
 def test_no_token_no_hook(plans: dict[str, Plan]) -> None:
     assert not plans["dev"].of_type("aws:cloudwatch/eventConnection:EventConnection")
+
+
+def test_each_endpoint_logs_to_a_declared_encrypted_group(pinned: dict[str, Plan], configs: dict[str, Any]) -> None:
+    """SageMaker logs an endpoint to /aws/sagemaker/Endpoints/<name> (developer guide, CloudWatch logs)."""
+    for stack, plan in pinned.items():
+        endpoint = one(plan, "aws:sagemaker/endpoint:Endpoint")
+        groups = {g.inputs["name"]: g.inputs for g in plan.of_type("aws:cloudwatch/logGroup:LogGroup")}
+        group = groups[f"/aws/sagemaker/Endpoints/{endpoint['name']}"]
+        assert group["kmsKeyId"] == plan.outputs["key_arns"]["logs"], stack
+        assert group["retentionInDays"] == configs[stack].audit.log_retention_days

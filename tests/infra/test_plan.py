@@ -31,7 +31,8 @@ def test_same_stack_planned_twice_is_identical(plans: dict[str, Plan]) -> None:
 
 
 def test_stacks_plan_into_their_own_account(plan: Plan, stack: str) -> None:
-    """Other accounts appear only as read-only principals of the registry's cross-account grants."""
+    """Other accounts appear only as principals of the registry's cross-account grants: reads, and
+    creating a model from a package in their own account (SageMaker's cross-account deployment)."""
     accounts = {"dev": "111111111111", "staging": "222222222222", "prod": "333333333333"}
     others = set(accounts.values()) - {accounts[stack]}
     assert accounts[stack] in json.dumps(plan.to_dict())
@@ -43,7 +44,9 @@ def test_stacks_plan_into_their_own_account(plan: Plan, stack: str) -> None:
                     assert statement["Effect"] == "Allow"
                     assert statement["Principal"] == {"AWS": [f"arn:aws:iam::{a}:root" for a in sorted(mentions)]}
                     assert all(
-                        a.split(":")[-1].startswith(("Describe", "List", "Get", "Decrypt")) for a in statement["Action"]
+                        a.split(":")[-1].startswith(("Describe", "List", "Get", "Decrypt"))
+                        or a == "sagemaker:CreateModel"
+                        for a in statement["Action"]
                     )
         stripped = {k: v for k, v in resource.inputs.items() if k not in ("policy", "resourcePolicy")}
         assert not any(other in json.dumps(stripped) for other in others), resource.urn

@@ -70,6 +70,9 @@ def kms_sse(bucket: str, algorithm: str = "aws:kms") -> Resource:
     return r(SSE, bucket=bucket, rules=[{"applyServerSideEncryptionByDefault": default}])
 
 
+LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
+
+
 def trust(subject: str | list[str], audience: str = "sts.amazonaws.com") -> str:
     return policy({"Effect": "Allow", "Principal": {"Federated": f"arn:aws:iam::1:oidc-provider/{OIDC}"}, "Action": "sts:AssumeRoleWithWebIdentity",
                    "Condition": {"StringEquals": {f"{OIDC}:aud": audience, f"{OIDC}:sub": subject}}})  # fmt: skip
@@ -346,9 +349,39 @@ CASES: dict[str, tuple[Context, list[Resource], list[Resource], str]] = {
     ),
     "cloudtrail-validated-encrypted": (
         PROD,
-        [r("aws:cloudtrail/trail:Trail", isMultiRegionTrail=True, enableLogFileValidation=True, kmsKeyId="k")],
+        [
+            r(
+                "aws:cloudtrail/trail:Trail",
+                isMultiRegionTrail=True,
+                enableLogFileValidation=True,
+                kmsKeyId="k",
+                cloudWatchLogsGroupArn="arn:aws:logs:eu-west-1:1:log-group:t:*",
+                cloudWatchLogsRoleArn="arn:aws:iam::1:role/t",
+            )
+        ],
         [r("aws:cloudtrail/trail:Trail", isMultiRegionTrail=True, kmsKeyId="k")],
-        "trail lacks log file validation",
+        "trail lacks log file validation, CloudWatch Logs delivery",
+    ),
+    "log-groups-governed": (
+        PROD,
+        [
+            r("aws:sagemaker/pipeline:Pipeline"),
+            r("aws:sagemaker/endpoint:Endpoint", name="e"),
+            *[
+                r(LOG_GROUP, name=n, kmsKeyId="k", retentionInDays=365)
+                for n in (
+                    "/aws/sagemaker/TrainingJobs",
+                    "/aws/sagemaker/ProcessingJobs",
+                    "/aws/sagemaker/TransformJobs",
+                    "/aws/sagemaker/Endpoints/e",
+                )
+            ],
+        ],
+        [
+            r("aws:sagemaker/pipeline:Pipeline"),
+            r(LOG_GROUP, name="/aws/sagemaker/TrainingJobs", kmsKeyId="k"),
+        ],
+        "keeps its events forever",
     ),
     "mandatory-tags": (
         PROD,
@@ -422,6 +455,14 @@ def test_rules_document_why_fix_and_mapping() -> None:
     for candidate in all_rules():
         assert candidate.why and candidate.fix and candidate.control, candidate.id
         assert candidate.id == candidate.id.lower() and " " not in candidate.id
+
+
+def test_log_group_rule_names_each_undeclared_sagemaker_group() -> None:
+    _, _, bad, _ = CASES["log-groups-governed"]
+    messages = [v.message for v in rule("log-groups-governed").run(bad, PROD)]
+    assert any("/aws/sagemaker/ProcessingJobs, which the stack does not declare" in m for m in messages)
+    assert any("/aws/sagemaker/TransformJobs" in m for m in messages)
+    assert not any("TrainingJobs, which" in m for m in messages)
 
 
 def test_oidc_rule_refuses_each_unpinned_trust() -> None:

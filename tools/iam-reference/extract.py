@@ -31,6 +31,7 @@ ACTIONS = {
     "logs": ["CreateLogDelivery", "DeleteLogDelivery", "GetLogDelivery"],
     "ce": ["UpdateCostAllocationTagsStatus", "ListCostAllocationTags"],
     "cloudwatch": ["PutMetricAlarm", "DescribeAlarms"],
+    "sns": ["Unsubscribe", "GetSubscriptionAttributes", "SetSubscriptionAttributes"],
     "s3": ["PutObjectTagging", "GetObjectTagging", "ListBucketVersions", "DeleteObjectVersion"],
 }
 CONDITION_KEYS = {"sagemaker": ["VolumeKmsKey", "OutputKmsKey", "VolumeKmsKeyArn", "OutputKmsKeyArn"]}

@@ -1,0 +1,42 @@
+"""Issue 18: a role may load data — the data-engineer persona writes the raw bucket and feature records.
+
+Sources: the Service Authorization Reference (PutRecord applies to a `feature-group`,
+tests/infra/aws_reference.json); the S3 user guide (a PutObject into an SSE-KMS bucket needs
+kms:GenerateDataKey on the bucket's key, here granted by the data key's policy).
+"""
+
+from __future__ import annotations
+
+from infra.config import StackConfig
+from infra.iam.arns import Arns
+from infra.iam.personas import persona_statements
+from infra.naming import Naming
+from infra.plan.model import Plan
+from tests.helpers import as_list, statements
+from tests.infra.helpers import granting, reference
+
+NAMING = Naming("mlops", "prod", "333333333333", "eu-west-1")
+ARNS = Arns(NAMING)
+
+
+def test_the_data_engineer_loads_raw_files_and_feature_records() -> None:
+    assert [r["name"] for r in reference()["actions"]["sagemaker:PutRecord"]["resourceTypes"]] == ["feature-group"]
+    role = persona_statements("data-engineer", "prod", ARNS, {}, "arn:boundary")
+    raw = f"arn:aws:s3:::{NAMING.bucket('raw')}"
+    assert granting(role, "s3:PutObject", f"{raw}/churn/2026-11-29.csv")
+    assert granting(role, "s3:ListBucket", raw)
+    assert granting(role, "sagemaker:PutRecord", ARNS.sagemaker("feature-group", "mlops-prod-customer-churn"))
+    assert not granting(role, "sagemaker:DeleteRecord", ARNS.sagemaker("feature-group", "mlops-prod-customer-churn"))
+    for purpose in ("features", "artifacts", "capture", "audit"):
+        assert not granting(role, "s3:PutObject", f"arn:aws:s3:::{NAMING.bucket(purpose)}/x"), purpose
+
+
+def test_the_data_key_names_the_data_engineer(plan: Plan, config: StackConfig) -> None:
+    arns = plan.outputs["role_arns"]
+    assert config.identity.personas.data_engineers and "data-engineer" in arns
+    (data,) = [k for k in plan.of_type("aws:kms/key:Key") if k.inputs["tags"]["purpose"] == "data"]
+    (use,) = [s for s in statements(data) if s["Sid"] == "KeyUse"]
+    assert arns["data-engineer"] in as_list(use["Principal"]["AWS"])
+    assert "kms:GenerateDataKey*" in use["Action"]
+    (models,) = [k for k in plan.of_type("aws:kms/key:Key") if k.inputs["tags"]["purpose"] == "models"]
+    assert not any(arns["data-engineer"] in as_list(s["Principal"].get("AWS", [])) for s in statements(models))
