@@ -19,6 +19,9 @@ ADMINISTRATOR_ACCESS = {
 """The AWS managed policy `AdministratorAccess` (arn:aws:iam::aws:policy/AdministratorAccess, version v1):
 what the bootstrap admin who runs the first `pulumi up` in a fresh account holds."""
 BOOTSTRAP_ADMIN = "bootstrap-admin"
+DEFAULT_KEY_POLICY = "kms-default-key-policy"
+"""KMS's default key policy (AWS KMS developer guide, "Default key policy"): the account may use IAM policies
+to allow access to the key. Assumed for a key the plan does not hold (the bootstrap secrets-provider key)."""
 
 
 @dataclass(frozen=True)
@@ -44,41 +47,63 @@ class Documents:
     principals: dict[str, Principal] = field(default_factory=dict)
     resource_policies: dict[str, str] = field(default_factory=dict)
     """Resource ARN (key, bucket, topic, package group) -> name of its policy in `policies`."""
+    namespace: str = ""
+
+    def name(self, arn: str) -> str:
+        """The batch name of a document of this plan."""
+        return f"{self.namespace}|{arn}"
 
 
-def documents(plan: Plan) -> Documents:
-    """Collect roles (trust, attached managed policies, boundary) and resource policies from a plan."""
+def documents(plan: Plan, namespace: str = "") -> Documents:
+    """Collect roles (trust, attached managed policies, boundary) and resource policies from a plan.
+
+    Policies are named `<namespace>|<ARN>`: two plans of one account (a stack and its variant, or the
+    registry stack beside the plan that promotes from it) share ARNs but not documents.
+    """
     account, region = _account_region(plan)
-    docs = Documents(stack=plan.stack, account=account, region=region)
+    docs = Documents(stack=plan.stack, account=account, region=region, namespace=namespace or plan.stack)
     managed = {}
     for policy in plan.of_type("aws:iam/policy:Policy"):
         arn = f"arn:aws:iam::{account}:policy/{policy.inputs['name']}"
-        managed[arn] = arn
-        docs.policies[arn] = json.loads(policy.inputs["policy"])
+        managed[arn] = docs.name(arn)
+        docs.policies[docs.name(arn)] = json.loads(policy.inputs["policy"])
     attached: dict[str, list[str]] = {}
     for attachment in plan.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment"):
         attached.setdefault(attachment.inputs["role"], []).append(attachment.inputs["policyArn"])
     role_keys = {arn: key for key, arn in plan.outputs.get("role_arns", {}).items()}
     for role in plan.of_type("aws:iam/role:Role"):
         arn = f"arn:aws:iam::{account}:role/{role.inputs['name']}"
-        trust = f"{arn}#trust"
+        trust = docs.name(f"{arn}#trust")
         docs.policies[trust] = json.loads(role.inputs["assumeRolePolicy"])
         boundary = role.inputs.get("permissionsBoundary")
-        key = role_keys.get(arn, role.inputs["name"])
+        environment = str(plan.outputs.get("environment", ""))
+        key = role_keys.get(arn) or role.inputs["name"].partition(f"-{environment}-")[2] or role.inputs["name"]
         docs.principals[key] = Principal(
             key=key,
             arn=arn,
             account=account,
-            identity=tuple(sorted(p for p in attached.get(role.inputs["name"], []) if p in managed)),
-            boundary=(boundary,) if boundary else None,
+            identity=tuple(sorted(managed[p] for p in attached.get(role.inputs["name"], []) if p in managed)),
+            boundary=(managed.get(boundary, docs.name(boundary)),) if boundary else None,
             trust=trust,
         )
-    docs.policies[BOOTSTRAP_ADMIN] = ADMINISTRATOR_ACCESS
+    docs.policies[docs.name(BOOTSTRAP_ADMIN)] = ADMINISTRATOR_ACCESS
+    docs.policies[docs.name(DEFAULT_KEY_POLICY)] = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "Enable IAM User Permissions",
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
+                "Action": "kms:*",
+                "Resource": "*",
+            }
+        ],
+    }
     docs.principals[BOOTSTRAP_ADMIN] = Principal(
         key=BOOTSTRAP_ADMIN,
         arn=f"arn:aws:iam::{account}:role/AWSReservedSSO_AdministratorAccess_bootstrap",
         account=account,
-        identity=(BOOTSTRAP_ADMIN,),
+        identity=(docs.name(BOOTSTRAP_ADMIN),),
         boundary=None,
         trust=None,
     )
@@ -103,7 +128,7 @@ def _resource_policies(plan: Plan, docs: Documents) -> None:
 
 
 def _add(docs: Documents, arn: str, document: str) -> None:
-    name = f"{arn}#policy"
+    name = docs.name(f"{arn}#policy")
     docs.policies[name] = json.loads(document)
     docs.resource_policies[arn] = name
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from infra.config import StackConfig
 from infra.plan.model import Plan
-from infra.sufficiency.documents import Documents
+from infra.sufficiency.documents import DEFAULT_KEY_POLICY, Documents
 from infra.sufficiency.requirements import (
     Requirement,
     UnresolvableError,
@@ -15,9 +15,12 @@ from infra.sufficiency.requirements import (
     bucket_key,
     fill,
     load_required,
+    tag_context,
+    tags_of,
 )
 
 OIDC_PROVIDER = "token.actions.githubusercontent.com"
+TRAIL = "aws:cloudtrail/trail:Trail"
 
 
 @dataclass(frozen=True)
@@ -26,13 +29,18 @@ class StackFacts:
 
     github: str
     state_bucket: str | None
+    secrets_key: str | None = None
     project: str = "mlops"
 
     @classmethod
     def of(cls, config: StackConfig) -> StackFacts:
         """The facts of a validated stack file."""
-        github = config.identity.github
-        return cls(github=f"{github.org}/{github.repo}", state_bucket=config.identity.state_bucket)
+        identity = config.identity
+        return cls(
+            github=f"{identity.github.org}/{identity.github.repo}",
+            state_bucket=identity.state_bucket,
+            secrets_key=identity.secrets_key_arn,
+        )
 
 
 def hand_requirements(
@@ -56,12 +64,26 @@ def _values(plan: Plan, docs: Documents, registry: Plan, registry_docs: Document
         "stack": plan.stack,
         "project": facts.project,
         "state_bucket": facts.state_bucket,
+        "secrets_key": facts.secrets_key,
         "region": docs.region,
         "account": docs.account,
         "out": plan.outputs,
         "github": facts.github,
+        "tracking": _tracking_arn(plan, docs),
+        "trail_log_group": next(
+            (t.inputs.get("cloudWatchLogsGroupArn", "").removesuffix(":*") for t in plan.of_type(TRAIL)), None
+        )
+        or None,
         "registry": {"account": registry_docs.account, "out": registry.outputs},
     }
+
+
+def _tracking_arn(plan: Plan, docs: Documents) -> str | None:
+    """The tracking service's ARN: the App's (from the plan), or the server's, which ends in its name."""
+    for server in plan.of_type("aws:sagemaker/mlflowTrackingServer:MlflowTrackingServer"):
+        name = server.inputs["trackingServerName"]
+        return f"arn:aws:sagemaker:{docs.region}:{docs.account}:mlflow-tracking-server/{name}"
+    return plan.outputs.get("tracking_arn") or None
 
 
 def _applies(row: dict[str, Any], plan: Plan, docs: Documents) -> bool:
@@ -71,7 +93,7 @@ def _applies(row: dict[str, Any], plan: Plan, docs: Documents) -> bool:
         return False
     if row.get("when_not_registry") and plan.outputs.get("environment") == "dev":
         return False
-    tracking = str(plan.outputs.get("tracking_arn", ""))
+    tracking = str(_tracking_arn(plan, docs) or "")
     return not (row.get("when_tracking") and f":{row['when_tracking']}/" not in tracking)
 
 
@@ -101,8 +123,12 @@ def _row(  # noqa: PLR0917 - one call site
     arn = principal.arn if principal else f"arn:aws:iam::{docs.account}:role/{row['principal']}"
     cross = row.get("cross_account") == "registry"
     owner = registry_docs if cross else docs
-    context = base_context(arn, docs.account, docs.region, row["action"])
+    context = base_context(arn, docs.account, docs.region, row["action"]) | tag_context(
+        row["action"], tags_of(registry if cross else plan, resource)
+    )
     policy = _owner_policy(resource, owner) if cross else None
+    if row.get("default_key_policy"):
+        policy = docs.name(DEFAULT_KEY_POLICY)
     rows = [
         Requirement(
             principal=row["principal"],

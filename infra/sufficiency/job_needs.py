@@ -125,8 +125,8 @@ def _via_s3(docs: Documents) -> dict[str, Any]:
 
 
 def _read(rows: _Rows, plan: Plan, uri: str | None) -> None:
-    if not uri:
-        return
+    if not uri or not uri.startswith("s3://"):
+        return  # a runtime value (another step's job name...) the plan cannot know
     bucket, key = _split(uri)
     rows.add("s3:GetObject", f"arn:aws:s3:::{bucket}/{key}", {})
     rows.add("s3:ListBucket", f"arn:aws:s3:::{bucket}", {})
@@ -136,7 +136,7 @@ def _read(rows: _Rows, plan: Plan, uri: str | None) -> None:
 
 
 def _write(rows: _Rows, plan: Plan, uri: str | None, key_arn: str | None) -> None:
-    if not uri:
+    if not uri or not uri.startswith("s3://"):
         return
     bucket, key = _split(uri)
     rows.add("s3:PutObject", f"arn:aws:s3:::{bucket}/{key}", {})

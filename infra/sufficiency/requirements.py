@@ -119,14 +119,18 @@ def base_context(principal_arn: str, account: str, region: str, action: str) -> 
     }
 
 
-def tag_context(action: str, tags: dict[str, str]) -> dict[str, Any]:
-    """Tag condition keys: request tags on creating and tagging calls, resource tags on the others."""
+def tag_context(action: str, tags: dict[str, str], *, creates: bool = False) -> dict[str, Any]:
+    """Tag condition keys: request tags on calls that create or tag, resource tags on an existing resource.
+
+    `creates` says the call creates the very resource it names (no resource tags exist yet); a
+    `Create*` call on an existing resource (a grant on a key, a presigned URL of an app) has them.
+    """
     verb = action.split(":", 1)[1]
     context: dict[str, Any] = {}
     if verb.startswith(_CREATING) and tags:
         context |= {f"aws:RequestTag/{key}": value for key, value in tags.items()}
         context["aws:TagKeys"] = sorted(tags)
-    if not verb.startswith("Create") and tags:
+    if not creates and tags:
         context |= {f"aws:ResourceTag/{key}": value for key, value in tags.items()}
     return context
 
@@ -238,13 +242,15 @@ def _resource_rows(plan: Plan, docs: Documents, resource: PlannedResource, entry
         actions += [(a, extra["source"]) for a in extra.get(handler, [])]
         for raw, cited in actions:
             action = _normalise(raw)
-            if _matches(action, not_called):
+            if _matches(action, not_called) or _matches(f"{handler}:{action}", not_called):
                 continue
             needed_by = f"pulumi up: {handler} {resource.type} {resource.name}"
             for target, context in _targets(plan, docs, resource, entry, action, own, values):
                 # Tag keys describe the resource acted on: this resource's own tags, or a key's own tags.
-                target_tags = tags if target in own else _tags_of(plan, target)
-                full = {**context, **tag_context(action, target_tags)}
+                own_target = target in own
+                creates = own_target and handler == "create" and action.split(":", 1)[1].startswith("Create")
+                target_tags = tags if own_target else tags_of(plan, target)
+                full = {**context, **tag_context(action, target_tags, creates=creates)}
                 if entry.get("requested_region"):
                     full["aws:RequestedRegion"] = entry["requested_region"]
                 cite = cited.replace("<h>", handler)
@@ -275,7 +281,7 @@ def _targets(  # noqa: PLR0917 - one call site; the arguments are the resource's
         roles = sorted({s for s in _strings(resource.inputs) if _ROLE_ARN.match(s)})
         passed = {"iam:PassedToService": entry.get("pass_to", "")}
         return [(role, passed) for role in roles]
-    related = (entry.get("related") or {}).get(service)
+    related = (entry.get("related_by_action") or {}).get(action) or (entry.get("related") or {}).get(service)
     if related:
         targets: list[tuple[str, dict[str, Any]]] = []
         for template in related:
@@ -286,18 +292,40 @@ def _targets(  # noqa: PLR0917 - one call site; the arguments are the resource's
         return targets
     if service == "kms":
         keys = sorted({s for s in _strings(resource.inputs) if _KEY_ARN.match(s)})
-        via = {"kms:ViaService": f"{_service_of(own)}.{docs.region}.amazonaws.com", "kms:CallerAccount": docs.account}
+        via: dict[str, Any] = {
+            "kms:ViaService": f"{_service_of(own)}.{docs.region}.amazonaws.com",
+            "kms:CallerAccount": docs.account,
+        }
+        if action == "kms:CreateGrant":
+            via["kms:GrantIsForAWSResource"] = "true"  # the service creates the grant for its own resource
         return [(key, via) for key in keys]
     return [("*", {})]
 
 
-def _tags_of(plan: Plan, arn: str) -> dict[str, str]:
-    """The tags of another resource of the plan that a handler acts on (only keys are looked up)."""
+SAGEMAKER_NAMES = {
+    "feature-group": ("aws:sagemaker/featureGroup:FeatureGroup", "featureGroupName"),
+    "pipeline": ("aws:sagemaker/pipeline:Pipeline", "pipelineName"),
+    "endpoint": ("aws:sagemaker/endpoint:Endpoint", "name"),
+    "model-package-group": ("aws:sagemaker/modelPackageGroup:ModelPackageGroup", "modelPackageGroupName"),
+    "mlflow-tracking-server": ("aws:sagemaker/mlflowTrackingServer:MlflowTrackingServer", "trackingServerName"),
+}
+
+
+def tags_of(plan: Plan, arn: str) -> dict[str, str]:
+    """The tags of the plan's resource with this ARN: keys, MLflow Apps and named SageMaker resources."""
     for purpose, key_arn in plan.outputs.get("key_arns", {}).items():
         if key_arn == arn:
             for key in plan.of_type("aws:kms/key:Key"):
                 if key.inputs.get("tags", {}).get("purpose") == purpose:
                     return dict(key.inputs["tags"])
+    if arn and arn == plan.outputs.get("tracking_arn"):
+        for app in plan.of_type("aws:sagemaker/mlflowApp:MlflowApp"):
+            return dict(app.inputs.get("tags", {}))
+    kind, _, name = arn.partition(":sagemaker:")[2].split(":", 2)[-1].partition("/")
+    token, field = SAGEMAKER_NAMES.get(kind, ("", ""))
+    for resource in plan.of_type(token) if token else []:
+        if resource.inputs.get(field) == name:
+            return dict(resource.inputs.get("tags", {}))
     return {}
 
 

@@ -187,7 +187,8 @@ def _refusal(denials: list[dict[str, Any]], row: Requirement, docs: Documents) -
         if denial.get("explicit"):
             where = {"pb": "boundary", "identity": "identity policy", "resource": "resource policy"}.get(kind, kind)
             label = "guardrail" if sid and str(sid).startswith("Deny") and kind in ("pb", "identity") else where
-            names.append(f"{label} {sid or ''} ({denial.get('policy') or where})".replace("  ", " "))
+            policy = str(denial.get("policy") or where).split("|", 1)[-1]
+            names.append(f"{label} {sid or ''} ({policy})".replace("  ", " "))
         elif kind == "identity":
             names.append("no identity statement")
         elif kind == "pb":

@@ -26,13 +26,18 @@ class PlanResult:
     outcomes: list[Outcome]
 
 
+def registry_documents(registry: Plan) -> Documents:
+    """The registry stack's documents, named apart from the evaluated plan's (both may share an account)."""
+    return documents(registry, namespace="registry")
+
+
 def requirements(plan: Plan, docs: Documents, registry: Plan, facts: StackFacts) -> list[Requirement]:
     """Every required row of a plan, one per distinct request.
 
     The bootstrap admin holds AdministratorAccess without a boundary, so only a resource policy can refuse
     it: its rows are kept where the resource has one (keys, buckets and their objects, topics, groups).
     """
-    registry_docs = documents(registry)
+    registry_docs = registry_documents(registry)
     rows = dedupe(
         deployer_requirements(plan, docs)
         + pipeline_requirements(plan, docs)
@@ -50,15 +55,15 @@ def requirements(plan: Plan, docs: Documents, registry: Plan, facts: StackFacts)
 
 
 def run(plans: dict[str, Plan], facts: dict[str, StackFacts]) -> list[PlanResult]:
-    """Evaluate every plan (facts by stack name), the simulator processes side by side."""
+    """Evaluate every plan (facts by plan name), the simulator processes side by side."""
     registry = plans[REGISTRY_STACK]
-    registry_docs = documents(registry)
+    registry_docs = registry_documents(registry)
     verdicts = Verdicts()
 
     def one(name: str) -> PlanResult:
         plan = plans[name]
-        docs = documents(plan)
-        rows = requirements(plan, docs, registry, facts[plan.stack])
+        docs = documents(plan, namespace=name)
+        rows = requirements(plan, docs, registry, facts[name])
         return PlanResult(name, evaluate(docs, rows, registry_docs.policies, verdicts))
 
     shipped = [name for name in plans if name in SHIPPED]

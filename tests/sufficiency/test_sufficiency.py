@@ -20,19 +20,26 @@ from infra.sufficiency.documents import documents
 from infra.sufficiency.gaps import found_gaps, known_gaps
 from infra.sufficiency.hand_rows import StackFacts
 from infra.sufficiency.simulate import NOT_EVALUATED, evaluate
-from infra.sufficiency.suite import PlanResult, requirements, run
+from infra.sufficiency.suite import PlanResult, registry_documents, requirements, run
 from infra.sufficiency.variants import VARIANTS, variant_plan
 
 
 @pytest.fixture(scope="module")
-def all_plans(plans: dict[str, Plan]) -> dict[str, Plan]:
-    """The shipped stacks and every variant."""
-    return {**plans, **{variant.name: variant_plan(variant) for variant in VARIANTS}}
+def variants() -> dict[str, tuple[Plan, StackConfig]]:
+    return {variant.name: variant_plan(variant) for variant in VARIANTS}
 
 
 @pytest.fixture(scope="module")
-def facts(configs: dict[str, StackConfig]) -> dict[str, StackFacts]:
-    return {stack: StackFacts.of(config) for stack, config in configs.items()}
+def all_plans(plans: dict[str, Plan], variants: dict[str, tuple[Plan, StackConfig]]) -> dict[str, Plan]:
+    """The shipped stacks and every variant."""
+    return {**plans, **{name: plan for name, (plan, _) in variants.items()}}
+
+
+@pytest.fixture(scope="module")
+def facts(configs: dict[str, StackConfig], variants: dict[str, tuple[Plan, StackConfig]]) -> dict[str, StackFacts]:
+    """What each plan's stack file says beyond the plan (repository, state bucket, secrets key)."""
+    shipped = {stack: StackFacts.of(config) for stack, config in configs.items()}
+    return shipped | {name: StackFacts.of(config) for name, (_, config) in variants.items()}
 
 
 @pytest.fixture(scope="module")
@@ -84,12 +91,13 @@ def test_removing_one_needed_statement_fails_the_suite(plans: dict[str, Plan], f
     docs = documents(plan)
     rows = [r for r in requirements(plan, docs, plan, facts["dev"]) if r.principal == "github-deploy"]
     trail_reads = [r for r in rows if r.action == "cloudtrail:GetTrail"]
-    assert trail_reads and all(o.allowed for o in evaluate(docs, trail_reads))
+    registry = registry_documents(plan).policies
+    assert trail_reads and all(o.allowed for o in evaluate(docs, trail_reads, registry))
     broken = copy.deepcopy(docs)
     for name in broken.principals["github-deploy"].identity:
         statements = broken.policies[name]["Statement"]
         broken.policies[name]["Statement"] = [s for s in statements if s.get("Sid") != "Trail"]
-    outcomes = evaluate(broken, trail_reads)
+    outcomes = evaluate(broken, trail_reads, registry)
     assert outcomes and not any(o.allowed for o in outcomes)
     assert all("no identity statement" in o.refused_by for o in outcomes)
     assert all("cloudtrail:GetTrail" in o.describe() and "pulumi up" in o.describe() for o in outcomes)
