@@ -7,8 +7,9 @@ const path = require("node:path");
 const { runSimulation, getDenialReasons, isWildcardOnlyAction } = require("@cloud-copilot/iam-simulate");
 const { loadPolicy } = require("@cloud-copilot/iam-policy");
 
-// The core engine, for requests the validated path cannot take (see `coreAnalysis`). runUnsafeSimulation would do, but 0.1.173 loads
-// the resource policy without a name and then fails reading it, so the core is called the same way it does.
+// The core engine, for requests the validated path cannot take (see `coreAnalysis`). runUnsafeSimulation
+// would do, but 0.1.173 loads the resource policy without a name and then fails reading it, so the core is
+// called here the way runUnsafeSimulation calls it.
 const dist = path.dirname(require.resolve("@cloud-copilot/iam-simulate"));
 const { authorize } = require(path.join(dist, "core_engine/CoreSimulatorEngine.js"));
 const { AwsRequestImpl } = require(path.join(dist, "request/request.js"));
@@ -67,7 +68,10 @@ function coreAnalysis(request, policies) {
       : undefined,
     permissionBoundaries: request.boundary ? load(request.boundary) : undefined,
     vpcEndpointPolicies: undefined,
-    simulationParameters: { simulationMode: "Strict", discoveryContextKeyConstraints: new DiscoveryContextKeyConstraints([]) },
+    simulationParameters: {
+      simulationMode: "Strict",
+      discoveryContextKeyConstraints: new DiscoveryContextKeyConstraints([]),
+    },
     serviceSettings: { s3: {} },
   });
 }
