@@ -53,6 +53,8 @@ class Requirement:
     trust: bool = False
     core: bool = False
     """Evaluate on the simulator's core engine, without its request validation (see tools/iam-simulate)."""
+    resource_side_only: bool = False
+    """Evaluate the resource's policy alone (the identity side is proved by another row)."""
     unresolved: str | None = None
     """Why the row cannot be evaluated (a template the plan cannot fill); None when it can."""
 

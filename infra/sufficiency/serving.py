@@ -21,9 +21,10 @@ CAPTURE_SOURCE = "SageMaker developer guide, 'Capture data from real-time endpoi
 ROLLBACK_SOURCE = "SageMaker developer guide, 'Auto-Rollback Configuration and Monitoring' (cloudwatch:DescribeAlarms)"
 CROSS_SOURCE = "IAM user guide, 'Cross-account policy evaluation logic' (identity allow and resource policy)"
 CORE_SOURCE = (
-    "SageMaker developer guide, cross-account model registry: the package group's policy grants CreateModel; "
-    f"{CROSS_SOURCE}; evaluated on the simulator's core engine, its IAM data having no model-package resource "
-    "for sagemaker:CreateModel"
+    "SageMaker developer guide, cross-account model registry: the package group's policy grants CreateModel. "
+    "CreateModel's only resource type is model (Service Authorization Reference), which the deployer's own "
+    "CreateModel row proves; this row evaluates dev's group policy on its own, on the simulator's core engine "
+    "(its IAM data has no model-package resource for the action)"
 )
 
 
@@ -120,6 +121,7 @@ class _Adder:
                 resource_account=owner.account if cross and owner else None,
                 resource_policy=policy,
                 core=action == "sagemaker:CreateModel",
+                resource_side_only=action == "sagemaker:CreateModel",
             )
         )
 

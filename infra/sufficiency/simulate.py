@@ -25,6 +25,7 @@ from infra.sufficiency.requirements import Requirement
 TOOL = PROJECT_ROOT / "tools" / "iam-simulate"
 SCRIPT = TOOL / "simulate.cjs"
 ALLOWED = "Allowed"
+_ONLY_THIS = "resource-side-only"
 NOT_EVALUATED = "NotEvaluated"
 
 
@@ -141,6 +142,16 @@ def _request(index: int, row: Requirement, docs: Documents, policies: dict[str, 
     if principal is None:
         return Outcome(row, "ImplicitlyDenied", refused_by=f"no identity (the plan has no role {row.principal})")
     resource_policy = row.resource_policy or _resource_policy(row.resource, docs)
+    if row.resource_side_only:
+        # Only the resource's own policy is in question: the caller's identity side is another row.
+        policies[_ONLY_THIS] = {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
+        }
+        identity, boundary = [_ONLY_THIS], None
+    else:
+        identity = list(principal.identity)
+        boundary = list(principal.boundary) if principal.boundary else None
     return {
         "id": index,
         "principal": principal.arn,
@@ -148,8 +159,8 @@ def _request(index: int, row: Requirement, docs: Documents, policies: dict[str, 
         "resource": row.resource,
         "account": row.resource_account or principal.account,
         "context": dict(row.context),
-        "identity": list(principal.identity),
-        "boundary": list(principal.boundary) if principal.boundary else None,
+        "identity": identity,
+        "boundary": boundary,
         "resourcePolicy": resource_policy if resource_policy in policies else None,
         "core": row.core,
     }
