@@ -26,6 +26,7 @@ TOOL = PROJECT_ROOT / "tools" / "iam-simulate"
 SCRIPT = TOOL / "simulate.cjs"
 ALLOWED = "Allowed"
 _ONLY_THIS = "resource-side-only"
+"""An identity policy allowing everything, for rows that evaluate a resource's own policy alone."""
 NOT_EVALUATED = "NotEvaluated"
 
 
@@ -86,7 +87,8 @@ def evaluate(
     verdicts: Verdicts | None = None,
 ) -> list[Outcome]:
     """Evaluate every row against the plan's documents in one simulator process."""
-    policies = {**docs.policies, **(extra_policies or {})}
+    allow_all = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+    policies = {**docs.policies, **(extra_policies or {}), _ONLY_THIS: allow_all}
     digests = {
         name: hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest() for name, doc in policies.items()
     }
@@ -143,12 +145,7 @@ def _request(index: int, row: Requirement, docs: Documents, policies: dict[str, 
         return Outcome(row, "ImplicitlyDenied", refused_by=f"no identity (the plan has no role {row.principal})")
     resource_policy = row.resource_policy or _resource_policy(row.resource, docs)
     if row.resource_side_only:
-        # Only the resource's own policy is in question: the caller's identity side is another row.
-        policies[_ONLY_THIS] = {
-            "Version": "2012-10-17",
-            "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
-        }
-        identity, boundary = [_ONLY_THIS], None
+        identity, boundary = [_ONLY_THIS], None  # the caller's identity side is proved by another row
     else:
         identity = list(principal.identity)
         boundary = list(principal.boundary) if principal.boundary else None
