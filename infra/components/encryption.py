@@ -33,23 +33,25 @@ KEY_ADMIN_ACTIONS = [
     "kms:CancelKeyDeletion",
     "kms:RotateKeyOnDemand",
 ]
-"""What the account root delegates to IAM policies: administration. No cryptographic operation and
-no grant (`kms:CreateGrant`, which would let its holder hand out decryption): those go to named roles
-only. What stays true beyond that: whoever may `kms:PutKeyPolicy` (the deployers, break-glass) can
-rewrite this policy; CloudTrail records every such change."""
+"""What the account root delegates to IAM policies without conditions: administration. No
+cryptographic operation and no grant (`kms:CreateGrant`, which would let its holder hand out
+decryption). Key use is delegated only through the platform's services (`AccountUseThroughServices`),
+otherwise it goes to named roles. What stays true beyond that: whoever may `kms:PutKeyPolicy` (the
+deployers, break-glass) can rewrite this policy; CloudTrail records every such change."""
 
 KEY_USER_ACTIONS = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"]
 KEY_GRANT_ACTIONS = ["kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant"]
 DEPLOYER_KEY_USE = ["kms:GenerateDataKey", "kms:Decrypt", "kms:Encrypt", "kms:DescribeKey"]
 DEPLOYER_VIA_SERVICES: dict[KeyPurpose, tuple[str, ...]] = {
-    "models": ("s3",),
+    "models": ("s3", "sagemaker"),
     "data": ("sagemaker",),
     "alerts": ("events", "secretsmanager"),
 }
-"""Where the deployers use a key, only through that service: uploads of the staged step code into
-the artifacts bucket (models, S3 user guide: PutObject with SSE-KMS needs kms:GenerateDataKey), the
-online store of a feature group (data, SageMaker developer guide: Feature Store KMS permissions), the
-promotion hook's connection secret (alerts, CloudFormation handlers of AWS::Events::Connection)."""
+"""Where `pulumi up` uses a key, only through that service: uploads of the staged step code into
+the artifacts bucket (models, S3 user guide: PutObject with SSE-KMS needs kms:GenerateDataKey),
+endpoint configurations (models, through SageMaker), the online store of a feature group (data,
+SageMaker developer guide: Feature Store KMS permissions), the promotion hook's connection secret
+(alerts, CloudFormation handlers of AWS::Events::Connection)."""
 
 
 @dataclass(frozen=True)
@@ -134,22 +136,8 @@ class Encryption(pulumi.ComponentResource):
                     conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
                 )
             )
-        if deployers and purpose in DEPLOYER_VIA_SERVICES:
-            statements.append(
-                Statement(
-                    sid="DeployersUseThroughServices",
-                    principals={"AWS": deployers},
-                    actions=DEPLOYER_KEY_USE,
-                    resources=["*"],
-                    conditions={
-                        "StringEquals": {
-                            "kms:ViaService": [
-                                f"{service}.{naming.region}.amazonaws.com" for service in DEPLOYER_VIA_SERVICES[purpose]
-                            ]
-                        }
-                    },
-                )
-            )
+        if purpose in DEPLOYER_VIA_SERVICES:
+            statements += _account_use_through_services(naming, DEPLOYER_VIA_SERVICES[purpose])
         if purpose == "alerts" and self._args.connection_readers:
             statements.append(
                 Statement(
@@ -171,6 +159,45 @@ class Encryption(pulumi.ComponentResource):
                 )
             )
         return statements + _service_statements(purpose, naming)
+
+
+def _account_use_through_services(naming: Naming, services: Sequence[str]) -> list[Statement]:
+    """Delegate to IAM the use of the key through these services only, in this account.
+
+    This is how `pulumi up` writes encrypted data: the deploy role's identity policy allows it (scoped
+    the same way), and so does the bootstrap admin's before that role exists (the first `pulumi up`
+    uploads the step code into the artifacts bucket and, in staging and prod, creates online stores).
+    No role of the blueprint is granted these actions otherwise, so in practice it admits the
+    deployers and account administrators only, and never for a direct Decrypt outside a service.
+    """
+    root = f"arn:aws:iam::{naming.account_id}:root"
+    via = {
+        "kms:ViaService": [f"{service}.{naming.region}.amazonaws.com" for service in services],
+        "kms:CallerAccount": naming.account_id,
+    }
+    statements = [
+        Statement(
+            sid="AccountUseThroughServices",
+            principals={"AWS": root},
+            actions=DEPLOYER_KEY_USE,
+            resources=["*"],
+            conditions={"StringEquals": via},
+        )
+    ]
+    if "sagemaker" in services:
+        statements.append(
+            Statement(
+                sid="AccountGrantsThroughSageMaker",
+                principals={"AWS": root},
+                actions=["kms:CreateGrant"],
+                resources=["*"],
+                conditions={
+                    "StringEquals": {**via, "kms:ViaService": f"sagemaker.{naming.region}.amazonaws.com"},
+                    "Bool": {"kms:GrantIsForAWSResource": "true"},
+                },
+            )
+        )
+    return statements
 
 
 def _service_statements(purpose: KeyPurpose, naming: Naming) -> list[Statement]:

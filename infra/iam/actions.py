@@ -1,10 +1,14 @@
 """Action lists shared by the role builders, grouped by what a principal needs to do.
 
 Actions that AWS does not allow to be scoped to a resource are kept in `UNSCOPED_*` lists: they are
-the only ones granted on `Resource: "*"`, and each list says why.
+the only ones granted on `Resource: "*"`, and each list says why. Reads that AWS can scope are
+granted on this account's and region's ARNs (`*_reads`).
 """
 
 from __future__ import annotations
+
+from infra.iam.arns import Arns
+from infra.policy_document import Statement
 
 S3_READ = ["s3:GetObject", "s3:GetObjectVersion", "s3:GetObjectTagging"]
 S3_LIST = ["s3:ListBucket", "s3:GetBucketLocation"]
@@ -36,14 +40,10 @@ VPC_ATTACH = [
 ]
 """What SageMaker does to put a job or endpoint in the VPC; scoped to this account and region."""
 
-SAGEMAKER_READ = [
-    "sagemaker:Describe*",
-    "sagemaker:List*",
-    "sagemaker:Get*",
-    "sagemaker:Search",
-    "sagemaker:BatchDescribeModelPackage",
-]
-"""Read-only SageMaker. List* and Search have no resource-level permission."""
+SAGEMAKER_READ = ["sagemaker:Describe*", "sagemaker:Get*", "sagemaker:BatchDescribeModelPackage"]
+"""Read-only SageMaker, on this account's and region's ARNs (see `sagemaker_reads`)."""
+UNSCOPED_SAGEMAKER_READ = ["sagemaker:List*", "sagemaker:Search"]
+"""Search and nearly every List action take no resource (Service Authorization Reference)."""
 
 SAGEMAKER_JOBS = [
     "sagemaker:CreateProcessingJob",
@@ -76,26 +76,56 @@ SAGEMAKER_REGISTER = ["sagemaker:CreateModelPackage", "sagemaker:CreateModelPack
 SAGEMAKER_APPROVE = ["sagemaker:UpdateModelPackage"]
 SAGEMAKER_TAG = ["sagemaker:AddTags"]
 
-CLOUDTRAIL_READ = [
-    "cloudtrail:LookupEvents",
-    "cloudtrail:GetTrail",
-    "cloudtrail:GetTrailStatus",
-    "cloudtrail:DescribeTrails",
-    "cloudtrail:GetEventSelectors",
-]
-"""Audit reads. LookupEvents and DescribeTrails have no resource-level permission."""
+CLOUDTRAIL_READ = ["cloudtrail:GetTrail", "cloudtrail:GetTrailStatus", "cloudtrail:GetEventSelectors"]
+"""Audit reads of a trail, on this account's trails (see `trail_reads`)."""
+UNSCOPED_CLOUDTRAIL_READ = ["cloudtrail:LookupEvents", "cloudtrail:DescribeTrails"]
+"""LookupEvents and DescribeTrails take no resource."""
 
-OBSERVABILITY_READ = [
+UNSCOPED_OBSERVABILITY_READ = [
     "cloudwatch:GetMetricData",
     "cloudwatch:ListMetrics",
-    "cloudwatch:DescribeAlarms",
-    "cloudwatch:GetDashboard",
     "cloudwatch:ListDashboards",
     "logs:DescribeLogGroups",
-    "logs:GetLogEvents",
-    "logs:FilterLogEvents",
 ]
-"""Metrics and logs reads; metric reads have no resource-level permission."""
+"""Metric reads and listings: no required resource (a metric read names no dataset)."""
+
+
+def sagemaker_reads(arns: Arns) -> list[Statement]:
+    """Read SageMaker resources of this account and region; list and search (no resource level) on `*`."""
+    return [
+        Statement(sid="ReadSageMaker", actions=SAGEMAKER_READ, resources=[arns.regional("sagemaker", "*")]),
+        Statement(sid="ListSageMaker", actions=UNSCOPED_SAGEMAKER_READ, resources=["*"]),
+    ]
+
+
+def observability_reads(arns: Arns) -> list[Statement]:
+    """Read this account's alarms, dashboards and log events; metrics and listings (no resource level) on `*`."""
+    return [
+        Statement(
+            sid="ReadAlarmsDashboardsAndLogs",
+            actions=[
+                "cloudwatch:DescribeAlarms",
+                "cloudwatch:GetDashboard",
+                "logs:GetLogEvents",
+                "logs:FilterLogEvents",
+            ],
+            resources=[
+                arns.regional("cloudwatch", "alarm:*"),
+                f"arn:aws:cloudwatch::{arns.account}:dashboard/*",
+                arns.log_group("*"),
+            ],
+        ),
+        Statement(sid="ReadMetricsAndListLogs", actions=UNSCOPED_OBSERVABILITY_READ, resources=["*"]),
+    ]
+
+
+def trail_reads(arns: Arns) -> list[Statement]:
+    """Read this account's trails; look up events and list trails (no resource level) on `*`."""
+    return [
+        Statement(sid="ReadTrail", actions=CLOUDTRAIL_READ, resources=[arns.regional("cloudtrail", "trail/*")]),
+        Statement(sid="LookupTrailEvents", actions=UNSCOPED_CLOUDTRAIL_READ, resources=["*"]),
+    ]
+
 
 MLFLOW_READ = [
     "sagemaker-mlflow:GetExperiment",

