@@ -198,3 +198,53 @@ def _serves_a_model(plan: Plan, job: dict[str, Any]) -> bool:
         for o in plan.of_type("aws:s3/bucketObjectv2:BucketObjectv2")
     }
     return any('"predictor"' in configs.get(str(uri), "") for uri in _inputs(job))
+
+
+MONITOR_SOURCE = (
+    "SageMaker developer guide, 'CreateProcessingJob API: Execution Role Permissions' (Model Monitor runs its "
+    "data-quality job as a processing job: the captured data and baseline in, the report out)"
+)
+
+
+def monitoring_job_requirements(plan: Plan, docs: Documents) -> list[Requirement]:
+    """The role of each Model Monitor data-quality job: captured data and baseline in, reports out."""
+    rows: list[Requirement] = []
+    captures = _capture_locations(plan)
+    for definition in plan.of_type("aws:sagemaker/dataQualityJobDefinition:DataQualityJobDefinition"):
+        inputs = definition.inputs
+        principal = next((k for k, p in docs.principals.items() if p.arn == inputs.get("roleArn")), None)
+        if principal is None:
+            continue
+        add = _Rows(docs, principal, f"Model Monitor job {inputs['name']}", MONITOR_SOURCE)
+        baseline = inputs.get("dataQualityBaselineConfig") or {}
+        for resource in ("constraintsResource", "statisticsResource"):
+            _read(add, plan, (baseline.get(resource) or {}).get("s3Uri"))
+        endpoint = ((inputs.get("dataQualityJobInput") or {}).get("endpointInput") or {}).get("endpointName")
+        if endpoint in captures:
+            _read(add, plan, f"{captures[endpoint].rstrip('/')}/planned-capture.jsonl")
+        output = inputs.get("dataQualityJobOutputConfig") or {}
+        report = ((output.get("monitoringOutputs") or {}).get("s3Output") or {}).get("s3Uri")
+        _write(add, plan, report, output.get("kmsKeyId"))
+        match = _IMAGE.match(str((inputs.get("dataQualityAppSpecification") or {}).get("imageUri", "")))
+        if match:
+            repository = f"arn:aws:ecr:{match.group(2)}:{match.group(1)}:repository/{match.group(3)}"
+            for action in ECR_PULL:
+                add.add(action, repository, {})
+        log_group = f"arn:aws:logs:{docs.region}:{docs.account}:log-group:/aws/sagemaker/ProcessingJobs"
+        for action in ("logs:CreateLogStream", "logs:PutLogEvents"):
+            add.add(action, f"{log_group}:log-stream:planned-{inputs['name']}", {})
+        rows += add.rows
+    return rows
+
+
+def _capture_locations(plan: Plan) -> dict[str, str]:
+    """Endpoint name -> where its data capture writes."""
+    configs = {
+        c.inputs["name"]: (c.inputs.get("dataCaptureConfig") or {}).get("destinationS3Uri", "")
+        for c in plan.of_type("aws:sagemaker/endpointConfiguration:EndpointConfiguration")
+    }
+    return {
+        e.inputs["name"]: configs[e.inputs["endpointConfigName"]]
+        for e in plan.of_type("aws:sagemaker/endpoint:Endpoint")
+        if configs.get(e.inputs.get("endpointConfigName", ""))
+    }

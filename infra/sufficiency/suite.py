@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from infra.plan.model import Plan
 from infra.sufficiency.documents import BOOTSTRAP_ADMIN, Documents, documents
 from infra.sufficiency.hand_rows import StackFacts, hand_requirements
+from infra.sufficiency.job_needs import monitoring_job_requirements
 from infra.sufficiency.pipeline_steps import pipeline_requirements
 from infra.sufficiency.requirements import Requirement, dedupe, deployer_requirements
 from infra.sufficiency.serving import serving_requirements
@@ -41,6 +42,7 @@ def requirements(plan: Plan, docs: Documents, registry: Plan, facts: StackFacts)
     rows = dedupe(
         deployer_requirements(plan, docs)
         + pipeline_requirements(plan, docs)
+        + monitoring_job_requirements(plan, docs)
         + serving_requirements(plan, docs, registry, registry_docs)
         + hand_requirements(plan, docs, registry, registry_docs, facts)
     )
