@@ -118,7 +118,7 @@ def test_lifecycle_expires_old_versions_and_capture_data(plan: Plan, config: Sta
     assert "retention" not in {r["id"] for r in lifecycles["artifacts"].inputs["rules"]}  # models are kept
 
 
-def test_keys_rotate_and_root_cannot_use_them(plan: Plan, config: StackConfig) -> None:
+def test_keys_rotate_and_root_uses_them_only_through_services(plan: Plan, config: StackConfig) -> None:
     keys = plan.of_type("aws:kms/key:Key")
     assert sorted(k.inputs["tags"]["purpose"] for k in keys) == sorted(KEY_PURPOSES)
     for key in keys:
@@ -129,7 +129,16 @@ def test_keys_rotate_and_root_cannot_use_them(plan: Plan, config: StackConfig) -
             actions = set(as_list(statement["Action"]))
             assert "kms:*" not in actions
             if f"{config.account_id}:root" in principal:
-                assert not {"kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey*"} & actions
+                crypto = {
+                    "kms:Decrypt",
+                    "kms:Encrypt",
+                    "kms:GenerateDataKey",
+                    "kms:GenerateDataKey*",
+                    "kms:CreateGrant",
+                }
+                if crypto & actions:  # delegated to IAM only through the platform's services, in this account
+                    assert statement["Condition"]["StringEquals"]["kms:ViaService"], statement["Sid"]
+                    assert statement["Condition"]["StringEquals"]["kms:CallerAccount"] == config.account_id
             elif ":root" in principal:  # deploying accounts: decrypt model artifacts through S3, nothing else
                 assert actions == {"kms:Decrypt", "kms:DescribeKey"}
                 assert statement["Condition"] == {
