@@ -47,16 +47,3 @@ def found_gaps(results: list[PlanResult]) -> dict[str, Gap]:
             gap = found.setdefault(key, Gap(example=outcome.describe()))
             gap.plans.add(result.name)
     return found
-
-
-def render(found: dict[str, Gap], reasons: dict[str, str]) -> str:
-    """known_gaps.yaml's text for these gaps, with the reasons given (keyed like the gaps)."""
-    header = (
-        "# Required rows the plans refuse today: `<principal> | <action>` -> the plans where, and why.\n"
-        "# tests/sufficiency asserts this EXACTLY: a new refusal fails, and so does a gap fixed but not removed.\n"
-    )
-    gaps = {
-        key: {"plans": sorted(gap.plans), "reason": reasons.get(key, ""), "example": gap.example}
-        for key, gap in sorted(found.items())
-    }
-    return header + yaml.safe_dump({"gaps": gaps}, sort_keys=False, width=120, allow_unicode=True)

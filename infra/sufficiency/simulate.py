@@ -15,7 +15,6 @@ import subprocess
 import threading
 from collections import Counter
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from infra.plan.evaluate import PROJECT_ROOT
@@ -232,8 +231,3 @@ def summary(outcomes: list[Outcome]) -> dict[str, tuple[int, int, int]]:
         allowed[principal] += outcome.allowed
         skipped[principal] += outcome.decision == NOT_EVALUATED
     return {p: (allowed[p], skipped[p], total[p]) for p in sorted(total)}
-
-
-def write_report(path: Path, outcomes: list[Outcome]) -> None:
-    """Every failing or unevaluated row, one line each (for reading after a run)."""
-    path.write_text("\n".join(o.describe() for o in outcomes if not o.allowed) + "\n", encoding="utf-8")
