@@ -9,7 +9,7 @@ from __future__ import annotations
 from infra.sufficiency.hand_rows import StackFacts
 from infra.sufficiency.simulate import summary
 from infra.sufficiency.suite import run
-from infra.sufficiency.variants import all_plans
+from infra.sufficiency.variants import VARIANTS, all_plans
 
 
 def main() -> None:
@@ -19,8 +19,9 @@ def main() -> None:
         {name: plan for name, (plan, _) in planned.items()},
         {name: StackFacts.of(config) for name, (_, config) in planned.items()},
     )
+    covers = {variant.name: f" ({variant.covers})" for variant in VARIANTS}
     for result in results:
-        print(result.name)
+        print(f"{result.name}{covers.get(result.name, '')}")
         for principal, (allowed, skipped, required) in summary(result.outcomes).items():
             print(f"  {principal:32} {allowed:5} allowed {skipped:3} not evaluated {required:5} required")
     for result in results:
