@@ -43,7 +43,12 @@ parity-lock: | $(UV) ## Recompile pipelines/images/requirements/*.txt after chan
 demo: $(VENV)/.synced ## Run the blueprint offline: validate every stack, plan dev.
 	$(VENV)/bin/mlops demo
 
-test: $(VENV)/.synced $(PARITY_ENVS) ## Run the test suite (offline: Pulumi mocks and moto only).
+SIMULATOR := tools/iam-simulate/node_modules/.installed
+$(SIMULATOR): tools/iam-simulate/package-lock.json
+	npm ci --silent --prefer-offline --no-audit --no-fund --prefix tools/iam-simulate
+	touch $@
+
+test: $(VENV)/.synced $(PARITY_ENVS) $(SIMULATOR) ## Run the test suite (offline: Pulumi mocks, moto, the npm IAM simulator).
 	$(VENV)/bin/pytest
 
 lint: $(VENV)/.synced ## ruff, ruff format check and mypy (strict).
@@ -70,4 +75,4 @@ plan: $(VENV)/.synced ## Plan one stack offline: make plan STACK=prod
 	$(VENV)/bin/mlops plan --stack $(or $(STACK),dev) --json out/plan-$(or $(STACK),dev).json
 
 clean:
-	rm -rf .venv .venv-parity .tools out .pytest_cache .mypy_cache .ruff_cache tools/workflow-lint/node_modules
+	rm -rf .venv .venv-parity .tools out .pytest_cache .mypy_cache .ruff_cache tools/workflow-lint/node_modules tools/iam-simulate/node_modules
