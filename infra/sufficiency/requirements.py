@@ -239,7 +239,7 @@ def _resource_rows(plan: Plan, docs: Documents, resource: PlannedResource, entry
             own.append(fill(template, values))
         except UnresolvableError as error:
             problem = f"{resource.type} {resource.name}: {error}"
-    for handler in ("create", "read", "update", "delete"):
+    for handler in _handlers_called(resource):
         actions = [(a, source) for a in handlers.get(handler, [])]
         actions += [(a, extra["source"]) for a in extra.get(handler, [])]
         for raw, cited in actions:
@@ -263,6 +263,17 @@ def _resource_rows(plan: Plan, docs: Documents, resource: PlannedResource, entry
     if entry.get("s3_object"):
         rows += _object_key_rows(plan, docs, resource, own, source)
     return rows
+
+
+def _handlers_called(resource: PlannedResource) -> tuple[str, ...]:
+    """The handlers `pulumi up` and `destroy` can call for `resource`.
+
+    Pulumi's `retainOnDelete` option (Pulumi docs, "Resource options: retainOnDelete") leaves the
+    resource in the cloud when it leaves the stack or is replaced: its delete handler is never called.
+    """
+    if resource.options.get("retainOnDelete"):
+        return ("create", "read", "update")
+    return ("create", "read", "update", "delete")
 
 
 def _targets(  # noqa: PLR0917 - one call site; the arguments are the resource's whole context

