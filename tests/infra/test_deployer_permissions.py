@@ -84,7 +84,8 @@ API_ROWS = [
     # scalable target needs these on the endpoint.
     ("sagemaker:UpdateEndpointWeightsAndCapacities", ARNS.sagemaker("endpoint", ENDPOINT)),
     ("sagemaker:DescribeEndpoint", ARNS.sagemaker("endpoint", ENDPOINT)),
-    # `mlops model smoke` (promote-stack.yml) invokes the endpoint it just deployed: InvokeEndpoint.
+    # `mlops model smoke` (deploy-stack.yml, after `pulumi up` of a stack that serves a model) invokes the
+    # endpoint it just deployed: InvokeEndpoint.
     ("sagemaker:InvokeEndpoint", ARNS.sagemaker("endpoint", ENDPOINT)),
     # `mlops model promote` in staging reads the package in dev's registry (DescribeModelPackage).
     ("sagemaker:DescribeModelPackage", "arn:aws:sagemaker:eu-west-1:999999999999:model-package/mlops-dev-churn/3"),
