@@ -101,7 +101,7 @@ def _report(output_format: Format, stack: str, stack_file: str, count: int, viol
         case Format.github:
             return report.as_github(stack_file, violations)
         case _:
-            text = Console(file=io.StringIO(), width=NO_WRAP_WIDTH, highlight=False, no_color=True)
+            text = Console(file=io.StringIO(), width=NO_WRAP_WIDTH, highlight=False, no_color=True, emoji=False)
             text.print(_summary(stack, count, violations))
             return str(text.file.getvalue()).rstrip("\n")  # type: ignore[attr-defined]
 
@@ -129,7 +129,7 @@ def _table_console() -> Console:
     """The terminal's console; off a terminal (CI logs, pipes) one wide enough that no line wraps."""
     if console.is_terminal:
         return console
-    return Console(highlight=False, width=NO_WRAP_WIDTH, soft_wrap=True)
+    return Console(highlight=False, width=NO_WRAP_WIDTH, soft_wrap=True, emoji=False)
 
 
 @app.command()

@@ -170,6 +170,16 @@ def test_a_setting_under_the_wrong_namespace(tmp_path: Path, capsys: pytest.Capt
     )
 
 
+def test_key_names_are_printed_as_written(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A key that looks like an emoji code (`:x:`, `:ok:`) is named as written, not drawn as an emoji."""
+    stacks = fixture_project()
+    stacks["prod"]["aws:x:"] = "1"
+    stacks["prod"]["mlops:ok:"] = "1"
+    lines = refusals(write_project(tmp_path, stacks), "prod", capsys)
+    assert any(line.startswith("Pulumi.prod.yaml: aws:x:: is not a setting of the AWS provider") for line in lines)
+    assert any(line.startswith("Pulumi.prod.yaml: mlops:ok:: ") for line in lines), lines
+
+
 def test_aws_keys_are_checked_against_the_provider_schema(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """Every key pulumi-aws declares is accepted; any other `aws:` key is refused before `pulumi up` refuses it."""
     from importlib.metadata import version
