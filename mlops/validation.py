@@ -38,11 +38,9 @@ def validate_stacks(root: Path, names: Sequence[str] | None = None) -> dict[str,
                 unreadable.append(name)
             continue
         loaded[name] = config
-    for other in [name for name in stack_names(root) if name not in names]:
-        try:
-            siblings[other] = load_stack_file(stack_file(other, root))
-        except ConfigError:
-            unreadable.append(other)  # not asked for: its own problems are not reported here
+    others, unread = _other_stacks(root, names)
+    siblings.update(others)
+    unreadable.extend(unread)
     for name, found in project_problems(siblings, unreadable).items():
         if name in loaded:
             failed[name] = ConfigError(stack_file(name, root).name, found)
@@ -63,6 +61,21 @@ def validate_stacks(root: Path, names: Sequence[str] | None = None) -> dict[str,
         errors.print(f"{problems} problem(s) found")
         return None
     return loaded
+
+
+def _other_stacks(root: Path, names: Sequence[str]) -> tuple[dict[str, StackConfig], list[str]]:
+    """The configs of the project's other stack files, and the names of those that do not load.
+
+    Their own problems are not reported here: they were not asked for.
+    """
+    loaded: dict[str, StackConfig] = {}
+    unreadable: list[str] = []
+    for other in [name for name in stack_names(root) if name not in names]:
+        try:
+            loaded[other] = load_stack_file(stack_file(other, root))
+        except ConfigError:
+            unreadable.append(other)
+    return loaded, unreadable
 
 
 def _validate_feature_schemas() -> int:

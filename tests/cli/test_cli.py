@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from infra.plan.model import Plan
 from tests.helpers import shipped_settings, write_stack
 
 MLOPS = str(Path(sys.executable).with_name("mlops"))
@@ -65,3 +66,19 @@ def test_plan_writes_the_json_and_summarises(tmp_path: Path, project_root: Path)
     assert document["stack"] == "dev" and len(document["resources"]) > 50
     assert f"mlops/dev: {len(document['resources'])} resources" in result.stdout
     assert "mlops:storage:Storage" in result.stdout
+
+
+def test_a_plan_is_judged_only_by_its_own_stack(plans: dict[str, Plan], tmp_path: Path, project_root: Path) -> None:
+    """dev's plan checked or priced under prod's settings would report on something never deployed."""
+    plan_file = tmp_path / "plan-dev.json"
+    plans["dev"].write(plan_file)
+    for command in (("policy", "check"), ("cost",)):
+        result = run(*command, "--stack", "prod", "--plan", str(plan_file), cwd=project_root)
+        assert result.returncode == 1 and "Traceback" not in result.stderr, (command, result.stderr)
+        assert result.stderr == (
+            f"error: --plan {plan_file} is the dev stack's plan, not prod's: pass --stack dev, "
+            "or plan prod with `mlops plan --stack prod --json FILE`\n"
+        ), command
+    priced = run("cost", "--plan", str(plan_file), cwd=project_root)
+    assert priced.returncode == 0, priced.stderr
+    assert priced.stdout.startswith("dev (")

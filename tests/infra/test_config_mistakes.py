@@ -133,9 +133,7 @@ def test_reader_accounts_left_at_the_examples(tmp_path: Path, capsys: pytest.Cap
     ]
 
 
-def test_a_broken_sibling_does_not_make_readers_look_wrong(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_a_broken_sibling_does_not_make_readers_look_wrong(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """dev's readers name staging's account; staging's YAML typo is staging's error only, not dev's."""
     root = write_project(tmp_path, fixture_project())
     staging = root / "Pulumi.staging.yaml"
