@@ -40,7 +40,7 @@ parity-lock: | $(UV) ## Recompile pipelines/images/requirements/*.txt after chan
 			pipelines/images/requirements/$$image.in -o pipelines/images/requirements/$$image.txt || exit 1; \
 	done
 
-demo: $(VENV)/.synced ## Run the blueprint offline: validate every stack, plan dev.
+demo: $(VENV)/.synced ## Run the whole lifecycle offline against a local AWS emulator (see `mlops demo --help`).
 	$(VENV)/bin/mlops demo
 
 SIMULATOR := tools/iam-simulate/node_modules/.installed

@@ -2,6 +2,7 @@
 
 Exit codes (the AWS ones follow sysexits.h, so CI can tell "retry" from "fix something"):
 - 1: bad input, or a state the command refuses to act on; the message names the file, key or fix;
+- 2: a usage error (unknown command or option, missing argument), which click reports before any command runs;
 - 3: AWS refused the request as sent, or the resource does not exist: retrying will not help;
 - 70 (EX_SOFTWARE): a bug in this tool; `--debug` prints the traceback;
 - 75 (EX_TEMPFAIL): throttling, a 5xx answer, or a lost connection (also once an ingestion has run out
@@ -22,6 +23,7 @@ class ExitCode(IntEnum):
     """Why a command failed, as its exit status."""
 
     USER = 1
+    USAGE = 2  # click's UsageError.exit_code: exited by typer itself, never by `explain`
     AWS_REFUSED = 3
     BUG = 70
     RETRY = 75

@@ -62,7 +62,12 @@ def plan(
 def demo(
     out: Annotated[Path, typer.Option(help="Folder for the demo's artefacts.")] = ROOT / "out" / "demo",
 ) -> None:
-    """Run the blueprint offline: validate every stack, then plan dev."""
+    """Run the whole lifecycle offline against a local AWS emulator, every stage checked.
+
+    Validate the stacks; plan dev with its policy check and cost; train locally; provision dev from its
+    plan; ingest features; run the pipeline; register, approve and promote the model; deploy and smoke-test
+    it; trace its lineage; detect drift and retrain. Artefacts go to --out.
+    """
     from mlops.demo import run_demo
 
     run_demo(ROOT, out)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -21,21 +20,28 @@ def validate_stacks(root: Path, names: Sequence[str] | None = None) -> dict[str,
         raise UserError(f"no Pulumi.<stack>.yaml files in {root}")
     loaded: dict[str, StackConfig] = {}
     failed: dict[str, ConfigError] = {}
+    siblings: dict[str, StackConfig] = {}
+    unreadable: list[str] = []
     for name in names:
         path = stack_file(name, root)
         try:
             check_stack_name(name, root)
-            config = load_stack_file(path)
+        except ConfigError as error:
+            failed[name] = error  # no such file: not part of the project
+            continue
+        try:
+            config = siblings[name] = load_stack_file(path)
             check_training_data(config, path.name)
         except ConfigError as error:
             failed[name] = error
+            if name not in siblings:
+                unreadable.append(name)
             continue
         loaded[name] = config
-    siblings = dict(loaded)
-    for other in [name for name in stack_names(root) if name not in names]:
-        with contextlib.suppress(ConfigError):  # not asked for: its own problems are not reported here
-            siblings[other] = load_stack_file(stack_file(other, root))
-    for name, found in project_problems(siblings).items():
+    others, unread = _other_stacks(root, names)
+    siblings.update(others)
+    unreadable.extend(unread)
+    for name, found in project_problems(siblings, unreadable).items():
         if name in loaded:
             failed[name] = ConfigError(stack_file(name, root).name, found)
             del loaded[name]
@@ -55,6 +61,21 @@ def validate_stacks(root: Path, names: Sequence[str] | None = None) -> dict[str,
         errors.print(f"{problems} problem(s) found")
         return None
     return loaded
+
+
+def _other_stacks(root: Path, names: Sequence[str]) -> tuple[dict[str, StackConfig], list[str]]:
+    """The configs of the project's other stack files, and the names of those that do not load.
+
+    Their own problems are not reported here: they were not asked for.
+    """
+    loaded: dict[str, StackConfig] = {}
+    unreadable: list[str] = []
+    for other in [name for name in stack_names(root) if name not in names]:
+        try:
+            loaded[other] = load_stack_file(stack_file(other, root))
+        except ConfigError:
+            unreadable.append(other)
+    return loaded, unreadable
 
 
 def _validate_feature_schemas() -> int:

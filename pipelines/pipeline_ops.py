@@ -17,7 +17,8 @@ from typing import Any, Literal
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from pipelines.aws_errors import already_exists, is_not_found, is_retryable, watch
+from pipelines.aws_errors import already_exists, is_not_found, is_retryable
+from pipelines.aws_retry import RetryPolicy, single_attempt_twin
 from pipelines.clarify_baselines import bootstrap_parameters, clarify_group
 
 UpsertResult = Literal["created", "updated", "unchanged"]
@@ -66,7 +67,7 @@ class Started:
     display_name: str
 
 
-START_ATTEMPTS = 5
+START_RETRY = RetryPolicy(max_attempts=5)
 """Tries of StartPipelineExecution (botocore's legacy default, 1 + 4 retries); each looks for the execution first."""
 
 
@@ -125,8 +126,9 @@ def start_pipeline(
     parameters = {**parameters, **bootstrap}
     request_token = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{name}:{token}")) if token else str(uuid.uuid4())
     display = f"{name}-{request_token[:8]}"
-    once = _single_attempt(client)
-    for attempt in range(START_ATTEMPTS):
+    once = single_attempt_twin(client)
+    rng = random.Random()  # noqa: S311 - jitter spreads retries, not security
+    for attempt in range(START_RETRY.max_attempts):
         existing = _execution_named(client, name, display)
         if existing is not None:
             return Started(existing, started=attempt > 0, display_name=display)
@@ -138,32 +140,12 @@ def start_pipeline(
                 ClientRequestToken=request_token,
             )
         except (ClientError, BotoCoreError) as error:
-            if attempt + 1 == START_ATTEMPTS or not is_retryable(error):
+            if attempt + 1 == START_RETRY.max_attempts or not is_retryable(error):
                 raise
-            sleep(random.uniform(0, min(5.0, 0.2 * 2**attempt)))  # noqa: S311 - jitter, not security
+            sleep(START_RETRY.delay(attempt, rng))
             continue
         return Started(str(response["PipelineExecutionArn"]), started=True, display_name=display)
     raise AssertionError("unreachable: the last attempt returns or raises")
-
-
-def _single_attempt(client: Any) -> Any:
-    """A twin of `client` that makes one attempt per call, so that `start_pipeline` owns the retries."""
-    import boto3
-    from botocore.config import Config
-
-    config = client.meta.config.merge(Config(retries={"total_max_attempts": 1}))
-    credentials = client._get_credentials()  # the caller's own (a profile, an assumed role), not the default chain
-    frozen = credentials.get_frozen_credentials() if credentials is not None else None
-    twin = boto3.client(
-        "sagemaker",
-        region_name=client.meta.region_name,
-        endpoint_url=client.meta.endpoint_url,
-        config=config,
-        aws_access_key_id=frozen.access_key if frozen else None,
-        aws_secret_access_key=frozen.secret_key if frozen else None,
-        aws_session_token=frozen.token if frozen else None,
-    )
-    return watch(twin)
 
 
 def _execution_named(client: Any, name: str, display: str) -> str | None:

@@ -21,10 +21,27 @@ from infra.config.models import NAMESPACE, StackConfig
 from infra.config.types import ENVIRONMENTS
 
 REGION_KEY = "aws:region"
+STACK_NAME = re.compile(r"[A-Za-z0-9_.-]{1,100}")
+"""What Pulumi accepts as a stack name (pulumi/pulumi `validateStackName`: "stack names may only contain
+alphanumeric, hyphens, underscores, or periods", at most 100 characters)."""
 
 
 def stack_file(stack: str, root: Path) -> Path:
-    """Path of the stack file Pulumi uses for `stack` in the project at `root`."""
+    """Path of the stack file Pulumi uses for `stack` in the project at `root`.
+
+    A name Pulumi would refuse (`../etc`, `a/b`) is refused before it becomes part of a path.
+    """
+    if not STACK_NAME.fullmatch(stack):
+        raise ConfigError(
+            f"--stack {stack!r}",
+            [
+                Problem(
+                    "",
+                    "is not a stack name: Pulumi's have only letters, digits, '-', '_' and '.' (at most 100); "
+                    f"each environment's stack is named after it ({', '.join(ENVIRONMENTS)})",
+                )
+            ],
+        )
     return root / f"Pulumi.{stack}.yaml"
 
 

@@ -8,6 +8,7 @@ The registry's reader accounts are the accounts that deploy its models, i.e. tho
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from pathlib import Path
 
 from infra.config.errors import ConfigError, Problem
@@ -23,10 +24,12 @@ def check_stack_name(stack: str, root: Path) -> None:
         raise missing_stack_file(path)
 
 
-def project_problems(configs: dict[str, StackConfig]) -> dict[str, list[Problem]]:
+def project_problems(configs: dict[str, StackConfig], unreadable: Collection[str] = ()) -> dict[str, list[Problem]]:
     """Problems of each stack file (by stack name) that only the project's other stack files reveal.
 
-    `configs` holds the stack files that validated; files that did not are left to their own errors.
+    `configs` holds the stack files that validated; `unreadable` names those that did not, which are left to
+    their own errors. A reader account may be the account of an unreadable file, so readers are not judged
+    while any file is unreadable: a typo in staging's file must not make dev's readers look wrong.
     """
     problems: dict[str, list[Problem]] = {name: [] for name in configs}
     by_environment: dict[str, list[str]] = {}
@@ -64,8 +67,8 @@ def project_problems(configs: dict[str, StackConfig]) -> dict[str, list[Problem]
     accounts = {name: configs[name].account_id for name in sorted(configs, key=lambda n: (order.get(n, 3), n))}
     for name, config in configs.items():
         others = {other: account for other, account in accounts.items() if other != name}
-        if not others:
-            continue  # a single stack file: nothing to compare its readers with
+        if not others or unreadable:
+            continue  # a single stack file, or one whose account is unknown: nothing sound to compare with
         known = ", ".join(f"{other} {account}" for other, account in others.items())
         for index, reader in enumerate(config.registry.reader_accounts):
             if reader not in others.values():
@@ -84,13 +87,14 @@ def check_project(stack: str, root: Path) -> StackConfig:
     check_stack_name(stack, root)
     config = load_stack_file(stack_file(stack, root))
     configs = {stack: config}
+    unreadable: list[str] = []
     for other in stack_names(root):
         if other != stack:
             try:
                 configs[other] = load_stack_file(stack_file(other, root))
             except ConfigError:
-                continue  # its own problems are reported when it is validated or planned
-    found = project_problems(configs).get(stack)
+                unreadable.append(other)  # its own problems are reported when it is validated or planned
+    found = project_problems(configs, unreadable).get(stack)
     if found:
         raise ConfigError(stack_file(stack, root).name, found)
     return config

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
 from pathlib import Path
 from typing import Annotated, Literal
 
 import typer
 
-from mlops.console import console
+from mlops.console import UserError, console
 
 app = typer.Typer(help="Helpers the GitHub workflows call.", no_args_is_help=True)
 
@@ -73,8 +74,16 @@ def next_promotion(
     target: Annotated[str, typer.Option("--to", help="The stage it moves to (prod).")],
 ) -> None:
     """Print the package `--from` serves when `--to` serves another one; print nothing when they agree."""
+    from infra.config.types import ENVIRONMENTS
     from pipelines.lifecycle.stack_files import pinned_package
 
+    steps = list(pairwise(ENVIRONMENTS))
+    if (source, target) not in steps:
+        allowed = " or ".join(f"--from {a} --to {b}" for a, b in steps)
+        raise UserError(
+            f"--from {source} --to {target}: a package moves {' -> '.join(ENVIRONMENTS)}, one stage at a time; "
+            f"pass {allowed}"
+        )
     package = pinned_package(_root(), source)
     if package and package != pinned_package(_root(), target):
         console.print(package, soft_wrap=True)

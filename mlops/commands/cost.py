@@ -8,32 +8,22 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from mlops.console import UserError, console
+from mlops.console import console
 
 
 def cost(
-    stack: Annotated[str, typer.Option("--stack", "-s", help="Stack to estimate.")] = "dev",
+    stack: Annotated[
+        str | None, typer.Option("--stack", "-s", help="Stack to estimate: dev by default, or the plan's stack.")
+    ] = None,
     plan: Annotated[Path | None, typer.Option("--plan", help="A plan JSON; default: plan the stack now.")] = None,
     json_path: Annotated[Path | None, typer.Option("--json", help="Write the JSON report here.")] = None,
 ) -> None:
     """Estimate the stack's monthly cost from its plan and the price table (infra/cost/prices.yaml)."""
-    from infra.config.project import check_project
     from infra.cost.estimate import estimate
-    from infra.plan.model import Plan
     from mlops.cli import ROOT
+    from mlops.plan_input import load_plan
 
-    if plan is not None:
-        try:
-            loaded = Plan.read(plan)
-        except (OSError, ValueError, KeyError, TypeError) as error:
-            raise UserError(
-                f"--plan {plan}: not a plan JSON written by `mlops plan --stack S --json FILE` ({error})"
-            ) from None
-    else:
-        from infra.plan.evaluate import evaluate_stack
-
-        loaded = evaluate_stack(stack, ROOT)
-    config = check_project(loaded.stack, ROOT)
+    loaded, config = load_plan(plan, stack or ("dev" if plan is None else None), ROOT)
     report = estimate(loaded.stack, loaded.resources, config)
     table = Table(
         title=f"{loaded.stack} ({report.region}): monthly estimate, prices of {report.price_date}", title_justify="left"

@@ -74,14 +74,18 @@ def ingest(
 
 
 def _read(file: Path, schema: FeatureGroupSchema) -> list[dict[str, Any]]:
-    """The file's rows typed per the schema; a missing file or header is a clean error."""
+    """The file's rows typed per the schema; a missing file or header, or a row of the wrong width, is a clean error.
+
+    A row with more cells than the header has values no feature is named for, and one with fewer leaves
+    features out by accident (an empty cell is how a row leaves a feature unset): neither is sent.
+    """
     try:
         with file.open(encoding="utf-8", newline="") as handle:
-            reader = csv.DictReader(handle)
-            header = reader.fieldnames or []
-            rows = list(reader)
+            reader = csv.reader(handle)
+            lines = [(reader.line_num, row) for row in reader if row]  # blank lines are no rows, as for DictReader
     except (OSError, UnicodeDecodeError, csv.Error) as error:
         raise UserError(f"{file}: cannot read it as CSV ({error})") from None
+    header = lines[0][1] if lines else []
     missing = [key for key in (schema.record_identifier, schema.event_time) if key not in header]
     if missing:
         raise UserError(f"{file}: the header lacks {', '.join(missing)}; the first row must name the features")
@@ -91,4 +95,11 @@ def _read(file: Path, schema: FeatureGroupSchema) -> list[dict[str, Any]]:
             f"{file}: the header names {', '.join(unknown)}, not features of {schema.name}; "
             f"remove the column(s) or add them to the schema (pipelines/features/{schema.name}.yaml)"
         )
-    return [schema.parse_row(row) for row in rows]
+    ragged = [
+        f"{file}: row {index} (line {line}) has {len(row)} cells, the header has {len(header)}"
+        for index, (line, row) in enumerate(lines[1:], start=1)
+        if len(row) != len(header)
+    ]
+    if ragged:
+        raise UserError("\n".join([*ragged, f"{file}: {len(ragged)} row(s) of the wrong width; nothing was written"]))
+    return [schema.parse_row(dict(zip(header, row, strict=True))) for _, row in lines[1:]]

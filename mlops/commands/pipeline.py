@@ -45,11 +45,13 @@ def compile(
     outputs: OutputsOption = None,
 ) -> None:
     """Compile the stack's definition with the SageMaker SDK (offline) and check the committed template."""
+    from infra.config import load_stack_file, stack_file
     from mlops.stack_context import load_context
     from pipelines.definitions.settings import settings_for_stack
     from pipelines.definitions.templates import render_definition
     from pipelines.definitions.training import compile_definition
 
+    _trains(stack, load_stack_file(stack_file(stack, _root())).environment)
     context = load_context(_root(), stack, outputs)
     settings = settings_for_stack(context.config, context.outputs)
     with console.status("compiling with the SageMaker SDK..."):

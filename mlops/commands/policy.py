@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from mlops.console import UserError, console
+from mlops.console import console
 
 if TYPE_CHECKING:
     from policies.model import Violation
@@ -58,23 +58,11 @@ def check_command(
 ) -> None:
     """Check a plan; exit 1 on any mandatory violation (advisory ones are listed, not fatal)."""
     from infra.config import stack_file
-    from infra.config.project import check_project
-    from infra.plan.model import Plan
+    from mlops.plan_input import load_plan
     from policies.check import check_plan
 
-    if plan is None and stack is None:
-        raise UserError("pass --stack NAME, --plan FILE, or both")
-    if plan is not None:
-        try:
-            loaded = Plan.read(plan)
-        except (OSError, ValueError, KeyError, TypeError) as error:
-            raise UserError(f"{plan}: not a plan JSON written by `mlops plan --json` ({error})") from None
-    else:
-        from infra.plan.evaluate import evaluate_stack
-
-        loaded = evaluate_stack(str(stack), _root())
-    config = check_project(stack or loaded.stack, _root())
-    path = stack_file(stack or loaded.stack, _root())
+    loaded, config = load_plan(plan, stack, _root())
+    path = stack_file(loaded.stack, _root())
     violations = check_plan(loaded, config)
     report = _report(output_format, loaded.stack, path.name, len(loaded.resources), violations)
     if output is not None:
@@ -101,7 +89,7 @@ def _report(output_format: Format, stack: str, stack_file: str, count: int, viol
         case Format.github:
             return report.as_github(stack_file, violations)
         case _:
-            text = Console(file=io.StringIO(), width=NO_WRAP_WIDTH, highlight=False, no_color=True)
+            text = Console(file=io.StringIO(), width=NO_WRAP_WIDTH, highlight=False, no_color=True, emoji=False)
             text.print(_summary(stack, count, violations))
             return str(text.file.getvalue()).rstrip("\n")  # type: ignore[attr-defined]
 
@@ -129,7 +117,7 @@ def _table_console() -> Console:
     """The terminal's console; off a terminal (CI logs, pipes) one wide enough that no line wraps."""
     if console.is_terminal:
         return console
-    return Console(highlight=False, width=NO_WRAP_WIDTH, soft_wrap=True)
+    return Console(highlight=False, width=NO_WRAP_WIDTH, soft_wrap=True, emoji=False)
 
 
 @app.command()

@@ -19,6 +19,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from pipelines.aws_errors import classify
+from pipelines.aws_retry import RetryPolicy, single_attempt_client
 from pipelines.features.schema import FeatureGroupSchema, RecordProblem
 
 
@@ -40,19 +41,6 @@ class IngestionError(RuntimeError):
         self.written = written
         self.retryable = retryable
         """Whether the write failed for a reason that may pass (throttling, 5xx, lost connections)."""
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """Bounded exponential backoff with full jitter."""
-
-    max_attempts: int = 6
-    base_delay: float = 0.2
-    max_delay: float = 5.0
-
-    def delay(self, attempt: int, rng: random.Random) -> float:
-        """Seconds to wait before attempt number `attempt + 1`."""
-        return rng.uniform(0, min(self.max_delay, self.base_delay * 2**attempt))
 
 
 @dataclass
@@ -207,21 +195,5 @@ def _typed(schema: FeatureGroupSchema, values: Sequence[Mapping[str, str]]) -> d
 
 
 def feature_store_client(region: str, endpoint_url: str | None = None) -> Any:
-    """A featurestore-runtime client whose only retries are `ingest`'s own bounded ones.
-
-    botocore's `total_max_attempts` counts every attempt, the first included, so 1 means "never
-    retry"; its `max_attempts` counts retries only (botocore/config.py, botocore 1.44.5).
-    """
-    import boto3
-    from botocore.config import Config
-
-    from pipelines.aws_errors import watch
-
-    return watch(
-        boto3.client(
-            "sagemaker-featurestore-runtime",
-            region_name=region,
-            endpoint_url=endpoint_url,
-            config=Config(retries={"total_max_attempts": 1, "mode": "standard"}),
-        )
-    )
+    """A featurestore-runtime client whose only retries are `ingest`'s own bounded ones."""
+    return single_attempt_client("sagemaker-featurestore-runtime", region, endpoint_url)

@@ -202,6 +202,20 @@ def test_features_ingest_refuses_bad_records_before_writing_anything(project: Pa
         f"error: {rows}: row 3 (line 4): event_time=None: is required",
         f"error: {rows}: 2 invalid value(s); nothing was written",
     ]
+    rows.write_text(
+        "customer_id,event_time,tenure_months\n"
+        "C1,2026-10-01T00:00:00Z,3,9\n"  # one cell more than the header: a value without a feature
+        "C2,2026-10-01T00:00:00Z,4\n"
+        "\n"
+        "C3,2026-10-01T00:00:00Z\n"  # one cell fewer: tenure_months left out, not set empty
+    )
+    ragged = run(*ingest, cwd=project)
+    assert ragged.returncode == 1 and "Traceback" not in ragged.stderr
+    assert ragged.stderr.splitlines() == [
+        f"error: {rows}: row 1 (line 2) has 4 cells, the header has 3",
+        f"error: {rows}: row 3 (line 5) has 2 cells, the header has 3",
+        f"error: {rows}: 2 row(s) of the wrong width; nothing was written",
+    ]
     unknown = run("features", "ingest", str(rows), "--stack", "dev", "--group", "orders", *closed, cwd=project)
     assert unknown.returncode == 1
     assert "--group 'orders': no such feature group in dev; known: customer-churn (mlops-dev-customer-churn)" in (

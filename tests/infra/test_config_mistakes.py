@@ -133,6 +133,19 @@ def test_reader_accounts_left_at_the_examples(tmp_path: Path, capsys: pytest.Cap
     ]
 
 
+def test_a_broken_sibling_does_not_make_readers_look_wrong(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """dev's readers name staging's account; staging's YAML typo is staging's error only, not dev's."""
+    root = write_project(tmp_path, fixture_project())
+    staging = root / "Pulumi.staging.yaml"
+    staging.write_text(staging.read_text(encoding="utf-8") + "  mlops:tags: {unclosed\n", encoding="utf-8")
+    assert check_project("dev", root).environment == "dev"
+    assert validate_stacks(root, ["dev"]) is not None
+    assert validate_stacks(root) is None
+    problems = [line.strip() for line in capsys.readouterr().err.splitlines() if "error:" in line]
+    assert len(problems) == 1, problems
+    assert problems[0].startswith("error: Pulumi.staging.yaml: is not valid YAML at line")
+
+
 def test_prod_without_model_approvers(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     stacks = fixture_project()
     del stacks["prod"]["mlops:identity"]["personas"]["modelApprovers"]
@@ -153,6 +166,16 @@ def test_a_setting_under_the_wrong_namespace(tmp_path: Path, capsys: pytest.Capt
         "Pulumi.prod.yaml: aws:accountId: is a blueprint setting, not the AWS provider's: write it as mlops:accountId"
         in lines
     )
+
+
+def test_key_names_are_printed_as_written(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A key that looks like an emoji code (`:x:`, `:ok:`) is named as written, not drawn as an emoji."""
+    stacks = fixture_project()
+    stacks["prod"]["aws:x:"] = "1"
+    stacks["prod"]["mlops:ok:"] = "1"
+    lines = refusals(write_project(tmp_path, stacks), "prod", capsys)
+    assert any(line.startswith("Pulumi.prod.yaml: aws:x:: is not a setting of the AWS provider") for line in lines)
+    assert any(line.startswith("Pulumi.prod.yaml: mlops:ok:: ") for line in lines), lines
 
 
 def test_aws_keys_are_checked_against_the_provider_schema(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -13,6 +14,7 @@ import pytest
 from infra.config import StackConfig
 from infra.plan.model import Plan
 from pipelines.definitions.settings import settings_for_stack
+from pipelines.definitions.templates import render_definition
 from pipelines.definitions.training import build_pipeline
 from pipelines.local_run import LocalTrainingRun, run_training
 
@@ -56,3 +58,17 @@ def built_pipelines(plans: dict[str, Plan], configs: dict[str, StackConfig]) -> 
         }
     assert calls == []
     return built
+
+
+@pytest.fixture(scope="session", params=[True, False], ids=["spot", "on-demand"])
+def dev_definition(request: pytest.FixtureRequest, plans: dict[str, Plan], configs: dict[str, StackConfig]) -> Any:
+    """Dev's training definition as shipped (spot) and with `useSpot: false` (the on-demand template).
+
+    Only dev trains (staging and prod serve dev's packages), so both templates are tested with dev's settings.
+    """
+    dev = configs["dev"]
+    config = dev.model_copy(update={"training": dev.training.model_copy(update={"use_spot": request.param})})
+    definition = render_definition(settings_for_stack(config, plans["dev"].outputs))
+    spot_jobs = json.dumps(definition).count('"EnableManagedSpotTraining": true')
+    assert (spot_jobs > 0) == request.param, "the variant is the template it claims to be"
+    return definition

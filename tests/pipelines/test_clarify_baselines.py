@@ -15,11 +15,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from infra.config import StackConfig
 from infra.plan.model import Plan
 from pipelines.clarify_baselines import BASELINES, BOOTSTRAP, missing_baselines
-from pipelines.definitions.settings import settings_for_stack
-from pipelines.definitions.templates import render_definition
 from pipelines.definitions.training import REGISTER_CLARIFY, SKIP_CLARIFY
 from pipelines.pipeline_ops import start_pipeline, upsert_pipeline
 
@@ -72,19 +69,17 @@ def _started_with(sagemaker: Any, arn: str) -> dict[str, str]:
 
 
 def test_the_definition_lets_a_run_skip_the_checks_and_register_baselines(
-    plans: dict[str, Plan], configs: dict[str, StackConfig]
+    plans: dict[str, Plan], dev_definition: dict[str, Any]
 ) -> None:
-    for stack in ("dev", "prod"):  # prod's settings: the on-demand template
-        definition = render_definition(settings_for_stack(configs[stack], plans[stack].outputs))
-        parameters = {p["Name"]: p for p in definition["Parameters"]}
-        assert parameters[SKIP_CLARIFY] == {"Name": SKIP_CLARIFY, "Type": "Boolean", "DefaultValue": False}
-        assert parameters[REGISTER_CLARIFY] == {"Name": REGISTER_CLARIFY, "Type": "Boolean", "DefaultValue": False}
-        checks = [step for step in definition["Steps"] if step["Type"] == "ClarifyCheck"]
-        assert len(checks) == 3
-        for step in checks:
-            assert step["SkipCheck"] == {"Get": f"Parameters.{SKIP_CLARIFY}"}, step["Name"]
-            assert step["RegisterNewBaseline"] == {"Get": f"Parameters.{REGISTER_CLARIFY}"}, step["Name"]
-            assert step["ModelPackageGroupName"] == plans[stack].outputs["model_package_group"]
+    parameters = {p["Name"]: p for p in dev_definition["Parameters"]}
+    assert parameters[SKIP_CLARIFY] == {"Name": SKIP_CLARIFY, "Type": "Boolean", "DefaultValue": False}
+    assert parameters[REGISTER_CLARIFY] == {"Name": REGISTER_CLARIFY, "Type": "Boolean", "DefaultValue": False}
+    checks = [step for step in dev_definition["Steps"] if step["Type"] == "ClarifyCheck"]
+    assert len(checks) == 3
+    for step in checks:
+        assert step["SkipCheck"] == {"Get": f"Parameters.{SKIP_CLARIFY}"}, step["Name"]
+        assert step["RegisterNewBaseline"] == {"Get": f"Parameters.{REGISTER_CLARIFY}"}, step["Name"]
+        assert step["ModelPackageGroupName"] == plans["dev"].outputs["model_package_group"]
 
 
 def test_a_first_run_in_an_empty_registry_bootstraps_the_baselines(sagemaker: Any, pipeline: tuple[str, str]) -> None:

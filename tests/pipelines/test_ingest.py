@@ -16,10 +16,10 @@ import pytest
 from botocore.exceptions import ClientError, ConnectionClosedError
 from botocore.stub import Stubber
 
+from pipelines.aws_retry import RetryPolicy
 from pipelines.features.ingest import (
     IngestionError,
     RecordValidationError,
-    RetryPolicy,
     batch_get_records,
     feature_store_client,
     get_record,

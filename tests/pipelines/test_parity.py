@@ -7,13 +7,18 @@ same decision as on the project's own environment.
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import json
+import shutil
 import subprocess
+from pathlib import Path
+
+import pytest
 
 from pipelines.images import STEP_IMAGES, image
-from pipelines.local_run import LocalTrainingRun, load_step_module
-from pipelines.parity import ParityRun, interpreter, python_version
+from pipelines.local_run import STEPS_DIR, LocalTrainingRun, load_step_module
+from pipelines.parity import PARITY_DIR, ParityError, ParityRun, _Runner, interpreter, python_version
 
 
 def test_each_parity_environment_is_its_images_python_and_pins() -> None:
@@ -63,8 +68,22 @@ def test_the_track_step_logs_on_the_distribution_image(parity_run: ParityRun) ->
     assert (parity_run.root / "mlruns" / "mlflow.db").is_file()
 
 
-def test_a_step_that_imports_what_its_image_lacks_fails_there() -> None:
-    python = interpreter(STEP_IMAGES["evaluate.py"])
+def test_a_step_that_imports_what_its_image_lacks_fails_there(tmp_path: Path) -> None:
+    """The launcher runs a staged copy of evaluate.py as the container does: an import of mlflow fails there."""
     assert importlib.util.find_spec("mlflow") is not None, "the project's own environment has it"
-    done = subprocess.run([str(python), "-E", "-s", "-c", "import mlflow"], capture_output=True, text=True, check=False)
-    assert done.returncode != 0 and "No module named 'mlflow'" in done.stderr
+    run = ParityRun(tmp_path)
+    shutil.copytree(STEPS_DIR, run.code, ignore=shutil.ignore_patterns("__pycache__"))
+    runner = _Runner(run, PARITY_DIR)
+    assert "usage:" in runner.step("evaluate.py", "--help"), "the untouched copy starts on its image"
+    script = run.code / "evaluate.py"
+    lines = script.read_text(encoding="utf-8").splitlines(keepends=True)
+    first = next(
+        node.lineno
+        for node in ast.parse("".join(lines)).body
+        if isinstance(node, ast.Import | ast.ImportFrom) and getattr(node, "module", None) != "__future__"
+    )
+    lines.insert(first - 1, "import mlflow\n")
+    script.write_text("".join(lines), encoding="utf-8")
+    with pytest.raises(ParityError, match=r"evaluate\.py on sklearn[^\n]* failed \(exit 1\)") as failed:
+        runner.step("evaluate.py", "--help")
+    assert "ModuleNotFoundError: No module named 'mlflow'" in str(failed.value)
