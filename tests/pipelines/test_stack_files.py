@@ -49,9 +49,10 @@ def test_a_pin_changes_the_pin_line_and_nothing_else(path: Path) -> None:
 
 
 @pytest.fixture
-def staging(tmp_path: Path) -> Path:
+def staging(tmp_path: Path, project_root: Path) -> Path:
+    """The tests' own staging stack file (its region is the one ARN names), whatever the fork's says."""
     for name in ("Pulumi.yaml", "Pulumi.staging.yaml"):
-        shutil.copy(PROJECT_ROOT / name, tmp_path / name)
+        shutil.copy(project_root / name, tmp_path / name)
     return tmp_path
 
 
