@@ -15,7 +15,7 @@ from typing import Any
 from infra.plan.model import Plan
 from infra.sufficiency.documents import Documents
 from infra.sufficiency.job_needs import job_requirements
-from infra.sufficiency.requirements import Requirement, base_context
+from infra.sufficiency.requirements import Requirement, base_context, walk_items
 
 SOURCE = (
     "SageMaker API reference (CreateProcessingJob, CreateHyperParameterTuningJob, CreateTrainingJob, CreateModel, "
@@ -136,20 +136,10 @@ def _condition_keys(kind: str, arguments: dict[str, Any]) -> dict[str, Any]:
 
 def _roles(arguments: dict[str, Any]) -> set[str]:
     found = set()
-    for key, value in _walk(arguments):
+    for key, value in walk_items(arguments):
         if key in ("RoleArn", "ExecutionRoleArn") and isinstance(value, str) and ":role/" in value:
             found.add(value)
     return found
-
-
-def _walk(value: Any) -> Iterator[tuple[str, Any]]:
-    if isinstance(value, dict):
-        for key, item in value.items():
-            yield key, item
-            yield from _walk(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _walk(item)
 
 
 def _resolve(value: Any, parameters: dict[str, Any]) -> Any:

@@ -357,7 +357,7 @@ def sagemaker_context(inputs: dict[str, Any]) -> dict[str, Any]:
     """
     found: dict[str, Any] = {}
     types: list[str] = []
-    for key, value in _items(inputs):
+    for key, value in walk_items(inputs):
         if key == "subnets" and isinstance(value, list):
             found["sagemaker:VpcSubnets"] = value
         elif key == "securityGroupIds" and isinstance(value, list):
@@ -373,14 +373,15 @@ def sagemaker_context(inputs: dict[str, Any]) -> dict[str, Any]:
     return found
 
 
-def _items(value: Any) -> Iterator[tuple[str, Any]]:
+def walk_items(value: Any) -> Iterator[tuple[str, Any]]:
+    """Every (key, value) pair in a nested document of mappings and lists, depth first."""
     if isinstance(value, dict):
         for key, item in value.items():
             yield key, item
-            yield from _items(item)
+            yield from walk_items(item)
     elif isinstance(value, list):
         for item in value:
-            yield from _items(item)
+            yield from walk_items(item)
 
 
 def _iam_context(action: str, resource: PlannedResource, docs: Documents) -> dict[str, Any]:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -72,3 +74,32 @@ def dev_definition(request: pytest.FixtureRequest, plans: dict[str, Plan], confi
     spot_jobs = json.dumps(definition).count('"EnableManagedSpotTraining": true')
     assert (spot_jobs > 0) == request.param, "the variant is the template it claims to be"
     return definition
+
+
+@pytest.fixture
+def failing() -> Iterator[tuple[str, list[str]]]:
+    """An endpoint that answers every request with a 500 (which botocore retries), and its request log."""
+    requests: list[str] = []
+
+    class Failing(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            requests.append(self.headers.get("X-Amz-Target", self.path))
+            self.rfile.read(int(self.headers["Content-Length"]))
+            body = b'{"__type": "InternalFailure", "message": "boom"}'
+            self.send_response(500)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def do_PUT(self) -> None:  # the featurestore runtime's PutRecord
+            self.do_POST()
+
+        def log_message(self, *_: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Failing)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}", requests
+    finally:
+        server.shutdown()

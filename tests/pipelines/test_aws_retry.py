@@ -7,42 +7,12 @@ botocore's `max_attempts: 1` means one retry (two requests); `total_max_attempts
 from __future__ import annotations
 
 import random
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
 
 import boto3
 import pytest
 from botocore.exceptions import ClientError
 
 from pipelines.aws_retry import RetryPolicy, single_attempt_client, single_attempt_twin
-
-
-@pytest.fixture
-def failing() -> Iterator[tuple[str, list[str]]]:
-    """An endpoint that answers every request with a 500 (which botocore retries), and its request log."""
-    requests: list[str] = []
-
-    class Failing(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            requests.append(self.headers.get("X-Amz-Target", self.path))
-            self.rfile.read(int(self.headers["Content-Length"]))
-            body = b'{"__type": "InternalFailure", "message": "boom"}'
-            self.send_response(500)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *_: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Failing)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}", requests
-    finally:
-        server.shutdown()
 
 
 def test_the_twin_of_a_client_makes_one_request_with_the_clients_own_credentials(

@@ -7,9 +7,7 @@ fails on any call not expected, so a lost, extra or duplicated write fails the t
 from __future__ import annotations
 
 import random
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -206,29 +204,10 @@ def test_a_failed_run_says_how_to_resume_and_skip_resumes_after_the_written_reco
     assert (report.skipped, report.written) == (1, 2)
 
 
-def test_the_client_makes_one_attempt_so_ingest_owns_the_retries() -> None:
+def test_the_client_makes_one_attempt_so_ingest_owns_the_retries(failing: tuple[str, list[str]]) -> None:
     """botocore's `max_attempts: 1` means one retry (two requests); `total_max_attempts: 1` means one request."""
-    requests: list[str] = []
-
-    class Failing(BaseHTTPRequestHandler):
-        def do_PUT(self) -> None:
-            requests.append(self.path)
-            self.rfile.read(int(self.headers["Content-Length"]))
-            body = b'{"__type": "InternalFailure", "message": "boom"}'
-            self.send_response(500)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *_: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Failing)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        client = feature_store_client("eu-west-1", endpoint_url=f"http://127.0.0.1:{server.server_port}")
-        with pytest.raises(ClientError, match="InternalFailure"):
-            client.put_record(FeatureGroupName=GROUP, Record=expected_put(1)["Record"])
-    finally:
-        server.shutdown()
+    endpoint, requests = failing
+    client = feature_store_client("eu-west-1", endpoint_url=endpoint)
+    with pytest.raises(ClientError, match="InternalFailure"):
+        client.put_record(FeatureGroupName=GROUP, Record=expected_put(1)["Record"])
     assert len(requests) == 1
