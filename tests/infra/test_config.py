@@ -385,4 +385,7 @@ def test_dev_must_configure_its_training_pipeline(tmp_path: Path, project_root: 
     settings = copy.deepcopy(shipped_settings(project_root, "dev"))
     del settings["mlops:training"]
     (line,) = problems_of(tmp_path, settings, "dev")
-    assert line == "Pulumi.dev.yaml: mlops:training: dev trains every model: add mlops:training with at least metricThreshold"
+    assert (
+        line
+        == "Pulumi.dev.yaml: mlops:training: dev trains every model: add mlops:training with at least metricThreshold"
+    )

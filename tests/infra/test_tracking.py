@@ -40,7 +40,9 @@ def test_environments_that_do_not_train_pay_for_no_tracking(
     plan = plans[stack]
     assert plan.of_type(APP) == plan.of_type(SERVER) == []
     assert plan.outputs["tracking_arn"] == ""
-    services = {str(e.inputs["serviceName"]).rsplit(".", 1)[-1] for e in plan.of_type("aws:ec2/vpcEndpoint:VpcEndpoint")}
+    services = {
+        str(e.inputs["serviceName"]).rsplit(".", 1)[-1] for e in plan.of_type("aws:ec2/vpcEndpoint:VpcEndpoint")
+    }
     assert "experiments" not in services
     report = estimate(stack, plan.resources, configs[stack])
     assert not [line for line in report.lines if "MLflow" in line.item or "experiments" in line.item]
