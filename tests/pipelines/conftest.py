@@ -48,11 +48,20 @@ def no_aws() -> Iterator[list[str]]:
 
 
 @pytest.fixture(scope="session")
-def built_pipelines(plans: dict[str, Plan], configs: dict[str, StackConfig]) -> dict[str, Any]:
-    """The SDK `Pipeline` of dev (spot, tuned) and prod (on-demand), built from their plans' outputs offline."""
+def training_configs(configs: dict[str, StackConfig]) -> dict[str, StackConfig]:
+    """Only dev trains: its shipped config (spot, tuned), and the same on demand without tuning (the other variant)."""
+    dev = configs["dev"]
+    on_demand = dev.trained().model_copy(update={"use_spot": False, "tuning": None})
+    return {"dev": dev, "on-demand": dev.model_copy(update={"training": on_demand})}
+
+
+@pytest.fixture(scope="session")
+def built_pipelines(plans: dict[str, Plan], training_configs: dict[str, StackConfig]) -> dict[str, Any]:
+    """The SDK `Pipeline` of each training config, built from dev's plan outputs offline."""
     with refusing_aws() as calls:
         built = {
-            stack: build_pipeline(settings_for_stack(configs[stack], plans[stack].outputs)) for stack in ("dev", "prod")
+            name: build_pipeline(settings_for_stack(config, plans["dev"].outputs))
+            for name, config in training_configs.items()
         }
     assert calls == []
     return built
