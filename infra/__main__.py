@@ -197,7 +197,7 @@ tracking = (
         ),
         opts=pulumi.ResourceOptions(depends_on=[identity, storage]),
     )
-    if config.training.tracking.enabled
+    if config.training is not None and config.training.tracking.enabled
     else None
 )
 training_pipeline = TrainingPipeline(
@@ -220,7 +220,6 @@ training_pipeline = TrainingPipeline(
         feature_workgroup=feature_store.workgroup_name,
         config_hash=config_hash(config),
         tracking_arn=tracking.tracking_arn if tracking else None,
-        define_pipeline=trains_here,
     ),
     opts=pulumi.ResourceOptions(depends_on=[identity]),
 )

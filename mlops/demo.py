@@ -220,7 +220,7 @@ def _train(state: DemoState) -> str:
     from infra.config import load_stack_file
     from pipelines.local_run import run_training
 
-    training = load_stack_file(state.workspace / "Pulumi.dev.yaml").training
+    training = load_stack_file(state.workspace / "Pulumi.dev.yaml").trained()
     run = run_training(
         state.out / "training",
         training.objective_metric,
@@ -365,7 +365,7 @@ def _track(state: DemoState) -> None:
     config = load_stack_file(state.workspace / "Pulumi.dev.yaml")
     run = LocalTrainingRun(state.out / "training")
     tracked = run.track(
-        experiment=config.training.tracking.experiment,
+        experiment=config.trained().tracking.experiment,
         run_key=state.execution_id,
         git_commit=_git_commit(state.root),
         config_hash=config_hash(config),
@@ -531,7 +531,7 @@ def _mlflow_run_id(state: DemoState, run_name: str) -> str:
     store = LocalTrainingRun(state.out / "training").tracking_store
     client = MlflowClient(tracking_uri=f"sqlite:///{store / 'mlflow.db'}")
     experiment = client.get_experiment_by_name(
-        load_stack_file(state.workspace / "Pulumi.dev.yaml").training.tracking.experiment
+        load_stack_file(state.workspace / "Pulumi.dev.yaml").trained().tracking.experiment
     )
     if experiment is None:
         return ""

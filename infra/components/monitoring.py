@@ -237,7 +237,7 @@ class Monitoring(pulumi.ComponentResource):
             job_resources={
                 "cluster_config": {
                     "instance_count": 1,
-                    "instance_type": config.training.processing_instance_type,
+                    "instance_type": config.monitoring.processing_instance_type,
                     "volume_size_in_gb": 20,
                     "volume_kms_key_id": args.models_key_arn,
                 }

@@ -36,7 +36,8 @@ class TrainingPipelineArgs:
 
     naming: Naming
     tags: Mapping[str, str]
-    training: TrainingConfig
+    training: TrainingConfig | None
+    """None where no model is trained (staging, prod): only the step code the drift job runs is staged."""
     artifacts_bucket: pulumi.Input[str]
     raw_bucket: pulumi.Input[str]
     models_key_arn: pulumi.Input[str]
@@ -52,8 +53,6 @@ class TrainingPipelineArgs:
     config_hash: str
     tracking_arn: pulumi.Input[str] | None = None
     """The environment's MLflow App or tracking server (None: tracking is off)."""
-    define_pipeline: bool = True
-    """False where no model is trained (staging, prod): only the step code the drift job runs is staged."""
 
 
 class TrainingPipeline(pulumi.ComponentResource):
@@ -85,13 +84,14 @@ class TrainingPipeline(pulumi.ComponentResource):
             for path in sorted(STEPS_DIR.glob("*.py"))
         ]
         self.pipeline_name = self.pipeline_arn = None
-        if args.define_pipeline:
-            pipeline = self._pipeline(name, args, objects + self._clarify_configs(name, args))
+        if args.training is not None:
+            staged = objects + self._clarify_configs(name, args, args.training)
+            pipeline = self._pipeline(name, args, args.training, staged)
             self.pipeline_name, self.pipeline_arn = pipeline.pipeline_name, pipeline.arn
         self.register_outputs({"pipeline_name": self.pipeline_name, "code_prefix": self.code_prefix})
 
     def _pipeline(
-        self, name: str, args: TrainingPipelineArgs, staged: list[aws.s3.BucketObjectv2]
+        self, name: str, args: TrainingPipelineArgs, training: TrainingConfig, staged: list[aws.s3.BucketObjectv2]
     ) -> aws.sagemaker.Pipeline:
         """The SageMaker pipeline, its definition rendered from the committed template with the stack's values."""
         resolved = pulumi.Output.all(
@@ -111,7 +111,7 @@ class TrainingPipeline(pulumi.ComponentResource):
             lambda values: json.dumps(
                 render_definition(
                     pipeline_settings(
-                        args.training,
+                        training,
                         args.naming.region,
                         {
                             **values,
@@ -136,9 +136,10 @@ class TrainingPipeline(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=staged),
         )
 
-    def _clarify_configs(self, name: str, args: TrainingPipelineArgs) -> list[aws.s3.BucketObjectv2]:
+    def _clarify_configs(
+        self, name: str, args: TrainingPipelineArgs, training: TrainingConfig
+    ) -> list[aws.s3.BucketObjectv2]:
         """The Clarify checks' analysis configs, staged content-addressed next to the step code."""
-        training = args.training
         configs = analysis_configs(training.sensitive_attribute, training.processing_instance_type)  # checked
         prefix = config_prefix(configs)
         return [

@@ -66,6 +66,10 @@ REQUIRED_INTERFACE_ENDPOINTS: dict[str, str] = {
 """Interface endpoints the platform's own jobs cannot run without, in private subnets with no internet."""
 
 ALL_INTERFACE_ENDPOINTS: tuple[InterfaceEndpoint, ...] = InterfaceEndpoint.__args__  # type: ignore[attr-defined]
+DEFAULT_INTERFACE_ENDPOINTS: tuple[InterfaceEndpoint, ...] = tuple(
+    name for name in ALL_INTERFACE_ENDPOINTS if name != "sagemaker.experiments"
+)
+"""Every interface endpoint but MLflow's, which only `training.tracking` (dev) needs."""
 
 
 SCHEDULE = r"^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\([^)]+\))$"
@@ -155,8 +159,9 @@ class NetworkConfig(Section):
         description="AZs of the private subnets; at least two, in the stack's region.",
     )
     interface_endpoints: list[InterfaceEndpoint] = Field(
-        default_factory=lambda: list(ALL_INTERFACE_ENDPOINTS),
-        description="Interface endpoints to create. Fewer in dev saves money; jobs then lose those services.",
+        default_factory=lambda: list(DEFAULT_INTERFACE_ENDPOINTS),
+        description="Interface endpoints to create (default: all but sagemaker.experiments, which only "
+        "training.tracking needs). Fewer in dev saves money; jobs then lose those services.",
     )
     existing_vpc: ExistingVpc | None = Field(default=None, description="Bring your own VPC instead.")
     interface_endpoint_azs: int | None = Field(
@@ -392,7 +397,7 @@ class TrainingConfig(Section):
 
     instance_type: InstanceType = Field(default="ml.m5.xlarge", description="Training job instance type.")
     processing_instance_type: InstanceType = Field(
-        default="ml.m5.large", description="Instance type of preprocessing, evaluation and drift jobs."
+        default="ml.m5.large", description="Instance type of the pipeline's preprocessing, evaluation and Clarify jobs."
     )
     use_spot: bool = Field(default=True, description="Managed spot training with checkpoints.")
     max_runtime_seconds: int = Field(default=3600, ge=60, le=432_000, description="Hard stop of a training job.")
@@ -557,12 +562,18 @@ class ServingConfig(Section):
 class ExpectedUsage(Section):
     """What the environment is expected to do in a month: prices usage-billed items in `mlops cost`."""
 
-    training_hours: float = Field(default=10, ge=0, description="Training job hours per month.")
+    training_hours: float = Field(default=10, ge=0, description="Training job hours per month (dev only).")
     processing_hours: float = Field(default=20, ge=0, description="Processing (preprocess, evaluate, drift) hours.")
     serverless_requests: int = Field(default=100_000, ge=0, description="Serverless endpoint requests per month.")
     serverless_seconds_per_request: float = Field(default=0.2, gt=0, description="Billed duration of a request.")
     storage_gb: float = Field(default=50, ge=0, description="Data, features, artifacts and logs in S3.")
     online_store_gb: float = Field(default=1, ge=0, description="Feature store online storage.")
+    logs_ingest_gb: float = Field(
+        default=5,
+        ge=0,
+        description="GB a month delivered to CloudWatch Logs: the trail's management and S3 data events, job and "
+        "endpoint logs.",
+    )
     monitoring_job_minutes: float = Field(
         default=10,
         gt=0,
@@ -647,6 +658,12 @@ class MonitoringConfig(Section):
         pattern=SCHEDULE,
         description="Also retrain on this schedule, drift or not (unset: never). Dev only: models are trained there.",
     )
+    processing_instance_type: InstanceType = Field(
+        default="ml.m5.large",
+        description="Instance type of the jobs outside the training pipeline: drift checks, Model Monitor "
+        "baselines and schedules, batch scoring.",
+    )
+    max_runtime_seconds: int = Field(default=3600, ge=60, le=86_400, description="Hard stop of a drift job.")
 
 
 class StackConfig(Section):
@@ -676,7 +693,9 @@ class StackConfig(Section):
     identity: IdentityConfig
     guardrails: GuardrailsConfig = Field(default_factory=GuardrailsConfig)
     feature_store: FeatureStoreConfig = Field(default_factory=FeatureStoreConfig)
-    training: TrainingConfig
+    training: TrainingConfig | None = Field(
+        default=None, description=f"The training pipeline: required in {TRAINING_ENVIRONMENT}, refused elsewhere."
+    )
     serving: ServingConfig = Field(default_factory=ServingConfig)
     registry: RegistryConfig = Field(default_factory=RegistryConfig)
     cost: CostConfig
@@ -686,6 +705,19 @@ class StackConfig(Section):
         description="Lift the protection of data buckets, keys, the registry and feature groups so "
         "`pulumi destroy` can run (they are still retained in AWS): the README's teardown path.",
     )
+
+    @field_validator("training", mode="before")
+    @classmethod
+    def _trained_here(cls, value: Any, info: ValidationInfo) -> Any:
+        """Refused before its keys are checked: outside dev, every training setting would be ignored."""
+        environment = info.data.get("environment")
+        if value is None or environment in (None, TRAINING_ENVIRONMENT):
+            return value
+        raise ValueError(
+            f"models are trained in {TRAINING_ENVIRONMENT} only (drift here starts {TRAINING_ENVIRONMENT}'s "
+            f"pipeline), so no training setting applies in {environment}, tracking included; remove mlops:training "
+            "(the drift job's instance is monitoring.processingInstanceType)"
+        )
 
     @model_validator(mode="after")
     def _cross_field_rules(self) -> Self:
@@ -755,15 +787,17 @@ class StackConfig(Section):
     def addresses_per_subnet(self) -> int:
         """Addresses a private subnet must have: the interface endpoints' ENIs and the workload's, at worst."""
         training = self.training
-        jobs = training.tuning.max_parallel if training.tuning else 1
+        jobs = 0 if training is None else training.tuning.max_parallel if training.tuning else 1
         serving = self.serving.max_instances if self.serving.mode == "realtime" else 0  # serverless: no ENIs here
         return len(self.network.interface_endpoints) + jobs + 1 + serving  # + 1: a processing job
 
     def _instance_problems(self) -> list[Problem]:
         used: dict[tuple[str, str], str] = {
-            ("training", "instanceType"): self.training.instance_type,
-            ("training", "processingInstanceType"): self.training.processing_instance_type,
+            ("monitoring", "processingInstanceType"): self.monitoring.processing_instance_type,
         }
+        if self.training is not None:
+            used[("training", "instanceType")] = self.training.instance_type
+            used[("training", "processingInstanceType")] = self.training.processing_instance_type
         if self.serving.mode == "realtime":
             used[("serving", "instanceType")] = self.serving.instance_type
         allowed = ", ".join(self.allowed_instance_types)
@@ -779,7 +813,7 @@ class StackConfig(Section):
 
     def _tracking_problems(self) -> list[Problem]:
         endpoints = self.network.interface_endpoints
-        if not self.training.tracking.enabled or "sagemaker.experiments" in endpoints:
+        if self.training is None or not self.training.tracking.enabled or "sagemaker.experiments" in endpoints:
             return []
         return [
             (
@@ -815,17 +849,43 @@ class StackConfig(Section):
 
     def _retraining_problems(self) -> list[Problem]:
         """Every model is trained, registered and approved in dev; other environments only serve them."""
-        schedule = self.monitoring.retrain_schedule
-        if self.environment == TRAINING_ENVIRONMENT or schedule is None:
-            return []
-        return [
-            (
-                ("monitoring", "retrainSchedule"),
-                schedule,
-                f"models are trained in {TRAINING_ENVIRONMENT} only (drift here starts {TRAINING_ENVIRONMENT}'s "
-                f"pipeline); move retrainSchedule to Pulumi.{TRAINING_ENVIRONMENT}.yaml",
+        if self.environment == TRAINING_ENVIRONMENT:
+            if self.training is not None:
+                return []
+            return [
+                (
+                    ("training",),
+                    None,
+                    f"{TRAINING_ENVIRONMENT} trains every model: add mlops:training with at least metricThreshold",
+                )
+            ]
+        elsewhere = (
+            f"models are trained in {TRAINING_ENVIRONMENT} only (drift here starts {TRAINING_ENVIRONMENT}'s pipeline)"
+        )
+        problems: list[Problem] = []
+        if "training_hours" in self.cost.expected.model_fields_set:
+            problems.append(
+                (
+                    ("cost", "expected", "trainingHours"),
+                    self.cost.expected.training_hours,
+                    f"{elsewhere}, so no training hours are billed here; remove trainingHours",
+                )
             )
-        ]
+        if self.monitoring.retrain_schedule is not None:
+            problems.append(
+                (
+                    ("monitoring", "retrainSchedule"),
+                    self.monitoring.retrain_schedule,
+                    f"{elsewhere}; move retrainSchedule to Pulumi.{TRAINING_ENVIRONMENT}.yaml",
+                )
+            )
+        return problems
+
+    def trained(self) -> TrainingConfig:
+        """The training section, in the one environment that has it (validation guarantees it there)."""
+        if self.training is None:
+            raise ValueError(f"{self.environment} has no training pipeline; {TRAINING_ENVIRONMENT} trains every model")
+        return self.training
 
     def _environment_problems(self) -> list[Problem]:
         problems: list[Problem] = []

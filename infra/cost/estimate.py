@@ -2,7 +2,8 @@
 
 Always-on ("idle") cost is what the environment costs doing nothing: endpoint instances, interface
 endpoints, keys, alarms, dashboards, storage. Usage cost follows the expected work in the stack file:
-training and processing hours, serverless requests. A resource type the table cannot price is listed
+training hours (dev only: no other environment trains), processing hours, serverless requests, log
+ingestion. A resource type the table cannot price is listed
 as unpriced, never counted as zero; types that AWS does not bill are listed with the reason.
 """
 
@@ -66,7 +67,6 @@ FREE = {
     "aws:appautoscaling/scheduledAction:ScheduledAction": "free",
     "aws:budgets/budget:Budget": "the first two budgets are free",
     "aws:costexplorer/costAllocationTag:CostAllocationTag": "free",
-    "aws:cloudwatch/logGroup:LogGroup": "an idle log group costs nothing; ingestion and storage are usage",
 }
 
 
@@ -154,6 +154,8 @@ class _Pricer:
         """The plan holds an endpoint configuration (a model is pinned); else the configured shape is estimated."""
         self.data_events = False
         """The trail records S3 data events: priced from expected requests."""
+        self.log_groups = False
+        """The plan has CloudWatch Logs groups (the trail delivers there): ingestion priced from expected GB."""
         self.monitoring_jobs: dict[str, tuple[str, int]] = {}
         """Model Monitor job definitions: name -> (instance type, count)."""
         self.schedules: list[tuple[str, str, str]] = []
@@ -302,6 +304,10 @@ class _Pricer:
             kind="idle",
         )
 
+    def _LogGroup(self, name: str, component: str, inputs: Mapping[str, Any]) -> None:  # noqa: N802
+        self.log_groups = True
+        self.count_free("aws:cloudwatch/logGroup:LogGroup (idle groups are free; ingestion is priced as usage)")
+
     def _Bucket(self, name: str, component: str, inputs: Mapping[str, Any]) -> None:  # noqa: N802
         self.count_free("aws:s3/bucket:Bucket (storage priced from expected usage)")
 
@@ -389,29 +395,50 @@ class _Pricer:
                 unit_usd=rate,
                 kind="usage",
             )
-        training = config.training
-        train_rate = self.instance_hour(training.instance_type)
-        process_rate = self.instance_hour(training.processing_instance_type)
-        if train_rate is None or process_rate is None:
-            self.report.unpriced.append(
-                f"training jobs on {training.instance_type} / {training.processing_instance_type}"
+        if self.log_groups:
+            self.add(
+                "audit",
+                "CloudWatch Logs ingestion: trail events, job and endpoint logs (expected)",
+                quantity=expected.logs_ingest_gb,
+                unit="GB",
+                unit_usd=float(self.prices["cloudwatch_logs_ingest_gb"]),
+                kind="usage",
             )
+        self.jobs(config)
+
+    def jobs(self, config: StackConfig) -> None:
+        """Pipeline jobs: training only where models are trained; processing (drift jobs elsewhere) everywhere."""
+        expected, training = config.cost.expected, config.training
+        if training is None:
+            instance, label = config.monitoring.processing_instance_type, "processing (drift jobs)"
+        else:
+            instance, label = training.processing_instance_type, "processing"
+            self.training_jobs(training.instance_type, training.use_spot, expected.training_hours)
+        rate = self.instance_hour(instance)
+        if rate is None:
+            self.report.unpriced.append(f"processing jobs on {instance}")
             return
-        factor = 1 - float(price_table()["spot_discount"]) if training.use_spot else 1.0
-        spot = " on spot" if training.use_spot else ""
         self.add(
             "pipelines",
-            f"training{spot} on {training.instance_type}",
-            quantity=expected.training_hours,
-            unit="hour",
-            unit_usd=round(train_rate * factor, 4),
-            kind="usage",
-        )
-        self.add(
-            "pipelines",
-            f"processing on {training.processing_instance_type}",
+            f"{label} on {instance}",
             quantity=expected.processing_hours,
             unit="hour",
-            unit_usd=process_rate,
+            unit_usd=rate,
+            kind="usage",
+        )
+
+    def training_jobs(self, instance: str, use_spot: bool, hours: float) -> None:
+        """Training jobs: only in the environment that trains (validation refuses `training` elsewhere)."""
+        rate = self.instance_hour(instance)
+        if rate is None:
+            self.report.unpriced.append(f"training jobs on {instance}")
+            return
+        factor = 1 - float(price_table()["spot_discount"]) if use_spot else 1.0
+        self.add(
+            "pipelines",
+            f"training{' on spot' if use_spot else ''} on {instance}",
+            quantity=hours,
+            unit="hour",
+            unit_usd=round(rate * factor, 4),
             kind="usage",
         )

@@ -45,12 +45,13 @@ VARIANTS = (
             "mlops:serving": {"modelPackageArn": PACKAGE},
             "github:dispatchToken": "ghp_not-a-real-token",
             "mlops:identity": {"secretsKeyArn": SECRETS_KEY},
+            "mlops:training": {"tracking": {"enabled": True, "kind": "server", "serverSize": "Small"}},
         },
         "serverless serving with a pinned model; the promotion hook (EventBridge connection, API destination) "
-        "and the awskms secrets provider that holds its token",
+        "and the awskms secrets provider that holds its token; an MLflow tracking server (tracking is dev's only)",
     ),
     Variant(
-        "staging-ab-server",
+        "staging-ab",
         "staging",
         {
             "mlops:serving": {
@@ -58,9 +59,8 @@ VARIANTS = (
                 "challengerModelPackageArn": PACKAGE[:-1] + "9",
                 "challengerPercent": 25,
             },
-            "mlops:training": {"tracking": {"enabled": True, "kind": "server", "serverSize": "Small"}},
         },
-        "realtime serving with an A/B challenger; an MLflow tracking server",
+        "realtime serving with an A/B challenger",
     ),
     Variant(
         "prod-shadow-model-monitor",

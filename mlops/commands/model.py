@@ -181,7 +181,7 @@ def batch_score(
         model_name=model_name,
         input_uri=input_uri,
         output_uri=output_uri,
-        instance_type=config.training.processing_instance_type,
+        instance_type=config.monitoring.processing_instance_type,
         kms_key_arn=required_output(context.outputs, "key_arns", "models"),
         prefix=naming.base,
     )
@@ -219,6 +219,6 @@ def baseline(
         kms_key_arn=required_output(context.outputs, "key_arns", "models"),
         subnet_ids=required_output(context.outputs, "subnet_ids"),
         security_group_ids=[required_output(context.outputs, "workload_security_group_id")],
-        instance_type=config.training.processing_instance_type,
+        instance_type=config.monitoring.processing_instance_type,
     )
     console.print(f"{name} {'started' if started else 'already exists'}")

@@ -77,6 +77,8 @@ def analysis_configs(sensitive_attribute: str, instance_type: str) -> dict[str, 
 def check_training_data(config: StackConfig, source: str) -> None:
     """ConfigError (naming the file and key) when the stack asks the data for a column it lacks."""
     training = config.training
+    if training is None:
+        return
     try:
         analysis_configs(training.sensitive_attribute, training.processing_instance_type)
     except ValueError as error:

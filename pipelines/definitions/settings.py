@@ -131,7 +131,7 @@ def required_output(outputs: Mapping[str, Any], *path: str) -> Any:
 
 def settings_for_stack(config: StackConfig, outputs: Mapping[str, Any]) -> TrainingPipelineSettings:
     """The settings the stack's pipeline was deployed with."""
-    return pipeline_settings(config.training, config.region, values_from_outputs(outputs))
+    return pipeline_settings(config.trained(), config.region, values_from_outputs(outputs))
 
 
 def drift_settings(config: StackConfig, values: Mapping[str, Any]) -> DriftPipelineSettings:
@@ -151,8 +151,8 @@ def drift_settings(config: StackConfig, values: Mapping[str, Any]) -> DriftPipel
         capture_uri=f"s3://{values['capture_bucket']}/endpoints/{values['endpoint_name']}/",
         model_package_arn=package,
         endpoint_name=values["endpoint_name"],
-        processing_instance_type=config.training.processing_instance_type,
-        max_runtime_seconds=config.training.max_runtime_seconds,
+        processing_instance_type=config.monitoring.processing_instance_type,
+        max_runtime_seconds=config.monitoring.max_runtime_seconds,
         drift_psi_threshold=config.monitoring.drift_psi_threshold,
         drift_p_value=config.monitoring.drift_p_value,
     )

@@ -32,7 +32,8 @@ def test_shipped_stacks_differ_per_environment(configs: dict[str, StackConfig]) 
     assert len({str(c.network.vpc_cidr) for c in configs.values()}) == 3
     assert configs["dev"].serving.mode == "serverless"
     assert configs["prod"].serving.min_instances >= 2
-    assert configs["prod"].training.use_spot is False
+    assert configs["dev"].training is not None  # only dev trains: staging and prod serve dev's approved models
+    assert configs["staging"].training is configs["prod"].training is None
 
 
 def test_unknown_key_is_named_with_the_known_ones(tmp_path: Path, prod: dict[str, Any]) -> None:
@@ -76,18 +77,18 @@ def test_wrong_type_names_key_and_value(tmp_path: Path, prod: dict[str, Any]) ->
 def test_every_problem_is_reported_at_once(tmp_path: Path, prod: dict[str, Any]) -> None:
     del prod["mlops:accountId"]
     prod["mlops:allowedInstanceTypes"].append("m5.large")
-    prod["mlops:training"]["metricThreshold"] = 1.5
+    prod["mlops:monitoring"]["maxRuntimeSeconds"] = 10
     lines = problems_of(tmp_path, prod)
     keys = [line.split(": ")[1] for line in lines]
-    assert keys == ["mlops:accountId", "mlops:allowedInstanceTypes[4]", "mlops:training.metricThreshold"]
+    assert keys == ["mlops:accountId", "mlops:allowedInstanceTypes[3]", "mlops:monitoring.maxRuntimeSeconds"]
 
 
 @pytest.mark.parametrize(
     ("section", "key", "value", "expected"),
     [
-        ("mlops:training", "instanceType", "ml.m5.24xlarge", "is not in allowedInstanceTypes"),
-        ("mlops:training", "instanceType", "p3.2xlarge", "is not a SageMaker instance type"),
-        ("mlops:training", "metricThreshold", 0, "greater than 0"),
+        ("mlops:monitoring", "processingInstanceType", "ml.m5.24xlarge", "is not in allowedInstanceTypes"),
+        ("mlops:monitoring", "processingInstanceType", "p3.2xlarge", "is not a SageMaker instance type"),
+        ("mlops:training", "metricThreshold", 0.8, "models are trained in dev only"),
         ("mlops:serving", "minInstances", 1, "prod needs at least 2 instances"),
         ("mlops:serving", "mode", "serverless", "prod serves in realtime mode"),
         ("mlops:serving", "dataCapturePercentage", 101, "less than or equal to 100"),
@@ -246,12 +247,13 @@ def test_endpoints_the_jobs_need_cannot_be_left_out(tmp_path: Path, prod: dict[s
     ],
 )
 def test_inconsistent_search_spaces_are_rejected(
-    tmp_path: Path, prod: dict[str, Any], tuning: dict[str, Any], expected: str
+    tmp_path: Path, project_root: Path, tuning: dict[str, Any], expected: str
 ) -> None:
-    prod["mlops:training"]["tuning"] = tuning
-    lines = problems_of(tmp_path, prod)
+    dev = copy.deepcopy(shipped_settings(project_root, "dev"))
+    dev["mlops:training"]["tuning"] = tuning
+    lines = problems_of(tmp_path, dev, "dev")
     assert any(expected in line for line in lines), lines
-    assert all(line.startswith("Pulumi.prod.yaml: mlops:training.tuning") for line in lines), lines
+    assert all(line.startswith("Pulumi.dev.yaml: mlops:training.tuning") for line in lines), lines
 
 
 # SageMaker developer guide, "Deploy models with Amazon SageMaker Serverless Inference", feature exclusions:
@@ -361,3 +363,29 @@ def test_retraining_is_scheduled_only_where_models_are_trained(tmp_path: Path, p
         "Pulumi.prod.yaml: mlops:monitoring.retrainSchedule: models are trained in dev only (drift here starts dev's "
         "pipeline); move retrainSchedule to Pulumi.dev.yaml"
     ]
+
+
+@pytest.mark.parametrize("stack", ["staging", "prod"])
+def test_training_settings_are_refused_where_no_model_is_trained(
+    tmp_path: Path, project_root: Path, stack: str
+) -> None:
+    """Only dev has a training pipeline: a training setting elsewhere would configure (and price) nothing."""
+    settings = copy.deepcopy(shipped_settings(project_root, stack))
+    settings["mlops:training"] = {"metricThreshold": 0.8, "tracking": {"enabled": True}}
+    (line,) = problems_of(tmp_path, settings, stack)
+    assert line.startswith(f"Pulumi.{stack}.yaml: mlops:training: models are trained in dev only"), line
+    assert "remove mlops:training" in line and "monitoring.processingInstanceType" in line
+    del settings["mlops:training"]
+    settings["mlops:cost"]["expected"]["trainingHours"] = 10
+    (line,) = problems_of(tmp_path, settings, stack)
+    assert line.startswith(f"Pulumi.{stack}.yaml: mlops:cost.expected.trainingHours: models are trained in dev only")
+
+
+def test_dev_must_configure_its_training_pipeline(tmp_path: Path, project_root: Path) -> None:
+    settings = copy.deepcopy(shipped_settings(project_root, "dev"))
+    del settings["mlops:training"]
+    (line,) = problems_of(tmp_path, settings, "dev")
+    assert (
+        line
+        == "Pulumi.dev.yaml: mlops:training: dev trains every model: add mlops:training with at least metricThreshold"
+    )

@@ -251,10 +251,10 @@ def test_an_unquoted_account_id_read_as_octal(tmp_path: Path) -> None:
 def test_messages_keep_their_patterns_and_brackets(tmp_path: Path) -> None:
     """Terminal markup must not eat `[a-z0-9]` out of a message: the user sees the rule as written."""
     stacks = fixture_project()
-    stacks["prod"]["mlops:identity"]["stateBucket"] = "My_State_Bucket"
-    stacks["prod"]["mlops:training"]["tracking"]["maintenanceWindow"] = "sunday 3am"
+    stacks["dev"]["mlops:identity"]["stateBucket"] = "My_State_Bucket"
+    stacks["dev"]["mlops:training"]["tracking"]["maintenanceWindow"] = "sunday 3am"
     write_project(tmp_path, stacks)
-    result = run("validate", "--stack", "prod", cwd=tmp_path)
+    result = run("validate", "--stack", "dev", cwd=tmp_path)
     assert result.returncode == 1
     assert (
         "mlops:identity.stateBucket: 'My_State_Bucket' is not an S3 bucket name: 3 to 63 characters of lower-case "

@@ -30,7 +30,18 @@ def test_hand_checked_figures(plans: dict[str, Plan], configs: dict[str, StackCo
     assert line(dev, "training on spot") == round(20 * round(0.269 * 0.3, 4), 2)  # 20 h at 30% of $0.269
     prod = estimate("prod", plans["prod"].resources, configs["prod"])
     assert line(prod, "interface endpoint sts") == 24.09  # 3 AZ x 730 h x $0.011
-    assert line(prod, "training on ml.m5.2xlarge") == round(20 * 0.538, 2)  # on demand in prod
+    assert line(prod, "processing (drift jobs) on ml.m5.xlarge") == round(120 * 0.269, 2)  # 120 h at $0.269
+    assert line(prod, "CloudWatch Logs ingestion") == round(5 * 0.57, 2)  # 5 GB at $0.57 (eu-west-1, Standard)
+
+
+@pytest.mark.parametrize("stack", ["staging", "prod"])
+def test_environments_that_do_not_train_are_priced_without_training(
+    plans: dict[str, Plan], configs: dict[str, StackConfig], stack: str
+) -> None:
+    """Only dev trains: staging and prod run drift jobs, never a training job, whatever the price table holds."""
+    report = estimate(stack, plans[stack].resources, configs[stack])
+    assert not [item for item in report.lines if "training" in item.item]
+    assert report.unpriced == []
 
 
 def test_dev_idles_under_100_dollars_with_secure_defaults(

@@ -70,16 +70,31 @@ def test_the_configured_endpoint_is_estimated_before_a_model_is_pinned(
 
 
 def test_mlflow_app_and_trail_data_events_are_priced(plans: dict[str, Plan], configs: dict[str, StackConfig]) -> None:
-    report = estimate("prod", plans["prod"].resources, configs["prod"])
-    prices = TABLE["regions"][configs["prod"].region]
+    report = estimate("dev", plans["dev"].resources, configs["dev"])  # only dev tracks: only dev trains
+    prices = TABLE["regions"][configs["dev"].region]
     (app,) = [line for line in report.lines if line.item.startswith("MLflow App")]
     assert app.unit_usd == prices["mlflow_app_month"]
     (events,) = [line for line in report.lines if line.item.startswith("CloudTrail S3 data events")]
-    expected_events = configs["prod"].cost.expected.s3_data_events
+    expected_events = configs["dev"].cost.expected.s3_data_events
     assert events.monthly_usd == round(expected_events / 100_000 * prices["cloudtrail_data_events_100k"], 2)
     assert not any("mlflowApp" in label for label in report.free)
     assert "aws:cloudtrail/trail:Trail" not in report.free
     assert {"mlflow_app_month", "cloudtrail_data_events_100k"} <= set(TABLE["sources"])
+
+
+def test_log_ingestion_is_priced_where_the_trail_delivers_to_cloudwatch_logs(
+    plan: Plan, config: StackConfig, stack: str
+) -> None:
+    """The trail (management and S3 data events) delivers into a log group: that ingestion is billed per GB."""
+    (trail,) = plan.of_type("aws:cloudtrail/trail:Trail")
+    assert trail.inputs["cloudWatchLogsGroupArn"]
+    report = estimate(stack, plan.resources, config)
+    (logs,) = [line for line in report.lines if line.item.startswith("CloudWatch Logs ingestion")]
+    price = TABLE["regions"][config.region]["cloudwatch_logs_ingest_gb"]
+    assert (logs.kind, logs.unit_usd) == ("usage", price)
+    assert logs.monthly_usd == round(config.cost.expected.logs_ingest_gb * price, 2) > 0
+    assert "aws:cloudwatch/logGroup:LogGroup" not in report.free  # no longer counted as simply free
+    assert "cloudwatch_logs_ingest_gb" in TABLE["sources"]
 
 
 def test_every_region_validation_accepts_is_priced_fully() -> None:

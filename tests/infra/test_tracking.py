@@ -18,9 +18,8 @@ APP = "aws:sagemaker/mlflowApp:MlflowApp"
 SERVER = "aws:sagemaker/mlflowTrackingServer:MlflowTrackingServer"
 
 
-def test_each_environment_has_a_serverless_mlflow_app_on_the_encrypted_artifacts_bucket(
-    plan: Plan, config: StackConfig
-) -> None:
+def test_dev_has_a_serverless_mlflow_app_on_the_encrypted_artifacts_bucket(plans: dict[str, Plan]) -> None:
+    plan = plans["dev"]
     (app,) = plan.of_type(APP)
     assert app.inputs["artifactStoreUri"] == f"s3://{plan.outputs['bucket_names']['artifacts']}/mlflow/"
     assert app.inputs["roleArn"] == plan.outputs["role_arns"]["tracking"]
@@ -31,6 +30,22 @@ def test_each_environment_has_a_serverless_mlflow_app_on_the_encrypted_artifacts
     models_key = next(k for k in plan.of_type("aws:kms/key:Key") if k.inputs["tags"]["purpose"] == "models")
     users = next(s for s in statements(models_key) if s["Sid"] == "KeyUse")["Principal"]["AWS"]
     assert plan.outputs["role_arns"]["tracking"] in users
+
+
+@pytest.mark.parametrize("stack", ["staging", "prod"])
+def test_environments_that_do_not_train_pay_for_no_tracking(
+    plans: dict[str, Plan], configs: dict[str, StackConfig], stack: str
+) -> None:
+    """Only dev's pipeline logs to MLflow (the drift job does not): no App, no server, no PrivateLink endpoint."""
+    plan = plans[stack]
+    assert plan.of_type(APP) == plan.of_type(SERVER) == []
+    assert plan.outputs["tracking_arn"] == ""
+    services = {
+        str(e.inputs["serviceName"]).rsplit(".", 1)[-1] for e in plan.of_type("aws:ec2/vpcEndpoint:VpcEndpoint")
+    }
+    assert "experiments" not in services
+    report = estimate(stack, plan.resources, configs[stack])
+    assert not [line for line in report.lines if "MLflow" in line.item or "experiments" in line.item]
 
 
 def test_the_tracking_role_reaches_only_its_artifact_prefix(plan: Plan) -> None:
@@ -44,23 +59,23 @@ def test_the_tracking_role_reaches_only_its_artifact_prefix(plan: Plan) -> None:
 
 
 def test_a_sized_server_is_planned_and_priced_as_always_on(tmp_path: Path, project_root: Path) -> None:
-    settings = copy.deepcopy(shipped_settings(project_root, "staging"))
+    settings = copy.deepcopy(shipped_settings(project_root, "dev"))
     settings["mlops:training"]["tracking"] = {"enabled": True, "kind": "server", "serverSize": "Medium"}
-    write_stack(tmp_path, "staging", settings)
-    plan = evaluate_stack("staging", tmp_path)
+    write_stack(tmp_path, "dev", settings)
+    plan = evaluate_stack("dev", tmp_path)
     (server,) = plan.of_type(SERVER)
     assert server.inputs["trackingServerSize"] == "Medium" and server.inputs["automaticModelRegistration"] is False
     assert plan.of_type(APP) == []
-    report = estimate("staging", plan.resources, load_stack_file(tmp_path / "Pulumi.staging.yaml"))
+    report = estimate("dev", plan.resources, load_stack_file(tmp_path / "Pulumi.dev.yaml"))
     (line,) = [item for item in report.lines if "MLflow tracking server" in item.item]
     assert line.kind == "idle" and line.monthly_usd > 500  # Medium runs around the clock
 
 
 def test_tracking_off_plans_no_service_and_an_empty_output(tmp_path: Path, project_root: Path) -> None:
-    settings = copy.deepcopy(shipped_settings(project_root, "prod"))
+    settings = copy.deepcopy(shipped_settings(project_root, "dev"))
     settings["mlops:training"]["tracking"] = {"enabled": False}
-    write_stack(tmp_path, "prod", settings)
-    plan = evaluate_stack("prod", tmp_path)
+    write_stack(tmp_path, "dev", settings)
+    plan = evaluate_stack("dev", tmp_path)
     assert plan.of_type(APP) == plan.of_type(SERVER) == []
     assert plan.outputs["tracking_arn"] == ""
 

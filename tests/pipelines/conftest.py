@@ -52,27 +52,36 @@ def no_aws() -> Iterator[list[str]]:
 
 
 @pytest.fixture(scope="session")
-def built_pipelines(plans: dict[str, Plan], configs: dict[str, StackConfig]) -> dict[str, Any]:
-    """The SDK `Pipeline` of dev (spot, tuned) and prod (on-demand), built from their plans' outputs offline."""
+def training_configs(configs: dict[str, StackConfig]) -> dict[str, StackConfig]:
+    """Only dev trains: its shipped config (spot, tuned), and the same on demand without tuning (the other variant)."""
+    dev = configs["dev"]
+    on_demand = dev.trained().model_copy(update={"use_spot": False, "tuning": None})
+    return {"dev": dev, "on-demand": dev.model_copy(update={"training": on_demand})}
+
+
+@pytest.fixture(scope="session")
+def built_pipelines(plans: dict[str, Plan], training_configs: dict[str, StackConfig]) -> dict[str, Any]:
+    """The SDK `Pipeline` of each training config, built from dev's plan outputs offline."""
     with refusing_aws() as calls:
         built = {
-            stack: build_pipeline(settings_for_stack(configs[stack], plans[stack].outputs)) for stack in ("dev", "prod")
+            name: build_pipeline(settings_for_stack(config, plans["dev"].outputs))
+            for name, config in training_configs.items()
         }
     assert calls == []
     return built
 
 
-@pytest.fixture(scope="session", params=[True, False], ids=["spot", "on-demand"])
-def dev_definition(request: pytest.FixtureRequest, plans: dict[str, Plan], configs: dict[str, StackConfig]) -> Any:
-    """Dev's training definition as shipped (spot) and with `useSpot: false` (the on-demand template).
+@pytest.fixture(scope="session", params=["dev", "on-demand"])
+def dev_definition(
+    request: pytest.FixtureRequest, plans: dict[str, Plan], training_configs: dict[str, StackConfig]
+) -> Any:
+    """Dev's training definition as shipped (spot) and on demand (the other template).
 
     Only dev trains (staging and prod serve dev's packages), so both templates are tested with dev's settings.
     """
-    dev = configs["dev"]
-    config = dev.model_copy(update={"training": dev.training.model_copy(update={"use_spot": request.param})})
-    definition = render_definition(settings_for_stack(config, plans["dev"].outputs))
+    definition = render_definition(settings_for_stack(training_configs[request.param], plans["dev"].outputs))
     spot_jobs = json.dumps(definition).count('"EnableManagedSpotTraining": true')
-    assert (spot_jobs > 0) == request.param, "the variant is the template it claims to be"
+    assert (spot_jobs > 0) == (request.param == "dev"), "the variant is the template it claims to be"
     return definition
 
 

@@ -34,16 +34,16 @@ def staged_configs(plan: Plan) -> dict[str, dict[str, Any]]:
 
 
 def test_staged_analysis_configs_are_what_the_sdk_generates(
-    plans: dict[str, Plan], configs: dict[str, StackConfig], built_pipelines: dict[str, Any]
+    plans: dict[str, Plan], training_configs: dict[str, StackConfig], built_pipelines: dict[str, Any]
 ) -> None:
     for stack, pipeline in built_pipelines.items():
-        training = configs[stack].training
+        training = training_configs[stack].trained()
         built = {step.name: step for step in pipeline.steps}
         generated = analysis_configs(training.sensitive_attribute, training.processing_instance_type)
         for name, file in CHECK_FILES.items():
             assert generated[file] == built[name].analysis_config, (stack, name)
-    dev = configs["dev"].training  # the stack that trains stages them
-    settings = settings_for_stack(configs["dev"], plans["dev"].outputs)
+    dev = training_configs["dev"].trained()  # the stack that trains stages them
+    settings = settings_for_stack(training_configs["dev"], plans["dev"].outputs)
     generated = analysis_configs(dev.sensitive_attribute, dev.processing_instance_type)
     staged = staged_configs(plans["dev"])
     assert staged == {f"{settings.clarify_prefix}{file}.json": generated[file] for file in CHECK_FILES.values()}
@@ -51,10 +51,11 @@ def test_staged_analysis_configs_are_what_the_sdk_generates(
 
 
 def test_check_jobs_run_clarify_in_the_vpc_encrypted_under_the_jobs_role(
-    plans: dict[str, Plan], configs: dict[str, StackConfig]
+    plans: dict[str, Plan], training_configs: dict[str, StackConfig]
 ) -> None:
-    for stack, plan in plans.items():  # staging's and prod's settings exercise the templates; dev stages the configs
-        config, outputs = configs[stack], plan.outputs
+    plan = plans["dev"]  # only dev trains and stages the configs
+    for stack, config in training_configs.items():
+        outputs = plan.outputs
         found = steps(render_definition(settings_for_stack(config, outputs)))
         key = outputs["key_arns"]["models"]
         staged = {o.inputs["key"]: o for o in plan.of_type("aws:s3/bucketObjectv2:BucketObjectv2")}
@@ -72,8 +73,7 @@ def test_check_jobs_run_clarify_in_the_vpc_encrypted_under_the_jobs_role(
             (config_input,) = [i for i in args["ProcessingInputs"] if i["InputName"] == "analysis_config"]
             bucket, object_key = config_input["S3Input"]["S3Uri"].removeprefix("s3://").split("/", 1)
             assert object_key.endswith(f"/{file}.json")
-            if stack == "dev":
-                assert staged[object_key].inputs["bucket"] == bucket and staged[object_key].inputs["kmsKeyId"] == key
+            assert staged[object_key].inputs["bucket"] == bucket and staged[object_key].inputs["kmsKeyId"] == key, stack
         model = found[MODEL_STEP]["Arguments"]
         assert model["EnableNetworkIsolation"] is True and model["ExecutionRoleArn"] == outputs["role_arns"]["model"]
         assert model["VpcConfig"]["Subnets"] == outputs["subnet_ids"]
@@ -82,9 +82,9 @@ def test_check_jobs_run_clarify_in_the_vpc_encrypted_under_the_jobs_role(
 
 
 def test_the_package_carries_clarify_reports_and_baselines(
-    plans: dict[str, Plan], configs: dict[str, StackConfig]
+    plans: dict[str, Plan], training_configs: dict[str, StackConfig]
 ) -> None:
-    found = steps(render_definition(settings_for_stack(configs["prod"], plans["prod"].outputs)))
+    found = steps(render_definition(settings_for_stack(training_configs["on-demand"], plans["dev"].outputs)))
     request = found["RegisterModel"]["Arguments"]
     metrics, baselines = request["ModelMetrics"], request["DriftCheckBaselines"]
     calculated = "CalculatedBaselineConstraints"

@@ -26,7 +26,7 @@ from tests.pipelines.conftest import refusing_aws
 
 @pytest.fixture(scope="module")
 def compiled(built_pipelines: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """The SDK's definition for dev (spot, tuned) and prod (on-demand), from their plans' outputs."""
+    """The SDK's definition for dev (spot, tuned) and dev on demand (untuned), from dev's plan outputs."""
     with refusing_aws() as calls:
         definitions = {stack: definition_of(pipeline) for stack, pipeline in built_pipelines.items()}
     assert calls == []
@@ -60,12 +60,12 @@ def jobs_of(definition: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def test_plan_carries_exactly_what_the_sdk_compiles(
-    plans: dict[str, Plan], compiled: dict[str, dict[str, Any]], configs: dict[str, StackConfig]
+    plans: dict[str, Plan], compiled: dict[str, dict[str, Any]], training_configs: dict[str, StackConfig]
 ) -> None:
     assert planned(plans["dev"]) == compiled["dev"], "run `mlops pipeline templates`"
-    # Only dev trains; prod's settings still exercise the on-demand template a training stack could use.
-    rendered = render_definition(settings_for_stack(configs["prod"], plans["prod"].outputs))
-    assert rendered == compiled["prod"], "run `mlops pipeline templates`"
+    # Only dev trains; dev on demand exercises the other template variant.
+    rendered = render_definition(settings_for_stack(training_configs["on-demand"], plans["dev"].outputs))
+    assert rendered == compiled["on-demand"], "run `mlops pipeline templates`"
 
 
 def test_steps_and_their_order(compiled: dict[str, dict[str, Any]]) -> None:
@@ -91,28 +91,28 @@ def test_steps_and_their_order(compiled: dict[str, dict[str, Any]]) -> None:
         condition = steps["CheckMetric"]["Arguments"]
         assert [s["Name"] for s in condition["IfSteps"]] == ["RegisterModel"]
         assert [s["Name"] for s in condition["ElseSteps"]] == ["MetricBelowThreshold"]
-    assert "Steps.Train.ModelArtifacts.S3ModelArtifacts" in json.dumps(steps_of(compiled["prod"])["Evaluate"])
+    assert "Steps.Train.ModelArtifacts.S3ModelArtifacts" in json.dumps(steps_of(compiled["on-demand"])["Evaluate"])
 
 
 def test_parameters_default_to_the_stack_config(
-    compiled: dict[str, dict[str, Any]], configs: dict[str, StackConfig]
+    compiled: dict[str, dict[str, Any]], training_configs: dict[str, StackConfig]
 ) -> None:
     for stack, definition in compiled.items():
         defaults = {p["Name"]: p.get("DefaultValue") for p in definition["Parameters"]}
-        training = configs[stack].training
+        training = training_configs[stack].trained()
         assert defaults["TrainingInstanceType"] == training.instance_type
         assert defaults["ProcessingInstanceType"] == training.processing_instance_type
         assert defaults["MetricThreshold"] == training.metric_threshold
         assert defaults["ModelApprovalStatus"] == "PendingManualApproval"
         assert defaults["DataSource"] == "csv"
-        assert defaults["InputData"].startswith("s3://mlops-" + stack + "-raw-")
+        assert defaults["InputData"].startswith("s3://mlops-dev-raw-"), stack
 
 
 def test_every_job_is_in_the_vpc_encrypted_and_uses_the_jobs_role(
     compiled: dict[str, dict[str, Any]], plans: dict[str, Plan]
 ) -> None:
-    for stack, definition in compiled.items():
-        outputs = plans[stack].outputs
+    for definition in compiled.values():
+        outputs = plans["dev"].outputs  # only dev trains
         key, role = outputs["key_arns"]["models"], outputs["role_arns"]["jobs"]
         jobs = jobs_of(definition)
         assert sorted(jobs) == [
@@ -142,7 +142,7 @@ def test_every_job_is_in_the_vpc_encrypted_and_uses_the_jobs_role(
 
 
 def test_spot_training_and_checkpoints_follow_config(compiled: dict[str, dict[str, Any]]) -> None:
-    dev, prod = (jobs_of(compiled[s])["Train"]["Arguments"] for s in ("dev", "prod"))
+    dev, prod = (jobs_of(compiled[s])["Train"]["Arguments"] for s in ("dev", "on-demand"))
     assert dev["EnableManagedSpotTraining"] is True and prod["EnableManagedSpotTraining"] is False
     assert dev["StoppingCondition"]["MaxWaitTimeInSeconds"] == 2 * dev["StoppingCondition"]["MaxRuntimeInSeconds"]
     assert dev["CheckpointConfig"]["LocalPath"] == "/opt/ml/checkpoints"
@@ -166,7 +166,7 @@ def test_code_comes_from_the_content_addressed_prefix(
     assert {f"{plan.outputs['code_prefix']}{name}" for name in ("preprocess.py", "train.py", "evaluate.py")} <= staged
     for name, job in jobs_of(compiled["dev"]).items():
         assert job.get("Clarify") or code_uri in json.dumps(job["Arguments"]), name
-    for stack, key in (("dev", "StaticHyperParameters"), ("prod", "HyperParameters")):
+    for stack, key in (("dev", "StaticHyperParameters"), ("on-demand", "HyperParameters")):
         train = jobs_of(compiled[stack])["Train"]["Arguments"][key]
         assert json.loads(train["sagemaker_submit_directory"]) == "/opt/ml/input/data/code", stack
 
@@ -192,7 +192,7 @@ def test_registration_targets_the_environment_group(
         register = steps_of(definition)["RegisterModel"]
         assert register["Type"] == "RegisterModel"
         args = register["Arguments"]
-        assert args["ModelPackageGroupName"] == plans[stack].outputs["model_package_group"] == f"mlops-{stack}-churn"
+        assert args["ModelPackageGroupName"] == plans["dev"].outputs["model_package_group"] == "mlops-dev-churn", stack
         assert args["ModelApprovalStatus"] == {"Get": "Parameters.ModelApprovalStatus"}
         assert "evaluation.json" in json.dumps(args["ModelMetrics"]["ModelQuality"])
         assert "baseline.json" in json.dumps(args["DriftCheckBaselines"]["ModelDataQuality"])
@@ -259,9 +259,9 @@ def test_dev_tunes_and_evaluates_the_best_job(
     compiled: dict[str, dict[str, Any]], configs: dict[str, StackConfig]
 ) -> None:
     tuning = configs["dev"].training.tuning
-    assert tuning is not None and configs["prod"].training.tuning is None
+    assert tuning is not None
     steps = steps_of(compiled["dev"])
-    assert steps["Train"]["Type"] == "Tuning" and steps_of(compiled["prod"])["Train"]["Type"] == "Training"
+    assert steps["Train"]["Type"] == "Tuning" and steps_of(compiled["on-demand"])["Train"]["Type"] == "Training"
     config = steps["Train"]["Arguments"]["HyperParameterTuningJobConfig"]
     assert config["ResourceLimits"] == {
         "MaxNumberOfTrainingJobs": tuning.max_jobs,

@@ -60,15 +60,15 @@ def test_a_retried_track_step_completes_its_run_instead_of_adding_one(
 
 
 def test_compiled_pipeline_tracks_natively_and_logs_through_the_track_step(
-    plans: dict[str, Plan], configs: dict[str, StackConfig]
+    plans: dict[str, Plan], training_configs: dict[str, StackConfig]
 ) -> None:
-    for stack in ("dev", "prod"):
-        plan, config = plans[stack], configs[stack]
+    for config in training_configs.values():
+        plan = plans["dev"]
         settings = settings_for_stack(config, plan.outputs)
         definition = render_definition(settings)
         arn = plan.outputs["tracking_arn"]
         assert arn.startswith(f"arn:aws:sagemaker:{config.region}:{config.account_id}:mlflow-app/")
-        experiment = config.training.tracking.experiment
+        experiment = config.trained().tracking.experiment
         assert definition["MlflowConfig"] == {"MlflowResourceArn": arn, "MlflowExperimentName": experiment}
         (track,) = [s for s in definition["Steps"] if s["Name"] == "TrackExperiment"]
         arguments = track["Arguments"]
@@ -78,19 +78,21 @@ def test_compiled_pipeline_tracks_natively_and_logs_through_the_track_step(
         assert arguments["RoleArn"] == plan.outputs["role_arns"]["jobs"]
         assert arguments["ProcessingOutputConfig"]["KmsKeyId"] == plan.outputs["key_arns"]["models"]
         (train,) = [s for s in definition["Steps"] if s["Name"] == "Train"]
-        if config.training.tuning is None:  # a training job logs itself; a tuning job's definition cannot
+        if config.trained().tuning is None:  # a training job logs itself; a tuning job's definition cannot
             assert train["Arguments"]["MlflowConfig"]["MlflowResourceArn"] == arn
         else:
             assert "MlflowConfig" not in train["Arguments"]["TrainingJobDefinition"]
 
 
 def test_without_tracking_the_pipeline_has_no_mlflow_step_or_setting(
-    plans: dict[str, Plan], configs: dict[str, StackConfig]
+    plans: dict[str, Plan], training_configs: dict[str, StackConfig]
 ) -> None:
-    prod = configs["prod"]
-    tracking = prod.training.tracking.model_copy(update={"enabled": False})
-    config = prod.model_copy(update={"training": prod.training.model_copy(update={"tracking": tracking})})
-    definition = render_definition(settings_for_stack(config, plans["prod"].outputs))
+    on_demand = training_configs["on-demand"]
+    tracking = on_demand.trained().tracking.model_copy(update={"enabled": False})
+    training = on_demand.trained().model_copy(update={"tracking": tracking})
+    definition = render_definition(
+        settings_for_stack(on_demand.model_copy(update={"training": training}), plans["dev"].outputs)
+    )
     assert definition["MlflowConfig"] is None
     assert "TrackExperiment" not in {s["Name"] for s in definition["Steps"]}
     assert "MlflowConfig" not in json.dumps(definition["Steps"])
