@@ -48,8 +48,11 @@ $(SIMULATOR): tools/iam-simulate/package-lock.json
 	npm ci --silent --prefer-offline --no-audit --no-fund --prefix tools/iam-simulate
 	touch $@
 
+# Two workers (pytest-xdist, work stealing): one per core of the 2-core machines this runs on.
+TEST_WORKERS ?= 2
+
 test: $(VENV)/.synced $(PARITY_ENVS) $(SIMULATOR) ## Run the test suite (offline: Pulumi mocks, moto, the npm IAM simulator).
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -n $(TEST_WORKERS) --dist worksteal
 
 lint: $(VENV)/.synced ## ruff, ruff format check and mypy (strict).
 	$(VENV)/bin/ruff check .
