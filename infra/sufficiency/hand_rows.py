@@ -11,10 +11,10 @@ from infra.sufficiency.documents import DEFAULT_KEY_POLICY, Documents
 from infra.sufficiency.requirements import (
     Requirement,
     UnresolvableError,
-    base_context,
     bucket_key,
     fill,
     load_required,
+    principal_context,
     tag_context,
     tags_of,
 )
@@ -119,11 +119,9 @@ def _row(  # noqa: PLR0917 - one call site
             )
         ]
     resource = fill(row["resource"], values)
-    principal = docs.principals.get(row["principal"])
-    arn = principal.arn if principal else f"arn:aws:iam::{docs.account}:role/{row['principal']}"
     cross = row.get("cross_account") == "registry"
     owner = registry_docs if cross else docs
-    context = base_context(arn, docs.account, docs.region, row["action"]) | tag_context(
+    context = principal_context(docs, row["principal"], row["action"]) | tag_context(
         row["action"], tags_of(registry if cross else plan, resource)
     )
     policy = _owner_policy(resource, owner) if cross else None

@@ -121,6 +121,17 @@ def base_context(principal_arn: str, account: str, region: str, action: str) -> 
     }
 
 
+def principal_context(docs: Documents, principal: str, action: str) -> dict[str, Any]:
+    """`base_context` for one of the plan's principals, by key.
+
+    A principal the plan lacks gets the role ARN it would have, so that its rows are evaluated (and refused
+    as missing) rather than dropped.
+    """
+    known = docs.principals.get(principal)
+    arn = known.arn if known else f"arn:aws:iam::{docs.account}:role/{principal}"
+    return base_context(arn, docs.account, docs.region, action)
+
+
 def tag_context(action: str, tags: dict[str, str], *, creates: bool = False) -> dict[str, Any]:
     """Tag condition keys: request tags on calls that create or tag, resource tags on an existing resource.
 
@@ -435,9 +446,7 @@ def _for_principals(  # noqa: PLR0917 - the row's fields, in the order a row rea
 ) -> list[Requirement]:
     rows = []
     for key in principals:
-        principal = docs.principals.get(key)
-        arn = principal.arn if principal else f"arn:aws:iam::{docs.account}:role/{key}"
-        full = {**base_context(arn, docs.account, docs.region, action), **context}
+        full = {**principal_context(docs, key, action), **context}
         rows.append(
             Requirement(
                 principal=key,

@@ -12,7 +12,7 @@ from typing import Any
 
 from infra.plan.model import Plan
 from infra.sufficiency.documents import Documents
-from infra.sufficiency.requirements import Requirement, base_context, bucket_key, sagemaker_context
+from infra.sufficiency.requirements import Requirement, bucket_key, principal_context, sagemaker_context
 
 MODEL_ARTIFACT = "pipelines/training/planned-execution/Train/model/planned-job/output/model.tar.gz"
 """Where the training pipeline writes a model (its S3OutputPath), under dev's artifacts bucket."""
@@ -105,9 +105,7 @@ class _Adder:
         context: dict[str, Any] | None = None,
         owner: Documents | None = None,
     ) -> None:
-        known = self.docs.principals.get(principal)
-        arn = known.arn if known else f"arn:aws:iam::{self.docs.account}:role/{principal}"
-        full = {**base_context(arn, self.docs.account, self.docs.region, action), **(context or {})}
+        full = {**principal_context(self.docs, principal, action), **(context or {})}
         cross = owner is not None and owner.account != self.docs.account
         policy = _policy_of(resource, owner) if cross and owner else None
         self.rows.append(
