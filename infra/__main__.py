@@ -18,12 +18,12 @@ from infra.components.registry import PromotionHook, Registry, RegistryArgs
 from infra.components.storage import Storage, StorageArgs
 from infra.components.tracking import ExperimentTracking, ExperimentTrackingArgs
 from infra.components.training_pipeline import TrainingPipeline, TrainingPipelineArgs
-from infra.config import ConfigError, parse_settings, runtime_settings
-from infra.config.models import TRAINING_ENVIRONMENT
 from infra.iam.arns import Arns
-from infra.naming import Naming
 from infra.retention import keep_data
-from infra.tags import MANDATORY_TAG_KEYS, mandatory_tags
+from kernel import ConfigError, parse_settings, runtime_settings
+from kernel.models import TRAINING_ENVIRONMENT
+from kernel.naming import Naming
+from kernel.tags import MANDATORY_TAG_KEYS, mandatory_tags
 from pipelines.definitions.clarify import check_training_data
 from pipelines.definitions.settings import config_hash
 from pipelines.definitions.training import FEATURE_GROUP

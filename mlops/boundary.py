@@ -32,7 +32,7 @@ class ExitCode(IntEnum):
 
 def _user_errors() -> tuple[type[Exception], ...]:
     """Errors that carry a message for the user rather than a bug (imported only when one occurred)."""
-    from infra.naming import NamingError
+    from kernel.naming import NamingError
     from mlops.console import UserError
     from pipelines.definitions.settings import StackOutputsError
     from pipelines.definitions.templates import TemplateError
@@ -54,7 +54,7 @@ def _user_errors() -> tuple[type[Exception], ...]:
 
 def explain(error: BaseException) -> tuple[ExitCode, list[str]]:
     """The exit code and the message lines (without the `error:` prefix) for `error`."""
-    from infra.config import ConfigError
+    from kernel import ConfigError
 
     if isinstance(error, ConfigError):
         return ExitCode.USER, [" ".join(line.split()) for line in error.lines()]  # a YAML error spans lines

@@ -130,7 +130,7 @@ def _emulator(state: DemoState) -> Iterator[None]:
 
 def _stacks(state: DemoState) -> None:
     """The region and accounts the demo runs in: those of the fork's own stack files (dev's region)."""
-    from infra.config import ConfigError, load_stack_file, stack_file, stack_names
+    from kernel import ConfigError, load_stack_file, stack_file, stack_names
 
     for name in stack_names(state.workspace):
         try:
@@ -188,8 +188,8 @@ def _validate(state: DemoState) -> str:
 
 
 def _plan(state: DemoState) -> str:
-    from infra.config import load_stack_file
     from infra.plan.evaluate import evaluate_stack
+    from kernel import load_stack_file
     from mlops.reports import plan_table
     from policies.check import check_plan
 
@@ -217,7 +217,7 @@ def _plan(state: DemoState) -> str:
 
 
 def _train(state: DemoState) -> str:
-    from infra.config import load_stack_file
+    from kernel import load_stack_file
     from pipelines.local_run import run_training
 
     training = load_stack_file(state.workspace / "Pulumi.dev.yaml").trained()
@@ -358,7 +358,7 @@ def _register(state: DemoState) -> str:
 
 def _track(state: DemoState) -> None:
     """What the pipeline's TrackExperiment step does for this execution, into the local MLflow store."""
-    from infra.config import load_stack_file
+    from kernel import load_stack_file
     from pipelines.definitions.settings import config_hash
     from pipelines.local_run import LocalTrainingRun
 
@@ -524,7 +524,7 @@ def _mlflow_run_id(state: DemoState, run_name: str) -> str:
 
     from mlflow.tracking import MlflowClient
 
-    from infra.config import load_stack_file
+    from kernel import load_stack_file
     from pipelines.local_run import LocalTrainingRun
 
     logging.getLogger("mlflow").setLevel(logging.WARNING)

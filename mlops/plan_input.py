@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING
 from mlops.console import UserError
 
 if TYPE_CHECKING:
-    from infra.config import StackConfig
-    from infra.plan.model import Plan
+    from kernel import StackConfig
+    from kernel.plan import Plan
 
 
 def load_plan(plan: Path | None, stack: str | None, root: Path) -> tuple[Plan, StackConfig]:
@@ -22,8 +22,8 @@ def load_plan(plan: Path | None, stack: str | None, root: Path) -> tuple[Plan, S
     Raises `UserError` for an unreadable plan or one of another stack than `--stack`, and `ConfigError`
     for a stack file with a problem.
     """
-    from infra.config.project import check_project
-    from infra.plan.model import Plan
+    from kernel.plan import Plan
+    from kernel.stack_set import check_project
 
     if plan is None:
         if stack is None:

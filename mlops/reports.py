@@ -6,7 +6,7 @@ from typing import Any
 
 from rich.table import Table
 
-from infra.plan.model import Plan
+from kernel.plan import Plan
 
 
 def plan_table(plan: Plan) -> Table:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from infra.config import StackConfig, load_stack_file, stack_file
+from kernel import StackConfig, load_stack_file, stack_file
 from mlops.console import UserError
 
 

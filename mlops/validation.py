@@ -7,8 +7,8 @@ from pathlib import Path
 
 from rich.markup import escape
 
-from infra.config import ConfigError, StackConfig, load_stack_file, stack_file, stack_names
-from infra.config.project import check_stack_name, project_problems
+from kernel import ConfigError, StackConfig, load_stack_file, stack_file, stack_names
+from kernel.stack_set import check_stack_name, project_problems
 from mlops.console import UserError, console, errors
 from pipelines.definitions.clarify import check_training_data
 

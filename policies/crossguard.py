@@ -37,8 +37,8 @@ def _context(config: Mapping[str, Any] | None) -> Context:
 
 def _stack_config(environment: str) -> Any:
     """The stack file of the environment (stacks are named after their environment), or None."""
-    from infra.config import ConfigError, load_stack_file, stack_file
     from infra.plan.evaluate import PROJECT_ROOT
+    from kernel import ConfigError, load_stack_file, stack_file
 
     try:
         return load_stack_file(stack_file(environment, PROJECT_ROOT))

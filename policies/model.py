@@ -43,7 +43,7 @@ class Context:
     environment: str
     allowed_instance_types: Sequence[str] = ()
     config: Any = None
-    """The stack's validated config (`infra.config.StackConfig`), for rules that price or size the stack."""
+    """The stack's validated config (`kernel.StackConfig`), for rules that price or size the stack."""
 
 
 ResourceCheck = Callable[[Resource, Context], Iterable[str]]

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from infra.config import StackConfig, load_stack_file, stack_file
 from infra.plan.evaluate import evaluate_stack
-from infra.plan.model import Plan
+from kernel import StackConfig, load_stack_file, stack_file
+from kernel.plan import Plan
 from pipelines.parity import ParityRun, run_chain
 from tests.helpers import FIXTURE_STACKS
 

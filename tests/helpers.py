@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from infra.plan.model import Plan, PlannedResource
+from kernel.plan import Plan, PlannedResource
 
 FIXTURE_STACKS = Path(__file__).resolve().parent / "fixtures" / "stacks"
 """A project folder (Pulumi.yaml and one stack file per environment) that the blueprint's tests own."""

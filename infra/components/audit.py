@@ -8,8 +8,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from infra.naming import Naming
 from infra.policy_document import Statement, deny_insecure_transport, policy_json
+from kernel.naming import Naming
 
 
 def trail_log_group(naming: Naming) -> str:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from infra.naming import Naming
+from kernel.naming import Naming
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,8 @@ from typing import Literal
 import pulumi
 import pulumi_aws as aws
 
-from infra.naming import Naming
 from infra.policy_document import Statement, policy_json
+from kernel.naming import Naming
 
 KeyPurpose = Literal["data", "models", "logs", "alerts"]
 KEY_PURPOSES: tuple[KeyPurpose, ...] = ("data", "models", "logs", "alerts")

@@ -20,8 +20,8 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.components.alarms import metric_settings, rate_settings
-from infra.config.models import MonitoringConfig, ServingConfig
-from infra.naming import Naming
+from kernel.models import MonitoringConfig, ServingConfig
+from kernel.naming import Naming
 
 SERVERLESS_MODEL = "serverless"
 """Purpose in the name of a serverless endpoint's model: the one model the guardrails let run outside the VPC."""

@@ -9,7 +9,7 @@ from typing import Literal
 import pulumi
 import pulumi_aws as aws
 
-from infra.naming import Naming
+from kernel.naming import Naming
 from pipelines.features.schema import FeatureGroupSchema
 
 ATHENA_RESULTS_PREFIX = "athena-results/"

@@ -8,8 +8,6 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from infra.config.models import GithubConfig, PersonasConfig
-from infra.config.types import Environment
 from infra.iam.arns import Arns
 from infra.iam.boundary import boundary_statements
 from infra.iam.deployer import (
@@ -23,8 +21,10 @@ from infra.iam.guardrails import sagemaker_guardrails
 from infra.iam.personas import persona_statements
 from infra.iam.roles import CI_ROLES, PERSONAS, WORKLOADS, Persona, RoleKey
 from infra.iam.workloads import workload_statements
-from infra.naming import Naming
 from infra.policy_document import Statement, chunk_statements, policy_json
+from kernel.models import GithubConfig, PersonasConfig
+from kernel.naming import Naming
+from kernel.types import Environment
 
 SESSION_SECONDS = 3600
 MAIN_BRANCH = "main"

@@ -11,8 +11,8 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.components.alarms import PERIOD, metric_settings, rate_settings
-from infra.config.models import StackConfig
-from infra.naming import Naming
+from kernel.models import StackConfig
+from kernel.naming import Naming
 from pipelines.definitions.settings import drift_settings
 from pipelines.definitions.templates import model_monitor_image, render_definition
 

@@ -10,8 +10,8 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from infra.config.models import ExistingVpc, InterfaceEndpoint, private_subnet_prefix
-from infra.naming import Naming
+from kernel.models import ExistingVpc, InterfaceEndpoint, private_subnet_prefix
+from kernel.naming import Naming
 
 HTTPS = 443
 

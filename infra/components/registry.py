@@ -9,8 +9,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from infra.naming import Naming
 from infra.policy_document import Statement, policy_json
+from kernel.naming import Naming
 
 DEPLOYING_ACCOUNT_ACTIONS = [
     "sagemaker:DescribeModelPackage",

@@ -10,8 +10,8 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.components.encryption import KeyPurpose
-from infra.naming import Naming
 from infra.policy_document import Statement, deny_insecure_transport, policy_json
+from kernel.naming import Naming
 from pipelines.definitions.training import OUTPUT_PREFIX
 
 BucketPurpose = Literal["raw", "features", "artifacts", "capture", "monitoring", "audit", "access-logs"]

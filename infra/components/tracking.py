@@ -8,9 +8,9 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from infra.config.models import TrackingConfig
 from infra.iam.workloads import TRACKING_PREFIX
-from infra.naming import Naming
+from kernel.models import TrackingConfig
+from kernel.naming import Naming
 
 
 @dataclass(frozen=True)

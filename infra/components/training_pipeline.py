@@ -12,8 +12,8 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from infra.config.models import TrainingConfig
-from infra.naming import Naming
+from kernel.models import TrainingConfig
+from kernel.naming import Naming
 from pipelines.definitions.clarify import CHECKS, analysis_configs, config_prefix, config_text
 from pipelines.definitions.settings import pipeline_settings
 from pipelines.definitions.templates import render_definition

@@ -18,9 +18,10 @@ from typing import Any, Literal
 
 import yaml
 
-from infra.config.models import StackConfig
+from kernel.models import StackConfig
+from kernel.regions import PRICES as REGION_PRICES
 
-PRICES = Path(__file__).with_name("prices.yaml")
+PRICES = REGION_PRICES
 Kind = Literal["idle", "usage"]
 
 FREE = {

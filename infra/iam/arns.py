@@ -1,10 +1,10 @@
-"""ARNs of this environment's resources, derived from their names (see infra/naming.py)."""
+"""ARNs of this environment's resources, derived from their names (see kernel/naming.py)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from infra.naming import Naming
+from kernel.naming import Naming
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,8 @@ resource-level permission are listed in `UNSCOPED_DEPLOY` with the reason.
 from __future__ import annotations
 
 from infra.iam.arns import Arns
-from infra.naming import ENDPOINT_LOG_GROUP_PREFIX, SAGEMAKER_JOB_LOG_GROUPS
 from infra.policy_document import Statement
+from kernel.naming import ENDPOINT_LOG_GROUP_PREFIX, SAGEMAKER_JOB_LOG_GROUPS
 
 OIDC_HOST = "token.actions.githubusercontent.com"
 

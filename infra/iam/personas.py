@@ -10,13 +10,13 @@ MLflow: data scientists and ML engineers log runs in dev only; every persona rea
 
 from __future__ import annotations
 
-from infra.config.types import Environment
 from infra.iam import actions
 from infra.iam.arns import Arns
 from infra.iam.deployer import deployer_statements
 from infra.iam.roles import Persona
 from infra.iam.workloads import buckets, pass_roles, tracking_access
 from infra.policy_document import Statement
+from kernel.types import Environment
 from pipelines.definitions.training import OUTPUT_PREFIX as TRAINING_OUTPUTS
 
 

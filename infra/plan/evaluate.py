@@ -17,11 +17,11 @@ from pulumi.runtime.config import set_all_config
 from pulumi.runtime.stack import run_in_stack
 from pulumi.runtime.sync_await import _sync_await
 
-from infra.config import stack_file
-from infra.config.loader import read_stack_file
-from infra.config.project import check_project
 from infra.plan.mocks import OfflineMocks
-from infra.plan.model import SECRET, Plan, PlannedResource
+from kernel import stack_file
+from kernel.loader import read_stack_file
+from kernel.plan import SECRET, Plan, PlannedResource
+from kernel.stack_set import check_project
 from pipelines.definitions.clarify import check_training_data
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]

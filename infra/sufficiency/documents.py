@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from infra.plan.model import Plan
+from kernel.plan import Plan
 
 ADMINISTRATOR_ACCESS = {
     "Version": "2012-10-17",

@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from infra.config import StackConfig
-from infra.plan.model import Plan
 from infra.sufficiency.documents import DEFAULT_KEY_POLICY, Documents
 from infra.sufficiency.requirements import (
     Requirement,
@@ -18,6 +16,8 @@ from infra.sufficiency.requirements import (
     tag_context,
     tags_of,
 )
+from kernel import StackConfig
+from kernel.plan import Plan
 
 OIDC_PROVIDER = "token.actions.githubusercontent.com"
 TRAIL = "aws:cloudtrail/trail:Trail"

@@ -12,9 +12,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from infra.plan.model import Plan
 from infra.sufficiency.documents import Documents
 from infra.sufficiency.requirements import Requirement, base_context, bucket_key
+from kernel.plan import Plan
 
 SOURCE = "SageMaker developer guide, '{verb} API: Execution Role Permissions'"
 CLARIFY_SOURCE = (

@@ -12,10 +12,10 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from infra.plan.model import Plan
 from infra.sufficiency.documents import Documents
 from infra.sufficiency.job_needs import job_requirements
 from infra.sufficiency.requirements import Requirement, base_context, walk_items
+from kernel.plan import Plan
 
 SOURCE = (
     "SageMaker API reference (CreateProcessingJob, CreateHyperParameterTuningJob, CreateTrainingJob, CreateModel, "

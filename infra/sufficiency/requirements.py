@@ -20,9 +20,9 @@ from typing import Any
 
 import yaml
 
-from infra.plan.model import Plan, PlannedResource
 from infra.sufficiency.cfn_extract import PERMISSIONS_FILE, cfn_types
 from infra.sufficiency.documents import BOOTSTRAP_ADMIN, Documents
+from kernel.plan import Plan, PlannedResource
 
 HERE = Path(__file__).resolve().parent
 REQUIRED_FILE = HERE / "required.yaml"

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from infra.plan.model import Plan
 from infra.sufficiency.documents import Documents
 from infra.sufficiency.requirements import Requirement, bucket_key, principal_context, sagemaker_context
+from kernel.plan import Plan
 
 MODEL_ARTIFACT = "pipelines/training/planned-execution/Train/model/planned-job/output/model.tar.gz"
 """Where the training pipeline writes a model (its S3OutputPath), under dev's artifacts bucket."""

@@ -5,7 +5,6 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from infra.plan.model import Plan
 from infra.sufficiency.documents import BOOTSTRAP_ADMIN, Documents, documents
 from infra.sufficiency.hand_rows import StackFacts, hand_requirements
 from infra.sufficiency.job_needs import monitoring_job_requirements
@@ -14,6 +13,7 @@ from infra.sufficiency.requirements import Requirement, dedupe, deployer_require
 from infra.sufficiency.serving import serving_requirements
 from infra.sufficiency.simulate import Outcome, Verdicts, evaluate
 from infra.sufficiency.variants import SHIPPED
+from kernel.plan import Plan
 
 REGISTRY_STACK = "dev"
 """The stack whose model package group every environment deploys from (promotion crosses accounts)."""

@@ -16,9 +16,9 @@ from typing import Any
 
 import yaml
 
-from infra.config import StackConfig, load_stack_file, stack_file
 from infra.plan.evaluate import PROJECT_ROOT, evaluate_stack
-from infra.plan.model import Plan
+from kernel import StackConfig, load_stack_file, stack_file
+from kernel.plan import Plan
 
 SHIPPED = ("dev", "staging", "prod")
 PACKAGE = "arn:aws:sagemaker:eu-west-1:111111111111:model-package/mlops-dev-churn/7"

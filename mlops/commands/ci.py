@@ -21,8 +21,8 @@ def _root() -> Path:
 
 def role_arn(root: Path, stack: str, kind: Literal["deploy", "preview"]) -> str:
     """The GitHub OIDC role the workflow assumes for `stack` (created by the stack's Identity component)."""
-    from infra.config import load_stack_file, stack_file
-    from infra.naming import Naming
+    from kernel import load_stack_file, stack_file
+    from kernel.naming import Naming
 
     config = load_stack_file(stack_file(stack, root))
     naming = Naming(config.name_prefix, config.environment, config.account_id, config.region)
@@ -43,7 +43,7 @@ def role_arn_command(
 @app.command()
 def region(stack: Annotated[str, typer.Option("--stack", "-s")]) -> None:
     """Print the stack's AWS region."""
-    from infra.config import load_stack_file, stack_file
+    from kernel import load_stack_file, stack_file
 
     console.print(load_stack_file(stack_file(stack, _root())).region, soft_wrap=True)
 
@@ -51,7 +51,7 @@ def region(stack: Annotated[str, typer.Option("--stack", "-s")]) -> None:
 @app.command()
 def backend(stack: Annotated[str, typer.Option("--stack", "-s")]) -> None:
     """Print the Pulumi state backend URL of the stack (its S3 state bucket in the stack's region)."""
-    from infra.config import load_stack_file, stack_file
+    from kernel import load_stack_file, stack_file
     from mlops.console import UserError
 
     config = load_stack_file(stack_file(stack, _root()))
@@ -74,7 +74,7 @@ def next_promotion(
     target: Annotated[str, typer.Option("--to", help="The stage it moves to (prod).")],
 ) -> None:
     """Print the package `--from` serves when `--to` serves another one; print nothing when they agree."""
-    from infra.config.types import ENVIRONMENTS
+    from kernel.types import ENVIRONMENTS
     from pipelines.lifecycle.stack_files import pinned_package
 
     steps = list(pairwise(ENVIRONMENTS))

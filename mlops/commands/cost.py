@@ -18,7 +18,7 @@ def cost(
     plan: Annotated[Path | None, typer.Option("--plan", help="A plan JSON; default: plan the stack now.")] = None,
     json_path: Annotated[Path | None, typer.Option("--json", help="Write the JSON report here.")] = None,
 ) -> None:
-    """Estimate the stack's monthly cost from its plan and the price table (infra/cost/prices.yaml)."""
+    """Estimate the stack's monthly cost from its plan and the price table (kernel/prices.yaml)."""
     from infra.cost.estimate import estimate
     from mlops.cli import ROOT
     from mlops.plan_input import load_plan

@@ -33,8 +33,8 @@ def ingest(
     Nothing is written unless every record is valid. A failed run says how many records it wrote;
     re-run with `--skip N` to resume after them, or without it to overwrite them with the same values.
     """
-    from infra.config import load_stack_file, stack_file
-    from infra.naming import Naming
+    from kernel import load_stack_file, stack_file
+    from kernel.naming import Naming
     from mlops.cli import ROOT
     from pipelines.features.ingest import RecordValidationError, feature_store_client
     from pipelines.features.ingest import ingest as run

@@ -15,7 +15,7 @@ from rich.table import Table
 from mlops.console import UserError, console
 
 if TYPE_CHECKING:
-    from infra.config import StackConfig
+    from kernel import StackConfig
 
 app = typer.Typer(help="Review, approve, promote, roll back and smoke-test model versions.", no_args_is_help=True)
 
@@ -34,7 +34,7 @@ def _root() -> Path:
 
 def _config(stack: str) -> StackConfig:
     """The stack's validated config; an unknown stack or a broken file is a clean error."""
-    from infra.config import load_stack_file, stack_file
+    from kernel import load_stack_file, stack_file
 
     return load_stack_file(stack_file(stack, _root()))
 
@@ -93,7 +93,7 @@ def promote(
     endpoint_url: EndpointOption = None,
 ) -> None:
     """Pin an approved package in the next stage's stack file (deploy it with `pulumi up`)."""
-    from infra.config.types import ENVIRONMENTS
+    from kernel.types import ENVIRONMENTS
     from pipelines.lifecycle.promotion import promote as run
     from pipelines.lifecycle.stack_files import pinned_package
 
@@ -142,7 +142,7 @@ def smoke(
     endpoint_url: EndpointOption = None,
 ) -> None:
     """Invoke the stack's endpoint with sample rows and check every answer is a probability."""
-    from infra.naming import Naming
+    from kernel.naming import Naming
     from pipelines.lifecycle.promotion import MODEL_NAME
     from pipelines.lifecycle.smoke import smoke_test
 
@@ -163,7 +163,7 @@ def batch_score(
     endpoint_url: EndpointOption = None,
 ) -> None:
     """Score an S3 prefix with the model the stack serves (a KMS-encrypted batch transform job)."""
-    from infra.naming import Naming
+    from kernel.naming import Naming
     from mlops.stack_context import load_context
     from pipelines.definitions.settings import required_output
     from pipelines.lifecycle.batch import batch_score as run
@@ -197,7 +197,7 @@ def baseline(
     endpoint_url: EndpointOption = None,
 ) -> None:
     """Start the Model Monitor baselining job the model-monitor backend compares traffic against."""
-    from infra.naming import Naming
+    from kernel.naming import Naming
     from mlops.stack_context import load_context
     from pipelines.definitions.settings import required_output
     from pipelines.definitions.templates import model_monitor_image

@@ -29,7 +29,7 @@ def _root() -> Path:
 
 def _trains(stack: str, environment: str) -> None:
     """UserError unless the stack is the one that trains (staging and prod serve dev's packages)."""
-    from infra.config.models import TRAINING_ENVIRONMENT
+    from kernel.models import TRAINING_ENVIRONMENT
 
     if environment != TRAINING_ENVIRONMENT:
         raise UserError(
@@ -45,7 +45,7 @@ def compile(
     outputs: OutputsOption = None,
 ) -> None:
     """Compile the stack's definition with the SageMaker SDK (offline) and check the committed template."""
-    from infra.config import load_stack_file, stack_file
+    from kernel import load_stack_file, stack_file
     from mlops.stack_context import load_context
     from pipelines.definitions.settings import settings_for_stack
     from pipelines.definitions.templates import render_definition
@@ -79,7 +79,7 @@ def templates() -> None:
 @app.command()
 def upsert(stack: StackOption = "dev", outputs: OutputsOption = None, endpoint_url: EndpointOption = None) -> None:
     """Create or update the pipeline with the stack's definition; a no-op when it already matches."""
-    from infra.tags import mandatory_tags
+    from kernel.tags import mandatory_tags
     from mlops.aws import aws_client
     from mlops.stack_context import load_context
     from pipelines.definitions.settings import required_output, settings_for_stack

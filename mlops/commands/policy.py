@@ -57,7 +57,7 @@ def check_command(
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the report to FILE.")] = None,
 ) -> None:
     """Check a plan; exit 1 on any mandatory violation (advisory ones are listed, not fatal)."""
-    from infra.config import stack_file
+    from kernel import stack_file
     from mlops.plan_input import load_plan
     from policies.check import check_plan
 
@@ -132,7 +132,7 @@ def docs() -> None:
 @app.command()
 def config() -> None:
     """Regenerate policies/config/<env>.json (levels and context) from the stack files."""
-    from infra.config import load_stack_file, stack_file
+    from kernel import load_stack_file, stack_file
     from policies.enforcement import config_path, render_pack_config
     from policies.registry import all_rules
 

@@ -18,8 +18,8 @@ import hashlib
 import json
 from typing import Any
 
-from infra.config.errors import ConfigError, Problem
-from infra.config.models import StackConfig
+from kernel.errors import ConfigError, Problem
+from kernel.models import StackConfig
 from pipelines.local_run import load_step_module
 
 CHECKS = ("data-bias", "model-bias", "explainability")

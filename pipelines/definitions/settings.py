@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from functools import partial
 from typing import Any
 
-from infra.config.models import StackConfig, TrainingConfig
+from kernel.models import StackConfig, TrainingConfig
 from pipelines.definitions.clarify import analysis_configs, config_prefix
 from pipelines.definitions.drift import DriftPipelineSettings
 from pipelines.definitions.templates import clarify_image, distribution_image, image_for

@@ -172,7 +172,7 @@ def clarify_image(region: str, directory: Path = TEMPLATE_DIR) -> str:
 
 def write_templates(directory: Path = TEMPLATE_DIR) -> list[Path]:
     """Regenerate every committed template and the image table; returns the files written."""
-    from infra.config.regions import sagemaker_regions
+    from kernel.regions import sagemaker_regions
 
     directory.mkdir(parents=True, exist_ok=True)
     regions = sorted(sagemaker_regions())

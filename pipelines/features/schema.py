@@ -18,7 +18,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic.alias_generators import to_camel
 
-from infra.config.errors import ConfigError, Loc, Problem, problems_from
+from kernel.errors import ConfigError, Loc, Problem, problems_from
 
 FeatureType = Literal["Integral", "Fractional", "String"]
 SCHEMA_DIR = Path(__file__).parent

@@ -13,7 +13,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from infra.config.types import ENVIRONMENTS
+from kernel.types import ENVIRONMENTS
 from pipelines.aws_errors import is_not_found
 from pipelines.lifecycle import LifecycleError
 from pipelines.lifecycle.registry import describe

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from infra.config import load_stack_file, stack_file
-from infra.config.types import ENVIRONMENTS
-from infra.naming import Naming
+from kernel import load_stack_file, stack_file
+from kernel.naming import Naming
+from kernel.types import ENVIRONMENTS
 from pipelines.lifecycle import LifecycleError
 from pipelines.lifecycle.registry import describe, list_packages, parse_arn, require_group
 from pipelines.lifecycle.stack_files import ROLLBACK_NOTE, pin_package, pinned_package, read_pin

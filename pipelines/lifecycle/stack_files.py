@@ -24,8 +24,8 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
 
-from infra.config import load_stack_file, parse_settings, stack_file
-from infra.config.loader import read_stack_file
+from kernel import load_stack_file, parse_settings, stack_file
+from kernel.loader import read_stack_file
 from pipelines.lifecycle import LifecycleError
 
 SERVING_KEY = "mlops:serving"

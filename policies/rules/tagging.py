@@ -6,7 +6,7 @@ import importlib
 from collections.abc import Iterable
 from functools import cache
 
-from infra.tags import MANDATORY_TAG_KEYS
+from kernel.tags import MANDATORY_TAG_KEYS
 from policies.model import Context, Resource, Rule
 from policies.registry import register
 
@@ -47,7 +47,7 @@ register(
         family="tagging",
         description="Every taggable AWS resource carries owner, environment, cost-center, project and managed-by.",
         why="Cost allocation, ownership and environment-aware policies all read these tags.",
-        fix="Pass the stack's mandatory tags (infra/tags.py) to the resource.",
+        fix="Pass the stack's mandatory tags (kernel/tags.py) to the resource.",
         control="AWS tagging best practice; Security Hub Config.1 tagging rules",
         types=_AnyAws(),
         check=_tags,

@@ -6,8 +6,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError, ConnectionClosedError, NoCredentialsError
 
-from infra.config import ConfigError
-from infra.config.errors import Problem
+from kernel import ConfigError
+from kernel.errors import Problem
 from mlops.boundary import ExitCode, explain
 from mlops.console import UserError
 from pipelines.features.ingest import IngestionError

@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from infra.plan.model import Plan
+from kernel.plan import Plan
 from tests.helpers import shipped_settings, write_stack
 
 MLOPS = str(Path(sys.executable).with_name("mlops"))

@@ -9,7 +9,7 @@ from typing import Any
 import boto3
 import pytest
 
-from infra.plan.model import Plan
+from kernel.plan import Plan
 from tests.cli.test_cli import run
 from tests.helpers import LINEAGE, run_main
 

@@ -8,7 +8,7 @@ import re
 import subprocess
 from pathlib import Path
 
-from infra.config import StackConfig
+from kernel import StackConfig
 from tests.cli.test_cli import MLOPS
 
 

@@ -30,8 +30,8 @@ import pytest
 import requests
 from typer.testing import CliRunner
 
-from infra.config import ConfigError, load_stack_file
-from infra.plan.model import Plan
+from kernel import ConfigError, load_stack_file
+from kernel.plan import Plan
 from pipelines.data import CHURN_CSV
 from tests.cli.test_cli import MLOPS
 from tests.faults.helpers import FaultProxy, RecordSink

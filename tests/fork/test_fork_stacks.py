@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from infra.config import stack_names
-from infra.config.project import check_project
 from infra.cost.estimate import estimate
 from infra.plan.evaluate import PROJECT_ROOT, evaluate_stack
-from infra.plan.model import Plan
+from kernel import stack_names
+from kernel.plan import Plan
+from kernel.stack_set import check_project
 from mlops.validation import validate_stacks
 from policies.check import check_plan
 

@@ -15,8 +15,8 @@ from typing import Any
 
 import yaml
 
-from infra.config import StackConfig
-from infra.plan.model import Plan
+from kernel import StackConfig
+from kernel.plan import Plan
 from tests.helpers import as_list, statements
 
 WORKFLOWS = Path(__file__).resolve().parents[2] / ".github" / "workflows"

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from infra.config import ConfigError, StackConfig, load_stack_file, parse_settings
-from infra.config.loader import read_stack_file
+from kernel import ConfigError, StackConfig, load_stack_file, parse_settings
+from kernel.loader import read_stack_file
 from tests.helpers import shipped_settings, write_stack
 
 

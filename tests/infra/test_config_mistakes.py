@@ -16,9 +16,9 @@ import pytest
 import yaml
 from pydantic.alias_generators import to_camel
 
-from infra.config import ConfigError, load_stack_file
-from infra.config.project import check_project
 from infra.plan.evaluate import evaluate_stack
+from kernel import ConfigError, load_stack_file
+from kernel.stack_set import check_project
 from mlops.validation import validate_stacks
 from tests.cli.test_cli import run
 from tests.helpers import FIXTURE_STACKS, shipped_settings, write_stack
@@ -68,7 +68,7 @@ def test_zone_table_is_what_the_emulator_of_ec2_answers() -> None:
     import boto3
     from moto import mock_aws
 
-    from infra.config.regions import region_zones, sagemaker_regions
+    from kernel.regions import region_zones, sagemaker_regions
 
     with mock_aws():
         for region in sorted(sagemaker_regions()):
@@ -199,7 +199,7 @@ def test_aws_keys_are_checked_against_the_provider_schema(tmp_path: Path, capsys
         f"{version('pulumi-aws')}), which would refuse it at `pulumi up`: remove it or fix the spelling "
         "(did you mean aws:skipRegionValidation?)",
     ]
-    from infra.config.provider import provider_keys
+    from kernel.provider import provider_keys
 
     assert provider_keys() == declared
 
@@ -220,7 +220,7 @@ def test_two_stack_files_of_one_environment(tmp_path: Path, capsys: pytest.Captu
 
 def test_an_unpriced_region_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """A region the price table lacks would make every budget pass on $0: validation refuses it."""
-    from infra.config.regions import PRICES, sagemaker_regions
+    from kernel.regions import PRICES, sagemaker_regions
 
     priced = sorted(yaml.safe_load(PRICES.read_text(encoding="utf-8"))["regions"])
     region = next(r for r in sorted(sagemaker_regions()) if r not in priced)
@@ -229,7 +229,7 @@ def test_an_unpriced_region_is_refused(tmp_path: Path, capsys: pytest.CaptureFix
     stacks["prod"]["mlops:network"]["availabilityZones"] = [f"{region}a", f"{region}b"]
     lines = refusals(write_project(tmp_path, stacks), "prod", capsys)
     assert lines[0] == (
-        f"Pulumi.prod.yaml: aws:region: {region!r} has no prices in infra/cost/prices.yaml, so no budget could be "
+        f"Pulumi.prod.yaml: aws:region: {region!r} has no prices in kernel/prices.yaml, so no budget could be "
         f"checked: add the region's prices there (with their source and date) or use a priced region ({', '.join(priced)})"
     )
 
@@ -260,7 +260,7 @@ def test_messages_keep_their_patterns_and_brackets(tmp_path: Path) -> None:
         "mlops:identity.stateBucket: 'My_State_Bucket' is not an S3 bucket name: 3 to 63 characters of lower-case "
         "letters, digits, dots and hyphens, starting and ending with a letter or digit"
     ) in " ".join(result.stderr.split())
-    from infra.config.models import TrackingConfig
+    from kernel.models import TrackingConfig
 
     (pattern,) = [
         m.pattern for m in TrackingConfig.model_fields["maintenance_window"].metadata if hasattr(m, "pattern")

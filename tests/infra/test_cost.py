@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from infra.config import StackConfig, load_stack_file
 from infra.cost.estimate import estimate
 from infra.plan.evaluate import evaluate_stack
-from infra.plan.model import Plan, PlannedResource
+from kernel import StackConfig, load_stack_file
+from kernel.plan import Plan, PlannedResource
 from policies.check import check_plan
 from tests.helpers import shipped_settings, write_stack
 

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from infra.config import StackConfig, load_stack_file
 from infra.cost.estimate import PRICES, CostReport, estimate
 from infra.plan.evaluate import evaluate_stack
-from infra.plan.model import Plan
+from kernel import StackConfig, load_stack_file
+from kernel.plan import Plan
 from policies.check import check_plan
 from tests.helpers import shipped_settings, write_stack
 
@@ -98,7 +98,7 @@ def test_log_ingestion_is_priced_where_the_trail_delivers_to_cloudwatch_logs(
 
 
 def test_every_region_validation_accepts_is_priced_fully() -> None:
-    from infra.config.regions import priced_regions, region_problem, sagemaker_regions
+    from kernel.regions import priced_regions, region_problem, sagemaker_regions
 
     accepted = [region for region in sorted(sagemaker_regions()) if region_problem(region) is None]
     assert accepted == list(priced_regions())

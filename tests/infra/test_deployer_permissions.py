@@ -12,7 +12,6 @@ from __future__ import annotations
 import pytest
 
 from infra.components.encryption import DEPLOYER_VIA_SERVICES
-from infra.config import StackConfig
 from infra.iam.arns import Arns
 from infra.iam.boundary import boundary_statements
 from infra.iam.deployer import (
@@ -22,8 +21,9 @@ from infra.iam.deployer import (
     preview_statements,
     secrets_provider_statements,
 )
-from infra.naming import Naming
-from infra.plan.model import Plan
+from kernel import StackConfig
+from kernel.naming import Naming
+from kernel.plan import Plan
 from tests.helpers import statements
 from tests.infra.helpers import cfn_permissions, granting, reference
 

@@ -13,7 +13,7 @@ import pytest
 
 from infra.components.endpoint import digest
 from infra.plan.evaluate import evaluate_stack
-from infra.plan.model import Plan
+from kernel.plan import Plan
 from tests.helpers import shipped_settings, statements, write_stack
 
 PACKAGE = "arn:aws:sagemaker:eu-west-1:111111111111:model-package/mlops-dev-churn/7"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import boto3
 from moto import mock_aws
 
-from infra.config import StackConfig
-from infra.plan.model import Plan
+from kernel import StackConfig
+from kernel.plan import Plan
 from pipelines.features.schema import load_schemas
 from pipelines.plan_requests import api_request
 

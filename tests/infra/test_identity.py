@@ -9,15 +9,15 @@ from typing import Any
 
 import pytest
 
-from infra.config import StackConfig
 from infra.iam import actions
 from infra.iam.arns import Arns
 from infra.iam.deployer import UNSCOPED_DEPLOY, deployer_statements
 from infra.iam.guardrails import sagemaker_guardrails
 from infra.iam.personas import persona_statements
 from infra.iam.roles import PERSONAS, WORKLOADS
-from infra.naming import Naming
-from infra.plan.model import Plan, PlannedResource
+from kernel import StackConfig
+from kernel.naming import Naming
+from kernel.plan import Plan, PlannedResource
 from tests.helpers import as_list, document, statements
 from tests.infra.helpers import reference
 

@@ -9,8 +9,8 @@ logs.<region>.amazonaws.com with the kms:EncryptionContext:aws:logs:arn conditio
 
 from __future__ import annotations
 
-from infra.config import StackConfig
-from infra.plan.model import Plan
+from kernel import StackConfig
+from kernel.plan import Plan
 from tests.helpers import as_list, statements
 from tests.infra.helpers import cfn_permissions, granting
 

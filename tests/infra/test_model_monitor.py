@@ -10,9 +10,9 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from infra.config import load_stack_file
 from infra.plan.evaluate import evaluate_stack
-from infra.plan.model import Plan
+from kernel import load_stack_file
+from kernel.plan import Plan
 from pipelines.lifecycle.model_monitor import suggest_baseline
 from policies.check import check_plan
 from tests.helpers import shipped_settings, write_stack

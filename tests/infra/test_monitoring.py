@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from infra.config import StackConfig
 from infra.plan.evaluate import evaluate_stack
-from infra.plan.model import Plan
+from kernel import StackConfig
+from kernel.plan import Plan
 from tests.helpers import shipped_settings, statements, write_stack
 
 PACKAGE = "arn:aws:sagemaker:eu-west-1:111111111111:model-package/mlops-dev-churn/7"

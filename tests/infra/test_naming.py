@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from infra.naming import Naming, NamingError
+from kernel.naming import Naming, NamingError
 
 
 def naming(prefix: str = "mlops", environment: str = "staging") -> Naming:

@@ -7,11 +7,11 @@ kms:GenerateDataKey on the bucket's key, here granted by the data key's policy).
 
 from __future__ import annotations
 
-from infra.config import StackConfig
 from infra.iam.arns import Arns
 from infra.iam.personas import persona_statements
-from infra.naming import Naming
-from infra.plan.model import Plan
+from kernel import StackConfig
+from kernel.naming import Naming
+from kernel.plan import Plan
 from tests.helpers import as_list, statements
 from tests.infra.helpers import granting, reference
 

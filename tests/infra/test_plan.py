@@ -10,8 +10,8 @@ import pytest
 
 from infra.plan.evaluate import evaluate_stack
 from infra.plan.mocks import OfflineMocks, UnsupportedInvokeError
-from infra.plan.model import Plan
-from infra.tags import MANDATORY_TAG_KEYS
+from kernel.plan import Plan
+from kernel.tags import MANDATORY_TAG_KEYS
 
 
 def test_plan_json_follows_the_contract(plans: dict[str, Plan], tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from fnmatch import fnmatchcase
 
-from infra.plan.model import Plan
+from kernel.plan import Plan
 from tests.helpers import as_list, statements
 from tests.infra.helpers import RESOURCE_TYPES
 

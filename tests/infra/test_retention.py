@@ -11,7 +11,7 @@ import copy
 from pathlib import Path
 
 from infra.plan.evaluate import evaluate_stack
-from infra.plan.model import Plan
+from kernel.plan import Plan
 from tests.helpers import shipped_settings, statements, write_stack
 
 KEPT = (

@@ -9,9 +9,9 @@ from typing import Any
 from infra.components.encryption import KEY_PURPOSES
 from infra.components.network import endpoint_service_name
 from infra.components.storage import BUCKET_KEYS
-from infra.config import StackConfig
 from infra.plan.evaluate import evaluate_stack
-from infra.plan.model import Plan, PlannedResource
+from kernel import StackConfig
+from kernel.plan import Plan, PlannedResource
 from tests.helpers import as_list, shipped_settings, statements, write_stack
 
 BUCKET = "aws:s3/bucket:Bucket"

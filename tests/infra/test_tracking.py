@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from infra.config import ConfigError, StackConfig, load_stack_file
 from infra.cost.estimate import estimate
 from infra.plan.evaluate import evaluate_stack
-from infra.plan.model import Plan
+from kernel import ConfigError, StackConfig, load_stack_file
+from kernel.plan import Plan
 from tests.helpers import as_list, shipped_settings, statements, write_stack
 
 APP = "aws:sagemaker/mlflowApp:MlflowApp"

@@ -12,7 +12,7 @@ from fnmatch import fnmatchcase
 
 from infra.iam.arns import Arns
 from infra.iam.workloads import tracking_access, workload_statements
-from infra.naming import Naming
+from kernel.naming import Naming
 from tests.infra.helpers import granting, reference
 
 NAMING = Naming("mlops", "dev", "111111111111", "eu-west-1")

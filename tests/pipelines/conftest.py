@@ -13,8 +13,8 @@ from typing import Any
 import botocore.client
 import pytest
 
-from infra.config import StackConfig
-from infra.plan.model import Plan
+from kernel import StackConfig
+from kernel.plan import Plan
 from pipelines.definitions.settings import settings_for_stack
 from pipelines.definitions.templates import render_definition
 from pipelines.definitions.training import build_pipeline

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from infra.config import StackConfig
-from infra.plan.model import Plan
+from kernel import StackConfig
+from kernel.plan import Plan
 from pipelines.definitions.checks import DATA_BIAS_STEP, EXPLAINABILITY_STEP, MODEL_BIAS_STEP, MODEL_STEP
 from pipelines.definitions.clarify import analysis_configs, dataset_columns
 from pipelines.definitions.settings import settings_for_stack

@@ -15,7 +15,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from infra.plan.model import Plan
+from kernel.plan import Plan
 from pipelines.clarify_baselines import BASELINES, BOOTSTRAP, missing_baselines
 from pipelines.definitions.training import REGISTER_CLARIFY, SKIP_CLARIFY
 from pipelines.pipeline_ops import start_pipeline, upsert_pipeline

@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from infra.config import StackConfig, load_stack_file
 from infra.plan.evaluate import evaluate_stack
-from infra.plan.model import Plan
+from kernel import StackConfig, load_stack_file
+from kernel.plan import Plan
 from pipelines.definitions.drift import compile_drift_definition
 from pipelines.definitions.settings import drift_settings, settings_for_stack
 from pipelines.definitions.templates import render_definition

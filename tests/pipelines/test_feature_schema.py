@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from infra.config import ConfigError
+from kernel import ConfigError
 from pipelines.data import CHURN_CSV
 from pipelines.data.generate_churn import COLUMNS, generate
 from pipelines.features.schema import FeatureGroupSchema, load_schema, load_schemas

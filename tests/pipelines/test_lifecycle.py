@@ -11,7 +11,7 @@ import pytest
 import requests
 from moto import mock_aws
 
-from infra.config import load_stack_file
+from kernel import load_stack_file
 from pipelines.lifecycle import LifecycleError
 from pipelines.lifecycle.promotion import promote, rollback
 from pipelines.lifecycle.registry import decide, list_packages

@@ -10,7 +10,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from infra.plan.model import Plan
+from kernel.plan import Plan
 from pipelines.clarify_baselines import BOOTSTRAP
 from pipelines.pipeline_ops import PipelineError, start_pipeline, upsert_pipeline
 

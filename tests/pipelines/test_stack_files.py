@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from infra.config import load_stack_file
 from infra.plan.evaluate import PROJECT_ROOT
+from kernel import load_stack_file
 from pipelines.lifecycle.stack_files import (
     PinChangedError,
     StackFileBusyError,

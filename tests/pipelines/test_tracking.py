@@ -9,8 +9,8 @@ from typing import Any
 import mlflow
 import pytest
 
-from infra.config import StackConfig
-from infra.plan.model import Plan
+from kernel import StackConfig
+from kernel.plan import Plan
 from pipelines.definitions.settings import settings_for_stack
 from pipelines.definitions.templates import distribution_image, render_definition
 from pipelines.local_run import LocalTrainingRun, run_step

@@ -8,8 +8,8 @@ from typing import Any
 
 from pulumi_policy import PolicyResource, PolicyResourceOptions, ResourceValidationArgs, StackValidationArgs
 
-from infra.config import StackConfig
-from infra.plan.model import Plan
+from kernel import StackConfig
+from kernel.plan import Plan
 from policies.catalogue import CATALOGUE, render
 from policies.check import check_plan
 from policies.crossguard import policies

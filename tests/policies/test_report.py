@@ -17,7 +17,7 @@ import jsonschema
 import pytest
 
 from infra.plan.evaluate import PROJECT_ROOT
-from infra.plan.model import Plan
+from kernel.plan import Plan
 from policies.model import Resource, Rule, Violation
 from policies.report import as_github
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from infra.config import load_stack_file
+from kernel import load_stack_file
 from policies.model import Context, Resource, Rule
 from policies.registry import all_rules
 from tests.helpers import FIXTURE_STACKS

@@ -14,9 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from infra.config import StackConfig
 from infra.plan.evaluate import PROJECT_ROOT
-from infra.plan.model import Plan
 from infra.sufficiency.cfn_extract import PERMISSIONS_FILE, cfn_types, extract, render
 from infra.sufficiency.documents import documents
 from infra.sufficiency.gaps import found_gaps, known_gaps
@@ -24,6 +22,8 @@ from infra.sufficiency.hand_rows import StackFacts
 from infra.sufficiency.simulate import NOT_EVALUATED, evaluate
 from infra.sufficiency.suite import PlanResult, registry_documents, requirements, run
 from infra.sufficiency.variants import VARIANTS, variant_plan
+from kernel import StackConfig
+from kernel.plan import Plan
 
 
 @pytest.fixture(scope="module")

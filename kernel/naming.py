@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from infra.config.types import Environment
+from kernel.types import Environment
 
 SAGEMAKER_JOB_LOG_GROUPS = {
     "training": "/aws/sagemaker/TrainingJobs",

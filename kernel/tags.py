@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from infra.config.models import StackConfig
+from kernel.models import StackConfig
 
 MANDATORY_TAG_KEYS: tuple[str, ...] = ("owner", "environment", "cost-center", "project", "managed-by")
 """Keys the policy pack and the tests require on every taggable resource."""

@@ -16,9 +16,9 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from infra.config.errors import ConfigError, Loc, Problem, problems_from
-from infra.config.models import NAMESPACE, StackConfig
-from infra.config.types import ENVIRONMENTS
+from kernel.errors import ConfigError, Loc, Problem, problems_from
+from kernel.models import NAMESPACE, StackConfig
+from kernel.types import ENVIRONMENTS
 
 REGION_KEY = "aws:region"
 STACK_NAME = re.compile(r"[A-Za-z0-9_.-]{1,100}")
@@ -171,12 +171,12 @@ def parse_settings(values: Mapping[str, Any], source: str) -> StackConfig:
 def namespace_problem(namespace: str, name: str) -> str | None:
     """Why `namespace:name` is not a setting, saying where it belongs; None when it is one.
 
-    `aws:` keys are checked against the AWS provider's own schema (see infra/config/provider.py),
+    `aws:` keys are checked against the AWS provider's own schema (see kernel/provider.py),
     `mlops:` keys by the typed model, except the provider's keys written under `mlops:`.
     """
     blueprint = {field.alias or field_name for field_name, field in StackConfig.model_fields.items()} - {"region"}
     if namespace == "aws":
-        from infra.config.provider import provider_keys, provider_version
+        from kernel.provider import provider_keys, provider_version
 
         if name in provider_keys():
             return None
@@ -189,7 +189,7 @@ def namespace_problem(namespace: str, name: str) -> str | None:
             f"`pulumi up`: remove it or fix the spelling{hint}"
         )
     if namespace == NAMESPACE and name not in blueprint:
-        from infra.config.provider import provider_keys
+        from kernel.provider import provider_keys
 
         if name in provider_keys():
             return f"is the AWS provider's setting, not the blueprint's: write it as aws:{name}"

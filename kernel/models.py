@@ -14,8 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 from pydantic.alias_generators import to_camel
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from infra.config.regions import zone_problem
-from infra.config.types import (
+from kernel.regions import zone_problem
+from kernel.types import (
     AccountId,
     BucketName,
     Email,

@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections.abc import Collection
 from pathlib import Path
 
-from infra.config.errors import ConfigError, Problem
-from infra.config.loader import load_stack_file, missing_stack_file, stack_file, stack_names
-from infra.config.models import NAMESPACE, StackConfig
-from infra.config.types import ENVIRONMENTS
+from kernel.errors import ConfigError, Problem
+from kernel.loader import load_stack_file, missing_stack_file, stack_file, stack_names
+from kernel.models import NAMESPACE, StackConfig
+from kernel.types import ENVIRONMENTS
 
 
 def check_stack_name(stack: str, root: Path) -> None:

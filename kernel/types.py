@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BeforeValidator
 
-from infra.config.regions import region_problem
+from kernel.regions import region_problem
 
 Environment = Literal["dev", "staging", "prod"]
 """The three stages every fork deploys, in promotion order."""

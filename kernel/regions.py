@@ -2,7 +2,7 @@
 
 A region must offer SageMaker (botocore's endpoint data), have its zones listed in `zones.json`
 (DescribeAvailabilityZones as moto's EC2 backend records it; the source and version are in the file)
-and have prices in `infra/cost/prices.yaml`, so that no budget ever passes on an unpriced estimate.
+and have prices in `kernel/prices.yaml`, so that no budget ever passes on an unpriced estimate.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 import yaml
 
 ZONES = Path(__file__).with_name("zones.json")
-PRICES = Path(__file__).resolve().parents[1] / "cost" / "prices.yaml"
+PRICES = Path(__file__).with_name("prices.yaml")
 
 
 @cache
@@ -34,7 +34,7 @@ def region_zones() -> dict[str, tuple[str, ...]]:
 
 @cache
 def priced_regions() -> tuple[str, ...]:
-    """Regions the cost estimate has prices for (infra/cost/prices.yaml)."""
+    """Regions the cost estimate has prices for (kernel/prices.yaml)."""
     document = yaml.safe_load(PRICES.read_text(encoding="utf-8"))
     return tuple(sorted(document["regions"]))
 
@@ -45,7 +45,7 @@ def region_problem(region: str) -> str | None:
         return f"{region!r} is not a region where SageMaker is offered (e.g. eu-west-1, us-east-1)"
     if region not in priced_regions():
         return (
-            f"{region!r} has no prices in infra/cost/prices.yaml, so no budget could be checked: add the region's "
+            f"{region!r} has no prices in kernel/prices.yaml, so no budget could be checked: add the region's "
             f"prices there (with their source and date) or use a priced region ({', '.join(priced_regions())})"
         )
     return None
