@@ -27,7 +27,7 @@ from kernel.tags import MANDATORY_TAG_KEYS, mandatory_tags
 from pipelines.definitions.clarify import check_training_data
 from pipelines.definitions.settings import config_hash
 from pipelines.definitions.training import FEATURE_GROUP
-from pipelines.features.schema import load_schemas
+from kernel.feature_schema import load_schemas
 
 try:
     config = parse_settings(runtime_settings(), source=f"Pulumi.{pulumi.get_stack()}.yaml")

@@ -11,14 +11,19 @@ import json
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import yaml
 from pydantic import ValidationError
 
 from kernel.errors import ConfigError, Loc, Problem, problems_from
 from kernel.models import NAMESPACE, StackConfig
-from kernel.types import ENVIRONMENTS
+from kernel.types import ENVIRONMENTS, Environment
+
+PROJECT_KEYS = ("featureStore", "training", "serving", "monitoring")
+"""Stack-level sections a project owns; `cost` is both the platform's and each project's own."""
+PROJECT_PERSONAS = ("dataScientists", "dataEngineers", "mlEngineers", "modelApprovers")
+"""Persona keys a project team maps to its SSO roles; platform admins and auditors are the platform's."""
 
 REGION_KEY = "aws:region"
 STACK_NAME = re.compile(r"[A-Za-z0-9_.-]{1,100}")
@@ -145,8 +150,13 @@ def runtime_settings() -> dict[str, Any]:
     return {key.replace(":config:", ":"): value for key, value in values.items()}
 
 
-def parse_settings(values: Mapping[str, Any], source: str) -> StackConfig:
-    """Validate engine-shaped `namespace:key` values; raises `ConfigError` naming `source` and each key."""
+def parse_settings(values: Mapping[str, Any], source: str, project: ProjectSettings | None = None) -> StackConfig:
+    """Validate engine-shaped `namespace:key` values; raises `ConfigError` naming `source` and each key.
+
+    Without `project` these are the platform's settings, and a project's section in them is refused. With it,
+    the project's settings for the stack's environment complete them: the view the project program runs on,
+    with every problem in the project's part named by the project's file and key.
+    """
     settings: dict[str, Any] = {}
     misplaced: list[Problem] = []
     for key, value in values.items():
@@ -158,14 +168,92 @@ def parse_settings(values: Mapping[str, Any], source: str) -> StackConfig:
             settings["region"] = value
         elif namespace == NAMESPACE:
             settings[name] = _decode(value)
+    misplaced += _project_keys_in_stack_file(settings)
+    if "project" in settings:
+        misplaced.append(Problem(f"{NAMESPACE}:project", "is not a setting: projects are folders under projects/"))
+        del settings["project"]
+    environment = str(settings.get("environment", ""))
+    if project is not None:
+        _overlay(settings, project.settings(environment))  # type: ignore[arg-type]
+        settings["project"] = project.name
     try:
         config = StackConfig.model_validate(settings)
     except ValidationError as error:
         problems = problems_from(error, StackConfig, _key, "the stack file")
-        raise ConfigError(source, [*misplaced, *problems]) from None
+        if project is None:
+            raise ConfigError(source, [*misplaced, *problems]) from None
+        raise _split_problems(source, [*misplaced, *problems], project, environment) from None
     if misplaced:
         raise ConfigError(source, misplaced)
     return config
+
+
+class ProjectSettings(Protocol):
+    """What the loader needs of a project: its file's name and its sections per environment."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def source(self) -> str: ...
+
+    def settings(self, environment: Environment) -> dict[str, Any]: ...
+
+
+def _project_keys_in_stack_file(settings: dict[str, Any]) -> list[Problem]:
+    """A project's section left in a stack file: it moved to the project's file (one stack, many projects)."""
+    problems = [
+        Problem(
+            f"{NAMESPACE}:{key}",
+            f"is a project's setting: move it to projects/<name>/project.yaml under "
+            f"environments.{settings.get('environment', '<env>')}.{key}",
+        )
+        for key in PROJECT_KEYS
+        if key in settings
+    ]
+    personas = settings.get("identity", {}).get("personas", {}) if isinstance(settings.get("identity"), dict) else {}
+    problems += [
+        Problem(
+            f"{NAMESPACE}:identity.personas.{key}",
+            "is a project team's role: move it to "
+            f"projects/<name>/project.yaml under environments.{settings.get('environment', '<env>')}.personas.{key}",
+        )
+        for key in PROJECT_PERSONAS
+        if isinstance(personas, dict) and key in personas
+    ]
+    return problems
+
+
+def _overlay(settings: dict[str, Any], project: Mapping[str, Any]) -> None:
+    for key, value in project.items():
+        if key == "personas":
+            identity = settings.setdefault("identity", {})
+            if isinstance(identity, dict) and isinstance(value, dict):
+                identity["personas"] = {**(identity.get("personas") or {}), **value}
+        else:
+            settings[key] = value
+
+
+def _split_problems(source: str, problems: list[Problem], project: ProjectSettings, environment: str) -> ConfigError:
+    """Problems of the combined view, each named by the file (stack or project) where its key is written."""
+    mine: list[Problem] = []
+    theirs: list[Problem] = []
+    sections = project.settings(environment)  # type: ignore[arg-type]
+    for problem in problems:
+        key = problem.key.removeprefix(f"{NAMESPACE}:")
+        persona = key.removeprefix("identity.personas.")
+        head = key.split(".")[0].split("[")[0]
+        if head in PROJECT_KEYS and head in sections:
+            mine.append(Problem(f"environments.{environment}.{key}", problem.message))
+        elif persona != key and persona.split("[")[0] in PROJECT_PERSONAS:
+            mine.append(Problem(f"environments.{environment}.personas.{persona}", problem.message))
+        elif head in PROJECT_KEYS and problem.message.startswith("is required"):
+            mine.append(Problem(f"environments.{environment}.{key}", "is required: add it to the project file"))
+        else:
+            theirs.append(problem)
+    if not theirs:
+        return ConfigError(project.source, mine)
+    return ConfigError(source, theirs + [Problem(f"({project.source}) {p.key}", p.message) for p in mine])
 
 
 def namespace_problem(namespace: str, name: str) -> str | None:

@@ -700,6 +700,11 @@ class StackConfig(Section):
     registry: RegistryConfig = Field(default_factory=RegistryConfig)
     cost: CostConfig
     monitoring: MonitoringConfig = Field(default_factory=MonitoringConfig)
+    project: str | None = Field(
+        default=None,
+        description="Set by the loader, never in a file: the project whose settings complete the platform's "
+        "(None: the platform's own view).",
+    )
     teardown: bool = Field(
         default=False,
         description="Lift the protection of data buckets, keys, the registry and feature groups so "
@@ -721,13 +726,14 @@ class StackConfig(Section):
 
     @model_validator(mode="after")
     def _cross_field_rules(self) -> Self:
-        problems = [
-            *self._zone_problems(),
-            *self._instance_problems(),
-            *self._environment_problems(),
-            *self._tracking_problems(),
-            *self._retraining_problems(),
-        ]
+        problems = [*self._zone_problems(), *self._registry_problems()]
+        if self.project is not None:  # the project's view: the platform's settings completed by one project's
+            problems += [
+                *self._instance_problems(),
+                *self._environment_problems(),
+                *self._tracking_problems(),
+                *self._retraining_problems(),
+            ]
         if problems:
             raise ValidationError.from_exception_data(
                 "StackConfig",
@@ -737,6 +743,11 @@ class StackConfig(Section):
                 ],
             )
         return self
+
+    def _registry_problems(self) -> list[Problem]:
+        if self.account_id in self.registry.reader_accounts:
+            return [(("registry", "readerAccounts"), self.account_id, "lists the stack's own account; remove it")]
+        return []
 
     def _zone_problems(self) -> list[Problem]:
         network = self.network
@@ -925,10 +936,6 @@ class StackConfig(Section):
                 )
             )
         problems += self._persona_problems()
-        if self.account_id in self.registry.reader_accounts:
-            problems.append(
-                (("registry", "readerAccounts"), self.account_id, "lists the stack's own account; remove it")
-            )
         if self.environment == "prod" and serving.min_instances < 2:
             problems.append(
                 (

@@ -281,7 +281,7 @@ def _ingest(state: DemoState) -> str:
 
     from pipelines.data import CHURN_CSV
     from pipelines.features.ingest import feature_store_client, ingest
-    from pipelines.features.schema import load_schemas
+    from kernel.feature_schema import load_schemas
 
     schema = load_schemas()[0]
     group = state.plans["dev"].outputs["feature_group_names"][schema.name]

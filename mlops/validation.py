@@ -80,7 +80,7 @@ def _other_stacks(root: Path, names: Sequence[str]) -> tuple[dict[str, StackConf
 
 def _validate_feature_schemas() -> int:
     """Validate the feature group schema files every stack provisions; the number of problems."""
-    from pipelines.features.schema import SCHEMA_DIR, load_schemas
+    from kernel.feature_schema import SCHEMA_DIR, load_schemas
 
     try:
         schemas = load_schemas(SCHEMA_DIR)

@@ -10,7 +10,7 @@ import pulumi
 import pulumi_aws as aws
 
 from kernel.naming import Naming
-from pipelines.features.schema import FeatureGroupSchema
+from kernel.feature_schema import FeatureGroupSchema
 
 ATHENA_RESULTS_PREFIX = "athena-results/"
 OFFLINE_STORE_PREFIX = "offline-store"

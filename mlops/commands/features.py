@@ -11,7 +11,7 @@ import typer
 from mlops.console import UserError, console
 
 if TYPE_CHECKING:
-    from pipelines.features.schema import FeatureGroupSchema
+    from kernel.feature_schema import FeatureGroupSchema
 
 app = typer.Typer(help="Load data into the feature store.", no_args_is_help=True)
 
@@ -38,7 +38,7 @@ def ingest(
     from mlops.cli import ROOT
     from pipelines.features.ingest import RecordValidationError, feature_store_client
     from pipelines.features.ingest import ingest as run
-    from pipelines.features.schema import load_schemas
+    from kernel.feature_schema import load_schemas
 
     config = load_stack_file(stack_file(stack, ROOT))
     naming = Naming(config.name_prefix, config.environment, config.account_id, config.region)

@@ -2,5 +2,5 @@
 
 from pathlib import Path
 
-CHURN_CSV = Path(__file__).with_name("churn.csv")
+CHURN_CSV = Path(__file__).resolve().parents[2] / "projects" / "churn" / "data" / "churn.csv"
 """3,000 customers of a subscription business: features, a churn label and a sensitive attribute."""

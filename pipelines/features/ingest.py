@@ -20,7 +20,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from pipelines.aws_errors import classify
 from pipelines.aws_retry import RetryPolicy, single_attempt_client
-from pipelines.features.schema import FeatureGroupSchema, RecordProblem
+from kernel.feature_schema import FeatureGroupSchema, RecordProblem
 
 
 class RecordValidationError(ValueError):

@@ -7,7 +7,7 @@ from moto import mock_aws
 
 from kernel import StackConfig
 from kernel.plan import Plan
-from pipelines.features.schema import load_schemas
+from kernel.feature_schema import load_schemas
 from pipelines.plan_requests import api_request
 
 

@@ -12,7 +12,7 @@ import yaml
 from kernel import ConfigError
 from pipelines.data import CHURN_CSV
 from pipelines.data.generate_churn import COLUMNS, generate
-from pipelines.features.schema import FeatureGroupSchema, load_schema, load_schemas
+from kernel.feature_schema import FeatureGroupSchema, load_schema, load_schemas
 
 
 @pytest.fixture(scope="module")

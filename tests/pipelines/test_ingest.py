@@ -23,7 +23,7 @@ from pipelines.features.ingest import (
     get_record,
     ingest,
 )
-from pipelines.features.schema import FeatureGroupSchema, load_schemas
+from kernel.feature_schema import FeatureGroupSchema, load_schemas
 
 GROUP = "mlops-dev-customer-churn"
 

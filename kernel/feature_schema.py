@@ -21,7 +21,6 @@ from pydantic.alias_generators import to_camel
 from kernel.errors import ConfigError, Loc, Problem, problems_from
 
 FeatureType = Literal["Integral", "Fractional", "String"]
-SCHEMA_DIR = Path(__file__).parent
 RESERVED = {"is_deleted", "write_time", "api_invocation_time"}
 """Columns Feature Store adds to the offline store itself; a feature may not use these names."""
 
@@ -53,7 +52,7 @@ class RecordProblem(BaseModel):
 
 
 class FeatureGroupSchema(_Model):
-    """A feature group as declared in `pipelines/features/<name>.yaml`."""
+    """A feature group as declared in `projects/<project>/features/<name>.yaml`."""
 
     name: str = Field(pattern=r"^[a-z][a-z0-9-]{1,38}$", description="Short name; environments prefix it.")
     description: str = Field(min_length=1, max_length=128)
@@ -165,21 +164,25 @@ def _is_iso_time(value: str) -> bool:
     return True
 
 
-def load_schema(path: Path) -> FeatureGroupSchema:
-    """Load and validate one schema file; `ConfigError` names the file and each key at fault."""
+def load_schema(path: Path, source: str | None = None) -> FeatureGroupSchema:
+    """Load and validate one schema file; `ConfigError` names the file (`source`, or its name) and each key."""
+    source = source or path.name
     try:
         document = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as error:
-        raise ConfigError(path.name, [Problem("", f"is not valid YAML: {error}")]) from None
+        raise ConfigError(source, [Problem("", f"is not valid YAML: {error}")]) from None
     try:
         return FeatureGroupSchema.model_validate(document)
     except ValidationError as error:
-        raise ConfigError(path.name, problems_from(error, FeatureGroupSchema, _key, "the schema file")) from None
+        raise ConfigError(source, problems_from(error, FeatureGroupSchema, _key, "the schema file")) from None
 
 
-def load_schemas(directory: Path = SCHEMA_DIR) -> list[FeatureGroupSchema]:
-    """Every schema file (`*.yaml`) in `directory`, sorted by name; names must be unique."""
-    schemas = [load_schema(path) for path in sorted(directory.glob("*.yaml"))]
+def load_schemas(directory: Path, prefix: str = "") -> list[FeatureGroupSchema]:
+    """Every schema file (`*.yaml`) in `directory`, sorted by name; names must be unique.
+
+    `prefix` is how errors name the folder (`projects/churn/features/`).
+    """
+    schemas = [load_schema(path, f"{prefix}{path.name}") for path in sorted(directory.glob("*.yaml"))]
     names = [schema.name for schema in schemas]
     if len(set(names)) != len(names):
         raise ConfigError(directory.name, [Problem("name", "two schema files declare the same feature group name")])
