@@ -39,11 +39,24 @@ class Naming:
     environment: Environment
     account_id: str
     region: str
+    project: str | None = None
+    """A project's names are `<prefix>-<environment>-<project>-...`: inside the environment's, apart from
+    every other project's (project names have no hyphen, so `...-churn-*` never matches `...-churnx-...`)."""
 
     @property
     def base(self) -> str:
-        """`<prefix>-<environment>`, the start of every name."""
-        return f"{self.prefix}-{self.environment}"
+        """`<prefix>-<environment>[-<project>]`, the start of every name."""
+        scope = f"{self.prefix}-{self.environment}"
+        return f"{scope}-{self.project}" if self.project else scope
+
+    @property
+    def platform(self) -> Naming:
+        """The names of the environment's platform (this naming without its project)."""
+        return Naming(self.prefix, self.environment, self.account_id, self.region)
+
+    def for_project(self, project: str) -> Naming:
+        """The names of one project of this environment."""
+        return Naming(self.prefix, self.environment, self.account_id, self.region, project)
 
     def resource(self, purpose: str, max_length: int = 255) -> str:
         """A general name (security groups, log groups, topics, trails...)."""
@@ -64,13 +77,13 @@ class Naming:
 
     def glue_database(self, purpose: str) -> str:
         """A Glue database name: lower case with underscores, as Athena requires (`*` for patterns)."""
-        name = f"{self.prefix}_{self.environment}_{purpose.replace('-', '_')}"
+        name = f"{self.base.replace('-', '_')}_{purpose.replace('-', '_')}"
         return self._check(name, re.compile(r"^[a-z0-9_*]+$"), 255, "a Glue database name")
 
     def kms_alias(self, purpose: str) -> str:
         """A KMS alias, `alias/<prefix>/<environment>/<purpose>`."""
         return self._check(
-            f"alias/{self.prefix}/{self.environment}/{purpose}",
+            f"alias/{self.base.replace('-', '/', 2 if self.project else 1)}/{purpose}",
             re.compile(r"^alias/[\w/-]+$"),
             256,
             "a KMS alias",

@@ -24,6 +24,12 @@ class PlannedResource:
     options: dict[str, Any] = field(default_factory=dict)
     """Resource options that decide deletes and replacements, only when set: `protect`, `retainOnDelete`,
     `deleteBeforeReplace`, `replacementTrigger`."""
+    program: str = "platform"
+    """The program that registers it: `platform`, or `project` (one stack per project and environment)."""
+    stack: str = ""
+    """The stack it belongs to: the environment's (`dev`) or a project's (`churn-dev`)."""
+    ml_project: str | None = None
+    """The ML project a project program's resource belongs to; None for the platform's."""
 
 
 @dataclass(frozen=True)
@@ -34,6 +40,20 @@ class Plan:
     project: str
     resources: list[PlannedResource]
     outputs: dict[str, Any] = field(default_factory=dict)
+
+    def of_project(self, project: str | None) -> Plan:
+        """The part of this environment's plan one program registered: a project's, or the platform's (None)."""
+        return Plan(
+            stack=self.stack,
+            project=self.project,
+            resources=[resource for resource in self.resources if resource.ml_project == project],
+            outputs=self.outputs.get("projects", {}).get(project, {}) if project else self.outputs,
+        )
+
+    @property
+    def projects(self) -> list[str]:
+        """The ML projects this plan holds."""
+        return sorted({resource.ml_project for resource in self.resources if resource.ml_project})
 
     def of_type(self, token: str) -> list[PlannedResource]:
         """Resources with Pulumi type token `token`, e.g. `aws:s3/bucket:Bucket`."""

@@ -8,12 +8,20 @@ MANDATORY_TAG_KEYS: tuple[str, ...] = ("owner", "environment", "cost-center", "p
 """Keys the policy pack and the tests require on every taggable resource."""
 
 
-def mandatory_tags(config: StackConfig, project: str) -> dict[str, str]:
-    """The tags of every resource of this stack, in a stable order."""
+PLATFORM = "platform"
+"""The `project` tag of the platform's own resources (a project's carry its name: cost allocation and ABAC)."""
+
+
+def mandatory_tags(config: StackConfig, team: str | None = None) -> dict[str, str]:
+    """The tags of every resource of this stack, in a stable order.
+
+    `project` is the ML project's name (`platform` for the platform's resources) and `owner` its team: the
+    cost allocation tags that split the bill per project, and the tag project roles are fenced by.
+    """
     return {
-        "owner": config.owner,
+        "owner": team or config.owner,
         "environment": config.environment,
         "cost-center": config.cost_center,
-        "project": project,
+        "project": config.project or PLATFORM,
         "managed-by": "pulumi",
     }

@@ -27,12 +27,15 @@ class AuditArgs:
     audit_bucket_name: pulumi.Input[str]
     logs_key_arn: pulumi.Input[str]
     alerts_key_arn: pulumi.Input[str]
-    data_event_bucket_arns: Sequence[pulumi.Input[str]]
+    data_event_arn_prefixes: Sequence[pulumi.Input[str]]
+    """Object ARN prefixes whose data events are logged: every bucket of the environment's projects."""
     """Buckets whose object reads and writes are recorded (raw data, features, model artifacts)."""
     alert_emails: Sequence[str]
     log_retention_days: int
     trail_logs_role_arn: pulumi.Input[str]
     """The role CloudTrail assumes to write into the trail's log group."""
+    excluded_bucket_arns: Sequence[pulumi.Input[str]] = ()
+    """Buckets whose objects are not logged: the trail's own bucket and the access logs (no logging loops)."""
     depends_on: Sequence[pulumi.Resource] = ()
     """The audit bucket's policy: CloudTrail checks it when the trail is created."""
 
@@ -83,7 +86,8 @@ class Audit(pulumi.ComponentResource):
                         {"field": "resources.type", "equals": ["AWS::S3::Object"]},
                         {
                             "field": "resources.ARN",
-                            "starts_withs": [pulumi.Output.concat(arn, "/") for arn in args.data_event_bucket_arns],
+                            "starts_withs": list(args.data_event_arn_prefixes),
+                            "not_starts_withs": [pulumi.Output.concat(arn, "/") for arn in args.excluded_bucket_arns],
                         },
                     ],
                 },

@@ -71,6 +71,8 @@ class EncryptionArgs:
     key_grantors: Mapping[KeyPurpose, Sequence[pulumi.Input[str]]] = field(default_factory=dict)
     """The deployers: they create grants for AWS resources (endpoints, feature groups) and use the key
     only through the services of `DEPLOYER_VIA_SERVICES`."""
+    purposes: Sequence[KeyPurpose] = KEY_PURPOSES
+    """The keys to create: the platform's (logs, alerts) or a project's (data, models)."""
 
 
 class Encryption(pulumi.ComponentResource):
@@ -87,7 +89,7 @@ class Encryption(pulumi.ComponentResource):
     def __init__(self, name: str, args: EncryptionArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mlops:security:Encryption", name, None, opts)
         self._args = args
-        self.keys = {purpose: self._key(name, purpose) for purpose in KEY_PURPOSES}
+        self.keys = {purpose: self._key(name, purpose) for purpose in args.purposes}
         self.key_arns = {purpose: key.arn for purpose, key in self.keys.items()}
         self.register_outputs({f"{purpose}_key_arn": arn for purpose, arn in self.key_arns.items()})
 

@@ -18,6 +18,7 @@ from infra.iam.deployer import (
     state_backend_statements,
 )
 from infra.iam.guardrails import sagemaker_guardrails
+from infra.iam.project_scope import project_deployer_statements, project_preview_statements
 from infra.iam.personas import persona_statements
 from infra.iam.roles import CI_ROLES, PERSONAS, WORKLOADS, Persona, RoleKey
 from infra.iam.workloads import workload_statements
@@ -65,6 +66,25 @@ class IdentityArgs:
     """The CloudWatch Logs group the trail delivers to."""
     secrets_key_arn: str | None = None
     """The Pulumi secrets provider's KMS key (created at bootstrap, outside the stack)."""
+    roles: Sequence[RoleKey] | None = None
+    """The roles to create (all when None): the platform's, or a project's (see `PLATFORM_ROLES`)."""
+    platform_boundary_arn: str | None = None
+    """A project's roles carry the platform's boundary (its ARN); None: this stack creates the boundary."""
+    deploy_environment: str | None = None
+    """The GitHub environment whose jobs may assume the deploy role (default: the stack's environment)."""
+    fence: Sequence[Statement] = ()
+    """Statements added to every role's access: a project's ABAC fence."""
+
+
+PLATFORM_ROLES: tuple[RoleKey, ...] = ("platform-admin", "auditor", "github-deploy", "github-preview", "trail-logs")
+"""The platform's roles; every other role belongs to a project."""
+PROJECT_ROLES: tuple[RoleKey, ...] = (
+    *(workload for workload in WORKLOADS),
+    *(persona for persona in PERSONAS if persona not in PLATFORM_ROLES),
+    "automation",
+    "github-deploy",
+    "github-preview",
+)
 
 
 def role_names(naming: Naming) -> dict[str, str]:
@@ -93,26 +113,32 @@ class Identity(pulumi.ComponentResource):
         self._args = args
         self._arns = Arns(args.naming)
         self._names = role_names(args.naming)
-        self._boundary_policy_arn = self._arns.policy(args.naming.iam("boundary"))
+        self._wanted = set(args.roles if args.roles is not None else role_names(args.naming))
         guardrails = sagemaker_guardrails(
             args.allowed_instance_types, args.require_network_isolation, args.models_outside_vpc
         )
-        admins = [self._arns.role(self._names[key]) for key in ("github-deploy", "platform-admin")]
-        boundary = self._policy(
-            "boundary",
-            "Permissions boundary of every role of this environment",
-            boundary_statements(
-                self._arns,
-                self._boundary_policy_arn,
-                admins,
-                guardrails,
-                self._arns.role(self._names["pipeline"]),
-                break_glass=self._arns.role(self._names["platform-admin"]),
-            ),
-        )
+        if args.platform_boundary_arn is None:
+            platform = Arns(args.naming.platform)
+            platform_names = role_names(args.naming.platform)
+            self._boundary_policy_arn = platform.policy(args.naming.iam("boundary"))
+            admins = [platform.role(platform_names[key]) for key in ("github-deploy", "platform-admin")]
+            boundary = self._policy(
+                "boundary",
+                "Permissions boundary of every role of this environment",
+                boundary_statements(
+                    platform,
+                    self._boundary_policy_arn,
+                    admins,
+                    guardrails,
+                    platform.role(f"{args.naming.base}-*-pipeline"),
+                    break_glass=platform.role(platform_names["platform-admin"]),
+                ),
+            )
+            self.boundary_arn = boundary.arn
+        else:
+            self._boundary_policy_arn = args.platform_boundary_arn
+            self.boundary_arn = pulumi.Output.from_input(args.platform_boundary_arn)
         self._guardrails = self._policy("guardrails", "SageMaker guardrails: VPC, KMS, isolation, sizes", guardrails)
-        self._boundary = boundary
-        self.boundary_arn = boundary.arn
         self.roles = {}
         self._execution_roles()
         self._automation_role()
@@ -134,13 +160,16 @@ class Identity(pulumi.ComponentResource):
         )
 
     def _role(self, key: RoleKey, description: str, trust: Statement, access: list[Statement]) -> None:
+        if key not in self._wanted:
+            return
+        access = [*access, *self._args.fence]
         child = pulumi.ResourceOptions(parent=self)
         role = aws.iam.Role(
             f"{self._name}-{key}",
             name=self._names[key],
             description=description,
             assume_role_policy=policy_json(trust),
-            permissions_boundary=self._boundary.arn,
+            permissions_boundary=self.boundary_arn,
             max_session_duration=SESSION_SECONDS,
             tags={**self._args.tags, "role-kind": key},
             opts=child,
@@ -242,7 +271,7 @@ class Identity(pulumi.ComponentResource):
     def _github_roles(self) -> None:
         args = self._args
         provider_arn: pulumi.Input[str] = f"arn:aws:iam::{args.naming.account_id}:oidc-provider/{OIDC_HOST}"
-        if args.github.create_oidc_provider:
+        if args.github.create_oidc_provider and args.platform_boundary_arn is None:
             provider = aws.iam.OpenIdConnectProvider(
                 f"{self._name}-github-oidc",
                 url=f"https://{OIDC_HOST}",
@@ -253,12 +282,22 @@ class Identity(pulumi.ComponentResource):
             provider_arn = provider.arn
         repo = f"repo:{args.github.org}/{args.github.repo}"
         subjects: dict[str, str | list[str]] = {
-            "github-deploy": f"{repo}:environment:{args.environment}",
+            "github-deploy": f"{repo}:environment:{args.deploy_environment or args.environment}",
             "github-preview": [f"{repo}:pull_request", f"{repo}:ref:refs/heads/{MAIN_BRANCH}"],
         }
         access = {
-            "github-deploy": deployer_statements(self._arns, self._boundary_policy_arn) + self._state_backend(True),
-            "github-preview": preview_statements(self._arns) + self._state_backend(False),
+            "github-deploy": (
+                deployer_statements(self._arns, self._boundary_policy_arn)
+                if args.platform_boundary_arn is None
+                else project_deployer_statements(self._arns, self._boundary_policy_arn)
+            )
+            + self._state_backend(True),
+            "github-preview": (
+                preview_statements(self._arns)
+                if args.platform_boundary_arn is None
+                else project_preview_statements(self._arns)
+            )
+            + self._state_backend(False),
         }
         for key in CI_ROLES:
             trust = Statement(

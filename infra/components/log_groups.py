@@ -28,6 +28,8 @@ class SageMakerLogsArgs:
     retention_days: int
     endpoint_names: Sequence[pulumi.Input[str]] = ()
     """Endpoints of this stack (none before the first promotion)."""
+    job_groups: bool = True
+    """The account's job log groups (the platform's); a project's stack has only its endpoints'."""
 
 
 class SageMakerLogs(pulumi.ComponentResource):
@@ -37,7 +39,8 @@ class SageMakerLogs(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: SageMakerLogsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mlops:audit:SageMakerLogs", name, None, opts)
-        groups = [self._group(f"{name}-{kind}", path, args) for kind, path in SAGEMAKER_JOB_LOG_GROUPS.items()]
+        jobs = SAGEMAKER_JOB_LOG_GROUPS.items() if args.job_groups else ()
+        groups = [self._group(f"{name}-{kind}", path, args) for kind, path in jobs]
         groups += [
             self._group(f"{name}-endpoint-{index}", pulumi.Output.concat(ENDPOINT_LOG_GROUP_PREFIX, endpoint), args)
             for index, endpoint in enumerate(args.endpoint_names)

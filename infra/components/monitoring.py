@@ -319,28 +319,11 @@ class Monitoring(pulumi.ComponentResource):
         args = self._args
         if args.training_pipeline_arn is None:
             return
-        region, account = args.naming.region, args.naming.account_id
-        bus_arn = f"arn:aws:events:{region}:{account}:event-bus/default"
-        policy = {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Sid": "ServingAccountsForwardDrift",
-                    "Effect": "Allow",
-                    "Principal": {"AWS": [f"arn:aws:iam::{reader}:root" for reader in accounts]},
-                    "Action": "events:PutEvents",
-                    "Resource": bus_arn,
-                }
-            ],
-        }
-        bus_policy = aws.cloudwatch.EventBusPolicy(
-            f"{self._name}-forwarded-drift",
-            event_bus_name="default",
-            policy=json.dumps(policy, sort_keys=True),
-            opts=self._child(),
-        )
         forwarded = {
-            "retrain-on-forwarded-drift": ("Drift alarms", forwarded_drift_pattern(accounts, args.model_name)),
+            "retrain-on-forwarded-drift": (
+                "Drift alarms",
+                forwarded_drift_pattern(accounts, "-".join(filter(None, (args.naming.project, args.model_name)))),
+            ),
             "retrain-on-forwarded-violations": ("Model Monitor violations", forwarded_violation_pattern(accounts)),
         }  # each serving environment sends one or the other, by its monitoring.backend
         for purpose, (what, pattern) in forwarded.items():
@@ -350,7 +333,7 @@ class Monitoring(pulumi.ComponentResource):
                 description=f"{what} forwarded by the serving accounts start the training pipeline",
                 event_pattern=json.dumps(pattern, sort_keys=True),
                 tags=dict(args.tags),
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[bus_policy]),
+                opts=self._child(),
             )
             self._start_training(f"{self._name}-{purpose}", rule, args.training_pipeline_arn)
 
@@ -415,6 +398,31 @@ def forwarded_violation_pattern(accounts: Sequence[str]) -> dict[str, Any]:
         "account": sorted(accounts),
         "detail": {"MonitoringExecutionStatus": ["CompletedWithViolations"]},
     }
+
+
+def forwarded_drift_bus_policy(
+    name: str, naming: Naming, accounts: Sequence[str], opts: pulumi.ResourceOptions | None = None
+) -> aws.cloudwatch.EventBusPolicy:
+    """Dev's default event bus accepts events from the serving accounts only (one policy per bus: the platform's).
+
+    Each project's rules on that bus then start its own training pipeline on its own model's drift.
+    """
+    bus_arn = f"arn:aws:events:{naming.region}:{naming.account_id}:event-bus/default"
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "ServingAccountsForwardDrift",
+                "Effect": "Allow",
+                "Principal": {"AWS": [f"arn:aws:iam::{reader}:root" for reader in accounts]},
+                "Action": "events:PutEvents",
+                "Resource": bus_arn,
+            }
+        ],
+    }
+    return aws.cloudwatch.EventBusPolicy(
+        name, event_bus_name="default", policy=json.dumps(policy, sort_keys=True), opts=opts
+    )
 
 
 def _alarm_pattern(alarm: aws.cloudwatch.MetricAlarm) -> pulumi.Output[dict[str, Any]]:

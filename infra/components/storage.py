@@ -44,6 +44,10 @@ class StorageArgs:
     noncurrent_version_retention_days: int
     access_log_retention_days: int
     artifact_reader_accounts: Sequence[str] = ()
+    purposes: Sequence[BucketPurpose] = tuple(BUCKET_KEYS)
+    """The buckets to create: the platform's (audit, access-logs) or a project's (the rest)."""
+    access_log_bucket: pulumi.Input[str] | None = None
+    """Where the buckets log their requests when this stack has no access-logs bucket (the platform's)."""
     """Accounts that deploy models trained here: they may read model artifacts, nothing else."""
 
 
@@ -64,16 +68,19 @@ class Storage(pulumi.ComponentResource):
         self._name = name
         self._args = args
         self.buckets = {}
-        logs = self._bucket("access-logs", log_target=None)
+        logs: pulumi.Input[str] | None = args.access_log_bucket
+        if "access-logs" in args.purposes:
+            self.buckets["access-logs"] = self._bucket("access-logs", log_target=None)
+            logs = self.buckets["access-logs"].id
         for purpose in BUCKET_KEYS:
-            if purpose != "access-logs":
+            if purpose != "access-logs" and purpose in args.purposes:
                 self.buckets[purpose] = self._bucket(purpose, log_target=logs)
-        self.buckets["access-logs"] = logs
+        self.buckets = dict(sorted(self.buckets.items(), key=lambda item: item[0] == "access-logs"))
         self.bucket_names = {purpose: bucket.bucket for purpose, bucket in self.buckets.items()}
         self.bucket_arns = {purpose: bucket.arn for purpose, bucket in self.buckets.items()}
         self.register_outputs({"bucket_names": self.bucket_names})
 
-    def _bucket(self, purpose: BucketPurpose, log_target: aws.s3.Bucket | None) -> aws.s3.Bucket:
+    def _bucket(self, purpose: BucketPurpose, log_target: pulumi.Input[str] | None) -> aws.s3.Bucket:
         args = self._args
         child = pulumi.ResourceOptions(parent=self)
         logical = f"{self._name}-{purpose}"
@@ -132,7 +139,7 @@ class Storage(pulumi.ComponentResource):
             aws.s3.BucketLogging(
                 f"{logical}-logging",
                 bucket=bucket.id,
-                target_bucket=log_target.id,
+                target_bucket=log_target,
                 target_prefix=f"{purpose}/",
                 opts=child,
             )

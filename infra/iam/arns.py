@@ -55,6 +55,18 @@ class Arns:
         """CloudWatch log groups matching `pattern` (and their streams)."""
         return f"arn:aws:logs:{self.region}:{self.account}:log-group:{pattern}"
 
+    def tagged(self, kind: str = "ResourceTag") -> dict[str, str]:
+        """The tag conditions (`aws:ResourceTag/...` or `aws:RequestTag/...`) of this scope's resources:
+        the environment's, and the project's for a project (ABAC where an ARN has no name to scope)."""
+        conditions = {f"aws:{kind}/environment": self.naming.environment}
+        if self.naming.project:
+            conditions[f"aws:{kind}/project"] = self.naming.project
+        return conditions
+
+    def kms_aliases(self) -> str:
+        """Every KMS alias of this scope."""
+        return self.regional("kms", self.naming.kms_alias("x").removesuffix("/x") + "/*")
+
     def regional(self, service: str, resource: str) -> str:
         """Any regional ARN of this account: `arn:aws:<service>:<region>:<account>:<resource>`."""
         return f"arn:aws:{service}:{self.region}:{self.account}:{resource}"

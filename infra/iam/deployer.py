@@ -401,13 +401,13 @@ def deployer_statements(arns: Arns, boundary_arn: str) -> list[Statement]:
             sid="TaggedKeys",
             actions=KEY_ADMIN,
             resources=[arns.regional("kms", "key/*")],
-            conditions={"StringEquals": {"aws:ResourceTag/environment": arns.naming.environment}},
+            conditions={"StringEquals": arns.tagged()},
         ),
         Statement(
             sid="KeyAliases",
             actions=["kms:CreateAlias", "kms:UpdateAlias", "kms:DeleteAlias"],
             resources=[
-                arns.regional("kms", f"alias/{arns.naming.prefix}/{arns.naming.environment}/*"),
+                arns.kms_aliases(),
                 arns.regional("kms", "key/*"),
             ],
         ),
@@ -518,13 +518,13 @@ def deployer_statements(arns: Arns, boundary_arn: str) -> list[Statement]:
             sid="CreateMlflowApps",
             actions=["sagemaker:CreateMlflowApp", "sagemaker:AddTags"],
             resources=[arns.sagemaker("mlflow-app", "*")],
-            conditions={"StringEquals": {"aws:RequestTag/environment": arns.naming.environment}},
+            conditions={"StringEquals": arns.tagged("RequestTag")},
         ),
         Statement(
             sid="ManageMlflowApps",
             actions=MLFLOW_APP_ADMIN,
             resources=[arns.sagemaker("mlflow-app", "*")],
-            conditions={"StringEquals": {"aws:ResourceTag/environment": arns.naming.environment}},
+            conditions={"StringEquals": arns.tagged()},
         ),
         Statement(
             sid="LogGroups",

@@ -63,7 +63,7 @@ def tracking_access(arns: Arns, *, log: bool) -> list[Statement]:
     """
     server = [arns.sagemaker("mlflow-tracking-server")]
     app = [arns.sagemaker("mlflow-app", "*")]
-    this_environment = {"StringEquals": {"aws:ResourceTag/environment": arns.naming.environment}}
+    this_environment = {"StringEquals": arns.tagged()}
     statements = [
         Statement(
             sid="TrackingServerRead",

@@ -1,13 +1,17 @@
-"""Evaluate the real Pulumi program (infra/__main__.py) offline under Pulumi's mock runtime.
+"""Evaluate the real Pulumi programs offline under Pulumi's mock runtime: an environment's plan.
 
 No Pulumi CLI, no credentials, no network: the engine is replaced by a recording mock monitor that
 keeps what the engine would receive (type, name, parent, inputs, dependencies) for every resource.
+An environment's plan holds the platform program's stack (`infra/platform/`, stack `<env>`) and every
+project program's stack (`infra/project/`, stack `<project>-<env>`); each resource says which. A project
+program reads the platform's outputs through its `StackReference`, answered from the platform's plan.
 """
 
 from __future__ import annotations
 
 import runpy
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,11 +25,24 @@ from infra.plan.mocks import OfflineMocks
 from kernel import stack_file
 from kernel.loader import read_stack_file
 from kernel.plan import SECRET, Plan, PlannedResource
+from kernel.loader import parse_settings
+from kernel.program_stacks import (
+    PLATFORM_PROGRAM,
+    PLATFORM_PROJECT,
+    PROJECT_PROGRAM,
+    PROJECTS_PROJECT,
+    platform_stack_reference,
+    project_stack,
+)
+from kernel.projects import load_project, project_names
 from kernel.stack_set import check_project
 from pipelines.definitions.clarify import check_training_data
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-PROGRAM_DIR = PROJECT_ROOT / "infra"
+PROGRAM_DIRS = {
+    PLATFORM_PROGRAM: PROJECT_ROOT / "infra" / "platform",
+    PROJECT_PROGRAM: PROJECT_ROOT / "infra" / "project",
+}
 
 _lock = threading.Lock()
 
@@ -33,8 +50,9 @@ _lock = threading.Lock()
 class RecordingMonitor(mocks.MockMonitor):
     """A mock monitor that also records what `Mocks.new_resource` cannot see: parent and dependencies."""
 
-    def __init__(self, offline_mocks: OfflineMocks) -> None:
+    def __init__(self, offline_mocks: OfflineMocks, program: str, stack: str, ml_project: str | None) -> None:
         super().__init__(offline_mocks)
+        self.program, self.stack, self.ml_project = program, stack, ml_project
         self.records: list[PlannedResource] = []
         self.outputs: dict[str, Any] = {}
         self.stack_urn = ""
@@ -54,6 +72,9 @@ class RecordingMonitor(mocks.MockMonitor):
                 inputs=_plain(rpc.deserialize_properties(request.object)),
                 dependencies=sorted(set(request.dependencies)),
                 options=_options(request),
+                program=self.program,
+                stack=self.stack,
+                ml_project=self.ml_project,
             )
         )
         return response
@@ -65,27 +86,66 @@ class RecordingMonitor(mocks.MockMonitor):
         return super().RegisterResourceOutputs(request)  # type: ignore[no-untyped-call]
 
 
-def evaluate_stack(stack: str, root: Path = PROJECT_ROOT) -> Plan:
-    """Validate the stack file, then run the program against it under mocks and return its plan.
+def evaluate_stack(
+    stack: str, root: Path = PROJECT_ROOT, projects: Sequence[str] | None = None, platform: bool = True
+) -> Plan:
+    """Validate, then plan an environment: its platform stack and its projects' stacks, under mocks.
 
-    Raises `ConfigError` for a bad stack file before any resource is registered.
+    `projects` limits the projects planned (all of `projects/` when None); `platform=False` leaves the platform's
+    resources out of the plan (a project's plan still reads the platform's outputs, so it is still evaluated).
+    Raises `ConfigError` for a bad stack or project file before any resource is registered.
     """
     config = check_project(stack, root)
-    check_training_data(config, stack_file(stack, root).name)
+    names = list(project_names(root)) if projects is None else list(projects)
+    loaded = [load_project(root, name) for name in names]
     values = read_stack_file(stack_file(stack, root))
-    offline_mocks = OfflineMocks(account_id=config.account_id, region=config.region)
-    monitor = RecordingMonitor(offline_mocks)
-    with _lock:
-        mocks.set_mocks(offline_mocks, project=_project_name(root), stack=stack, preview=False, monitor=monitor)
-        settings.ROOT.set(None)  # set_mocks made a root stack; run_in_stack makes the one exports go to
-        set_all_config({key: value for key, value in values.items() if value is not None})
-        _sync_await(run_in_stack(_run_program))
+    for project in loaded:
+        check_training_data(parse_settings(values, stack_file(stack, root).name, project), project.source)
+    platform_plan = _evaluate(PLATFORM_PROGRAM, stack, values, config.account_id, config.region, None, {})
+    resources = list(platform_plan.records) if platform else []
+    outputs: dict[str, Any] = dict(platform_plan.outputs)
+    project_outputs: dict[str, Any] = {}
+    references = {platform_stack_reference(config.environment): platform_plan.outputs}
+    for project in loaded:
+        run = _evaluate(
+            PROJECT_PROGRAM,
+            project_stack(project.name, stack),
+            {},
+            config.account_id,
+            config.region,
+            project.name,
+            references,
+        )
+        resources += run.records
+        project_outputs[project.name] = run.outputs
+    if project_outputs:
+        outputs["projects"] = project_outputs
     return Plan(
         stack=stack,
-        project=pulumi.get_project(),
-        resources=sorted(monitor.records, key=lambda resource: resource.urn),
-        outputs=monitor.outputs,
+        project=_project_name(root),
+        resources=sorted(resources, key=lambda resource: resource.urn),
+        outputs=outputs,
     )
+
+
+def _evaluate(
+    program: str,
+    stack: str,
+    values: dict[str, Any],
+    account_id: str,
+    region: str,
+    ml_project: str | None,
+    references: dict[str, dict[str, Any]],
+) -> RecordingMonitor:
+    offline_mocks = OfflineMocks(account_id=account_id, region=region, stack_references=references)
+    monitor = RecordingMonitor(offline_mocks, program, stack, ml_project)
+    pulumi_project = PLATFORM_PROJECT if program == PLATFORM_PROGRAM else PROJECTS_PROJECT
+    with _lock:
+        mocks.set_mocks(offline_mocks, project=pulumi_project, stack=stack, preview=False, monitor=monitor)
+        settings.ROOT.set(None)  # set_mocks made a root stack; run_in_stack makes the one exports go to
+        set_all_config({key: value for key, value in values.items() if value is not None})
+        _sync_await(run_in_stack(lambda: runpy.run_path(str(PROGRAM_DIRS[program]), run_name="__main__")))
+    return monitor
 
 
 def _options(request: Any) -> dict[str, Any]:
@@ -99,11 +159,6 @@ def _options(request: Any) -> dict[str, Any]:
         trigger = request.replacement_trigger  # a protobuf Value: scalar triggers are all the program uses
         options["replacementTrigger"] = getattr(trigger, trigger.WhichOneof("kind"))
     return {key: value for key, value in options.items() if value}
-
-
-def _run_program() -> None:
-    """Run infra/ exactly as Pulumi's Python host does: the folder's __main__.py as a script."""
-    runpy.run_path(str(PROGRAM_DIR), run_name="__main__")
 
 
 def _project_name(root: Path) -> str:

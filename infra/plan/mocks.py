@@ -43,13 +43,20 @@ _NAME_INPUTS = (
 class OfflineMocks(pulumi.runtime.Mocks):
     """Fabricates the outputs AWS would return, for one account and region."""
 
-    def __init__(self, account_id: str, region: str) -> None:
+    def __init__(self, account_id: str, region: str, stack_references: dict[str, dict[str, Any]] | None = None) -> None:
         self.account_id = account_id
         self.region = region
+        self.stack_references = stack_references or {}
+        """Outputs of the stacks a program references, by fully qualified name (the platform's, for a project)."""
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
         """Return a deterministic id and the inputs completed with `arn` and friends."""
         token, inputs = args.typ, dict(args.inputs)
+        if token == "pulumi:pulumi:StackReference":
+            name = str(inputs.get("name") or args.name)
+            if name not in self.stack_references:
+                raise UnsupportedInvokeError(f"the plan has no outputs of stack {name!r} to answer its reference with")
+            return name, {"name": name, "outputs": self.stack_references[name], "secretOutputNames": []}
         physical = next((str(inputs[key]) for key in _NAME_INPUTS if inputs.get(key)), args.name)
         digest = hashlib.sha256(f"{self.account_id}|{token}|{args.name}".encode()).hexdigest()
         resource_id = self._id(token, physical, digest)

@@ -1,51 +1,76 @@
-"""The MLOps platform stack: validated config in, components wired in dependency order, outputs out.
+"""The project program: one stack per project and environment (`<project>-<env>`), owned by an ML team.
 
-Runs unchanged under `pulumi up`, under `mlops plan` (Pulumi mocks, offline) and under pytest.
+The project's keys and buckets, its feature groups, training pipeline, experiment tracking, model package group,
+endpoint, monitoring and budget, and its roles: execution roles, the team's personas and its own deploy and
+preview roles, all named `<prefix>-<env>-<project>-*`, tagged `project: <project>` and fenced off every other
+project's resources. The environment's settings come from the platform's stack file (the config kernel); what
+the platform deployed (subnets, security group, alerts topic, boundary) from its stack, by `StackReference`.
+A project deploys without a platform deploy.
 """
 
-import pulumi
+from pathlib import Path
 
-from infra.components.audit import Audit, AuditArgs, trail_log_group
-from infra.components.budget import Budget, BudgetArgs
+import pulumi
+import pulumi_aws as aws
+
 from infra.components.encryption import Encryption, EncryptionArgs, KeyPurpose
 from infra.components.endpoint import Endpoint, EndpointArgs, serverless_model_prefix
 from infra.components.feature_store import FeatureStore, FeatureStoreArgs
-from infra.components.identity import Identity, IdentityArgs
+from infra.components.identity import PROJECT_ROLES, Identity, IdentityArgs
 from infra.components.log_groups import SageMakerLogs, SageMakerLogsArgs
 from infra.components.monitoring import Monitoring, MonitoringArgs, training_bus_arn
-from infra.components.network import Network, NetworkArgs
 from infra.components.registry import PromotionHook, Registry, RegistryArgs
 from infra.components.storage import Storage, StorageArgs
 from infra.components.tracking import ExperimentTracking, ExperimentTrackingArgs
 from infra.components.training_pipeline import TrainingPipeline, TrainingPipelineArgs
 from infra.iam.arns import Arns
+from infra.iam.project_scope import project_fence
 from infra.retention import keep_data
-from kernel import ConfigError, parse_settings, runtime_settings
+from kernel import ConfigError, stack_file
+from infra.components.budget import Budget, BudgetArgs
 from kernel.models import TRAINING_ENVIRONMENT
 from kernel.naming import Naming
-from kernel.tags import MANDATORY_TAG_KEYS, mandatory_tags
+from kernel.program_stacks import parse_project_stack, platform_stack_reference
+from kernel.projects import load_project
+from kernel.tags import mandatory_tags
+from kernel.loader import parse_settings, read_stack_file
 from pipelines.definitions.clarify import check_training_data
 from pipelines.definitions.settings import config_hash
-from pipelines.definitions.training import FEATURE_GROUP
-from kernel.feature_schema import load_schemas
+
+ROOT = Path(__file__).resolve().parents[2]
+MODEL_NAME = "model"
+"""The project's model: its package group, endpoint and alarms are `<prefix>-<env>-<project>-model...`."""
 
 try:
-    config = parse_settings(runtime_settings(), source=f"Pulumi.{pulumi.get_stack()}.yaml")
-    check_training_data(config, f"Pulumi.{pulumi.get_stack()}.yaml")
+    project_name, environment = parse_project_stack(pulumi.get_stack())
+    project = load_project(ROOT, project_name)
+    platform_file = stack_file(environment, ROOT)
+    config = parse_settings(read_stack_file(platform_file), platform_file.name, project)
+    check_training_data(config, project.source)
 except ConfigError as error:
     raise pulumi.RunError(str(error)) from None
 
 pulumi.runtime.register_stack_transformation(keep_data(protect=not config.teardown))
 
-MODEL_NAME = "churn"
-schemas = {schema.name: schema for schema in load_schemas()}
-naming = Naming(config.name_prefix, config.environment, config.account_id, config.region)
-tags = mandatory_tags(config, pulumi.get_project())
-trail_name = naming.resource("trail")
-trail_arn = f"arn:aws:cloudtrail:{config.region}:{config.account_id}:trail/{trail_name}"
+naming = Naming(config.name_prefix, config.environment, config.account_id, config.region, project.name)
+tags = mandatory_tags(config, team=project.file.team)
+platform = pulumi.StackReference(platform_stack_reference(environment))
+provider = aws.Provider("aws", region=config.region, allowed_account_ids=[config.account_id])
+opts = pulumi.ResourceOptions(providers={"aws": provider})
+subnet_ids = [
+    platform.get_output("subnet_ids").apply(lambda ids, i=i: ids[i])
+    for i in range(
+        len(config.network.availability_zones)
+        if config.network.existing_vpc is None
+        else len(config.network.existing_vpc.private_subnet_ids)
+    )
+]
+security_group_ids = [platform.get_output("workload_security_group_id")]
+alerts_topic_arn = platform.get_output("alerts_topic_arn")
+access_log_bucket = platform.get_output("bucket_names").apply(lambda names: names["access-logs"])
+logs_key_arn = platform.get_output("key_arns").apply(lambda arns: arns["logs"])
+boundary_arn = Arns(naming.platform).policy(naming.platform.iam("boundary"))
 
-# Models are trained only in dev; staging and prod serve dev's approved packages, and send their drift
-# to the event bus of the account their package comes from, where dev's pipeline retrains.
 trains_here = config.environment == TRAINING_ENVIRONMENT
 training_bus = None if trains_here else training_bus_arn(config.serving.model_package_arn)
 identity = Identity(
@@ -66,9 +91,12 @@ identity = Identity(
             else []
         ),
         training_bus_arn=training_bus if config.monitoring.retrain_on_drift else None,
-        trail_arn=trail_arn,
-        trail_log_group=trail_log_group(naming),
+        roles=PROJECT_ROLES,
+        platform_boundary_arn=boundary_arn,
+        deploy_environment=f"{config.environment}-{project.name}",
+        fence=project_fence(project.name),
     ),
+    opts=opts,
 )
 roles = identity.role_arns
 KEY_USERS: dict[KeyPurpose, tuple[str, ...]] = {
@@ -82,9 +110,7 @@ KEY_USERS: dict[KeyPurpose, tuple[str, ...]] = {
         "data-scientist",
         "ml-engineer",
         "model-approver",
-        "auditor",
     ),
-    "logs": ("auditor",),
 }
 encryption = Encryption(
     "encryption",
@@ -95,11 +121,10 @@ encryption = Encryption(
         reader_accounts=config.registry.reader_accounts,
         connection_readers=[roles["github-preview"]],
         key_users={purpose: [roles[r] for r in users if r in roles] for purpose, users in KEY_USERS.items()},
-        key_grantors={
-            purpose: [roles[r] for r in ("github-deploy", "platform-admin") if r in roles]
-            for purpose in ("data", "models", "alerts")
-        },
+        key_grantors={purpose: [roles["github-deploy"]] for purpose in ("data", "models")},
+        purposes=("data", "models"),
     ),
+    opts=opts,
 )
 storage = Storage(
     "storage",
@@ -107,48 +132,22 @@ storage = Storage(
         naming=naming,
         tags=tags,
         key_arns=encryption.key_arns,
-        trail_arn=trail_arn,
+        trail_arn="",
         capture_retention_days=config.storage.capture_retention_days,
         noncurrent_version_retention_days=config.storage.noncurrent_version_retention_days,
         access_log_retention_days=config.storage.access_log_retention_days,
         artifact_reader_accounts=config.registry.reader_accounts,
+        purposes=("raw", "features", "artifacts", "capture", "monitoring"),
+        access_log_bucket=access_log_bucket,
     ),
-)
-network = Network(
-    "network",
-    NetworkArgs(
-        naming=naming,
-        tags=tags,
-        vpc_cidr=config.network.vpc_cidr,
-        availability_zones=config.network.availability_zones,
-        interface_endpoints=config.network.interface_endpoints,
-        flow_log_bucket_arn=storage.bucket_arns["audit"],
-        existing_vpc=config.network.existing_vpc,
-        interface_endpoint_azs=config.network.interface_endpoint_azs,
-    ),
-)
-audit = Audit(
-    "audit",
-    AuditArgs(
-        naming=naming,
-        tags=tags,
-        trail_name=trail_name,
-        audit_bucket_name=storage.bucket_names["audit"],
-        logs_key_arn=encryption.key_arns["logs"],
-        alerts_key_arn=encryption.key_arns["alerts"],
-        data_event_bucket_arns=[storage.bucket_arns[purpose] for purpose in ("raw", "features", "artifacts")],
-        alert_emails=config.audit.alert_emails,
-        log_retention_days=config.audit.log_retention_days,
-        trail_logs_role_arn=roles["trail-logs"],
-        depends_on=[storage, identity],
-    ),
+    opts=opts,
 )
 feature_store = FeatureStore(
     "feature-store",
     FeatureStoreArgs(
         naming=naming,
         tags=tags,
-        schemas=list(schemas.values()),
+        schemas=list(project.schemas),
         role_arn=roles["feature-store"],
         data_key_arn=encryption.key_arns["data"],
         models_key_arn=encryption.key_arns["models"],
@@ -159,16 +158,17 @@ feature_store = FeatureStore(
         table_format=config.feature_store.table_format,
         depends_on=[identity, storage],
     ),
+    opts=opts,
 )
-# The one secret the blueprint reads: a GitHub token for the approval -> promote-model dispatch.
-# Set it only in the stack that trains (dev): `pulumi config set --secret github:dispatchToken <token>`.
+# The one secret the blueprint reads: a GitHub token for the approval -> promote-model dispatch, set only in the
+# stacks that train (dev): `pulumi config set --secret github:dispatchToken <token> -s <project>-dev`.
 dispatch_token = pulumi.Config("github").get_secret("dispatchToken")
 promotion_hook = (
     PromotionHook(
         repository=f"{config.identity.github.org}/{config.identity.github.repo}",
         token=dispatch_token,
         role_arn=roles["automation"],
-        key_arn=encryption.key_arns["alerts"],
+        key_arn=encryption.key_arns["models"],
     )
     if dispatch_token is not None
     else None
@@ -179,11 +179,12 @@ registry = Registry(
         naming=naming,
         tags=tags,
         model_name=MODEL_NAME,
-        description="Customer churn classifier",
+        description=project.file.model.description,
         reader_accounts=config.registry.reader_accounts,
-        alerts_topic_arn=audit.alerts_topic_arn,
+        alerts_topic_arn=alerts_topic_arn,
         promotion_hook=promotion_hook,
     ),
+    opts=opts,
 )
 tracking = (
     ExperimentTracking(
@@ -195,7 +196,7 @@ tracking = (
             artifacts_bucket=storage.bucket_names["artifacts"],
             role_arn=roles["tracking"],
         ),
-        opts=pulumi.ResourceOptions(depends_on=[identity, storage]),
+        opts=pulumi.ResourceOptions(depends_on=[identity, storage], providers={"aws": provider}),
     )
     if config.training is not None and config.training.tracking.enabled
     else None
@@ -212,16 +213,16 @@ training_pipeline = TrainingPipeline(
         jobs_role_arn=roles["jobs"],
         model_role_arn=roles["model"],
         pipeline_role_arn=roles["pipeline"],
-        subnet_ids=network.subnet_ids,
-        security_group_ids=[network.workload_security_group_id],
+        subnet_ids=subnet_ids,
+        security_group_ids=security_group_ids,
         model_package_group=registry.group_name,
         feature_database=feature_store.database_name,
-        feature_table=schemas[FEATURE_GROUP].offline_table,
+        feature_table=project.schema.offline_table,
         feature_workgroup=feature_store.workgroup_name,
         config_hash=config_hash(config),
         tracking_arn=tracking.tracking_arn if tracking else None,
     ),
-    opts=pulumi.ResourceOptions(depends_on=[identity]),
+    opts=pulumi.ResourceOptions(depends_on=[identity], providers={"aws": provider}),
 )
 endpoint = Endpoint(
     "serving",
@@ -234,22 +235,25 @@ endpoint = Endpoint(
         model_role_arn=roles["model"],
         models_key_arn=encryption.key_arns["models"],
         capture_bucket=storage.bucket_names["capture"],
-        subnet_ids=network.subnet_ids,
-        security_group_ids=[network.workload_security_group_id],
-        alerts_topic_arn=audit.alerts_topic_arn,
+        subnet_ids=subnet_ids,
+        security_group_ids=security_group_ids,
+        alerts_topic_arn=alerts_topic_arn,
     ),
-    opts=pulumi.ResourceOptions(depends_on=[identity]),
+    opts=pulumi.ResourceOptions(depends_on=[identity], providers={"aws": provider}),
 )
-sagemaker_logs = SageMakerLogs(
-    "sagemaker-logs",
-    SageMakerLogsArgs(
-        naming=naming,
-        tags=tags,
-        logs_key_arn=encryption.key_arns["logs"],
-        retention_days=config.audit.log_retention_days,
-        endpoint_names=[endpoint.endpoint_name] if endpoint.endpoint_name is not None else [],
-    ),
-)
+if endpoint.endpoint_name is not None:
+    SageMakerLogs(
+        "sagemaker-logs",
+        SageMakerLogsArgs(
+            naming=naming,
+            tags=tags,
+            logs_key_arn=logs_key_arn,
+            retention_days=config.audit.log_retention_days,
+            endpoint_names=[endpoint.endpoint_name],
+            job_groups=False,
+        ),
+        opts=opts,
+    )
 monitoring = Monitoring(
     "monitoring",
     MonitoringArgs(
@@ -258,7 +262,7 @@ monitoring = Monitoring(
         model_name=MODEL_NAME,
         config=config,
         endpoint_name=endpoint.endpoint_name,
-        alerts_topic_arn=audit.alerts_topic_arn,
+        alerts_topic_arn=alerts_topic_arn,
         training_pipeline_arn=training_pipeline.pipeline_arn,
         training_pipeline_name=training_pipeline.pipeline_name,
         automation_role_arn=roles["automation"],
@@ -268,12 +272,12 @@ monitoring = Monitoring(
         capture_bucket=storage.bucket_names["capture"],
         monitoring_bucket=storage.bucket_names["monitoring"],
         code_prefix=training_pipeline.code_prefix,
-        subnet_ids=network.subnet_ids,
-        security_group_ids=[network.workload_security_group_id],
+        subnet_ids=subnet_ids,
+        security_group_ids=security_group_ids,
         training_bus_arn=training_bus,
         forwarding_accounts=config.registry.reader_accounts if trains_here else (),
     ),
-    opts=pulumi.ResourceOptions(depends_on=[identity]),
+    opts=pulumi.ResourceOptions(depends_on=[identity], providers={"aws": provider}),
 )
 budget = Budget(
     "budget",
@@ -282,19 +286,19 @@ budget = Budget(
         tags=tags,
         monthly_usd=config.cost.monthly_budget_usd,
         alert_percents=config.cost.alert_percents,
-        alerts_topic_arn=audit.alerts_topic_arn,
-        cost_allocation_tags=list(MANDATORY_TAG_KEYS) if config.cost.activate_cost_allocation_tags else [],
+        alerts_topic_arn=alerts_topic_arn,
+        cost_allocation_tags=[],
     ),
+    opts=opts,
 )
 
+pulumi.export("project", project.name)
 pulumi.export("environment", config.environment)
 pulumi.export("bucket_names", storage.bucket_names)
 pulumi.export("key_arns", encryption.key_arns)
-pulumi.export("vpc_id", network.vpc_id)
-pulumi.export("subnet_ids", network.subnet_ids)
-pulumi.export("workload_security_group_id", network.workload_security_group_id)
-pulumi.export("alerts_topic_arn", audit.alerts_topic_arn)
-pulumi.export("trail_arn", audit.trail_arn)
+pulumi.export("subnet_ids", subnet_ids)
+pulumi.export("workload_security_group_id", security_group_ids[0])
+pulumi.export("alerts_topic_arn", alerts_topic_arn)
 pulumi.export("role_arns", identity.role_arns)
 pulumi.export("boundary_arn", identity.boundary_arn)
 pulumi.export("feature_group_names", feature_store.feature_group_names)

@@ -1,0 +1,57 @@
+"""What sets a project's roles apart from every other project's: its names, and a fence on its tag.
+
+Every permission a project role gets is built by the same functions as before, from `Arns` of the project's
+naming (`<prefix>-<env>-<project>-*`), so its resource ARNs name only that project's resources. Where AWS offers
+no name to scope (resources with generated ids, tag-scoped statements), the statements require the project's
+tag, and the fence denies every action on a resource, or a request, tagged with another project. Platform
+resources (tagged `project: platform`) stay usable: project jobs run in the platform's subnets.
+"""
+
+from __future__ import annotations
+
+from infra.iam.arns import Arns
+from infra.iam.deployer import deployer_statements, preview_statements
+from infra.policy_document import Statement
+from kernel.tags import PLATFORM
+
+PLATFORM_ONLY_DEPLOY = frozenset({"GithubOidcProvider", "Network", "Trail", "Topics", "DescribeDefaultBus"})
+"""Deployer statements for what only the platform creates: the OIDC provider, the VPC, the trail, the topics."""
+
+
+def project_fence(project: str) -> list[Statement]:
+    """Deny everything on resources, and requests, tagged with another project (ABAC)."""
+    allowed = [project, PLATFORM]
+    return [
+        Statement(
+            sid="FenceOtherProjectsResources",
+            effect="Deny",
+            actions=["*"],
+            resources=["*"],
+            conditions={
+                "StringNotEquals": {"aws:ResourceTag/project": allowed},
+                "Null": {"aws:ResourceTag/project": "false"},
+            },
+        ),
+        Statement(
+            sid="FenceOtherProjectsTags",
+            effect="Deny",
+            actions=["*"],
+            resources=["*"],
+            conditions={
+                "StringNotEquals": {"aws:RequestTag/project": [project]},
+                "Null": {"aws:RequestTag/project": "false"},
+            },
+        ),
+    ]
+
+
+def project_deployer_statements(arns: Arns, boundary_arn: str) -> list[Statement]:
+    """The deploy role of one project: the environment deployer's statements, on the project's names only."""
+    return [
+        statement for statement in deployer_statements(arns, boundary_arn) if statement.sid not in PLATFORM_ONLY_DEPLOY
+    ]
+
+
+def project_preview_statements(arns: Arns) -> list[Statement]:
+    """The preview role of one project: reads of the project's names (and the unscoped describes)."""
+    return preview_statements(arns)
