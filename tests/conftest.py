@@ -19,6 +19,8 @@ import pytest
 
 from infra.plan.evaluate import evaluate_stack
 from kernel import StackConfig, load_stack_file, stack_file
+from kernel.loader import parse_settings, read_stack_file
+from kernel.projects import load_project
 from kernel.plan import Plan
 from pipelines.parity import ParityRun, run_chain
 from tests.helpers import FIXTURE_STACKS
@@ -73,15 +75,26 @@ def plans() -> dict[str, Plan]:
 
 @pytest.fixture(scope="session")
 def configs() -> dict[str, StackConfig]:
-    """The validated config of every fixture stack."""
+    """The churn project's view of every fixture stack (the platform's settings completed by churn's)."""
+    churn = load_project(FIXTURE_STACKS, "churn")
+    return {
+        stack: parse_settings(read_stack_file(stack_file(stack, FIXTURE_STACKS)), f"Pulumi.{stack}.yaml", churn)
+        for stack in STACKS
+    }
+
+
+@pytest.fixture(scope="session")
+def platform_configs() -> dict[str, StackConfig]:
+    """The platform's own view of every fixture stack file."""
     return {stack: load_stack_file(stack_file(stack, FIXTURE_STACKS)) for stack in STACKS}
 
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    """A copy of the fixture stack files, for tests that pin models or otherwise edit them."""
+    """A copy of the fixture stack files and projects, for tests that pin models or otherwise edit them."""
     for name in ("Pulumi.yaml", *(f"Pulumi.{stack}.yaml" for stack in STACKS)):
         shutil.copy(FIXTURE_STACKS / name, tmp_path / name)
+    shutil.copytree(FIXTURE_STACKS / "projects", tmp_path / "projects")
     return tmp_path
 
 

@@ -25,7 +25,7 @@ from infra.plan.mocks import OfflineMocks
 from kernel import stack_file
 from kernel.loader import read_stack_file
 from kernel.plan import SECRET, Plan, PlannedResource
-from kernel.loader import parse_settings
+from kernel.loader import REGION_KEY, parse_settings
 from kernel.program_stacks import (
     PLATFORM_PROGRAM,
     PLATFORM_PROJECT,

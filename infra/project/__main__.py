@@ -5,13 +5,12 @@ endpoint, monitoring and budget, and its roles: execution roles, the team's pers
 preview roles, all named `<prefix>-<env>-<project>-*`, tagged `project: <project>` and fenced off every other
 project's resources. The environment's settings come from the platform's stack file (the config kernel); what
 the platform deployed (subnets, security group, alerts topic, boundary) from its stack, by `StackReference`.
-A project deploys without a platform deploy.
+A project deploys without a platform deploy. Its stack's `aws:region` is the platform's (`mlops ci` sets it).
 """
 
 from pathlib import Path
 
 import pulumi
-import pulumi_aws as aws
 
 from infra.components.encryption import Encryption, EncryptionArgs, KeyPurpose
 from infra.components.endpoint import Endpoint, EndpointArgs, serverless_model_prefix
@@ -55,8 +54,7 @@ pulumi.runtime.register_stack_transformation(keep_data(protect=not config.teardo
 naming = Naming(config.name_prefix, config.environment, config.account_id, config.region, project.name)
 tags = mandatory_tags(config, team=project.file.team)
 platform = pulumi.StackReference(platform_stack_reference(environment))
-provider = aws.Provider("aws", region=config.region, allowed_account_ids=[config.account_id])
-opts = pulumi.ResourceOptions(providers={"aws": provider})
+opts = pulumi.ResourceOptions()
 subnet_ids = [
     platform.get_output("subnet_ids").apply(lambda ids, i=i: ids[i])
     for i in range(
@@ -196,7 +194,7 @@ tracking = (
             artifacts_bucket=storage.bucket_names["artifacts"],
             role_arn=roles["tracking"],
         ),
-        opts=pulumi.ResourceOptions(depends_on=[identity, storage], providers={"aws": provider}),
+        opts=pulumi.ResourceOptions(depends_on=[identity, storage]),
     )
     if config.training is not None and config.training.tracking.enabled
     else None
@@ -222,7 +220,7 @@ training_pipeline = TrainingPipeline(
         config_hash=config_hash(config),
         tracking_arn=tracking.tracking_arn if tracking else None,
     ),
-    opts=pulumi.ResourceOptions(depends_on=[identity], providers={"aws": provider}),
+    opts=pulumi.ResourceOptions(depends_on=[identity]),
 )
 endpoint = Endpoint(
     "serving",
@@ -239,7 +237,7 @@ endpoint = Endpoint(
         security_group_ids=security_group_ids,
         alerts_topic_arn=alerts_topic_arn,
     ),
-    opts=pulumi.ResourceOptions(depends_on=[identity], providers={"aws": provider}),
+    opts=pulumi.ResourceOptions(depends_on=[identity]),
 )
 if endpoint.endpoint_name is not None:
     SageMakerLogs(
@@ -277,7 +275,7 @@ monitoring = Monitoring(
         training_bus_arn=training_bus,
         forwarding_accounts=config.registry.reader_accounts if trains_here else (),
     ),
-    opts=pulumi.ResourceOptions(depends_on=[identity], providers={"aws": provider}),
+    opts=pulumi.ResourceOptions(depends_on=[identity]),
 )
 budget = Budget(
     "budget",
