@@ -17,6 +17,8 @@ class Problem:
 
     key: str
     message: str
+    source: str | None = None
+    """The file the key is written in, when not the error's own (a project's key in a stack's view)."""
 
 
 class ConfigError(Exception):
@@ -30,7 +32,9 @@ class ConfigError(Exception):
     def lines(self) -> list[str]:
         """One `file: key: message` line per problem."""
         return [
-            f"{self.source}: {problem.key}: {problem.message}" if problem.key else f"{self.source}: {problem.message}"
+            f"{problem.source or self.source}: {problem.key}: {problem.message}"
+            if problem.key
+            else f"{problem.source or self.source}: {problem.message}"
             for problem in self.problems
         ]
 

@@ -238,22 +238,20 @@ def _split_problems(source: str, problems: list[Problem], project: ProjectSettin
     """Problems of the combined view, each named by the file (stack or project) where its key is written."""
     mine: list[Problem] = []
     theirs: list[Problem] = []
-    sections = project.settings(environment)  # type: ignore[arg-type]
     for problem in problems:
         key = problem.key.removeprefix(f"{NAMESPACE}:")
         persona = key.removeprefix("identity.personas.")
         head = key.split(".")[0].split("[")[0]
-        if head in PROJECT_KEYS and head in sections:
-            mine.append(Problem(f"environments.{environment}.{key}", problem.message))
+        if head in PROJECT_KEYS:
+            message = problem.message.replace("add it to the stack file", "add it to the project file")
+            mine.append(Problem(f"environments.{environment}.{key}", message))
         elif persona != key and persona.split("[")[0] in PROJECT_PERSONAS:
             mine.append(Problem(f"environments.{environment}.personas.{persona}", problem.message))
-        elif head in PROJECT_KEYS and problem.message.startswith("is required"):
-            mine.append(Problem(f"environments.{environment}.{key}", "is required: add it to the project file"))
         else:
             theirs.append(problem)
     if not theirs:
         return ConfigError(project.source, mine)
-    return ConfigError(source, theirs + [Problem(f"({project.source}) {p.key}", p.message) for p in mine])
+    return ConfigError(source, theirs + [Problem(p.key, p.message, project.source) for p in mine])
 
 
 def namespace_problem(namespace: str, name: str) -> str | None:

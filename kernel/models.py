@@ -720,7 +720,7 @@ class StackConfig(Section):
             return value
         raise ValueError(
             f"models are trained in {TRAINING_ENVIRONMENT} only (drift here starts {TRAINING_ENVIRONMENT}'s "
-            f"pipeline), so no training setting applies in {environment}, tracking included; remove mlops:training "
+            f"pipeline), so no training setting applies in {environment}, tracking included; remove the training section "
             "(the drift job's instance is monitoring.processingInstanceType)"
         )
 
@@ -867,7 +867,7 @@ class StackConfig(Section):
                 (
                     ("training",),
                     None,
-                    f"{TRAINING_ENVIRONMENT} trains every model: add mlops:training with at least metricThreshold",
+                    f"{TRAINING_ENVIRONMENT} trains every model: add a training section with at least metricThreshold",
                 )
             ]
         elsewhere = (
@@ -887,7 +887,7 @@ class StackConfig(Section):
                 (
                     ("monitoring", "retrainSchedule"),
                     self.monitoring.retrain_schedule,
-                    f"{elsewhere}; move retrainSchedule to Pulumi.{TRAINING_ENVIRONMENT}.yaml",
+                    f"{elsewhere}; move retrainSchedule to environments.{TRAINING_ENVIRONMENT}.monitoring",
                 )
             )
         return problems

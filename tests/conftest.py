@@ -20,8 +20,8 @@ import pytest
 from infra.plan.evaluate import evaluate_stack
 from kernel import StackConfig, load_stack_file, stack_file
 from kernel.loader import parse_settings, read_stack_file
-from kernel.projects import load_project
 from kernel.plan import Plan
+from kernel.projects import load_project
 from pipelines.parity import ParityRun, run_chain
 from tests.helpers import FIXTURE_STACKS
 

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+from kernel import StackConfig
+from kernel.loader import parse_settings, read_stack_file
 from kernel.plan import Plan, PlannedResource
+from kernel.projects import load_project
 
 FIXTURE_STACKS = Path(__file__).resolve().parent / "fixtures" / "stacks"
 """A project folder (Pulumi.yaml and one stack file per environment) that the blueprint's tests own."""
@@ -38,19 +42,89 @@ def bucket_of(plan: Plan, bucket_input: str) -> PlannedResource:
     return next(b for b in plan.of_type("aws:s3/bucket:Bucket") if b.inputs["bucket"] == bucket_input)
 
 
+PROJECT = "churn"
+"""The fixture project the tests' combined views belong to."""
+PROJECT_SECTIONS = ("featureStore", "training", "serving", "monitoring")
+PROJECT_PERSONAS = ("dataScientists", "dataEngineers", "mlEngineers", "modelApprovers")
+
+
 def write_stack(root: Path, stack: str, config: dict[str, Any]) -> Path:
-    """Write a project with one stack file under `root` (for tests of bad input)."""
-    (root / "Pulumi.yaml").write_text("name: mlops\nruntime: python\nmain: infra/\n", encoding="utf-8")
+    """Write a repository with one stack file and the churn project under `root` (for tests of bad input).
+
+    `config` is a combined view (`shipped_settings`): its project sections (`mlops:serving`...) and the team's
+    personas go to `projects/churn/project.yaml` under `environments.<environment>`, the rest to the stack file.
+    """
+    (root / "Pulumi.yaml").write_text("name: mlops\nruntime: python\nmain: infra/platform/\n", encoding="utf-8")
+    platform = {key: value for key, value in config.items() if key.removeprefix("mlops:") not in PROJECT_SECTIONS}
+    sections = {key.removeprefix("mlops:"): value for key, value in config.items() if key not in platform}
+    identity = platform.get("mlops:identity")
+    if isinstance(identity, dict) and isinstance(identity.get("personas"), dict):
+        personas = identity["personas"]
+        team = {key: personas[key] for key in PROJECT_PERSONAS if key in personas}
+        if team:
+            sections["personas"] = team
+        platform["mlops:identity"] = {
+            **identity,
+            "personas": {key: value for key, value in personas.items() if key not in PROJECT_PERSONAS},
+        }
     path = root / f"Pulumi.{stack}.yaml"
-    path.write_text(yaml.safe_dump({"config": config}, sort_keys=False), encoding="utf-8")
+    path.write_text(yaml.safe_dump({"config": platform}, sort_keys=False), encoding="utf-8")
+    environment = str(config.get("mlops:environment", stack))
+    folder = root / "projects" / PROJECT
+    if not folder.is_dir():
+        shutil.copytree(FIXTURE_STACKS / "projects" / PROJECT, folder)
+    project_file = folder / "project.yaml"
+    document = yaml.safe_load(project_file.read_text(encoding="utf-8"))
+    document["environments"][environment] = sections
+    project_file.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
     return path
 
 
 def shipped_settings(project_root: Path, stack: str) -> dict[str, Any]:
-    """The `config:` mapping of a fixture stack file, as YAML data (for tests that edit one key)."""
+    """A fixture stack file's `config:` mapping completed by churn's sections for its environment, as YAML data.
+
+    The churn project's view, written as one stack file's keys, for tests that edit one key: `write_stack`
+    splits it back into the stack file and the project file.
+    """
     document = yaml.safe_load((project_root / f"Pulumi.{stack}.yaml").read_text(encoding="utf-8"))
     settings: dict[str, Any] = document["config"]
+    project = yaml.safe_load((project_root / "projects" / PROJECT / "project.yaml").read_text(encoding="utf-8"))
+    sections = dict(project["environments"][settings["mlops:environment"]])
+    personas = sections.pop("personas", {})
+    settings.update({f"mlops:{key}": value for key, value in sections.items()})
+    if personas:
+        identity = settings["mlops:identity"]
+        identity["personas"] = {**identity.get("personas", {}), **personas}
     return settings
+
+
+def outputs_of(plan: Plan, project: str = PROJECT) -> dict[str, Any]:
+    """An environment plan's outputs as one stack's: the platform's, completed by one project's (maps merged)."""
+    platform = {key: value for key, value in plan.outputs.items() if key != "projects"}
+    own = plan.outputs.get("projects", {}).get(project, {})
+    merged = {**platform, **own}
+    for key in set(platform) & set(own):
+        if isinstance(platform[key], dict) and isinstance(own[key], dict):
+            merged[key] = {**platform[key], **own[key]}
+    return merged
+
+
+def where(stack: str, key: str) -> str:
+    """How an error names a key of a combined view: `Pulumi.<stack>.yaml: mlops:x...`, or the project file's
+    `projects/churn/project.yaml: environments.<stack>.serving...` for a project's section or a team persona."""
+    name = key.removeprefix("mlops:")
+    head = name.split(".")[0].split("[")[0]
+    if key.startswith("mlops:") and head in PROJECT_SECTIONS:
+        return f"projects/{PROJECT}/project.yaml: environments.{stack}.{name}"
+    persona = name.removeprefix("identity.personas.")
+    if persona != name and persona.split("[")[0] in PROJECT_PERSONAS:
+        return f"projects/{PROJECT}/project.yaml: environments.{stack}.personas.{persona}"
+    return f"Pulumi.{stack}.yaml: {key}"
+
+
+def load_view(path: Path) -> StackConfig:
+    """The churn project's view of the stack file at `path` (its repository's churn project completes it)."""
+    return parse_settings(read_stack_file(path), path.name, load_project(path.parent, PROJECT))
 
 
 LINEAGE = {

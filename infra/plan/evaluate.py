@@ -34,7 +34,7 @@ from kernel.program_stacks import (
     platform_stack_reference,
     project_stack,
 )
-from kernel.projects import load_project, project_names
+from kernel.projects import PROJECTS_DIR, load_project, project_names
 from kernel.stack_set import check_project
 from pipelines.definitions.clarify import check_training_data
 
@@ -101,13 +101,14 @@ def evaluate_stack(
     values = read_stack_file(stack_file(stack, root))
     for project in loaded:
         check_training_data(parse_settings(values, stack_file(stack, root).name, project), project.source)
-    platform_plan = _evaluate(PLATFORM_PROGRAM, stack, values, config.account_id, config.region, None, {})
+    platform_plan = _evaluate(root, PLATFORM_PROGRAM, stack, values, config.account_id, config.region, None, {})
     resources = list(platform_plan.records) if platform else []
     outputs: dict[str, Any] = dict(platform_plan.outputs)
     project_outputs: dict[str, Any] = {}
     references = {platform_stack_reference(config.environment): platform_plan.outputs}
     for project in loaded:
         run = _evaluate(
+            root,
             PROJECT_PROGRAM,
             project_stack(project.name, stack),
             {},
@@ -129,6 +130,7 @@ def evaluate_stack(
 
 
 def _evaluate(
+    root: Path,
     program: str,
     stack: str,
     values: dict[str, Any],
@@ -143,6 +145,7 @@ def _evaluate(
     with _lock:
         mocks.set_mocks(offline_mocks, project=pulumi_project, stack=stack, preview=False, monitor=monitor)
         settings.ROOT.set(None)  # set_mocks made a root stack; run_in_stack makes the one exports go to
+        settings.SETTINGS.root_directory = str(root if program == PLATFORM_PROGRAM else root / PROJECTS_DIR)
         set_all_config({key: value for key, value in values.items() if value is not None})
         _sync_await(run_in_stack(lambda: runpy.run_path(str(PROGRAM_DIRS[program]), run_name="__main__")))
     return monitor

@@ -36,7 +36,8 @@ from kernel.loader import parse_settings, read_stack_file
 from pipelines.definitions.clarify import check_training_data
 from pipelines.definitions.settings import config_hash
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(pulumi.get_root_directory()).parent
+"""The repository: the parent of `projects/`, where this program's Pulumi.yaml is."""
 MODEL_NAME = "model"
 """The project's model: its package group, endpoint and alarms are `<prefix>-<env>-<project>-model...`."""
 

@@ -9,13 +9,14 @@ import yaml
 
 from mlops.commands.ci import role_arn
 from tests.cli.test_cli import run
+from tests.helpers import outputs_of
 
 WORKFLOWS = Path(__file__).resolve().parents[2] / ".github" / "workflows"
 
 
 def test_role_arns_match_what_identity_creates(project_root: Path, plans: dict[str, object]) -> None:
     for stack, plan in plans.items():
-        outputs = plan.outputs  # type: ignore[attr-defined]
+        outputs = outputs_of(plan)  # type: ignore[attr-defined]
         assert role_arn(project_root, stack, "deploy") == outputs["role_arns"]["github-deploy"]
         assert role_arn(project_root, stack, "preview") == outputs["role_arns"]["github-preview"]
 

@@ -39,7 +39,9 @@ def test_bad_stack_file_fails_with_file_and_key_and_no_traceback(tmp_path: Path,
     result = run("validate", cwd=tmp_path)
     assert result.returncode == 1
     assert "Traceback" not in result.stderr + result.stdout
-    assert "Pulumi.prod.yaml: mlops:serving.instanceCount: is not a known setting" in result.stderr
+    assert (
+        "projects/churn/project.yaml: environments.prod.serving.instanceCount: is not a known setting" in result.stderr
+    )
     plan = run("plan", "--stack", "prod", cwd=tmp_path)
     assert plan.returncode == 1 and "Traceback" not in plan.stderr
     assert "error: Pulumi.prod.yaml: mlops:serving.instanceCount" in plan.stderr
@@ -49,7 +51,7 @@ def test_a_sensitive_attribute_the_data_lacks_fails_validate_and_plan(tmp_path: 
     settings = copy.deepcopy(shipped_settings(project_root, "dev"))
     settings["mlops:training"]["sensitiveAttribute"] = "religion"
     write_stack(tmp_path, "dev", settings)
-    expected = "Pulumi.dev.yaml: mlops:training.sensitiveAttribute: 'religion' is not a column of the training data"
+    expected = "projects/churn/project.yaml: environments.dev.training.sensitiveAttribute: 'religion' is not a column of the training data"
     for command in (("validate",), ("plan", "--stack", "dev")):
         result = run(*command, cwd=tmp_path)
         assert result.returncode == 1 and "Traceback" not in result.stderr, command

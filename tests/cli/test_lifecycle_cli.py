@@ -11,7 +11,7 @@ import pytest
 
 from kernel.plan import Plan
 from tests.cli.test_cli import run
-from tests.helpers import LINEAGE, run_main
+from tests.helpers import LINEAGE, outputs_of, run_main
 
 GROUP = "mlops-dev-churn"
 
@@ -56,7 +56,7 @@ def test_approve_promote_and_refuse(project: Path, moto_endpoint: str) -> None:
 
 def test_pipeline_upsert_and_start(project: Path, moto_endpoint: str, plans: dict[str, Plan]) -> None:
     stack_outputs = project / "dev-outputs.json"  # what `pulumi stack output --json` prints
-    stack_outputs.write_text(json.dumps(plans["dev"].outputs))
+    stack_outputs.write_text(json.dumps(outputs_of(plans["dev"])))
     endpoint = ["--endpoint-url", moto_endpoint, "--outputs", str(stack_outputs)]
     first = run("pipeline", "upsert", "--stack", "dev", *endpoint, cwd=project)
     assert first.returncode == 0, first.stderr
@@ -137,7 +137,7 @@ def test_without_credentials_each_command_says_how_to_get_them_in_one_line(
     project: Path, moto_endpoint: str, plans: dict[str, Plan], tmp_path: Path
 ) -> None:
     outputs = project / "dev-outputs.json"
-    outputs.write_text(json.dumps(plans["dev"].outputs))
+    outputs.write_text(json.dumps(outputs_of(plans["dev"])))
     arn = "arn:aws:sagemaker:eu-west-1:111111111111:model-package/mlops-dev-churn/1"
     env = {
         "AWS_ACCESS_KEY_ID": None, "AWS_SECRET_ACCESS_KEY": None, "AWS_SESSION_TOKEN": None, "AWS_PROFILE": None,

@@ -35,7 +35,7 @@ from kernel.plan import Plan
 from pipelines.data import CHURN_CSV
 from tests.cli.test_cli import MLOPS
 from tests.faults.helpers import FaultProxy, RecordSink
-from tests.helpers import LINEAGE, run_main
+from tests.helpers import LINEAGE, outputs_of, run_main
 
 SEED = 20
 RATE, BURST, ATTEMPTS = 0.25, 0.15, 3
@@ -81,7 +81,7 @@ def new_project(root: Path, plans: dict[str, Plan], project_root: Path) -> Path:
     for name in ("Pulumi.yaml", "Pulumi.dev.yaml", "Pulumi.staging.yaml", "Pulumi.prod.yaml"):
         shutil.copy(project_root / name, root / name)
     for stack in ("dev", "prod"):
-        (root / f"{stack}-outputs.json").write_text(json.dumps(plans[stack].outputs))
+        (root / f"{stack}-outputs.json").write_text(json.dumps(outputs_of(plans[stack])))
     with CHURN_CSV.open(encoding="utf-8") as source, (root / "customers.csv").open("w", encoding="utf-8") as out:
         out.writelines(line for _, line in zip(range(RECORDS + 1), source, strict=False))
     return root

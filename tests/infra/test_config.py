@@ -8,16 +8,17 @@ from typing import Any
 
 import pytest
 
-from kernel import ConfigError, StackConfig, load_stack_file, parse_settings
+from kernel import ConfigError, StackConfig, parse_settings
 from kernel.loader import read_stack_file
-from tests.helpers import shipped_settings, write_stack
+from kernel.projects import load_project
+from tests.helpers import load_view, shipped_settings, where, write_stack
 
 
 def problems_of(tmp_path: Path, settings: dict[str, Any], stack: str = "prod") -> list[str]:
     path = write_stack(tmp_path, stack, settings)
     with pytest.raises(ConfigError) as caught:
-        load_stack_file(path)
-    assert caught.value.source == path.name
+        load_view(path)
+    assert caught.value.source in (path.name, "projects/churn/project.yaml")
     return caught.value.lines()
 
 
@@ -64,13 +65,15 @@ def test_bad_account_id(tmp_path: Path, prod: dict[str, Any], account: str) -> N
 def test_unquoted_account_id_reads_as_the_engine_passes_it(tmp_path: Path, prod: dict[str, Any]) -> None:
     """The engine hands top-level scalars to the program as strings; validate must agree with it."""
     prod["mlops:accountId"] = 333333333333
-    assert load_stack_file(write_stack(tmp_path, "prod", prod)).account_id == "333333333333"
+    assert load_view(write_stack(tmp_path, "prod", prod)).account_id == "333333333333"
 
 
 def test_wrong_type_names_key_and_value(tmp_path: Path, prod: dict[str, Any]) -> None:
     prod["mlops:monitoring"]["latencyP99Ms"] = "fast"
     (line,) = problems_of(tmp_path, prod)
-    assert line.startswith("Pulumi.prod.yaml: mlops:monitoring.latencyP99Ms: Input should be a valid integer")
+    assert line.startswith(
+        "projects/churn/project.yaml: environments.prod.monitoring.latencyP99Ms: Input should be a valid integer"
+    )
     assert "'fast'" in line
 
 
@@ -79,8 +82,12 @@ def test_every_problem_is_reported_at_once(tmp_path: Path, prod: dict[str, Any])
     prod["mlops:allowedInstanceTypes"].append("m5.large")
     prod["mlops:monitoring"]["maxRuntimeSeconds"] = 10
     lines = problems_of(tmp_path, prod)
-    keys = [line.split(": ")[1] for line in lines]
-    assert keys == ["mlops:accountId", "mlops:allowedInstanceTypes[3]", "mlops:monitoring.maxRuntimeSeconds"]
+    keys = [line.split(": ")[0] + ": " + line.split(": ")[1] for line in lines]
+    assert keys == [
+        "Pulumi.prod.yaml: mlops:accountId",
+        "Pulumi.prod.yaml: mlops:allowedInstanceTypes[3]",
+        "projects/churn/project.yaml: environments.prod.monitoring.maxRuntimeSeconds",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -136,7 +143,7 @@ def test_rejected_values(
     prod.setdefault(section, {})[key] = value
     lines = problems_of(tmp_path, prod)
     assert any(expected in line for line in lines), lines
-    assert all(line.startswith(f"Pulumi.prod.yaml: {section}") for line in lines), lines
+    assert all(line.startswith(where("prod", section)) for line in lines), lines
 
 
 def test_region_must_offer_sagemaker(tmp_path: Path, prod: dict[str, Any]) -> None:
@@ -160,23 +167,24 @@ def test_invalid_yaml_names_the_line(tmp_path: Path) -> None:
 
 def test_missing_stack_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"Pulumi\.staging\.yaml: no such stack file; create Pulumi\.staging\.yaml"):
-        load_stack_file(tmp_path / "Pulumi.staging.yaml")
+        load_view(tmp_path / "Pulumi.staging.yaml")
     with pytest.raises(ConfigError, match=r"Pulumi\.qa\.yaml: there is no stack 'qa' and there cannot be one"):
-        load_stack_file(tmp_path / "Pulumi.qa.yaml")
+        load_view(tmp_path / "Pulumi.qa.yaml")
 
 
 def test_engine_values_parse_like_the_stack_file(project_root: Path) -> None:
     """The program reads config from the engine (strings and JSON); it must equal what validate reads."""
-    from_file = load_stack_file(project_root / "Pulumi.staging.yaml")
+    from_file = load_view(project_root / "Pulumi.staging.yaml")
     engine_values = read_stack_file(project_root / "Pulumi.staging.yaml")
     assert all(isinstance(value, str) for value in engine_values.values())
-    assert parse_settings(engine_values, source="engine") == from_file
+    churn = load_project(project_root, "churn")
+    assert parse_settings(engine_values, source="engine", project=churn) == from_file
 
 
 def test_secure_defaults_apply_when_sections_are_omitted(tmp_path: Path, prod: dict[str, Any]) -> None:
     for optional in ("mlops:storage", "mlops:audit", "mlops:monitoring"):
         prod.pop(optional)
-    config = load_stack_file(write_stack(tmp_path, "prod", prod))
+    config = load_view(write_stack(tmp_path, "prod", prod))
     assert config.storage.encryption and config.storage.block_public_access
     assert config.network.interface_endpoints[:2] == ["sagemaker.api", "sagemaker.runtime"]
 
@@ -188,7 +196,10 @@ def test_variants_need_realtime_serving_and_a_primary(tmp_path: Path, project_ro
     assert any("need a primary" in line for line in lines)
     dev["mlops:serving"]["modelPackageArn"] = "arn:aws:sagemaker:eu-west-1:111111111111:model-package/g/1"
     (line,) = problems_of(tmp_path, dev, stack="dev")
-    assert line.startswith("Pulumi.dev.yaml: mlops:serving: ") and "A/B variants need realtime mode" in line
+    assert (
+        line.startswith("projects/churn/project.yaml: environments.dev.serving: ")
+        and "A/B variants need realtime mode" in line
+    )
 
 
 def test_endpoints_the_jobs_need_cannot_be_left_out(tmp_path: Path, prod: dict[str, Any]) -> None:
@@ -253,7 +264,9 @@ def test_inconsistent_search_spaces_are_rejected(
     dev["mlops:training"]["tuning"] = tuning
     lines = problems_of(tmp_path, dev, "dev")
     assert any(expected in line for line in lines), lines
-    assert all(line.startswith("Pulumi.dev.yaml: mlops:training.tuning") for line in lines), lines
+    assert all(line.startswith("projects/churn/project.yaml: environments.dev.training.tuning") for line in lines), (
+        lines
+    )
 
 
 # SageMaker developer guide, "Deploy models with Amazon SageMaker Serverless Inference", feature exclusions:
@@ -311,7 +324,7 @@ def test_what_sagemaker_excludes_is_refused_naming_key_and_fix(
     settings = copy.deepcopy(shipped_settings(project_root, stack))
     settings[f"mlops:{section}"] = {**settings.get(f"mlops:{section}", {}), **change}
     lines = problems_of(tmp_path, settings, stack=stack)
-    assert any(line.startswith(f"Pulumi.{stack}.yaml: {expected}") for line in lines), lines
+    assert any(line.startswith(where(stack, expected)) for line in lines), lines
 
 
 def test_only_dev_may_serve_outside_the_vpc(tmp_path: Path, project_root: Path) -> None:
@@ -324,7 +337,10 @@ def test_only_dev_may_serve_outside_the_vpc(tmp_path: Path, project_root: Path) 
     }
     del staging["mlops:serving"]["offHours"]
     lines = problems_of(tmp_path, staging, stack="staging")
-    assert any("mlops:serving.serverless.outsideVpc: only dev may serve outside the VPC" in line for line in lines)
+    assert any(
+        "environments.staging.serving.serverless.outsideVpc: only dev may serve outside the VPC" in line
+        for line in lines
+    )
 
 
 def test_the_plan_refuses_what_validate_refuses(tmp_path: Path, project_root: Path) -> None:
@@ -333,7 +349,10 @@ def test_the_plan_refuses_what_validate_refuses(tmp_path: Path, project_root: Pa
     dev = copy.deepcopy(shipped_settings(project_root, "dev"))
     dev["mlops:serving"]["dataCapturePercentage"] = 100
     write_stack(tmp_path, "dev", dev)
-    with pytest.raises(ConfigError, match=r"mlops:serving\.dataCapturePercentage: serverless endpoints cannot capture"):
+    with pytest.raises(
+        ConfigError,
+        match=r"projects/churn/project.yaml: environments.dev.serving\.dataCapturePercentage: serverless endpoints cannot capture",
+    ):
         evaluate_stack("dev", tmp_path)
 
 
@@ -360,8 +379,8 @@ def test_an_existing_vpc_must_reach_s3(
 def test_retraining_is_scheduled_only_where_models_are_trained(tmp_path: Path, prod: dict[str, Any]) -> None:
     prod["mlops:monitoring"]["retrainSchedule"] = "cron(0 3 ? * SUN *)"
     assert problems_of(tmp_path, prod) == [
-        "Pulumi.prod.yaml: mlops:monitoring.retrainSchedule: models are trained in dev only (drift here starts dev's "
-        "pipeline); move retrainSchedule to Pulumi.dev.yaml"
+        "projects/churn/project.yaml: environments.prod.monitoring.retrainSchedule: models are trained in dev only (drift here starts dev's "
+        "pipeline); move retrainSchedule to environments.dev.monitoring"
     ]
 
 
@@ -373,8 +392,8 @@ def test_training_settings_are_refused_where_no_model_is_trained(
     settings = copy.deepcopy(shipped_settings(project_root, stack))
     settings["mlops:training"] = {"metricThreshold": 0.8, "tracking": {"enabled": True}}
     (line,) = problems_of(tmp_path, settings, stack)
-    assert line.startswith(f"Pulumi.{stack}.yaml: mlops:training: models are trained in dev only"), line
-    assert "remove mlops:training" in line and "monitoring.processingInstanceType" in line
+    assert line.startswith(where(stack, "mlops:training") + ": models are trained in dev only"), line
+    assert "remove the training section" in line and "monitoring.processingInstanceType" in line
     del settings["mlops:training"]
     settings["mlops:cost"]["expected"]["trainingHours"] = 10
     (line,) = problems_of(tmp_path, settings, stack)
@@ -387,5 +406,5 @@ def test_dev_must_configure_its_training_pipeline(tmp_path: Path, project_root: 
     (line,) = problems_of(tmp_path, settings, "dev")
     assert (
         line
-        == "Pulumi.dev.yaml: mlops:training: dev trains every model: add mlops:training with at least metricThreshold"
+        == "projects/churn/project.yaml: environments.dev.training: dev trains every model: add a training section with at least metricThreshold"
     )

@@ -17,11 +17,11 @@ import yaml
 from pydantic.alias_generators import to_camel
 
 from infra.plan.evaluate import evaluate_stack
-from kernel import ConfigError, load_stack_file
+from kernel import ConfigError
 from kernel.stack_set import check_project
 from mlops.validation import validate_stacks
 from tests.cli.test_cli import run
-from tests.helpers import FIXTURE_STACKS, shipped_settings, write_stack
+from tests.helpers import FIXTURE_STACKS, load_view, shipped_settings, write_stack
 
 ZONES_OF_US_EAST_1 = ["us-east-1a", "us-east-1b", "us-east-1c", "us-east-1d", "us-east-1e", "us-east-1f"]
 """DescribeAvailabilityZones in us-east-1 (moto 5.2.5's table of what AWS answers)."""
@@ -80,7 +80,7 @@ def test_a_vpc_too_small_for_its_endpoints(tmp_path: Path, capsys: pytest.Captur
     stacks = fixture_project()
     stacks["prod"]["mlops:network"]["vpcCidr"] = "10.42.0.0/24"  # /28 subnets: 16 addresses, 5 reserved by AWS
     (line,) = refusals(write_project(tmp_path, stacks), "prod", capsys)
-    endpoints = len(load_stack_file(FIXTURE_STACKS / "Pulumi.prod.yaml").network.interface_endpoints)
+    endpoints = len(load_view(FIXTURE_STACKS / "Pulumi.prod.yaml").network.interface_endpoints)
     assert line.startswith(
         f"Pulumi.prod.yaml: mlops:network.vpcCidr: a /24 VPC gives /28 subnets with {16 - 5} usable addresses each "
         "(AWS reserves 5), but a subnet needs "
@@ -241,7 +241,7 @@ def test_an_unquoted_account_id_read_as_octal(tmp_path: Path) -> None:
     path.write_text(text.replace(f"'{account}'", "061356675650"), encoding="utf-8")
     assert yaml.safe_load(path.read_text(encoding="utf-8"))["config"]["mlops:accountId"] == 0o61356675650
     with pytest.raises(ConfigError) as caught:
-        load_stack_file(path)
+        load_view(path)
     assert caught.value.lines() == [
         f"Pulumi.prod.yaml: mlops:accountId: YAML reads the unquoted 061356675650 as the octal number {0o61356675650}: "
         "quote it, '061356675650'"

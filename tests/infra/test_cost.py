@@ -9,10 +9,10 @@ import pytest
 
 from infra.cost.estimate import estimate
 from infra.plan.evaluate import evaluate_stack
-from kernel import StackConfig, load_stack_file
+from kernel import StackConfig
 from kernel.plan import Plan, PlannedResource
 from policies.check import check_plan
-from tests.helpers import shipped_settings, write_stack
+from tests.helpers import load_view, outputs_of, shipped_settings, write_stack
 
 PACKAGE = "arn:aws:sagemaker:eu-west-1:111111111111:model-package/mlops-dev-churn/7"
 
@@ -57,9 +57,7 @@ def test_realtime_instances_are_idle_cost(tmp_path: Path, project_root: Path) ->
     settings = copy.deepcopy(shipped_settings(project_root, "prod"))
     settings["mlops:serving"]["modelPackageArn"] = PACKAGE
     write_stack(tmp_path, "prod", settings)
-    report = estimate(
-        "prod", evaluate_stack("prod", tmp_path).resources, load_stack_file(tmp_path / "Pulumi.prod.yaml")
-    )
+    report = estimate("prod", evaluate_stack("prod", tmp_path).resources, load_view(tmp_path / "Pulumi.prod.yaml"))
     assert line(report, "endpoint primary 2 x ml.c5.2xlarge") == round(2 * 730 * 0.46, 2)
 
 
@@ -78,7 +76,7 @@ def test_budget_alerts_actual_and_forecast_to_the_alerts_topic(plan: Plan, confi
     kinds = {(n["notificationType"], n["threshold"]) for n in budget.inputs["notifications"]}
     assert kinds == {(k, p) for k in ("ACTUAL", "FORECASTED") for p in config.cost.alert_percents}
     assert all(
-        n["subscriberSnsTopicArns"] == [plan.outputs["alerts_topic_arn"]] for n in budget.inputs["notifications"]
+        n["subscriberSnsTopicArns"] == [outputs_of(plan)["alerts_topic_arn"]] for n in budget.inputs["notifications"]
     )
     tags = sorted(t.inputs["tagKey"] for t in plan.of_type("aws:costexplorer/costAllocationTag:CostAllocationTag"))
     assert tags == sorted(["owner", "environment", "cost-center", "project", "managed-by"])
@@ -105,7 +103,7 @@ def test_over_budget_plan_is_a_violation(tmp_path: Path, project_root: Path, sta
     settings = copy.deepcopy(shipped_settings(project_root, stack))
     settings["mlops:cost"]["monthlyBudgetUsd"] = 10
     write_stack(tmp_path, stack, settings)
-    config = load_stack_file(tmp_path / f"Pulumi.{stack}.yaml")
+    config = load_view(tmp_path / f"Pulumi.{stack}.yaml")
     violations = [
         v for v in check_plan(evaluate_stack(stack, tmp_path), config) if v.rule.id == "cost-idle-within-budget"
     ]
@@ -117,7 +115,7 @@ def test_serverless_is_usage_not_idle(tmp_path: Path, project_root: Path) -> Non
     settings = copy.deepcopy(shipped_settings(project_root, "dev"))
     settings["mlops:serving"]["modelPackageArn"] = PACKAGE
     write_stack(tmp_path, "dev", settings)
-    config = load_stack_file(tmp_path / "Pulumi.dev.yaml")
+    config = load_view(tmp_path / "Pulumi.dev.yaml")
     report = estimate("dev", evaluate_stack("dev", tmp_path).resources, config)
     (serverless,) = [item for item in report.lines if item.item.startswith("serverless")]
     assert serverless.kind == "usage"

@@ -11,10 +11,10 @@ import yaml
 
 from infra.cost.estimate import PRICES, CostReport, estimate
 from infra.plan.evaluate import evaluate_stack
-from kernel import StackConfig, load_stack_file
+from kernel import StackConfig
 from kernel.plan import Plan
 from policies.check import check_plan
-from tests.helpers import shipped_settings, write_stack
+from tests.helpers import load_view, shipped_settings, write_stack
 
 TABLE = yaml.safe_load(PRICES.read_text(encoding="utf-8"))
 
@@ -56,7 +56,7 @@ def test_the_configured_endpoint_is_estimated_before_a_model_is_pinned(
         f"arn:aws:sagemaker:{config.region}:{configs['dev'].account_id}:model-package/mlops-dev-churn/3"
     )
     write_stack(tmp_path, environment, settings)
-    pinned = load_stack_file(tmp_path / f"Pulumi.{environment}.yaml")
+    pinned = load_view(tmp_path / f"Pulumi.{environment}.yaml")
     after = estimate(environment, evaluate_stack(environment, tmp_path).resources, pinned)
     assert not [line for line in after.lines if "expected once a model is served" in line.item]
     (served,) = [line for line in after.lines if line.item.startswith("endpoint primary")]
@@ -115,7 +115,7 @@ def test_model_monitor_schedules_are_priced_by_their_runs(tmp_path: Path, projec
     )
     settings["mlops:monitoring"]["backend"] = "model-monitor"
     write_stack(tmp_path, "prod", settings)
-    config = load_stack_file(tmp_path / "Pulumi.prod.yaml")
+    config = load_view(tmp_path / "Pulumi.prod.yaml")
     plan = evaluate_stack("prod", tmp_path)
     report = estimate("prod", plan.resources, config)
     assert report.unpriced == []

@@ -14,7 +14,7 @@ import pytest
 from infra.components.endpoint import digest
 from infra.plan.evaluate import evaluate_stack
 from kernel.plan import Plan
-from tests.helpers import shipped_settings, statements, write_stack
+from tests.helpers import outputs_of, shipped_settings, statements, write_stack
 
 PACKAGE = "arn:aws:sagemaker:eu-west-1:111111111111:model-package/mlops-dev-churn/7"
 
@@ -38,7 +38,7 @@ def one(plan: Plan, token: str) -> dict[str, Any]:
 
 
 def test_without_a_pinned_model_there_is_no_endpoint(plan: Plan) -> None:
-    assert plan.outputs.get("endpoint_name") is None  # Pulumi drops outputs that are None
+    assert outputs_of(plan).get("endpoint_name") is None  # Pulumi drops outputs that are None
     for token in ("endpoint:Endpoint", "endpointConfiguration:EndpointConfiguration", "model:Model"):
         assert not plan.of_type(f"aws:sagemaker/{token}")
     assert plan.of_type("mlops:serving:Endpoint"), "the component is there, empty, so the plan says why"
@@ -53,8 +53,8 @@ def test_realtime_models_are_isolated_in_the_vpc(pinned: dict[str, Plan]) -> Non
         model = one(plan, "aws:sagemaker/model:Model")
         assert model["primaryContainer"] == {"modelPackageName": PACKAGE}
         assert model["enableNetworkIsolation"] is True
-        assert model["vpcConfig"]["subnets"] == plan.outputs["subnet_ids"]
-        assert model["executionRoleArn"] == plan.outputs["role_arns"]["model"]
+        assert model["vpcConfig"]["subnets"] == outputs_of(plan)["subnet_ids"]
+        assert model["executionRoleArn"] == outputs_of(plan)["role_arns"]["model"]
         assert re.fullmatch(f"mlops-{stack}-churn-primary-v7-{DIGEST}", model["name"])
 
 
@@ -65,8 +65,8 @@ def test_realtime_capture_is_encrypted_and_sampled_per_config(pinned: dict[str, 
         capture = config["dataCaptureConfig"]
         assert capture["enableCapture"] is True
         assert capture["initialSamplingPercentage"] == configs[stack].serving.data_capture_percentage
-        assert capture["kmsKeyId"] == plan.outputs["key_arns"]["models"]
-        assert capture["destinationS3Uri"].startswith(f"s3://{plan.outputs['bucket_names']['capture']}/endpoints/")
+        assert capture["kmsKeyId"] == outputs_of(plan)["key_arns"]["models"]
+        assert capture["destinationS3Uri"].startswith(f"s3://{outputs_of(plan)['bucket_names']['capture']}/endpoints/")
 
 
 def test_dev_serverless_uses_none_of_the_features_sagemaker_excludes(pinned: dict[str, Plan]) -> None:
@@ -79,7 +79,7 @@ def test_dev_serverless_uses_none_of_the_features_sagemaker_excludes(pinned: dic
     assert variant["serverlessConfig"] == {"maxConcurrency": 5, "memorySizeInMb": 2048}
     assert "instanceType" not in variant
     assert "dataCaptureConfig" not in config and "shadowProductionVariants" not in config
-    assert config["kmsKeyArn"] == plan.outputs["key_arns"]["models"]
+    assert config["kmsKeyArn"] == outputs_of(plan)["key_arns"]["models"]
     model = one(plan, "aws:sagemaker/model:Model")
     assert "vpcConfig" not in model and model["enableNetworkIsolation"] is False
     assert variant["modelName"] == model["name"]
@@ -120,7 +120,7 @@ def test_realtime_rolls_out_blue_green_with_alarm_rollback(
     (variant,) = config["productionVariants"]
     assert variant["instanceType"] == serving.instance_type
     assert variant["initialInstanceCount"] == serving.min_instances
-    assert config["kmsKeyArn"] == plan.outputs["key_arns"]["models"]
+    assert config["kmsKeyArn"] == outputs_of(plan)["key_arns"]["models"]
     deployment = one(plan, "aws:sagemaker/endpoint:Endpoint")["deploymentConfig"]
     traffic = deployment["blueGreenUpdatePolicy"]["trafficRoutingConfiguration"]
     assert traffic["type"] == routing and traffic["waitIntervalInSeconds"] == serving.rollout.wait_seconds
@@ -130,7 +130,7 @@ def test_realtime_rolls_out_blue_green_with_alarm_rollback(
     assert set(rollback) <= set(alarms)
     latency = alarms[f"mlops-{stack}-churn-latency-p99"]
     assert latency["threshold"] == configs[stack].monitoring.latency_p99_ms * 1000
-    assert all(a["alarmActions"] == [plan.outputs["alerts_topic_arn"]] for a in alarms.values())
+    assert all(a["alarmActions"] == [outputs_of(plan)["alerts_topic_arn"]] for a in alarms.values())
 
 
 def test_prod_has_two_instances_and_scales_on_invocations(pinned: dict[str, Plan], configs: dict[str, Any]) -> None:
@@ -247,7 +247,7 @@ def test_registry_lets_deploying_accounts_read_and_routes_approvals(
     (target,) = [
         t.inputs for t in plan.of_type("aws:cloudwatch/eventTarget:EventTarget") if t.name.startswith("registry-")
     ]
-    assert target["arn"] == plan.outputs["alerts_topic_arn"]
+    assert target["arn"] == outputs_of(plan)["alerts_topic_arn"]
     assert not plans["prod"].of_type("aws:sagemaker/modelPackageGroupPolicy:ModelPackageGroupPolicy")
 
 
@@ -271,7 +271,7 @@ def test_approvals_dispatch_the_promotion_workflow_when_a_token_is_set(tmp_path:
     plan = evaluate_stack("dev", tmp_path)
     (connection,) = plan.of_type("aws:cloudwatch/eventConnection:EventConnection")
     assert connection.inputs["authParameters"] == "[secret]", "the token never reaches the plan"
-    assert connection.inputs["kmsKeyIdentifier"] == plan.outputs["key_arns"]["alerts"]
+    assert connection.inputs["kmsKeyIdentifier"] == outputs_of(plan)["key_arns"]["alerts"]
     (destination,) = plan.of_type("aws:cloudwatch/eventApiDestination:EventApiDestination")
     assert (
         destination.inputs["invocationEndpoint"] == "https://api.github.com/repos/example-org/mlops-platform/dispatches"
@@ -283,7 +283,7 @@ def test_approvals_dispatch_the_promotion_workflow_when_a_token_is_set(tmp_path:
     target = next(
         t.inputs for t in plan.of_type("aws:cloudwatch/eventTarget:EventTarget") if t.inputs.get("httpTarget")
     )
-    assert target["roleArn"] == plan.outputs["role_arns"]["automation"]
+    assert target["roleArn"] == outputs_of(plan)["role_arns"]["automation"]
     assert '"event_type": "model-package-approved"' in target["inputTransformer"]["inputTemplate"]
     assert "ghp_" not in json.dumps(plan.to_dict())
 
@@ -349,5 +349,5 @@ def test_each_endpoint_logs_to_a_declared_encrypted_group(pinned: dict[str, Plan
         endpoint = one(plan, "aws:sagemaker/endpoint:Endpoint")
         groups = {g.inputs["name"]: g.inputs for g in plan.of_type("aws:cloudwatch/logGroup:LogGroup")}
         group = groups[f"/aws/sagemaker/Endpoints/{endpoint['name']}"]
-        assert group["kmsKeyId"] == plan.outputs["key_arns"]["logs"], stack
+        assert group["kmsKeyId"] == outputs_of(plan)["key_arns"]["logs"], stack
         assert group["retentionInDays"] == configs[stack].audit.log_retention_days

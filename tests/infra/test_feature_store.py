@@ -6,9 +6,10 @@ import boto3
 from moto import mock_aws
 
 from kernel import StackConfig
-from kernel.plan import Plan
 from kernel.feature_schema import load_schemas
+from kernel.plan import Plan
 from pipelines.plan_requests import api_request
+from tests.helpers import outputs_of
 
 
 def test_one_feature_group_per_schema(plan: Plan, config: StackConfig, stack: str) -> None:
@@ -19,15 +20,15 @@ def test_one_feature_group_per_schema(plan: Plan, config: StackConfig, stack: st
         assert group.inputs["recordIdentifierFeatureName"] == schema.record_identifier
         assert group.inputs["eventTimeFeatureName"] == schema.event_time
         assert [d["featureType"] for d in group.inputs["featureDefinitions"]] == [f.type for f in schema.features]
-        assert group.inputs["roleArn"] == plan.outputs["role_arns"]["feature-store"]
+        assert group.inputs["roleArn"] == outputs_of(plan)["role_arns"]["feature-store"]
 
 
 def test_both_stores_are_encrypted_and_catalogued(plan: Plan, config: StackConfig, stack: str) -> None:
-    data_key = plan.outputs["key_arns"]["data"]
+    data_key = outputs_of(plan)["key_arns"]["data"]
     for group in plan.of_type("aws:sagemaker/featureGroup:FeatureGroup"):
         offline = group.inputs["offlineStoreConfig"]
         assert offline["s3StorageConfig"]["kmsKeyId"] == data_key
-        assert offline["s3StorageConfig"]["s3Uri"].startswith(f"s3://{plan.outputs['bucket_names']['features']}/")
+        assert offline["s3StorageConfig"]["s3Uri"].startswith(f"s3://{outputs_of(plan)['bucket_names']['features']}/")
         assert offline["dataCatalogConfig"]["database"] == f"mlops_{stack}_features"
         assert offline["tableFormat"] == config.feature_store.table_format == "Iceberg"
         online = group.inputs.get("onlineStoreConfig")
@@ -45,9 +46,9 @@ def test_query_results_are_encrypted_and_enforced(plan: Plan) -> None:
     results = configuration["resultConfiguration"]
     assert results["encryptionConfiguration"] == {
         "encryptionOption": "SSE_KMS",
-        "kmsKeyArn": plan.outputs["key_arns"]["models"],
+        "kmsKeyArn": outputs_of(plan)["key_arns"]["models"],
     }
-    assert results["outputLocation"] == f"s3://{plan.outputs['bucket_names']['artifacts']}/athena-results/"
+    assert results["outputLocation"] == f"s3://{outputs_of(plan)['bucket_names']['artifacts']}/athena-results/"
 
 
 def test_planned_feature_group_is_accepted_by_the_sagemaker_api(plans: dict[str, Plan]) -> None:
@@ -58,5 +59,5 @@ def test_planned_feature_group_is_accepted_by_the_sagemaker_api(plans: dict[str,
         client = boto3.client("sagemaker", region_name="eu-west-1")
         client.create_feature_group(**api_request(group.inputs))
         described = client.describe_feature_group(FeatureGroupName=group.inputs["featureGroupName"])
-    assert described["OfflineStoreConfig"]["S3StorageConfig"]["KmsKeyId"] == plan.outputs["key_arns"]["data"]
+    assert described["OfflineStoreConfig"]["S3StorageConfig"]["KmsKeyId"] == outputs_of(plan)["key_arns"]["data"]
     assert len(described["FeatureDefinitions"]) == len(load_schemas()[0].features)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import re
 import warnings
@@ -18,7 +19,7 @@ from infra.iam.roles import PERSONAS, WORKLOADS
 from kernel import StackConfig
 from kernel.naming import Naming
 from kernel.plan import Plan, PlannedResource
-from tests.helpers import as_list, document, statements
+from tests.helpers import as_list, document, outputs_of, statements
 from tests.infra.helpers import reference
 
 ROLE = "aws:iam/role:Role"
@@ -69,20 +70,20 @@ def grants(plan: Plan) -> list[tuple[str, dict[str, Any]]]:
 
 
 def test_every_role_has_the_boundary_and_the_guardrails(plan: Plan) -> None:
-    boundary = plan.outputs["boundary_arn"]
-    guardrails = next(p for p in plan.of_type(MANAGED) if p.inputs["name"].endswith("-guardrails"))
+    """Every role of the environment, the platform's and each project's, carries the platform's boundary and
+    its own program's guardrails (a project's exempt only its own serverless model from the VPC)."""
+    boundary = outputs_of(plan)["boundary_arn"]
+    account = outputs_of(plan)["role_arns"]["jobs"].split(":")[4]
     assert len(plan.of_type(ROLE)) >= len(WORKLOADS) + 2
     for role in plan.of_type(ROLE):
         assert role.inputs["permissionsBoundary"] == boundary, role.name
+        scope = f"mlops-{plan.stack}-{role.ml_project}" if role.ml_project else f"mlops-{plan.stack}"
         attached = [
             a.inputs["policyArn"]
             for a in plan.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
             if a.inputs["role"] == role.inputs["name"]
         ]
-        assert (
-            f"arn:aws:iam::{plan.outputs['role_arns']['jobs'].split(':')[4]}:policy/{guardrails.inputs['name']}"
-            in attached
-        )
+        assert f"arn:aws:iam::{account}:policy/{scope}-guardrails" in attached, role.name
         assert len(attached) <= 10, "IAM attaches at most 10 managed policies to a role by default"
 
 
@@ -249,7 +250,7 @@ def test_network_isolation_guardrail_follows_config() -> None:
 
 
 def test_keys_name_their_users(plan: Plan) -> None:
-    arns = plan.outputs["role_arns"]
+    arns = outputs_of(plan)["role_arns"]
     keys = {k.inputs["tags"]["purpose"]: k for k in plan.of_type("aws:kms/key:Key")}
 
     def users(purpose: str) -> set[str]:
@@ -347,7 +348,12 @@ def test_only_the_pipeline_may_register_a_model(plan: Plan) -> None:
     boundary = next(p for p in plan.of_type(MANAGED) if p.inputs["name"].endswith("-boundary"))
     (deny,) = [s for s in statements(boundary) if s["Sid"] == "DenyRegistrationOutsideThePipeline"]
     assert deny["Effect"] == "Deny" and as_list(deny["Action"]) == ["sagemaker:CreateModelPackage"]
-    assert deny["Condition"] == {"ArnNotEquals": {"aws:PrincipalArn": plan.outputs["role_arns"]["pipeline"]}}
+    pattern = deny["Condition"]["ArnNotLike"]["aws:PrincipalArn"]
+    assert deny["Condition"] == {"ArnNotLike": {"aws:PrincipalArn": pattern}}
+    assert fnmatch.fnmatchcase(outputs_of(plan)["role_arns"]["pipeline"], pattern)  # every project's pipeline role
+    assert not any(
+        fnmatch.fnmatchcase(arn, pattern) for kind, arn in outputs_of(plan)["role_arns"].items() if kind != "pipeline"
+    )
     attached = {
         a.inputs["policyArn"].rsplit("/", 1)[1]
         for a in plan.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
@@ -359,7 +365,7 @@ def test_only_the_pipeline_may_register_a_model(plan: Plan) -> None:
         for statement in statements(policy)
         if statement["Effect"] == "Allow" and "sagemaker:CreateModelPackage" in as_list(statement["Action"])
     }
-    assert registrars <= {plan.outputs["role_arns"]["pipeline"].rsplit("/", 1)[1]}
+    assert registrars <= {outputs_of(plan)["role_arns"]["pipeline"].rsplit("/", 1)[1]}
 
 
 def test_the_deployer_manages_only_its_environments_mlflow_apps() -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from kernel import StackConfig
 from kernel.plan import Plan
-from tests.helpers import as_list, statements
+from tests.helpers import as_list, outputs_of, statements
 from tests.infra.helpers import cfn_permissions, granting
 
 SAGEMAKER_GROUPS = {"/aws/sagemaker/TrainingJobs", "/aws/sagemaker/ProcessingJobs", "/aws/sagemaker/TransformJobs"}
@@ -22,7 +22,7 @@ def _groups(plan: Plan) -> dict[str, dict[str, object]]:
 
 
 def _access(plan: Plan, kind: str) -> list[dict[str, object]]:
-    role = plan.outputs["role_arns"][kind].rsplit("/", 1)[1]
+    role = outputs_of(plan)["role_arns"][kind].rsplit("/", 1)[1]
     return [
         s
         for p in plan.of_type("aws:iam/policy:Policy")
@@ -36,14 +36,14 @@ def test_the_trail_delivers_to_an_encrypted_expiring_group(plan: Plan, config: S
     group_arn = trail.inputs["cloudWatchLogsGroupArn"]
     name = group_arn.split(":log-group:")[1].removesuffix(":*")
     group = _groups(plan)[name]
-    assert group["kmsKeyId"] == plan.outputs["key_arns"]["logs"]
+    assert group["kmsKeyId"] == outputs_of(plan)["key_arns"]["logs"]
     assert group["retentionInDays"] == config.audit.log_retention_days
     role_arn = trail.inputs["cloudWatchLogsRoleArn"]
-    assert role_arn == plan.outputs["role_arns"]["trail-logs"]
+    assert role_arn == outputs_of(plan)["role_arns"]["trail-logs"]
     (role,) = [r for r in plan.of_type("aws:iam/role:Role") if r.inputs["tags"]["role-kind"] == "trail-logs"]
     (trust,) = statements(role, "assumeRolePolicy")
     assert trust["Principal"] == {"Service": "cloudtrail.amazonaws.com"}
-    assert trust["Condition"] == {"StringEquals": {"aws:SourceArn": plan.outputs["trail_arn"]}}
+    assert trust["Condition"] == {"StringEquals": {"aws:SourceArn": outputs_of(plan)["trail_arn"]}}
     stream = group_arn.removesuffix(":*") + ":log-stream:111111111111_CloudTrail_eu-west-1"
     access = _access(plan, "trail-logs")
     for action in ("logs:CreateLogStream", "logs:PutLogEvents"):
@@ -53,7 +53,7 @@ def test_the_trail_delivers_to_an_encrypted_expiring_group(plan: Plan, config: S
 
 def test_the_deployer_may_hand_the_trail_its_role(plan: Plan) -> None:
     assert "iam:PassRole" in cfn_permissions("AWS::CloudTrail::Trail", "create")
-    passes = granting(_access(plan, "github-deploy"), "iam:PassRole", plan.outputs["role_arns"]["trail-logs"])
+    passes = granting(_access(plan, "github-deploy"), "iam:PassRole", outputs_of(plan)["role_arns"]["trail-logs"])
     assert any(
         "cloudtrail.amazonaws.com" in as_list(s["Condition"]["StringEquals"]["iam:PassedToService"]) for s in passes
     )
@@ -63,7 +63,7 @@ def test_sagemaker_job_groups_are_declared_with_the_logs_key(plan: Plan, config:
     groups = _groups(plan)
     assert set(groups) >= SAGEMAKER_GROUPS
     for name in SAGEMAKER_GROUPS:
-        assert groups[name]["kmsKeyId"] == plan.outputs["key_arns"]["logs"]
+        assert groups[name]["kmsKeyId"] == outputs_of(plan)["key_arns"]["logs"]
         assert groups[name]["retentionInDays"] == config.audit.log_retention_days
     deploy = _access(plan, "github-deploy")
     region, account = config.region, config.account_id

@@ -11,11 +11,10 @@ import pytest
 from moto import mock_aws
 
 from infra.plan.evaluate import evaluate_stack
-from kernel import load_stack_file
 from kernel.plan import Plan
 from pipelines.lifecycle.model_monitor import suggest_baseline
 from policies.check import check_plan
-from tests.helpers import shipped_settings, write_stack
+from tests.helpers import load_view, outputs_of, shipped_settings, write_stack
 
 PACKAGE = "arn:aws:sagemaker:eu-west-1:111111111111:model-package/mlops-dev-churn/7"
 
@@ -42,10 +41,10 @@ def test_switching_the_backend_swaps_the_resources(monitored: tuple[Plan, Path])
     (schedule,) = plan.of_type("aws:sagemaker/monitoringSchedule:MonitoringSchedule")
     inputs = definition.inputs
     assert inputs["dataQualityJobInput"]["endpointInput"]["endpointName"] == "mlops-prod-churn"
-    assert inputs["jobResources"]["clusterConfig"]["volumeKmsKeyId"] == plan.outputs["key_arns"]["models"]
-    assert inputs["dataQualityJobOutputConfig"]["kmsKeyId"] == plan.outputs["key_arns"]["models"]
+    assert inputs["jobResources"]["clusterConfig"]["volumeKmsKeyId"] == outputs_of(plan)["key_arns"]["models"]
+    assert inputs["dataQualityJobOutputConfig"]["kmsKeyId"] == outputs_of(plan)["key_arns"]["models"]
     assert inputs["networkConfig"]["enableNetworkIsolation"] is True
-    assert inputs["networkConfig"]["vpcConfig"]["subnets"] == plan.outputs["subnet_ids"]
+    assert inputs["networkConfig"]["vpcConfig"]["subnets"] == outputs_of(plan)["subnet_ids"]
     assert inputs["dataQualityBaselineConfig"]["statisticsResource"]["s3Uri"].endswith(
         "/model-monitor/mlops-prod-churn/baseline/statistics.json"
     )
@@ -68,7 +67,7 @@ def test_a_violation_starts_retraining(monitored: tuple[Plan, Path]) -> None:
 
 def test_the_model_monitor_stack_passes_the_policy_pack(monitored: tuple[Plan, Path]) -> None:
     plan, root = monitored
-    assert check_plan(plan, load_stack_file(root / "Pulumi.prod.yaml")) == []
+    assert check_plan(plan, load_view(root / "Pulumi.prod.yaml")) == []
 
 
 def test_suggest_baseline_starts_one_encrypted_job() -> None:

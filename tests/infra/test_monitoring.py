@@ -12,7 +12,7 @@ import pytest
 from infra.plan.evaluate import evaluate_stack
 from kernel import StackConfig
 from kernel.plan import Plan
-from tests.helpers import shipped_settings, statements, write_stack
+from tests.helpers import outputs_of, shipped_settings, statements, write_stack
 
 PACKAGE = "arn:aws:sagemaker:eu-west-1:111111111111:model-package/mlops-dev-churn/7"
 
@@ -50,7 +50,7 @@ def test_alarm_set_per_serving_mode(served: dict[str, Plan]) -> None:
         ]
     for plan in served.values():
         for alarm in alarms(plan).values():
-            assert alarm["alarmActions"] == [plan.outputs["alerts_topic_arn"]]
+            assert alarm["alarmActions"] == [outputs_of(plan)["alerts_topic_arn"]]
 
 
 def test_thresholds_come_from_config(served: dict[str, Plan], configs: dict[str, StackConfig]) -> None:
@@ -73,11 +73,11 @@ def test_drift_runs_on_schedule_in_the_vpc_encrypted(served: dict[str, Plan], co
             for p in plan.of_type("aws:sagemaker/pipeline:Pipeline")
             if p.inputs["pipelineName"].endswith("-drift")
         )
-        assert pipeline["roleArn"] == plan.outputs["role_arns"]["monitoring"]
+        assert pipeline["roleArn"] == outputs_of(plan)["role_arns"]["monitoring"]
         (step,) = json.loads(pipeline["pipelineDefinition"])["Steps"]
         args = step["Arguments"]
-        assert args["NetworkConfig"]["VpcConfig"]["Subnets"] == plan.outputs["subnet_ids"]
-        assert args["ProcessingOutputConfig"]["KmsKeyId"] == plan.outputs["key_arns"]["models"]
+        assert args["NetworkConfig"]["VpcConfig"]["Subnets"] == outputs_of(plan)["subnet_ids"]
+        assert args["ProcessingOutputConfig"]["KmsKeyId"] == outputs_of(plan)["key_arns"]["models"]
         assert (
             PACKAGE in args["AppSpecification"]["ContainerArguments"]
             and "--publish" in args["AppSpecification"]["ContainerArguments"]
@@ -87,14 +87,14 @@ def test_drift_runs_on_schedule_in_the_vpc_encrypted(served: dict[str, Plan], co
             s.inputs for s in plan.of_type("aws:scheduler/schedule:Schedule") if s.inputs["name"].endswith("-drift")
         )
         assert schedule["scheduleExpression"] == configs[stack].monitoring.drift_schedule
-        assert schedule["target"]["roleArn"] == plan.outputs["role_arns"]["automation"]
+        assert schedule["target"]["roleArn"] == outputs_of(plan)["role_arns"]["automation"]
     plan = served["prod"]  # the monitoring role is the drift pipeline's execution role
     monitoring = next(
         p for p in plan.of_type("aws:iam/policy:Policy") if p.inputs["name"] == "mlops-prod-monitoring-access-1"
     )
     by_sid = {s["Sid"]: s for s in statements(monitoring)}
     assert "sagemaker:CreateProcessingJob" in by_sid["RunDriftJobs"]["Action"], "it runs the drift pipeline's job"
-    assert by_sid["PassExecutionRoles"]["Resource"] == [plan.outputs["role_arns"]["monitoring"]]
+    assert by_sid["PassExecutionRoles"]["Resource"] == [outputs_of(plan)["role_arns"]["monitoring"]]
 
 
 @pytest.fixture(scope="module")
@@ -124,7 +124,7 @@ def test_drift_in_dev_starts_dev_training_with_a_role_that_can_only_start_pipeli
         t.inputs for t in plan.of_type("aws:cloudwatch/eventTarget:EventTarget") if t.inputs["rule"] == rule["name"]
     )
     assert target["arn"].endswith(":pipeline/mlops-dev-training")
-    assert target["roleArn"] == plan.outputs["role_arns"]["automation"]
+    assert target["roleArn"] == outputs_of(plan)["role_arns"]["automation"]
     access = [p for p in plan.of_type("aws:iam/policy:Policy") if p.inputs["name"] == "mlops-dev-automation-access-1"]
     by_sid = {s["Sid"]: s for s in statements(access[0])}
     assert set(by_sid) == {"StartPipelines", "CallPromotionHook"}
@@ -141,7 +141,7 @@ def test_staging_and_prod_train_nothing_and_send_their_drift_to_dev(served: dict
         assert [p.inputs["pipelineName"] for p in plan.of_type("aws:sagemaker/pipeline:Pipeline")] == [
             f"mlops-{stack}-drift"
         ], "no training pipeline whose models no one would approve or promote"
-        assert plan.outputs.get("training_pipeline_name") is None
+        assert outputs_of(plan).get("training_pipeline_name") is None
         rule = next(
             r.inputs
             for r in plan.of_type("aws:cloudwatch/eventRule:EventRule")
@@ -152,7 +152,7 @@ def test_staging_and_prod_train_nothing_and_send_their_drift_to_dev(served: dict
             t.inputs for t in plan.of_type("aws:cloudwatch/eventTarget:EventTarget") if t.inputs["rule"] == rule["name"]
         ]
         assert target["arn"] == dev_bus and "sagemakerPipelineTarget" not in target
-        assert target["roleArn"] == plan.outputs["role_arns"]["automation"]
+        assert target["roleArn"] == outputs_of(plan)["role_arns"]["automation"]
         (access,) = [
             p for p in plan.of_type("aws:iam/policy:Policy") if p.inputs["name"] == f"mlops-{stack}-automation-access-1"
         ]

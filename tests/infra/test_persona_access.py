@@ -12,7 +12,7 @@ from infra.iam.personas import persona_statements
 from kernel import StackConfig
 from kernel.naming import Naming
 from kernel.plan import Plan
-from tests.helpers import as_list, statements
+from tests.helpers import as_list, outputs_of, statements
 from tests.infra.helpers import granting, reference
 
 NAMING = Naming("mlops", "prod", "333333333333", "eu-west-1")
@@ -32,7 +32,7 @@ def test_the_data_engineer_loads_raw_files_and_feature_records() -> None:
 
 
 def test_the_data_key_names_the_data_engineer(plan: Plan, config: StackConfig) -> None:
-    arns = plan.outputs["role_arns"]
+    arns = outputs_of(plan)["role_arns"]
     assert config.identity.personas.data_engineers and "data-engineer" in arns
     (data,) = [k for k in plan.of_type("aws:kms/key:Key") if k.inputs["tags"]["purpose"] == "data"]
     (use,) = [s for s in statements(data) if s["Sid"] == "KeyUse"]

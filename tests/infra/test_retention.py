@@ -12,7 +12,7 @@ from pathlib import Path
 
 from infra.plan.evaluate import evaluate_stack
 from kernel.plan import Plan
-from tests.helpers import shipped_settings, statements, write_stack
+from tests.helpers import outputs_of, shipped_settings, statements, write_stack
 
 KEPT = (
     "aws:s3/bucket:Bucket",
@@ -52,12 +52,10 @@ def test_only_the_break_glass_admin_may_delete_the_trail(plans: dict[str, Plan])
         by_sid = {s["Sid"]: s for s in statements(boundary)}
         assert by_sid["DenyAuditTampering"]["Action"] == ["cloudtrail:StopLogging"], "nobody stops the trail"
         deletion = by_sid["DenyTrailDeletionButBreakGlass"]
-        admin = (
-            f"arn:aws:iam::{plan.outputs['role_arns']['github-deploy'].split(':')[4]}:role/mlops-{stack}-platform-admin"
-        )
+        admin = f"arn:aws:iam::{outputs_of(plan)['role_arns']['github-deploy'].split(':')[4]}:role/mlops-{stack}-platform-admin"
         assert deletion["Action"] == ["cloudtrail:DeleteTrail"] and deletion["Resource"] == ["*"]
         assert deletion["Condition"] == {"ArnNotEquals": {"aws:PrincipalArn": admin}}
-        if "platform-admin" not in plan.outputs["role_arns"]:
+        if "platform-admin" not in outputs_of(plan)["role_arns"]:
             continue
         allows = [
             s
@@ -66,4 +64,4 @@ def test_only_the_break_glass_admin_may_delete_the_trail(plans: dict[str, Plan])
             for s in statements(p)
             if "cloudtrail:DeleteTrail" in s["Action"]
         ]
-        assert [s["Resource"] for s in allows] == [[plan.outputs["trail_arn"]]], "its own trail only"
+        assert [s["Resource"] for s in allows] == [[outputs_of(plan)["trail_arn"]]], "its own trail only"

@@ -12,7 +12,7 @@ from infra.components.storage import BUCKET_KEYS
 from infra.plan.evaluate import evaluate_stack
 from kernel import StackConfig
 from kernel.plan import Plan, PlannedResource
-from tests.helpers import as_list, shipped_settings, statements, write_stack
+from tests.helpers import as_list, outputs_of, shipped_settings, statements, write_stack
 
 BUCKET = "aws:s3/bucket:Bucket"
 
@@ -28,7 +28,7 @@ def for_each_bucket(plan: Plan, token: str) -> dict[str, PlannedResource]:
 
 
 def key_arn(plan: Plan, purpose: str) -> str:
-    return str(plan.outputs["key_arns"][purpose])
+    return str(outputs_of(plan)["key_arns"][purpose])
 
 
 def test_every_bucket_is_kms_encrypted_with_its_purpose_key(plan: Plan) -> None:
@@ -96,7 +96,7 @@ def test_no_bucket_policy_allows_anonymous_access(plan: Plan) -> None:
 
 
 def test_every_data_bucket_logs_access_to_the_log_bucket(plan: Plan) -> None:
-    log_bucket = plan.outputs["bucket_names"]["access-logs"]
+    log_bucket = outputs_of(plan)["bucket_names"]["access-logs"]
     logging = {r.inputs["bucket"]: r for r in plan.of_type("aws:s3/bucketLogging:BucketLogging")}
     for bucket in plan.of_type(BUCKET):
         name = bucket.inputs["bucket"]
@@ -150,7 +150,10 @@ def test_keys_rotate_and_root_uses_them_only_through_services(plan: Plan, config
 
 def test_key_aliases_are_per_environment(plan: Plan, stack: str) -> None:
     aliases = sorted(a.inputs["name"] for a in plan.of_type("aws:kms/alias:Alias"))
-    assert aliases == sorted(f"alias/mlops/{stack}/{purpose}" for purpose in KEY_PURPOSES)
+    platform = [f"alias/mlops/{stack}/{purpose}" for purpose in ("logs", "alerts")]
+    project = [f"alias/mlops/{stack}/churn/{purpose}" for purpose in ("data", "models")]
+    assert aliases == sorted(platform + project)
+    assert set(KEY_PURPOSES) == {"data", "models", "logs", "alerts"}
 
 
 def test_ml_subnets_have_no_route_to_the_internet(plan: Plan, config: StackConfig) -> None:
@@ -185,13 +188,13 @@ def test_vpc_endpoints_follow_config(plan: Plan, config: StackConfig) -> None:
     for name in expected:
         assert endpoints[name].inputs["privateDnsEnabled"] is True
         zones = config.network.interface_endpoint_azs or len(config.network.availability_zones)
-        assert endpoints[name].inputs["subnetIds"] == plan.outputs["subnet_ids"][:zones]
+        assert endpoints[name].inputs["subnetIds"] == outputs_of(plan)["subnet_ids"][:zones]
 
 
 def test_vpc_flow_logs_go_to_the_audit_bucket(plan: Plan) -> None:
     (flow_log,) = plan.of_type("aws:ec2/flowLog:FlowLog")
     assert flow_log.inputs["trafficType"] == "ALL"
-    assert flow_log.inputs["logDestination"] == f"arn:aws:s3:::{plan.outputs['bucket_names']['audit']}"
+    assert flow_log.inputs["logDestination"] == f"arn:aws:s3:::{outputs_of(plan)['bucket_names']['audit']}"
 
 
 def test_trail_is_multi_region_validated_encrypted_with_data_events(plan: Plan) -> None:
@@ -199,16 +202,21 @@ def test_trail_is_multi_region_validated_encrypted_with_data_events(plan: Plan) 
     inputs = trail.inputs
     assert inputs["isMultiRegionTrail"] and inputs["enableLogFileValidation"] and inputs["enableLogging"]
     assert inputs["kmsKeyId"] == key_arn(plan, "logs")
-    assert inputs["s3BucketName"] == plan.outputs["bucket_names"]["audit"]
+    assert inputs["s3BucketName"] == outputs_of(plan)["bucket_names"]["audit"]
     data_selector = next(s for s in inputs["advancedEventSelectors"] if "Data" in str(s))
-    prefixes = next(f["startsWiths"] for f in data_selector["fieldSelectors"] if f["field"] == "resources.ARN")
-    names = plan.outputs["bucket_names"]
-    assert prefixes == [f"arn:aws:s3:::{names[p]}/" for p in ("raw", "features", "artifacts")]
+    arns = next(f for f in data_selector["fieldSelectors"] if f["field"] == "resources.ARN")
+    names = outputs_of(plan)["bucket_names"]
+    environment = plan.stack
+    # Every bucket of every project of the environment (their names start with the environment's), but not the
+    # trail's own bucket and the access logs, whose writes would log themselves.
+    assert arns["startsWiths"] == [f"arn:aws:s3:::mlops-{environment}-"]
+    assert arns["notStartsWiths"] == [f"arn:aws:s3:::{names[p]}/" for p in ("audit", "access-logs")]
+    assert all(names[p].startswith(f"mlops-{environment}-") for p in ("raw", "features", "artifacts"))
     audit_policy = next(
         r for r in plan.of_type("aws:s3/bucketPolicy:BucketPolicy") if r.inputs["bucket"] == names["audit"]
     )
     write = next(s for s in statements(audit_policy) if s["Sid"] == "CloudTrailWrite")
-    assert write["Condition"]["StringEquals"]["aws:SourceArn"] == plan.outputs["trail_arn"]
+    assert write["Condition"]["StringEquals"]["aws:SourceArn"] == outputs_of(plan)["trail_arn"]
 
 
 def test_alerts_topic_is_encrypted_and_subscribed(plan: Plan, config: StackConfig) -> None:
@@ -239,7 +247,7 @@ def test_existing_vpc_is_used_instead_of_a_new_one(tmp_path: Path, project_root:
     egress = [r.inputs for r in plan.of_type("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")]
     assert any(rule.get("prefixListId", "").startswith("pl-") and rule["fromPort"] == 443 for rule in egress)
     assert not plan.of_type("aws:ec2/vpc:Vpc") and not plan.of_type("aws:ec2/subnet:Subnet")
-    assert plan.outputs["vpc_id"] == "vpc-0abc12345def67890"
+    assert outputs_of(plan)["vpc_id"] == "vpc-0abc12345def67890"
     for group in plan.of_type("aws:ec2/securityGroup:SecurityGroup"):
         assert group.inputs["vpcId"] == "vpc-0abc12345def67890"
     interface = [

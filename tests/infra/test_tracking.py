@@ -12,7 +12,7 @@ from infra.cost.estimate import estimate
 from infra.plan.evaluate import evaluate_stack
 from kernel import ConfigError, StackConfig, load_stack_file
 from kernel.plan import Plan
-from tests.helpers import as_list, shipped_settings, statements, write_stack
+from tests.helpers import as_list, outputs_of, shipped_settings, statements, write_stack
 
 APP = "aws:sagemaker/mlflowApp:MlflowApp"
 SERVER = "aws:sagemaker/mlflowTrackingServer:MlflowTrackingServer"
@@ -21,15 +21,15 @@ SERVER = "aws:sagemaker/mlflowTrackingServer:MlflowTrackingServer"
 def test_dev_has_a_serverless_mlflow_app_on_the_encrypted_artifacts_bucket(plans: dict[str, Plan]) -> None:
     plan = plans["dev"]
     (app,) = plan.of_type(APP)
-    assert app.inputs["artifactStoreUri"] == f"s3://{plan.outputs['bucket_names']['artifacts']}/mlflow/"
-    assert app.inputs["roleArn"] == plan.outputs["role_arns"]["tracking"]
+    assert app.inputs["artifactStoreUri"] == f"s3://{outputs_of(plan)['bucket_names']['artifacts']}/mlflow/"
+    assert app.inputs["roleArn"] == outputs_of(plan)["role_arns"]["tracking"]
     assert app.inputs["modelRegistrationMode"] == "AutoModelRegistrationDisabled"  # only the gated pipeline registers
     assert app.inputs["accountDefaultStatus"] == "DISABLED"
-    assert plan.outputs["tracking_arn"].endswith(f":mlflow-app/{app.inputs['name']}")
+    assert outputs_of(plan)["tracking_arn"].endswith(f":mlflow-app/{app.inputs['name']}")
     assert plan.of_type(SERVER) == []
     models_key = next(k for k in plan.of_type("aws:kms/key:Key") if k.inputs["tags"]["purpose"] == "models")
     users = next(s for s in statements(models_key) if s["Sid"] == "KeyUse")["Principal"]["AWS"]
-    assert plan.outputs["role_arns"]["tracking"] in users
+    assert outputs_of(plan)["role_arns"]["tracking"] in users
 
 
 @pytest.mark.parametrize("stack", ["staging", "prod"])
@@ -39,7 +39,7 @@ def test_environments_that_do_not_train_pay_for_no_tracking(
     """Only dev's pipeline logs to MLflow (the drift job does not): no App, no server, no PrivateLink endpoint."""
     plan = plans[stack]
     assert plan.of_type(APP) == plan.of_type(SERVER) == []
-    assert plan.outputs["tracking_arn"] == ""
+    assert outputs_of(plan)["tracking_arn"] == ""
     services = {
         str(e.inputs["serviceName"]).rsplit(".", 1)[-1] for e in plan.of_type("aws:ec2/vpcEndpoint:VpcEndpoint")
     }
@@ -49,10 +49,10 @@ def test_environments_that_do_not_train_pay_for_no_tracking(
 
 
 def test_the_tracking_role_reaches_only_its_artifact_prefix(plan: Plan) -> None:
-    role = plan.outputs["role_arns"]["tracking"].rsplit("/", 1)[1]
+    role = outputs_of(plan)["role_arns"]["tracking"].rsplit("/", 1)[1]
     (policy,) = [p for p in plan.of_type("aws:iam/policy:Policy") if p.inputs["name"] == f"{role}-access-1"]
     granted = {(a, r) for s in statements(policy) for a in as_list(s["Action"]) for r in as_list(s["Resource"])}
-    artifacts = plan.outputs["bucket_names"]["artifacts"]
+    artifacts = outputs_of(plan)["bucket_names"]["artifacts"]
     object_grants = {resource for action, resource in granted if action.startswith("s3:") and "/" in str(resource)}
     assert object_grants == {f"arn:aws:s3:::{artifacts}/mlflow/*"}
     assert all(action.startswith("s3:") for action, _ in granted)
@@ -77,7 +77,7 @@ def test_tracking_off_plans_no_service_and_an_empty_output(tmp_path: Path, proje
     write_stack(tmp_path, "dev", settings)
     plan = evaluate_stack("dev", tmp_path)
     assert plan.of_type(APP) == plan.of_type(SERVER) == []
-    assert plan.outputs["tracking_arn"] == ""
+    assert outputs_of(plan)["tracking_arn"] == ""
 
 
 @pytest.mark.parametrize(

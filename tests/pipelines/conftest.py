@@ -19,6 +19,7 @@ from pipelines.definitions.settings import settings_for_stack
 from pipelines.definitions.templates import render_definition
 from pipelines.definitions.training import build_pipeline
 from pipelines.local_run import LocalTrainingRun, run_training
+from tests.helpers import outputs_of
 
 
 @pytest.fixture(scope="session")
@@ -64,7 +65,7 @@ def built_pipelines(plans: dict[str, Plan], training_configs: dict[str, StackCon
     """The SDK `Pipeline` of each training config, built from dev's plan outputs offline."""
     with refusing_aws() as calls:
         built = {
-            name: build_pipeline(settings_for_stack(config, plans["dev"].outputs))
+            name: build_pipeline(settings_for_stack(config, outputs_of(plans["dev"])))
             for name, config in training_configs.items()
         }
     assert calls == []
@@ -79,7 +80,7 @@ def dev_definition(
 
     Only dev trains (staging and prod serve dev's packages), so both templates are tested with dev's settings.
     """
-    definition = render_definition(settings_for_stack(training_configs[request.param], plans["dev"].outputs))
+    definition = render_definition(settings_for_stack(training_configs[request.param], outputs_of(plans["dev"])))
     spot_jobs = json.dumps(definition).count('"EnableManagedSpotTraining": true')
     assert (spot_jobs > 0) == (request.param == "dev"), "the variant is the template it claims to be"
     return definition

@@ -14,6 +14,7 @@ from pipelines.definitions.clarify import analysis_configs, dataset_columns
 from pipelines.definitions.settings import settings_for_stack
 from pipelines.definitions.templates import clarify_image, render_definition
 from pipelines.local_run import LocalTrainingRun
+from tests.helpers import outputs_of
 
 CHECK_FILES = {DATA_BIAS_STEP: "data-bias", MODEL_BIAS_STEP: "model-bias", EXPLAINABILITY_STEP: "explainability"}
 
@@ -43,7 +44,7 @@ def test_staged_analysis_configs_are_what_the_sdk_generates(
         for name, file in CHECK_FILES.items():
             assert generated[file] == built[name].analysis_config, (stack, name)
     dev = training_configs["dev"].trained()  # the stack that trains stages them
-    settings = settings_for_stack(training_configs["dev"], plans["dev"].outputs)
+    settings = settings_for_stack(training_configs["dev"], outputs_of(plans["dev"]))
     generated = analysis_configs(dev.sensitive_attribute, dev.processing_instance_type)
     staged = staged_configs(plans["dev"])
     assert staged == {f"{settings.clarify_prefix}{file}.json": generated[file] for file in CHECK_FILES.values()}
@@ -55,7 +56,7 @@ def test_check_jobs_run_clarify_in_the_vpc_encrypted_under_the_jobs_role(
 ) -> None:
     plan = plans["dev"]  # only dev trains and stages the configs
     for stack, config in training_configs.items():
-        outputs = plan.outputs
+        outputs = outputs_of(plan)
         found = steps(render_definition(settings_for_stack(config, outputs)))
         key = outputs["key_arns"]["models"]
         staged = {o.inputs["key"]: o for o in plan.of_type("aws:s3/bucketObjectv2:BucketObjectv2")}
@@ -84,7 +85,7 @@ def test_check_jobs_run_clarify_in_the_vpc_encrypted_under_the_jobs_role(
 def test_the_package_carries_clarify_reports_and_baselines(
     plans: dict[str, Plan], training_configs: dict[str, StackConfig]
 ) -> None:
-    found = steps(render_definition(settings_for_stack(training_configs["on-demand"], plans["dev"].outputs)))
+    found = steps(render_definition(settings_for_stack(training_configs["on-demand"], outputs_of(plans["dev"]))))
     request = found["RegisterModel"]["Arguments"]
     metrics, baselines = request["ModelMetrics"], request["DriftCheckBaselines"]
     calculated = "CalculatedBaselineConstraints"

@@ -19,6 +19,7 @@ from kernel.plan import Plan
 from pipelines.clarify_baselines import BASELINES, BOOTSTRAP, missing_baselines
 from pipelines.definitions.training import REGISTER_CLARIFY, SKIP_CLARIFY
 from pipelines.pipeline_ops import start_pipeline, upsert_pipeline
+from tests.helpers import outputs_of
 
 
 @pytest.fixture
@@ -33,7 +34,7 @@ def pipeline(plans: dict[str, Plan], sagemaker: Any) -> tuple[str, str]:
     (resource,) = plans["dev"].of_type("aws:sagemaker/pipeline:Pipeline")
     name = resource.inputs["pipelineName"]
     upsert_pipeline(sagemaker, name, json.loads(resource.inputs["pipelineDefinition"]), resource.inputs["roleArn"], {})
-    group = plans["dev"].outputs["model_package_group"]
+    group = outputs_of(plans["dev"])["model_package_group"]
     sagemaker.create_model_package_group(ModelPackageGroupName=group)
     return name, group
 
@@ -79,7 +80,7 @@ def test_the_definition_lets_a_run_skip_the_checks_and_register_baselines(
     for step in checks:
         assert step["SkipCheck"] == {"Get": f"Parameters.{SKIP_CLARIFY}"}, step["Name"]
         assert step["RegisterNewBaseline"] == {"Get": f"Parameters.{REGISTER_CLARIFY}"}, step["Name"]
-        assert step["ModelPackageGroupName"] == plans["dev"].outputs["model_package_group"]
+        assert step["ModelPackageGroupName"] == outputs_of(plans["dev"])["model_package_group"]
 
 
 def test_a_first_run_in_an_empty_registry_bootstraps_the_baselines(sagemaker: Any, pipeline: tuple[str, str]) -> None:

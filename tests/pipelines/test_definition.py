@@ -20,7 +20,7 @@ from pipelines.definitions.drift import compile_drift_definition
 from pipelines.definitions.settings import drift_settings, settings_for_stack
 from pipelines.definitions.templates import render_definition
 from pipelines.definitions.training import definition_of
-from tests.helpers import shipped_settings, write_stack
+from tests.helpers import outputs_of, shipped_settings, write_stack
 from tests.pipelines.conftest import refusing_aws
 
 
@@ -64,7 +64,7 @@ def test_plan_carries_exactly_what_the_sdk_compiles(
 ) -> None:
     assert planned(plans["dev"]) == compiled["dev"], "run `mlops pipeline templates`"
     # Only dev trains; dev on demand exercises the other template variant.
-    rendered = render_definition(settings_for_stack(training_configs["on-demand"], plans["dev"].outputs))
+    rendered = render_definition(settings_for_stack(training_configs["on-demand"], outputs_of(plans["dev"])))
     assert rendered == compiled["on-demand"], "run `mlops pipeline templates`"
 
 
@@ -112,7 +112,7 @@ def test_every_job_is_in_the_vpc_encrypted_and_uses_the_jobs_role(
     compiled: dict[str, dict[str, Any]], plans: dict[str, Plan]
 ) -> None:
     for definition in compiled.values():
-        outputs = plans["dev"].outputs  # only dev trains
+        outputs = outputs_of(plans["dev"])  # only dev trains
         key, role = outputs["key_arns"]["models"], outputs["role_arns"]["jobs"]
         jobs = jobs_of(definition)
         assert sorted(jobs) == [
@@ -161,9 +161,11 @@ def test_code_comes_from_the_content_addressed_prefix(
     compiled: dict[str, dict[str, Any]], plans: dict[str, Plan]
 ) -> None:
     plan = plans["dev"]
-    code_uri = f"s3://{plan.outputs['bucket_names']['artifacts']}/{plan.outputs['code_prefix']}"
+    code_uri = f"s3://{outputs_of(plan)['bucket_names']['artifacts']}/{outputs_of(plan)['code_prefix']}"
     staged = {o.inputs["key"] for o in plan.of_type("aws:s3/bucketObjectv2:BucketObjectv2")}
-    assert {f"{plan.outputs['code_prefix']}{name}" for name in ("preprocess.py", "train.py", "evaluate.py")} <= staged
+    assert {
+        f"{outputs_of(plan)['code_prefix']}{name}" for name in ("preprocess.py", "train.py", "evaluate.py")
+    } <= staged
     for name, job in jobs_of(compiled["dev"]).items():
         assert job.get("Clarify") or code_uri in json.dumps(job["Arguments"]), name
     for stack, key in (("dev", "StaticHyperParameters"), ("on-demand", "HyperParameters")):
@@ -192,7 +194,9 @@ def test_registration_targets_the_environment_group(
         register = steps_of(definition)["RegisterModel"]
         assert register["Type"] == "RegisterModel"
         args = register["Arguments"]
-        assert args["ModelPackageGroupName"] == plans["dev"].outputs["model_package_group"] == "mlops-dev-churn", stack
+        assert args["ModelPackageGroupName"] == outputs_of(plans["dev"])["model_package_group"] == "mlops-dev-churn", (
+            stack
+        )
         assert args["ModelApprovalStatus"] == {"Get": "Parameters.ModelApprovalStatus"}
         assert "evaluation.json" in json.dumps(args["ModelMetrics"]["ModelQuality"])
         assert "baseline.json" in json.dumps(args["DriftCheckBaselines"]["ModelDataQuality"])
@@ -211,13 +215,13 @@ def test_pipeline_resource_uses_the_pipeline_role(plan: Plan, stack: str) -> Non
     pipelines = plan.of_type("aws:sagemaker/pipeline:Pipeline")
     if stack == "dev":
         (pipeline,) = pipelines
-        assert pipeline.inputs["roleArn"] == plan.outputs["role_arns"]["pipeline"]
+        assert pipeline.inputs["roleArn"] == outputs_of(plan)["role_arns"]["pipeline"]
         assert pipeline.inputs["pipelineName"] == f"mlops-{stack}-training"
     else:
         assert pipelines == [], "models are trained in dev only; nothing here would use a training pipeline"
     code = plan.of_type("aws:s3/bucketObjectv2:BucketObjectv2")  # the drift job's code, everywhere
     assert code and all(o.inputs["serverSideEncryption"] == "aws:kms" for o in code)
-    assert all(o.inputs["kmsKeyId"] == plan.outputs["key_arns"]["models"] for o in code)
+    assert all(o.inputs["kmsKeyId"] == outputs_of(plan)["key_arns"]["models"] for o in code)
 
 
 def test_drift_plan_carries_exactly_what_the_sdk_compiles(
@@ -233,7 +237,7 @@ def test_drift_plan_carries_exactly_what_the_sdk_compiles(
     (drift,) = [
         p for p in plan.of_type("aws:sagemaker/pipeline:Pipeline") if p.inputs["pipelineName"] == "mlops-prod-drift"
     ]
-    outputs = plan.outputs
+    outputs = outputs_of(plan)
     values = {
         "artifacts_bucket": outputs["bucket_names"]["artifacts"],
         "code_prefix": outputs["code_prefix"],

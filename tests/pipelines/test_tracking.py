@@ -14,6 +14,7 @@ from kernel.plan import Plan
 from pipelines.definitions.settings import settings_for_stack
 from pipelines.definitions.templates import distribution_image, render_definition
 from pipelines.local_run import LocalTrainingRun, run_step
+from tests.helpers import outputs_of
 
 
 def tracked_run(run: LocalTrainingRun) -> Any:
@@ -64,9 +65,9 @@ def test_compiled_pipeline_tracks_natively_and_logs_through_the_track_step(
 ) -> None:
     for config in training_configs.values():
         plan = plans["dev"]
-        settings = settings_for_stack(config, plan.outputs)
+        settings = settings_for_stack(config, outputs_of(plan))
         definition = render_definition(settings)
-        arn = plan.outputs["tracking_arn"]
+        arn = outputs_of(plan)["tracking_arn"]
         assert arn.startswith(f"arn:aws:sagemaker:{config.region}:{config.account_id}:mlflow-app/")
         experiment = config.trained().tracking.experiment
         assert definition["MlflowConfig"] == {"MlflowResourceArn": arn, "MlflowExperimentName": experiment}
@@ -75,8 +76,8 @@ def test_compiled_pipeline_tracks_natively_and_logs_through_the_track_step(
         assert arguments["AppSpecification"]["ImageUri"] == distribution_image(config.region)
         container_args = arguments["AppSpecification"]["ContainerArguments"]
         assert container_args[container_args.index("--tracking-uri") + 1] == arn
-        assert arguments["RoleArn"] == plan.outputs["role_arns"]["jobs"]
-        assert arguments["ProcessingOutputConfig"]["KmsKeyId"] == plan.outputs["key_arns"]["models"]
+        assert arguments["RoleArn"] == outputs_of(plan)["role_arns"]["jobs"]
+        assert arguments["ProcessingOutputConfig"]["KmsKeyId"] == outputs_of(plan)["key_arns"]["models"]
         (train,) = [s for s in definition["Steps"] if s["Name"] == "Train"]
         if config.trained().tuning is None:  # a training job logs itself; a tuning job's definition cannot
             assert train["Arguments"]["MlflowConfig"]["MlflowResourceArn"] == arn
@@ -91,7 +92,7 @@ def test_without_tracking_the_pipeline_has_no_mlflow_step_or_setting(
     tracking = on_demand.trained().tracking.model_copy(update={"enabled": False})
     training = on_demand.trained().model_copy(update={"tracking": tracking})
     definition = render_definition(
-        settings_for_stack(on_demand.model_copy(update={"training": training}), plans["dev"].outputs)
+        settings_for_stack(on_demand.model_copy(update={"training": training}), outputs_of(plans["dev"]))
     )
     assert definition["MlflowConfig"] is None
     assert "TrackExperiment" not in {s["Name"] for s in definition["Steps"]}

@@ -7,10 +7,9 @@ from typing import Any
 
 import pytest
 
-from kernel import load_stack_file
 from policies.model import Context, Resource, Rule
 from policies.registry import all_rules
-from tests.helpers import FIXTURE_STACKS
+from tests.helpers import FIXTURE_STACKS, load_view
 
 TAGS = {"owner": "o", "environment": "prod", "cost-center": "c", "project": "p", "managed-by": "pulumi"}
 PROD = Context("prod", ("ml.m5.large",))
@@ -393,7 +392,7 @@ CASES: dict[str, tuple[Context, list[Resource], list[Resource], str]] = {
 
 
 def _budget_context(budget: float) -> Context:
-    config = load_stack_file(FIXTURE_STACKS / "Pulumi.prod.yaml")
+    config = load_view(FIXTURE_STACKS / "Pulumi.prod.yaml")
     cost = config.cost.model_copy(update={"monthly_budget_usd": budget})
     return Context("prod", tuple(config.allowed_instance_types), config.model_copy(update={"cost": cost}))
 
