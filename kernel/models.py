@@ -720,8 +720,8 @@ class StackConfig(Section):
             return value
         raise ValueError(
             f"models are trained in {TRAINING_ENVIRONMENT} only (drift here starts {TRAINING_ENVIRONMENT}'s "
-            f"pipeline), so no training setting applies in {environment}, tracking included; remove the training section "
-            "(the drift job's instance is monitoring.processingInstanceType)"
+            f"pipeline), so no training setting applies in {environment}, tracking included; remove the training "
+            "section (the drift job's instance is monitoring.processingInstanceType)"
         )
 
     @model_validator(mode="after")

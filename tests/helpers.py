@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from kernel import StackConfig
-from kernel.loader import parse_settings, read_stack_file
+from kernel.loader import PROJECT_KEYS, PROJECT_PERSONAS, parse_settings, read_stack_file
 from kernel.plan import Plan, PlannedResource
 from kernel.projects import load_project
+from kernel.scratch import combined_view, write_view
 
 FIXTURE_STACKS = Path(__file__).resolve().parent / "fixtures" / "stacks"
 """A project folder (Pulumi.yaml and one stack file per environment) that the blueprint's tests own."""
@@ -44,58 +43,20 @@ def bucket_of(plan: Plan, bucket_input: str) -> PlannedResource:
 
 PROJECT = "churn"
 """The fixture project the tests' combined views belong to."""
-PROJECT_SECTIONS = ("featureStore", "training", "serving", "monitoring")
-PROJECT_PERSONAS = ("dataScientists", "dataEngineers", "mlEngineers", "modelApprovers")
 
 
 def write_stack(root: Path, stack: str, config: dict[str, Any]) -> Path:
     """Write a repository with one stack file and the churn project under `root` (for tests of bad input).
 
-    `config` is a combined view (`shipped_settings`): its project sections (`mlops:serving`...) and the team's
-    personas go to `projects/churn/project.yaml` under `environments.<environment>`, the rest to the stack file.
+    `config` is a combined view (`shipped_settings`): its project sections go to churn's project.yaml.
     """
     (root / "Pulumi.yaml").write_text("name: mlops\nruntime: python\nmain: infra/platform/\n", encoding="utf-8")
-    platform = {key: value for key, value in config.items() if key.removeprefix("mlops:") not in PROJECT_SECTIONS}
-    sections = {key.removeprefix("mlops:"): value for key, value in config.items() if key not in platform}
-    identity = platform.get("mlops:identity")
-    if isinstance(identity, dict) and isinstance(identity.get("personas"), dict):
-        personas = identity["personas"]
-        team = {key: personas[key] for key in PROJECT_PERSONAS if key in personas}
-        if team:
-            sections["personas"] = team
-        platform["mlops:identity"] = {
-            **identity,
-            "personas": {key: value for key, value in personas.items() if key not in PROJECT_PERSONAS},
-        }
-    path = root / f"Pulumi.{stack}.yaml"
-    path.write_text(yaml.safe_dump({"config": platform}, sort_keys=False), encoding="utf-8")
-    environment = str(config.get("mlops:environment", stack))
-    folder = root / "projects" / PROJECT
-    if not folder.is_dir():
-        shutil.copytree(FIXTURE_STACKS / "projects" / PROJECT, folder)
-    project_file = folder / "project.yaml"
-    document = yaml.safe_load(project_file.read_text(encoding="utf-8"))
-    document["environments"][environment] = sections
-    project_file.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
-    return path
+    return write_view(root, stack, config, PROJECT, FIXTURE_STACKS)
 
 
 def shipped_settings(project_root: Path, stack: str) -> dict[str, Any]:
-    """A fixture stack file's `config:` mapping completed by churn's sections for its environment, as YAML data.
-
-    The churn project's view, written as one stack file's keys, for tests that edit one key: `write_stack`
-    splits it back into the stack file and the project file.
-    """
-    document = yaml.safe_load((project_root / f"Pulumi.{stack}.yaml").read_text(encoding="utf-8"))
-    settings: dict[str, Any] = document["config"]
-    project = yaml.safe_load((project_root / "projects" / PROJECT / "project.yaml").read_text(encoding="utf-8"))
-    sections = dict(project["environments"][settings["mlops:environment"]])
-    personas = sections.pop("personas", {})
-    settings.update({f"mlops:{key}": value for key, value in sections.items()})
-    if personas:
-        identity = settings["mlops:identity"]
-        identity["personas"] = {**identity.get("personas", {}), **personas}
-    return settings
+    """A fixture stack's settings completed by churn's for its environment, as one stack file's keys."""
+    return combined_view(project_root, stack, PROJECT)
 
 
 def outputs_of(plan: Plan, project: str = PROJECT) -> dict[str, Any]:
@@ -114,7 +75,7 @@ def where(stack: str, key: str) -> str:
     `projects/churn/project.yaml: environments.<stack>.serving...` for a project's section or a team persona."""
     name = key.removeprefix("mlops:")
     head = name.split(".")[0].split("[")[0]
-    if key.startswith("mlops:") and head in PROJECT_SECTIONS:
+    if key.startswith("mlops:") and head in PROJECT_KEYS:
         return f"projects/{PROJECT}/project.yaml: environments.{stack}.{name}"
     persona = name.removeprefix("identity.personas.")
     if persona != name and persona.split("[")[0] in PROJECT_PERSONAS:

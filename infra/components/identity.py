@@ -18,8 +18,8 @@ from infra.iam.deployer import (
     state_backend_statements,
 )
 from infra.iam.guardrails import sagemaker_guardrails
-from infra.iam.project_scope import project_deployer_statements, project_preview_statements
 from infra.iam.personas import persona_statements
+from infra.iam.project_scope import project_deployer_statements, project_preview_statements
 from infra.iam.roles import CI_ROLES, PERSONAS, WORKLOADS, Persona, RoleKey
 from infra.iam.workloads import workload_statements
 from infra.policy_document import Statement, chunk_statements, policy_json

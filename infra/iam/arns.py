@@ -56,8 +56,10 @@ class Arns:
         return f"arn:aws:logs:{self.region}:{self.account}:log-group:{pattern}"
 
     def tagged(self, kind: str = "ResourceTag") -> dict[str, str]:
-        """The tag conditions (`aws:ResourceTag/...` or `aws:RequestTag/...`) of this scope's resources:
-        the environment's, and the project's for a project (ABAC where an ARN has no name to scope)."""
+        """The tag conditions (`aws:ResourceTag/...` or `aws:RequestTag/...`) of this scope's resources.
+
+        The environment's, and the project's for a project (ABAC where an ARN has no name to scope).
+        """
         conditions = {f"aws:{kind}/environment": self.naming.environment}
         if self.naming.project:
             conditions[f"aws:{kind}/project"] = self.naming.project

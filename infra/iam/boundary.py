@@ -55,7 +55,8 @@ def boundary_statements(
 
     `admins` (the deploy role and the break-glass admin) are the only principals that may change
     the boundary policy itself or delete KMS keys. `registrar` (the training pipeline's role) is the
-    only one that may register a model package (a pattern: every project's pipeline role), so every package carries the lineage, reports and
+    only one that may register a model package (a pattern: every project's pipeline role), so every package
+    carries the lineage, reports and
     evaluation gate the pipeline gives it: registration by hand is refused by IAM. `break_glass` (the
     platform admin persona) is the only one that may delete a trail: `pulumi destroy` and a trail
     replacement retain the trail (infra/retention.py), and that admin deletes it by hand.

@@ -23,9 +23,8 @@ from pulumi.runtime.sync_await import _sync_await
 
 from infra.plan.mocks import OfflineMocks
 from kernel import stack_file
-from kernel.loader import read_stack_file
+from kernel.loader import parse_settings, read_stack_file
 from kernel.plan import SECRET, Plan, PlannedResource
-from kernel.loader import REGION_KEY, parse_settings
 from kernel.program_stacks import (
     PLATFORM_PROGRAM,
     PLATFORM_PROJECT,
@@ -129,7 +128,7 @@ def evaluate_stack(
     )
 
 
-def _evaluate(
+def _evaluate(  # noqa: PLR0917 - one call site per program, all arguments by position
     root: Path,
     program: str,
     stack: str,

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pulumi
 
+from infra.components.budget import Budget, BudgetArgs
 from infra.components.encryption import Encryption, EncryptionArgs, KeyPurpose
 from infra.components.endpoint import Endpoint, EndpointArgs, serverless_model_prefix
 from infra.components.feature_store import FeatureStore, FeatureStoreArgs
@@ -26,13 +27,12 @@ from infra.iam.arns import Arns
 from infra.iam.project_scope import project_fence
 from infra.retention import keep_data
 from kernel import ConfigError, stack_file
-from infra.components.budget import Budget, BudgetArgs
+from kernel.loader import parse_settings, read_stack_file
 from kernel.models import TRAINING_ENVIRONMENT
 from kernel.naming import Naming
 from kernel.program_stacks import parse_project_stack, platform_stack_reference
 from kernel.projects import load_project
 from kernel.tags import mandatory_tags
-from kernel.loader import parse_settings, read_stack_file
 from pipelines.definitions.clarify import check_training_data
 from pipelines.definitions.settings import config_hash
 

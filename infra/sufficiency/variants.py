@@ -14,15 +14,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from infra.plan.evaluate import PROJECT_ROOT, evaluate_stack
-from kernel import StackConfig, load_stack_file, stack_file
+from kernel import StackConfig, stack_file
+from kernel.loader import parse_settings, read_stack_file
 from kernel.plan import Plan
+from kernel.projects import load_project
+from kernel.scratch import combined_view, write_view
 
 SHIPPED = ("dev", "staging", "prod")
-PACKAGE = "arn:aws:sagemaker:eu-west-1:111111111111:model-package/mlops-dev-churn/7"
+PACKAGE = "arn:aws:sagemaker:eu-west-1:111111111111:model-package/mlops-dev-churn-model/7"
 """A package of dev's registry, as a promotion pins it in every environment."""
+VARIANT_PROJECT = "churn"
+"""The project whose settings the variants change."""
 SECRETS_KEY = "arn:aws:kms:eu-west-1:111111111111:key/0b5e1c2d-3e4f-4a5b-8c6d-7e8f9a0b1c2d"
 """The bootstrap admin's key of the awskms:// secrets provider (README, bootstrap step)."""
 
@@ -79,9 +82,8 @@ VARIANTS = (
 
 
 def variant_settings(variant: Variant, root: Path = PROJECT_ROOT) -> dict[str, Any]:
-    """The variant's stack file settings: the shipped ones, with the variant's replaced."""
-    document = yaml.safe_load((root / f"Pulumi.{variant.stack}.yaml").read_text(encoding="utf-8"))
-    settings: dict[str, Any] = copy.deepcopy(document["config"])
+    """The variant's combined view: the shipped stack completed by churn's sections, with the variant's replaced."""
+    settings = copy.deepcopy(combined_view(root, variant.stack, VARIANT_PROJECT))
     for key, value in variant.settings.items():
         if isinstance(value, dict) and isinstance(settings.get(key), dict):
             settings[key] = {**settings[key], **value}
@@ -91,17 +93,23 @@ def variant_settings(variant: Variant, root: Path = PROJECT_ROOT) -> dict[str, A
 
 
 def variant_plan(variant: Variant, root: Path = PROJECT_ROOT) -> tuple[Plan, StackConfig]:
-    """Plan the variant offline (the shipped stack file with its settings replaced, in a scratch project)."""
+    """Plan the variant offline (the shipped files with its settings replaced, in a scratch repository)."""
     with tempfile.TemporaryDirectory(prefix=f"mlops-{variant.name}-") as scratch:
         project = Path(scratch)
-        (project / "Pulumi.yaml").write_text((root / "Pulumi.yaml").read_text(encoding="utf-8"), encoding="utf-8")
-        path = project / f"Pulumi.{variant.stack}.yaml"
-        path.write_text(yaml.safe_dump({"config": variant_settings(variant, root)}, sort_keys=False), encoding="utf-8")
-        return evaluate_stack(variant.stack, project), load_stack_file(path)
+        path = write_view(project, variant.stack, variant_settings(variant, root), VARIANT_PROJECT, root)
+        return evaluate_stack(variant.stack, project), project_view(path, VARIANT_PROJECT)
+
+
+def project_view(path: Path, project: str) -> StackConfig:
+    """One project's view of the stack file at `path` (its repository's project completes it)."""
+    return parse_settings(read_stack_file(path), path.name, load_project(path.parent, project))
 
 
 def all_plans(root: Path = PROJECT_ROOT) -> dict[str, tuple[Plan, StackConfig]]:
-    """Every shipped stack and every variant, by name, with its validated stack file."""
-    plans = {stack: (evaluate_stack(stack, root), load_stack_file(stack_file(stack, root))) for stack in SHIPPED}
+    """Every shipped stack and every variant, by name, with churn's view of its stack file."""
+    plans = {
+        stack: (evaluate_stack(stack, root), project_view(stack_file(stack, root), VARIANT_PROJECT))
+        for stack in SHIPPED
+    }
     plans |= {variant.name: variant_plan(variant, root) for variant in VARIANTS}
     return plans
