@@ -279,9 +279,9 @@ def _ingest(state: DemoState) -> str:
 
     from botocore.stub import Stubber
 
+    from kernel.feature_schema import load_schemas
     from pipelines.data import CHURN_CSV
     from pipelines.features.ingest import feature_store_client, ingest
-    from kernel.feature_schema import load_schemas
 
     schema = load_schemas()[0]
     group = state.plans["dev"].outputs["feature_group_names"][schema.name]

@@ -34,11 +34,11 @@ def ingest(
     re-run with `--skip N` to resume after them, or without it to overwrite them with the same values.
     """
     from kernel import load_stack_file, stack_file
+    from kernel.feature_schema import load_schemas
     from kernel.naming import Naming
     from mlops.cli import ROOT
     from pipelines.features.ingest import RecordValidationError, feature_store_client
     from pipelines.features.ingest import ingest as run
-    from kernel.feature_schema import load_schemas
 
     config = load_stack_file(stack_file(stack, ROOT))
     naming = Naming(config.name_prefix, config.environment, config.account_id, config.region)

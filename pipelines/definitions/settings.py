@@ -6,12 +6,12 @@ from collections.abc import Mapping
 from functools import partial
 from typing import Any
 
+from kernel.feature_schema import offline_table_name
 from kernel.models import StackConfig, TrainingConfig
 from pipelines.definitions.clarify import analysis_configs, config_prefix
 from pipelines.definitions.drift import DriftPipelineSettings
 from pipelines.definitions.templates import clarify_image, distribution_image, image_for
 from pipelines.definitions.training import FEATURE_GROUP, TrainingPipelineSettings
-from kernel.feature_schema import offline_table_name
 
 RAW_DATA_PREFIX = "churn/"
 
