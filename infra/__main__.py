@@ -3,6 +3,8 @@
 Runs unchanged under `pulumi up`, under `mlops plan` (Pulumi mocks, offline) and under pytest.
 """
 
+from pathlib import Path
+
 import pulumi
 
 from infra.components.audit import Audit, AuditArgs, trail_log_group
@@ -23,22 +25,22 @@ from infra.retention import keep_data
 from kernel import ConfigError, parse_settings, runtime_settings
 from kernel.models import TRAINING_ENVIRONMENT
 from kernel.naming import Naming
+from kernel.projects import load_project
 from kernel.tags import MANDATORY_TAG_KEYS, mandatory_tags
 from pipelines.definitions.clarify import check_training_data
 from pipelines.definitions.settings import config_hash
-from pipelines.definitions.training import FEATURE_GROUP
-from kernel.feature_schema import load_schemas
 
+MODEL_NAME = "churn"
 try:
     config = parse_settings(runtime_settings(), source=f"Pulumi.{pulumi.get_stack()}.yaml")
-    check_training_data(config, f"Pulumi.{pulumi.get_stack()}.yaml")
+    project = load_project(Path(__file__).resolve().parents[1], MODEL_NAME)
+    check_training_data(config, project)
 except ConfigError as error:
     raise pulumi.RunError(str(error)) from None
 
 pulumi.runtime.register_stack_transformation(keep_data(protect=not config.teardown))
 
-MODEL_NAME = "churn"
-schemas = {schema.name: schema for schema in load_schemas()}
+schemas = {schema.name: schema for schema in project.schemas}
 naming = Naming(config.name_prefix, config.environment, config.account_id, config.region)
 tags = mandatory_tags(config, pulumi.get_project())
 trail_name = naming.resource("trail")
@@ -216,7 +218,8 @@ training_pipeline = TrainingPipeline(
         security_group_ids=[network.workload_security_group_id],
         model_package_group=registry.group_name,
         feature_database=feature_store.database_name,
-        feature_table=schemas[FEATURE_GROUP].offline_table,
+        feature_table=schemas[project.spec().feature_group].offline_table,
+        project=project.spec(),
         feature_workgroup=feature_store.workgroup_name,
         config_hash=config_hash(config),
         tracking_arn=tracking.tracking_arn if tracking else None,

@@ -192,12 +192,18 @@ class ProjectSettings(Protocol):
     """What the loader needs of a project: its file's name and its sections per environment."""
 
     @property
-    def name(self) -> str: ...
+    def name(self) -> str:
+        """The project's name."""
+        ...
 
     @property
-    def source(self) -> str: ...
+    def source(self) -> str:
+        """The project file as errors name it."""
+        ...
 
-    def settings(self, environment: Environment) -> dict[str, Any]: ...
+    def settings(self, environment: Environment) -> dict[str, Any]:
+        """The project's sections for one environment."""
+        ...
 
 
 def _project_keys_in_stack_file(settings: dict[str, Any]) -> list[Problem]:

@@ -9,8 +9,8 @@ from typing import Literal
 import pulumi
 import pulumi_aws as aws
 
-from kernel.naming import Naming
 from kernel.feature_schema import FeatureGroupSchema
+from kernel.naming import Naming
 
 ATHENA_RESULTS_PREFIX = "athena-results/"
 OFFLINE_STORE_PREFIX = "offline-store"

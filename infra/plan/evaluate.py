@@ -22,7 +22,6 @@ from kernel import stack_file
 from kernel.loader import read_stack_file
 from kernel.plan import SECRET, Plan, PlannedResource
 from kernel.stack_set import check_project
-from pipelines.definitions.clarify import check_training_data
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 PROGRAM_DIR = PROJECT_ROOT / "infra"
@@ -71,7 +70,6 @@ def evaluate_stack(stack: str, root: Path = PROJECT_ROOT) -> Plan:
     Raises `ConfigError` for a bad stack file before any resource is registered.
     """
     config = check_project(stack, root)
-    check_training_data(config, stack_file(stack, root).name)
     values = read_stack_file(stack_file(stack, root))
     offline_mocks = OfflineMocks(account_id=config.account_id, region=config.region)
     monitor = RecordingMonitor(offline_mocks)

@@ -18,9 +18,9 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from kernel.feature_schema import FeatureGroupSchema, RecordProblem
 from pipelines.aws_errors import classify
 from pipelines.aws_retry import RetryPolicy, single_attempt_client
-from kernel.feature_schema import FeatureGroupSchema, RecordProblem
 
 
 class RecordValidationError(ValueError):

@@ -6,8 +6,8 @@ import boto3
 from moto import mock_aws
 
 from kernel import StackConfig
-from kernel.plan import Plan
 from kernel.feature_schema import load_schemas
+from kernel.plan import Plan
 from pipelines.plan_requests import api_request
 
 

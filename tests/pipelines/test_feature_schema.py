@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 import yaml
-
-from kernel import ConfigError
 from pipelines.data import CHURN_CSV
 from pipelines.data.generate_churn import COLUMNS, generate
+
+from kernel import ConfigError
 from kernel.feature_schema import FeatureGroupSchema, load_schema, load_schemas
 
 

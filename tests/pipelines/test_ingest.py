@@ -14,6 +14,7 @@ import pytest
 from botocore.exceptions import ClientError, ConnectionClosedError
 from botocore.stub import Stubber
 
+from kernel.feature_schema import FeatureGroupSchema, load_schemas
 from pipelines.aws_retry import RetryPolicy
 from pipelines.features.ingest import (
     IngestionError,
@@ -23,7 +24,6 @@ from pipelines.features.ingest import (
     get_record,
     ingest,
 )
-from kernel.feature_schema import FeatureGroupSchema, load_schemas
 
 GROUP = "mlops-dev-customer-churn"
 
