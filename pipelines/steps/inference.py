@@ -15,9 +15,11 @@ from typing import Any
 
 import joblib
 import pandas as pd
-from dataset import Spec, default_spec_path, load_spec
+from dataset import SPEC_FILE, Spec, load_spec
 
 CSV = "text/csv"
+HERE = os.path.dirname(os.path.abspath(__file__))
+"""The artifact's `code/` folder: this file, `dataset.py` and the `project.json` the model was trained on."""
 
 
 @lru_cache(maxsize=8)
@@ -27,7 +29,7 @@ def _spec(path: str) -> Spec:
 
 def spec_of(path: str = "") -> Spec:
     """The project spec the model was trained on (the `project.json` beside this file by default)."""
-    return _spec(path or default_spec_path())
+    return _spec(path or os.path.join(HERE, SPEC_FILE))
 
 
 def model_fn(model_dir: str) -> Any:

@@ -16,6 +16,7 @@ import pytest
 from infra.plan.evaluate import evaluate_stack
 from kernel import StackConfig, load_stack_file
 from kernel.plan import Plan
+from kernel.projects import Project
 from pipelines.definitions.drift import compile_drift_definition
 from pipelines.definitions.settings import drift_settings, settings_for_stack
 from pipelines.definitions.templates import render_definition
@@ -60,11 +61,15 @@ def jobs_of(definition: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def test_plan_carries_exactly_what_the_sdk_compiles(
-    plans: dict[str, Plan], compiled: dict[str, dict[str, Any]], training_configs: dict[str, StackConfig]
+    plans: dict[str, Plan],
+    compiled: dict[str, dict[str, Any]],
+    training_configs: dict[str, StackConfig],
+    shipped: dict[str, Project],
 ) -> None:
     assert planned(plans["dev"]) == compiled["dev"], "run `mlops pipeline templates`"
     # Only dev trains; dev on demand exercises the other template variant.
-    rendered = render_definition(settings_for_stack(training_configs["on-demand"], plans["dev"].outputs))
+    spec = shipped["churn"].spec()
+    rendered = render_definition(settings_for_stack(training_configs["on-demand"], plans["dev"].outputs, spec))
     assert rendered == compiled["on-demand"], "run `mlops pipeline templates`"
 
 
