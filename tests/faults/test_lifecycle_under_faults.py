@@ -83,7 +83,10 @@ def new_project(root: Path, plans: dict[str, Plan], project_root: Path) -> Path:
         shutil.copy(project_root / name, root / name)
     for stack in ("dev", "prod"):
         (root / f"{stack}-outputs.json").write_text(json.dumps(plans[stack].outputs))
-    with load_project(PROJECT_ROOT, "churn").sample_data.open(encoding="utf-8") as source, (root / "customers.csv").open("w", encoding="utf-8") as out:
+    with (
+        load_project(PROJECT_ROOT, "churn").sample_data.open(encoding="utf-8") as source,
+        (root / "customers.csv").open("w", encoding="utf-8") as out,
+    ):
         out.writelines(line for _, line in zip(range(RECORDS + 1), source, strict=False))
     return root
 

@@ -12,13 +12,13 @@ import requests
 from moto import mock_aws
 
 from kernel import load_stack_file
+from kernel.projects import load_project
 from pipelines.lifecycle import LifecycleError
 from pipelines.lifecycle.promotion import promote, rollback
 from pipelines.lifecycle.registry import decide, list_packages
-from kernel.projects import load_project
 from pipelines.lifecycle.smoke import sample_payload, smoke_test
-from pipelines.parity import PROJECT_ROOT
 from pipelines.lifecycle.stack_files import pinned_package
+from pipelines.parity import PROJECT_ROOT
 from tests.helpers import LINEAGE
 
 GROUP = "mlops-dev-churn"
@@ -195,7 +195,7 @@ def test_smoke_test_accepts_probabilities_and_refuses_anything_else() -> None:
             smoke_test(runtime, "mlops-staging-churn", payload + "\n")
         with pytest.raises(LifecycleError, match=r"scores outside \[0, 1\]: \[1.7\]"):
             smoke_test(runtime, "mlops-staging-churn", payload + " ")
-        with pytest.raises(LifecycleError, match="not one probability per line"):
+        with pytest.raises(LifecycleError, match="not one number per line"):
             smoke_test(runtime, "mlops-staging-churn", payload + "  ")
 
 
