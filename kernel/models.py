@@ -379,10 +379,10 @@ class TrackingConfig(Section):
         pattern=r"^(MON|TUE|WED|THU|FRI|SAT|SUN):([01]\d|2[0-3]):[0-5]\d$",
         description="Weekly maintenance start in UTC, e.g. SUN:03:00.",
     )
-    experiment: str = Field(
-        default="churn",
+    experiment: str | None = Field(
+        default=None,
         pattern=r"^[a-zA-Z0-9][a-zA-Z0-9_-]{0,63}$",
-        description="MLflow experiment the pipeline's runs are logged to.",
+        description="MLflow experiment the pipeline's runs are logged to; default: the project's name.",
     )
 
     @model_validator(mode="after")
@@ -390,6 +390,10 @@ class TrackingConfig(Section):
         if "server_size" in self.model_fields_set and self.kind != "server":
             raise ValueError("serverSize applies to kind: server only; remove it or set kind: server")
         return self
+
+
+LOWER_IS_BETTER = frozenset({"rmse", "mae"})
+"""Gate metrics that are errors: a model passes at or below the threshold (pipelines/steps/evaluate.py)."""
 
 
 class TrainingConfig(Section):
@@ -401,20 +405,34 @@ class TrainingConfig(Section):
     )
     use_spot: bool = Field(default=True, description="Managed spot training with checkpoints.")
     max_runtime_seconds: int = Field(default=3600, ge=60, le=432_000, description="Hard stop of a training job.")
-    objective_metric: Literal["auc", "accuracy", "f1"] = Field(
-        default="auc", description="Metric the evaluation step compares to the threshold."
+    objective_metric: Literal["auc", "accuracy", "f1", "rmse", "mae", "r2"] = Field(
+        default="auc",
+        description="Metric the evaluation step compares to the threshold: auc, accuracy or f1 for a classifier; "
+        "rmse, mae (errors, in the label's units) or r2 for a regressor.",
     )
     metric_threshold: float = Field(
-        gt=0, le=1, description="A model scoring below this is not registered (the pipeline fails)."
-    )
-    sensitive_attribute: str = Field(
-        default="gender", pattern=r"^[a-z][a-z0-9_]*$", description="Attribute the bias report groups by."
+        gt=0,
+        description="The gate: a model scoring below this (auc, accuracy, f1, r2: at most 1), or with an error above "
+        "it (rmse, mae: in the label's units), is not registered (the pipeline fails).",
     )
     max_bias_gap: float = Field(
-        default=0.1, gt=0, le=1, description="Largest demographic parity gap a registered model may have."
+        default=0.1,
+        gt=0,
+        le=1,
+        description="Largest demographic parity gap a registered model may have, across the groups of the "
+        "project's model.sensitiveAttribute (the one attribute the bias reports group by).",
     )
     tuning: TuningConfig | None = Field(default=None, description="Tune hyperparameters instead of one training job.")
     tracking: TrackingConfig = Field(default_factory=TrackingConfig)
+
+    @model_validator(mode="after")
+    def _threshold_fits_metric(self) -> Self:
+        if self.objective_metric not in LOWER_IS_BETTER and self.metric_threshold > 1:
+            raise ValueError(
+                f"metricThreshold {self.metric_threshold} is above 1, which {self.objective_metric} never reaches; "
+                "set a share between 0 and 1 (only rmse and mae, errors in the label's units, go above 1)"
+            )
+        return self
 
 
 SERVERLESS_EXCLUSIONS = "https://docs.aws.amazon.com/sagemaker/latest/dg/serverless-endpoints.html"

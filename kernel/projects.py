@@ -37,6 +37,8 @@ RESERVED_NAMES = frozenset(
 """First segments of the platform's own resource names: a project so named would fall inside their patterns."""
 
 ModelKind = Literal["classifier", "regressor"]
+KIND_METRICS: dict[str, tuple[str, ...]] = {"classifier": ("auc", "accuracy", "f1"), "regressor": ("rmse", "mae", "r2")}
+"""The gate metrics (`training.objectiveMetric`) that score each kind of model."""
 
 
 class _Model(BaseModel):
@@ -51,6 +53,11 @@ class ModelSettings(_Model):
     label: str = Field(description="The feature the model predicts; never an input.")
     sensitive_attribute: str | None = Field(
         default=None, description="A feature kept out of the inputs and used only for bias reports."
+    )
+    label_threshold: float | None = Field(
+        default=None,
+        description="Regressor only: a label or prediction above this is the favourable outcome the bias reports "
+        "count (SageMaker Clarify's label_values_or_threshold for a continuous label: its exclusive lower bound).",
     )
     description: str = Field(min_length=1, max_length=128, description="Model package group description.")
 
@@ -124,6 +131,7 @@ class Project:
             sensitive=model.sensitive_attribute,
             numeric=tuple(feature.name for feature in inputs if feature.type != "String"),
             categorical=tuple(feature.name for feature in inputs if feature.type == "String"),
+            label_threshold=model.label_threshold,
         )
 
     @property
@@ -145,6 +153,8 @@ class ProjectSpec:
     sensitive: str | None
     numeric: tuple[str, ...]
     categorical: tuple[str, ...]
+    label_threshold: float | None = None
+    """Regressor: a label or prediction above this is the favourable outcome of the bias reports."""
 
     @property
     def features(self) -> list[str]:
@@ -164,6 +174,7 @@ class ProjectSpec:
                 "sensitive": self.sensitive,
                 "numeric": list(self.numeric),
                 "categorical": list(self.categorical),
+                "label_threshold": self.label_threshold,
             },
             indent=2,
             sort_keys=True,
@@ -233,6 +244,37 @@ def _model_problems(project: Project) -> list[Problem]:
         )
     if not problems and model.kind == "regressor" and types[model.label] == "String":
         problems.append(Problem("model.label", "a regressor's label must be numeric (Integral or Fractional)"))
+    if model.kind == "classifier" and model.label_threshold is not None:
+        problems.append(Problem("model.labelThreshold", "applies to a regressor only; a classifier's positive is 1"))
+    if model.kind == "regressor" and model.sensitive_attribute and model.label_threshold is None:
+        problems.append(
+            Problem(
+                "model.labelThreshold",
+                "is required for a regressor with a sensitiveAttribute: bias reports count labels and predictions "
+                "above it as the favourable outcome",
+            )
+        )
+    return problems + _metric_problems(project)
+
+
+def _metric_problems(project: Project) -> list[Problem]:
+    """A gate metric that does not score the model's kind (an RMSE gate on a classifier, an AUC gate on a regressor)."""
+    kind = project.file.model.kind
+    fits = KIND_METRICS[kind]
+    problems = []
+    for environment, sections in project.file.environments.items():
+        training = sections.get("training")
+        if not isinstance(training, dict):
+            continue
+        metric = training.get("objectiveMetric", "auc")  # TrainingConfig's default
+        if metric not in fits:
+            written = "" if "objectiveMetric" in training else " (the default)"
+            problems.append(
+                Problem(
+                    f"environments.{environment}.training.objectiveMetric",
+                    f"{metric!r}{written} does not score a {kind}; set one of {', '.join(fits)}",
+                )
+            )
     return problems
 
 

@@ -218,11 +218,13 @@ def _plan(state: DemoState) -> str:
 
 def _train(state: DemoState) -> str:
     from kernel import load_stack_file
+    from mlops.project_context import current_project
     from pipelines.local_run import run_training
 
     training = load_stack_file(state.workspace / "Pulumi.dev.yaml").trained()
     run = run_training(
         state.out / "training",
+        current_project(state.workspace),
         training.objective_metric,
         training.metric_threshold,
         max_bias=training.max_bias_gap,
@@ -279,13 +281,12 @@ def _ingest(state: DemoState) -> str:
 
     from botocore.stub import Stubber
 
-    from kernel.feature_schema import load_schemas
-    from pipelines.data import CHURN_CSV
+    from mlops.project_context import current_project
     from pipelines.features.ingest import feature_store_client, ingest
 
-    schema = load_schemas()[0]
+    schema = current_project(state.workspace).schema
     group = state.plans["dev"].outputs["feature_group_names"][schema.name]
-    with CHURN_CSV.open(encoding="utf-8") as handle:
+    with current_project(state.workspace).sample_data.open(encoding="utf-8") as handle:
         rows = [schema.parse_row(row) for _, row in zip(range(SAMPLE_RECORDS), csv.DictReader(handle), strict=False)]
     client = feature_store_client(state.region, endpoint_url="https://featurestore-runtime.invalid")
     with Stubber(client) as stubber:
@@ -359,13 +360,14 @@ def _register(state: DemoState) -> str:
 def _track(state: DemoState) -> None:
     """What the pipeline's TrackExperiment step does for this execution, into the local MLflow store."""
     from kernel import load_stack_file
-    from pipelines.definitions.settings import config_hash
+    from mlops.project_context import DEFAULT_PROJECT
+    from pipelines.definitions.settings import config_hash, experiment_name
     from pipelines.local_run import LocalTrainingRun
 
     config = load_stack_file(state.workspace / "Pulumi.dev.yaml")
     run = LocalTrainingRun(state.out / "training")
     tracked = run.track(
-        experiment=config.trained().tracking.experiment,
+        experiment=experiment_name(config.trained(), DEFAULT_PROJECT),
         run_key=state.execution_id,
         git_commit=_git_commit(state.root),
         config_hash=config_hash(config),
@@ -442,13 +444,14 @@ def _register_request(plan: Any, run_uri: str, state: DemoState) -> dict[str, An
 
 
 def _promote(state: DemoState) -> str:
+    from mlops.project_context import DEFAULT_PROJECT
     from pipelines.lifecycle.promotion import promote
     from pipelines.lifecycle.registry import decide
 
     sagemaker = _client("sagemaker", state)
     decide(sagemaker, state.package_arn, "Approved", "demo: auc above the dev threshold on the held-out split")
-    to_staging = promote(sagemaker, state.workspace, state.package_arn, "staging")
-    to_prod = promote(sagemaker, state.workspace, state.package_arn, "prod")
+    to_staging = promote(sagemaker, state.workspace, state.package_arn, "staging", DEFAULT_PROJECT)
+    to_prod = promote(sagemaker, state.workspace, state.package_arn, "prod", DEFAULT_PROJECT)
     return (
         f"approved; pinned in {to_staging.stack} and {to_prod.stack} "
         f"({state.workspace / 'Pulumi.prod.yaml'}); `pulumi up` would now deploy it"
@@ -459,16 +462,18 @@ def _smoke(state: DemoState) -> str:
     import requests
 
     from infra.plan.evaluate import evaluate_stack
+    from mlops.project_context import current_project
     from pipelines.lifecycle.smoke import sample_payload, smoke_test
-    from pipelines.local_run import load_step_module
+    from pipelines.local_run import load_model_handlers
 
     staging = evaluate_stack("staging", state.workspace)
     state.plans["staging"] = staging
     endpoint = staging.outputs["endpoint_name"]
     _deploy_endpoint(_client("sagemaker", state, "staging"), staging)
-    handlers = load_step_module("inference")
+    project = current_project(state.workspace)
+    handlers = load_model_handlers(state.out / "training" / "model")
     model = handlers.model_fn(str(state.out / "training" / "model"))
-    payload = sample_payload(rows=5)
+    payload = sample_payload(project, rows=5)
     answer = handlers.output_fn(handlers.predict_fn(handlers.input_fn(payload), model))
     # moto cannot run a model: it answers with what the real inference handler computes for this payload.
     requests.post(
@@ -477,7 +482,7 @@ def _smoke(state: DemoState) -> str:
               "results": [{"Body": answer, "ContentType": "text/csv", "InvokedProductionVariant": "primary"}]},
         timeout=10,
     )  # fmt: skip
-    result = smoke_test(_client("sagemaker-runtime", state, "staging"), endpoint, payload)
+    result = smoke_test(_client("sagemaker-runtime", state, "staging"), endpoint, payload, project.file.model.kind)
     return (
         f"{endpoint} created from the staging plan in account {state.accounts['staging']}; {result.rows} rows scored: "
         f"{result.scores} (simulated: moto cannot run a model, so the emulator answers with what the real inference "
@@ -525,13 +530,15 @@ def _mlflow_run_id(state: DemoState, run_name: str) -> str:
     from mlflow.tracking import MlflowClient
 
     from kernel import load_stack_file
+    from mlops.project_context import DEFAULT_PROJECT
+    from pipelines.definitions.settings import experiment_name
     from pipelines.local_run import LocalTrainingRun
 
     logging.getLogger("mlflow").setLevel(logging.WARNING)
     store = LocalTrainingRun(state.out / "training").tracking_store
     client = MlflowClient(tracking_uri=f"sqlite:///{store / 'mlflow.db'}")
     experiment = client.get_experiment_by_name(
-        load_stack_file(state.workspace / "Pulumi.dev.yaml").trained().tracking.experiment
+        experiment_name(load_stack_file(state.workspace / "Pulumi.dev.yaml").trained(), DEFAULT_PROJECT)
     )
     if experiment is None:
         return ""
@@ -543,7 +550,8 @@ def _drift(state: DemoState) -> str:
     import numpy as np
     import pandas as pd
 
-    from pipelines.local_run import load_step_module, run_step
+    from mlops.project_context import current_project
+    from pipelines.local_run import LocalTrainingRun, run_step
     from pipelines.pipeline_ops import start_pipeline, upsert_pipeline
 
     staging = state.plans["staging"]
@@ -554,7 +562,7 @@ def _drift(state: DemoState) -> str:
     shifted.loc[np.random.default_rng(0).random(len(shifted)) < 0.5, "contract"] = "month-to-month"
     capture = state.out / "capture" / endpoint
     capture.mkdir(parents=True)
-    features = load_step_module("dataset").FEATURES
+    features = current_project(state.workspace).spec().features
     lines = [
         json.dumps(
             {
@@ -574,6 +582,7 @@ def _drift(state: DemoState) -> str:
     run_step(
         "drift", "--capture", str(capture), "--model-package-arn", state.package_arn, "--region", state.region,
         "--endpoint", endpoint, "--output", str(drift_dir), "--publish",
+        "--project-spec", str(LocalTrainingRun(state.out / "training").spec),
     )  # fmt: skip
     report = json.loads((drift_dir / "drift.json").read_text())
     cloudwatch = _client("cloudwatch", state)

@@ -10,7 +10,6 @@ from rich.markup import escape
 from kernel import ConfigError, StackConfig, load_stack_file, stack_file, stack_names
 from kernel.stack_set import check_stack_name, project_problems
 from mlops.console import UserError, console, errors
-from pipelines.definitions.clarify import check_training_data
 
 
 def validate_stacks(root: Path, names: Sequence[str] | None = None) -> dict[str, StackConfig] | None:
@@ -31,7 +30,6 @@ def validate_stacks(root: Path, names: Sequence[str] | None = None) -> dict[str,
             continue
         try:
             config = siblings[name] = load_stack_file(path)
-            check_training_data(config, path.name)
         except ConfigError as error:
             failed[name] = error
             if name not in siblings:
@@ -56,7 +54,7 @@ def validate_stacks(root: Path, names: Sequence[str] | None = None) -> dict[str,
             continue
         config = loaded[name]
         console.print(f"[green]✓[/] {path.name}: {config.environment} in {config.region}, account {config.account_id}")
-    problems += _validate_feature_schemas()
+    problems += _validate_feature_schemas(root)
     if problems:
         errors.print(f"{problems} problem(s) found")
         return None
@@ -78,16 +76,19 @@ def _other_stacks(root: Path, names: Sequence[str]) -> tuple[dict[str, StackConf
     return loaded, unreadable
 
 
-def _validate_feature_schemas() -> int:
-    """Validate the feature group schema files every stack provisions; the number of problems."""
-    from kernel.feature_schema import SCHEMA_DIR, load_schemas
+def _validate_feature_schemas(root: Path) -> int:
+    """Validate every project (its file and feature group schemas); the number of problems."""
+    from kernel.projects import load_project, project_names
 
-    try:
-        schemas = load_schemas(SCHEMA_DIR)
-    except ConfigError as error:
-        console.print("[red]✗[/] feature schemas")
-        for line in error.lines():
-            errors.print(f"  [red]error:[/] {escape(line)}")
-        return len(error.problems)
-    console.print(f"[green]✓[/] feature schemas: {', '.join(schema.name for schema in schemas)}")
-    return 0
+    problems = 0
+    for name in project_names(root):
+        try:
+            project = load_project(root, name)
+        except ConfigError as error:
+            console.print(f"[red]✗[/] projects/{name}")
+            for line in error.lines():
+                errors.print(f"  [red]error:[/] {escape(line)}")
+            problems += len(error.problems)
+            continue
+        console.print(f"[green]✓[/] feature schemas of {name}: {', '.join(schema.name for schema in project.schemas)}")
+    return problems

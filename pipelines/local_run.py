@@ -6,7 +6,9 @@ so sibling imports and argument parsing behave as in SageMaker.
 
 from __future__ import annotations
 
+import hashlib
 import importlib
+import importlib.util
 import json
 import runpy
 import sys
@@ -17,9 +19,11 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from pipelines.data import CHURN_CSV
+from kernel.projects import Project, ProjectSpec
 
 STEPS_DIR = Path(__file__).parent / "steps"
+SPEC_FILE = "project.json"
+"""The project spec's file name beside the step code (the steps' `dataset.SPEC_FILE`)."""
 
 
 @contextmanager
@@ -39,6 +43,33 @@ def load_step_module(name: str) -> ModuleType:
         return importlib.import_module(name)
 
 
+def write_spec(spec: ProjectSpec, folder: Path) -> Path:
+    """Write `spec` as `<folder>/project.json`, the file every step reads through `--project-spec`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / SPEC_FILE
+    path.write_text(spec.to_json(), encoding="utf-8")
+    return path
+
+
+def load_model_handlers(model_dir: Path) -> ModuleType:
+    """The inference handlers a model artifact carries (`<model_dir>/code/inference.py`), as its container loads them.
+
+    Each artifact's handlers read the `project.json` beside them, so two projects' models load side by side.
+    """
+    script = model_dir / "code" / "inference.py"
+    name = "inference_" + hashlib.sha256(str(script.resolve()).encode()).hexdigest()[:12]
+    if name in sys.modules:
+        return sys.modules[name]
+    loader = importlib.util.spec_from_file_location(name, script)
+    if loader is None or loader.loader is None:
+        raise FileNotFoundError(f"{script}: the model carries no inference handlers")
+    module = importlib.util.module_from_spec(loader)
+    with _as_script(script, []):
+        loader.loader.exec_module(module)
+    sys.modules[name] = module
+    return module
+
+
 def run_step(name: str, *argv: str) -> dict[str, Any]:
     """Run `pipelines/steps/<name>.py` with `argv`; returns the script's module globals."""
     script = STEPS_DIR / f"{name}.py"
@@ -51,6 +82,11 @@ class LocalTrainingRun:
     """Where a local run of preprocess -> train -> evaluate -> baseline wrote its results."""
 
     root: Path
+
+    @property
+    def spec(self) -> Path:
+        """The project spec the steps ran with."""
+        return self.root / SPEC_FILE
 
     @property
     def evaluation(self) -> Path:
@@ -93,32 +129,39 @@ class LocalTrainingRun:
 
 def run_training(
     root: Path,
+    project: Project,
     metric: str,
     threshold: float,
     *,
-    data: Path = CHURN_CSV,
+    data: Path | None = None,
     n_estimators: int = 200,
     max_bias: float | None = None,
-    experiment: str = "churn",
+    experiment: str | None = None,
     run_key: str = "local",
     git_commit: str = "",
     config_hash: str = "",
     track: bool = True,
 ) -> LocalTrainingRun:
-    """Run the training steps on `data` under `root`, as the pipeline would, and (with `track`) log the run."""
+    """Run `project`'s training steps on `data` (its sample by default) under `root`, as the pipeline would.
+
+    With `track`, the run is logged to a local MLflow store, in `experiment` (default: the project's name).
+    """
     run = LocalTrainingRun(root)
+    spec = str(write_spec(project.spec(), root))
     splits = root / "data"
-    run_step("preprocess", "--input", str(data), "--output", str(splits))
+    run_step("preprocess", "--input", str(data or project.sample_data), "--output", str(splits), "--project-spec", spec)
     run_step(
         "train", "--train", str(splits / "train"), "--model-dir", str(run.model_dir),
-        "--checkpoint-dir", str(root / "checkpoints"), "--n-estimators", str(n_estimators),
+        "--checkpoint-dir", str(root / "checkpoints"), "--n-estimators", str(n_estimators), "--project-spec", spec,
     )  # fmt: skip
     run_step(
         "evaluate", "--model", str(run.model_dir), "--test", str(splits / "test"),
         "--output", str(run.evaluation.parent), "--metric", metric, "--threshold", str(threshold),
-        *(["--max-bias", str(max_bias)] if max_bias is not None else []),
+        "--project-spec", spec, *(["--max-bias", str(max_bias)] if max_bias is not None else []),
     )  # fmt: skip
-    run_step("baseline", "--train", str(splits / "train"), "--output", str(run.baseline.parent))
+    run_step("baseline", "--train", str(splits / "train"), "--output", str(run.baseline.parent), "--project-spec", spec)
     if track:
-        run.track(experiment=experiment, run_key=run_key, git_commit=git_commit, config_hash=config_hash)
+        run.track(
+            experiment=experiment or project.name, run_key=run_key, git_commit=git_commit, config_hash=config_hash
+        )
     return run

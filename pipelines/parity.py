@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pipelines.data import CHURN_CSV
+from kernel.projects import Project, load_project, project_names
 from pipelines.images import HERE as IMAGES_DIR
 from pipelines.images import image, image_of_step
-from pipelines.local_run import STEPS_DIR
+from pipelines.local_run import SPEC_FILE, STEPS_DIR
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 PARITY_DIR = PROJECT_ROOT / ".venv-parity"
@@ -95,33 +95,48 @@ class _Runner:
         return done.stdout
 
 
+def gate_of(project: Project) -> tuple[str, float]:
+    """The metric and threshold of the project's gate, as its dev training settings write them."""
+    training = project.settings("dev").get("training") or {}
+    return str(training.get("objectiveMetric", "auc")), float(training["metricThreshold"])
+
+
 def run_chain(
     root: Path,
+    project: Project,
     *,
-    data: Path = CHURN_CSV,
-    threshold: float = 0.7,
+    data: Path | None = None,
     max_bias: float = 0.1,
     n_estimators: int = 200,
     parity_dir: Path = PARITY_DIR,
 ) -> ParityRun:
-    """Run preprocess -> train -> evaluate -> baseline -> drift -> serve -> track, each on its image."""
+    """Run `project`'s preprocess -> train -> evaluate -> baseline -> drift -> serve -> track, each on its image.
+
+    The code folder is staged as the project program stages it: the step scripts and the project's
+    `project.json`, which every step reads through `--project-spec`.
+    """
     run = ParityRun(root)
     shutil.copytree(STEPS_DIR, run.code, ignore=shutil.ignore_patterns("__pycache__", "*.md"))
+    (run.code / SPEC_FILE).write_text(project.spec().to_json(), encoding="utf-8")
     shutil.copy(IMAGES_DIR / "serve.py", root / "serve.py")
+    spec = ("--project-spec", f"code/{SPEC_FILE}")
+    metric, threshold = gate_of(project)
     runner = _Runner(run, parity_dir)
-    runner.step("preprocess.py", "--input", str(data), "--output", "data")
+    runner.step("preprocess.py", "--input", str(data or project.sample_data), "--output", "data", *spec)
     runner.step(
         "train.py", "--train", "data/train", "--validation", "data/validation", "--model-dir", "model",
-        "--checkpoint-dir", "checkpoints", "--n-estimators", str(n_estimators),
+        "--checkpoint-dir", "checkpoints", "--n-estimators", str(n_estimators), *spec,
     )  # fmt: skip
     runner.step(
         "evaluate.py", "--model", "model", "--test", "data/test", "--output", "evaluation",
-        "--metric", "auc", "--threshold", str(threshold), "--max-bias", str(max_bias),
+        "--metric", metric, "--threshold", str(threshold), "--max-bias", str(max_bias), *spec,
     )  # fmt: skip
-    runner.step("baseline.py", "--train", "data/train", "--output", "baseline")
-    runner.step("drift.py", "--capture", "data/test", "--baseline", "baseline/baseline.json", "--output", "drift")
+    runner.step("baseline.py", "--train", "data/train", "--output", "baseline", *spec)
+    runner.step(
+        "drift.py", "--capture", "data/test", "--baseline", "baseline/baseline.json", "--output", "drift", *spec
+    )
     request = root / "request.csv"
-    request.write_text(_request_rows(root / "data" / "test" / "test.csv", rows=5), encoding="utf-8")
+    request.write_text(_request_rows(root / "data" / "test" / "test.csv", project, rows=5), encoding="utf-8")
     (root / "response.csv").write_text(runner.serve(root / "model", request), encoding="utf-8")
     runner.step(
         "track.py", "--evaluation", "evaluation", "--lineage", "data/lineage", "--output", "tracking",
@@ -130,19 +145,12 @@ def run_chain(
     return run
 
 
-def _request_rows(test_csv: Path, rows: int) -> str:
+def _request_rows(test_csv: Path, project: Project, rows: int) -> str:
     """The first `rows` test records as a headerless CSV request of the model's features."""
     lines = test_csv.read_text(encoding="utf-8").splitlines()
     header = lines[0].split(",")
-    features = _features()
-    index = [header.index(name) for name in features]
+    index = [header.index(name) for name in project.spec().features]
     return "\n".join(",".join(line.split(",")[i] for i in index) for line in lines[1 : rows + 1]) + "\n"
-
-
-def _features() -> list[str]:
-    from pipelines.local_run import load_step_module
-
-    return list(load_step_module("dataset").FEATURES)
 
 
 def images_used() -> list[str]:
@@ -153,14 +161,16 @@ def images_used() -> list[str]:
 
 
 def main() -> None:
-    """`python -m pipelines.parity OUT`: run the chain into OUT and print each image's decision."""
+    """`python -m pipelines.parity OUT`: run every project's chain into OUT/<project>; print each decision."""
     root = Path(sys.argv[1] if len(sys.argv) > 1 else "out/parity")
     if root.exists():
         shutil.rmtree(root)
-    root.mkdir(parents=True)
-    run = run_chain(root)
-    decision = run.read("evaluation", "evaluation.json")["decision"]
-    print(f"parity: {', '.join(f'{k} (Python {image(k).python})' for k in images_used())}: {decision['reason']}")
+    for name in project_names(PROJECT_ROOT):
+        (root / name).mkdir(parents=True)
+        run = run_chain(root / name, load_project(PROJECT_ROOT, name))
+        decision = run.read("evaluation", "evaluation.json")["decision"]
+        images = ", ".join(f"{k} (Python {image(k).python})" for k in images_used())
+        print(f"parity {name}: {images}: {decision['reason']}")
 
 
 if __name__ == "__main__":

@@ -22,10 +22,12 @@ from kernel import StackConfig, load_stack_file, stack_file
 from kernel.loader import parse_settings, read_stack_file
 from kernel.plan import Plan
 from kernel.projects import load_project
-from pipelines.parity import ParityRun, run_chain
+from pipelines.parity import PROJECT_ROOT, ParityRun, run_chain
 from tests.helpers import FIXTURE_STACKS
 
 STACKS = ("dev", "staging", "prod")
+PARITY_PROJECTS = ("churn", "claims")
+"""The shipped projects, one of each model kind, whose step chains run on the images' Python."""
 
 FAKE_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -122,19 +124,20 @@ class _Background:
     """
 
     thread: threading.Thread | None = None
-    result: ParityRun | BaseException | None = None
+    result: dict[str, ParityRun] | BaseException | None = None
 
 
 @pytest.hookimpl(trylast=True)  # after -k and -m have deselected what will not run
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
-    if _Background.thread or not any("parity_run" in getattr(item, "fixturenames", ()) for item in items):
+    wanted = ("parity_run", "parity_runs")
+    if _Background.thread or not any(set(wanted) & set(getattr(item, "fixturenames", ())) for item in items):
         return
     root = Path(tempfile.mkdtemp(prefix="parity-"))
     atexit.register(shutil.rmtree, root, True)
 
     def run() -> None:
         try:
-            _Background.result = run_chain(root)
+            _Background.result = _run_chains(root)
         except BaseException as error:  # reported by the fixture, in the test that needs it
             _Background.result = error
 
@@ -142,13 +145,23 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     _Background.thread.start()
 
 
+def _run_chains(root: Path) -> dict[str, ParityRun]:
+    return {name: run_chain(root / name, load_project(PROJECT_ROOT, name)) for name in PARITY_PROJECTS}
+
+
 @pytest.fixture(scope="session")
-def parity_run() -> ParityRun:
-    """preprocess -> train -> evaluate -> baseline -> drift -> serve -> track, each on its image's Python and pins."""
+def parity_runs() -> dict[str, ParityRun]:
+    """Each shipped project's preprocess -> ... -> track, every step on its image's Python and pins."""
     if _Background.thread is None:  # collected some other way: run it here
-        return run_chain(Path(tempfile.mkdtemp(prefix="parity-")))
+        return _run_chains(Path(tempfile.mkdtemp(prefix="parity-")))
     _Background.thread.join()
     if isinstance(_Background.result, BaseException):
         raise _Background.result
     assert _Background.result is not None
     return _Background.result
+
+
+@pytest.fixture(scope="session")
+def parity_run(parity_runs: dict[str, ParityRun]) -> ParityRun:
+    """The churn project's parity run (the classifier)."""
+    return parity_runs["churn"]

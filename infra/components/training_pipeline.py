@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -14,20 +12,13 @@ import pulumi_aws as aws
 
 from kernel.models import TrainingConfig
 from kernel.naming import Naming
+from kernel.projects import ProjectSpec
 from pipelines.definitions.clarify import CHECKS, analysis_configs, config_prefix, config_text
+from pipelines.definitions.code import SPEC_FILE, code_prefix, step_scripts
 from pipelines.definitions.settings import pipeline_settings
 from pipelines.definitions.templates import render_definition
 
-STEPS_DIR = Path(__file__).resolve().parents[2] / "pipelines" / "steps"
 MAX_PARALLEL_STEPS = 4
-
-
-def code_hash(steps_dir: Path = STEPS_DIR) -> str:
-    """Content hash of the step scripts: the code prefix changes exactly when a script does."""
-    digest = hashlib.sha256()
-    for path in sorted(steps_dir.glob("*.py")):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
-    return digest.hexdigest()[:16]
 
 
 @dataclass(frozen=True)
@@ -51,6 +42,8 @@ class TrainingPipelineArgs:
     feature_table: str
     feature_workgroup: pulumi.Input[str]
     config_hash: str
+    project: ProjectSpec
+    """The project's data contract: staged beside the scripts as `project.json`, which every step reads."""
     tracking_arn: pulumi.Input[str] | None = None
     """The environment's MLflow App or tracking server (None: tracking is off)."""
 
@@ -72,7 +65,7 @@ class TrainingPipeline(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: TrainingPipelineArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mlops:pipelines:TrainingPipeline", name, None, opts)
-        self.code_prefix = f"code/{code_hash()}/"
+        self.code_prefix = code_prefix(args.project)
         objects = [
             self._staged(
                 f"{name}-code-{path.stem}",
@@ -81,8 +74,17 @@ class TrainingPipeline(pulumi.ComponentResource):
                 "text/x-python",
                 source=pulumi.FileAsset(str(path)),
             )
-            for path in sorted(STEPS_DIR.glob("*.py"))
+            for path in step_scripts()
         ]
+        objects.append(
+            self._staged(
+                f"{name}-code-project",
+                args,
+                f"{self.code_prefix}{SPEC_FILE}",
+                "application/json",
+                content=args.project.to_json(),
+            )
+        )
         self.pipeline_name = self.pipeline_arn = None
         if args.training is not None:
             staged = objects + self._clarify_configs(name, args, args.training)
@@ -119,6 +121,7 @@ class TrainingPipeline(pulumi.ComponentResource):
                             "feature_table": args.feature_table,
                             "config_hash": args.config_hash,
                         },
+                        args.project,
                     )
                 ),
                 sort_keys=True,
@@ -140,7 +143,7 @@ class TrainingPipeline(pulumi.ComponentResource):
         self, name: str, args: TrainingPipelineArgs, training: TrainingConfig
     ) -> list[aws.s3.BucketObjectv2]:
         """The Clarify checks' analysis configs, staged content-addressed next to the step code."""
-        configs = analysis_configs(training.sensitive_attribute, training.processing_instance_type)  # checked
+        configs = analysis_configs(args.project, training.processing_instance_type)  # checked
         prefix = config_prefix(configs)
         return [
             self._staged(

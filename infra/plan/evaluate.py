@@ -35,7 +35,6 @@ from kernel.program_stacks import (
 )
 from kernel.projects import PROJECTS_DIR, load_project, project_names
 from kernel.stack_set import check_project
-from pipelines.definitions.clarify import check_training_data
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 PROGRAM_DIRS = {
@@ -99,7 +98,7 @@ def evaluate_stack(
     loaded = [load_project(root, name) for name in names]
     values = read_stack_file(stack_file(stack, root))
     for project in loaded:
-        check_training_data(parse_settings(values, stack_file(stack, root).name, project), project.source)
+        check_training_data(parse_settings(values, stack_file(stack, root).name, project), project)
     platform_plan = _evaluate(root, PLATFORM_PROGRAM, stack, values, config.account_id, config.region, None, {})
     resources = list(platform_plan.records) if platform else []
     outputs: dict[str, Any] = dict(platform_plan.outputs)

@@ -46,7 +46,7 @@ try:
     project = load_project(ROOT, project_name)
     platform_file = stack_file(environment, ROOT)
     config = parse_settings(read_stack_file(platform_file), platform_file.name, project)
-    check_training_data(config, project.source)
+    check_training_data(config, project)
 except ConfigError as error:
     raise pulumi.RunError(str(error)) from None
 
@@ -217,6 +217,7 @@ training_pipeline = TrainingPipeline(
         model_package_group=registry.group_name,
         feature_database=feature_store.database_name,
         feature_table=project.schema.offline_table,
+        project=project.spec(),
         feature_workgroup=feature_store.workgroup_name,
         config_hash=config_hash(config),
         tracking_arn=tracking.tracking_arn if tracking else None,

@@ -34,15 +34,15 @@ def ingest(
     re-run with `--skip N` to resume after them, or without it to overwrite them with the same values.
     """
     from kernel import load_stack_file, stack_file
-    from kernel.feature_schema import load_schemas
     from kernel.naming import Naming
     from mlops.cli import ROOT
+    from mlops.project_context import current_project
     from pipelines.features.ingest import RecordValidationError, feature_store_client
     from pipelines.features.ingest import ingest as run
 
     config = load_stack_file(stack_file(stack, ROOT))
     naming = Naming(config.name_prefix, config.environment, config.account_id, config.region)
-    schemas = {schema.name: schema for schema in load_schemas()}
+    schemas = {schema.name: schema for schema in current_project(ROOT).schemas}
     by_full_name = {naming.sagemaker(name): name for name in schemas}
     name = by_full_name.get(group, group)
     if name not in schemas:

@@ -52,10 +52,11 @@ def list_(
     endpoint_url: EndpointOption = None,
 ) -> None:
     """List the versions in the stack's model package group, newest first."""
+    from mlops.project_context import DEFAULT_PROJECT
     from pipelines.lifecycle.promotion import stack_group
     from pipelines.lifecycle.registry import list_packages
 
-    group = stack_group(_root(), stack)
+    group = stack_group(_root(), stack, DEFAULT_PROJECT)
     table = Table(title=f"{group}", title_justify="left")
     for column in ("version", "status", "created", "arn"):
         table.add_column(column)
@@ -66,10 +67,11 @@ def list_(
 
 
 def _decide(arn: str, decision: str, reason: str, stack: str, endpoint_url: str | None) -> None:
+    from mlops.project_context import DEFAULT_PROJECT
     from pipelines.lifecycle.promotion import stack_group
     from pipelines.lifecycle.registry import decide
 
-    group = stack_group(_root(), stack)
+    group = stack_group(_root(), stack, DEFAULT_PROJECT)
     result = decide(_client("sagemaker", stack, endpoint_url), arn, decision, reason, [group])  # type: ignore[arg-type]
     console.print(f"{arn}: {decision} ({result})")
 
@@ -94,6 +96,7 @@ def promote(
 ) -> None:
     """Pin an approved package in the next stage's stack file (deploy it with `pulumi up`)."""
     from kernel.types import ENVIRONMENTS
+    from mlops.project_context import DEFAULT_PROJECT
     from pipelines.lifecycle.promotion import promote as run
     from pipelines.lifecycle.stack_files import pinned_package
 
@@ -103,7 +106,7 @@ def promote(
     package = arn or pinned_package(_root(), source)
     if package is None:
         raise UserError(f"{source} serves no model; pass --arn with an approved package")
-    change = run(_client("sagemaker", to, endpoint_url), _root(), package, to)
+    change = run(_client("sagemaker", to, endpoint_url), _root(), package, to, DEFAULT_PROJECT)
     verb = "pinned" if change.changed else "already pins"
     console.print(f"Pulumi.{to}.yaml {verb} {change.current} (was {change.previous or 'nothing'})", soft_wrap=True)
 
@@ -143,14 +146,16 @@ def smoke(
 ) -> None:
     """Invoke the stack's endpoint with sample rows and check every answer is a probability."""
     from kernel.naming import Naming
-    from pipelines.lifecycle.promotion import MODEL_NAME
-    from pipelines.lifecycle.smoke import smoke_test
+    from mlops.project_context import current_project
+    from pipelines.lifecycle.smoke import sample_payload, smoke_test
 
     config = _config(stack)
+    project = current_project(_root())
     name = endpoint or Naming(config.name_prefix, config.environment, config.account_id, config.region).sagemaker(
-        MODEL_NAME
+        project.name
     )
-    result = smoke_test(_client("sagemaker-runtime", stack, endpoint_url), name)
+    runtime = _client("sagemaker-runtime", stack, endpoint_url)
+    result = smoke_test(runtime, name, sample_payload(project), project.file.model.kind)
     console.print(f"{name}: {result.rows} rows scored by {result.variant or 'the endpoint'}: {result.scores}")
 
 
@@ -164,10 +169,10 @@ def batch_score(
 ) -> None:
     """Score an S3 prefix with the model the stack serves (a KMS-encrypted batch transform job)."""
     from kernel.naming import Naming
+    from mlops.project_context import DEFAULT_PROJECT
     from mlops.stack_context import load_context
     from pipelines.definitions.settings import required_output
     from pipelines.lifecycle.batch import batch_score as run
-    from pipelines.lifecycle.promotion import MODEL_NAME
 
     context = load_context(_root(), stack, outputs)
     config = context.config
@@ -175,7 +180,7 @@ def batch_score(
     if package is None:
         raise UserError(f"{stack} serves no model; promote one first")
     naming = Naming(config.name_prefix, config.environment, config.account_id, config.region)
-    model_name = naming.sagemaker(f"{MODEL_NAME}-primary-v{package.rsplit('/', 1)[1]}")
+    model_name = naming.sagemaker(f"{DEFAULT_PROJECT}-primary-v{package.rsplit('/', 1)[1]}")
     job = run(
         _client("sagemaker", stack, endpoint_url),
         model_name=model_name,
@@ -198,16 +203,16 @@ def baseline(
 ) -> None:
     """Start the Model Monitor baselining job the model-monitor backend compares traffic against."""
     from kernel.naming import Naming
+    from mlops.project_context import DEFAULT_PROJECT
     from mlops.stack_context import load_context
     from pipelines.definitions.settings import required_output
     from pipelines.definitions.templates import model_monitor_image
     from pipelines.lifecycle.model_monitor import suggest_baseline
-    from pipelines.lifecycle.promotion import MODEL_NAME
 
     context = load_context(_root(), stack, outputs)
     config = context.config
     naming = Naming(config.name_prefix, config.environment, config.account_id, config.region)
-    endpoint = naming.sagemaker(MODEL_NAME)
+    endpoint = naming.sagemaker(DEFAULT_PROJECT)
     bucket = required_output(context.outputs, "bucket_names", "monitoring")
     name, started = suggest_baseline(
         _client("sagemaker", stack, endpoint_url),

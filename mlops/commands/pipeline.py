@@ -46,6 +46,7 @@ def compile(
 ) -> None:
     """Compile the stack's definition with the SageMaker SDK (offline) and check the committed template."""
     from kernel import load_stack_file, stack_file
+    from mlops.project_context import current_project
     from mlops.stack_context import load_context
     from pipelines.definitions.settings import settings_for_stack
     from pipelines.definitions.templates import render_definition
@@ -53,7 +54,7 @@ def compile(
 
     _trains(stack, load_stack_file(stack_file(stack, _root())).environment)
     context = load_context(_root(), stack, outputs)
-    settings = settings_for_stack(context.config, context.outputs)
+    settings = settings_for_stack(context.config, context.outputs, current_project(_root()).spec())
     with console.status("compiling with the SageMaker SDK..."):
         definition = compile_definition(settings)
     if render_definition(settings) != definition:
@@ -81,6 +82,7 @@ def upsert(stack: StackOption = "dev", outputs: OutputsOption = None, endpoint_u
     """Create or update the pipeline with the stack's definition; a no-op when it already matches."""
     from kernel.tags import mandatory_tags
     from mlops.aws import aws_client
+    from mlops.project_context import current_project
     from mlops.stack_context import load_context
     from pipelines.definitions.settings import required_output, settings_for_stack
     from pipelines.definitions.templates import render_definition
@@ -93,7 +95,7 @@ def upsert(stack: StackOption = "dev", outputs: OutputsOption = None, endpoint_u
     result = upsert_pipeline(
         client,
         name,
-        render_definition(settings_for_stack(context.config, context.outputs)),
+        render_definition(settings_for_stack(context.config, context.outputs, current_project(_root()).spec())),
         required_output(context.outputs, "role_arns", "pipeline"),
         mandatory_tags(context.config, "mlops"),
     )

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from pipelines.definitions.clarify import CONTENT_TYPE, PROBABILITY_THRESHOLD, SHAP, dataset_columns
+from pipelines.definitions.clarify import CONTENT_TYPE, PROBABILITY_THRESHOLD, SHAP
 from pipelines.definitions.jobs import CACHE_EXPIRY, inference_container
 
 MODEL_STEP = "ClarifyModel"
@@ -38,7 +38,8 @@ class ClarifySteps:
 def clarify_steps(builder: Any, model_data: Any, train_data: Any, test_data: Any) -> ClarifySteps:
     """The Clarify steps of `builder`'s pipeline; `*_data` are the S3 prefixes of the headerless splits."""
     sdk, s = builder.sdk, builder.settings
-    label, headers, kept_out = dataset_columns()
+    label, kept_out = s.label, s.sensitive_attribute
+    headers = [label, *s.feature_names, kept_out]  # the preprocess step's clarify/ columns
     model = sdk.staged_model_step(
         MODEL_STEP,
         {
@@ -59,7 +60,11 @@ def clarify_steps(builder: Any, model_data: Any, train_data: Any, test_data: Any
         sagemaker_session=builder.session,
         network_config=builder._network(isolated=False),
     )
-    bias = sdk.BiasConfig(label_values_or_threshold=[1], facet_name=s.sensitive_attribute)
+    bias = sdk.BiasConfig(label_values_or_threshold=list(s.label_values), facet_name=kept_out)
+    # A classifier's prediction is positive from a probability; a regressor's is compared with the label threshold.
+    predicted = sdk.ModelPredictedLabelConfig(
+        probability_threshold=PROBABILITY_THRESHOLD if s.model_kind == "classifier" else None
+    )
     endpoint = sdk.ModelConfig(
         model_name=model.properties.ModelName,
         instance_count=1,
@@ -106,7 +111,7 @@ def clarify_steps(builder: Any, model_data: Any, train_data: Any, test_data: Any
                 data_config=data(MODEL_BIAS_STEP, test_data),
                 data_bias_config=bias,
                 model_config=endpoint,
-                model_predicted_label_config=sdk.ModelPredictedLabelConfig(probability_threshold=PROBABILITY_THRESHOLD),
+                model_predicted_label_config=predicted,
                 methods="all",
             ),
             "model-bias",

@@ -7,6 +7,15 @@ drift-check baselines; each check also fails the execution when bias or attribut
 baseline of the latest approved package (Clarify's own drift check). The absolute bias limit
 (`training.maxBiasGap`) is enforced by the evaluation gate.
 
+What the checks analyse comes from the project's spec: its label, inputs and sensitive attribute (the
+facet). For a classifier the favourable outcome is label 1 and a prediction is positive from a
+probability of 0.5; for a regressor both the label and the prediction are continuous, and Clarify takes
+one threshold as the exclusive lower bound of the favourable outcome (`label_values_or_threshold`,
+sagemaker 3.27.0 `sagemaker/core/clarify/__init__.py`, BiasConfig: "Regression: The list should include
+one threshold that defines the exclusive lower bound of positive values"): the project's
+`model.labelThreshold`, with no probability threshold. SHAP attribution needs no label setting and runs
+the same for both kinds.
+
 Each check reads an analysis config from S3. The SDK would upload it while the pipeline is built;
 the blueprint stages it with Pulumi instead, content-addressed like the step code, from
 `analysis_configs` below. A test proves these are exactly the configs the SDK generates.
@@ -20,13 +29,13 @@ from typing import Any
 
 from kernel.errors import ConfigError, Problem
 from kernel.models import StackConfig
-from pipelines.local_run import load_step_module
+from kernel.projects import Project, ProjectSpec
 
 CHECKS = ("data-bias", "model-bias", "explainability")
 CONTENT_TYPE = "text/csv"
-LABEL_VALUES = [1]
+CLASSIFIER_LABEL_VALUES: list[float] = [1]
 PROBABILITY_THRESHOLD = 0.5
-"""A score at or above this is a predicted churn (as in evaluate.py)."""
+"""A classifier's score at or above this is a positive prediction (as in evaluate.py)."""
 SHAP: dict[str, Any] = {
     "num_samples": 100,
     "agg_method": "mean_abs",
@@ -39,22 +48,42 @@ SHAP: dict[str, Any] = {
 REPORT = {"name": "report", "title": "Analysis Report"}
 
 
-def dataset_columns() -> tuple[str, list[str], str]:
-    """The Clarify dataset's label, columns (label first, then the features, then the sensitive column)."""
-    dataset = load_step_module("dataset")
-    return dataset.LABEL, [dataset.LABEL, *dataset.FEATURES, dataset.SENSITIVE], dataset.SENSITIVE
+def dataset_columns(spec: ProjectSpec) -> tuple[str, list[str], str]:
+    """The Clarify dataset's label, columns (label, the model's inputs, the sensitive column) and that column.
+
+    The order is the preprocess step's (`columns_of`): its headerless `clarify/` splits are what Clarify reads.
+    """
+    sensitive = require_sensitive(spec)
+    return spec.label, [spec.label, *spec.features, sensitive], sensitive
 
 
-def analysis_configs(sensitive_attribute: str, instance_type: str) -> dict[str, dict[str, Any]]:
-    """The analysis config of each check, for a facet (the sensitive attribute) and shadow endpoint size."""
-    label, headers, kept_out = dataset_columns()
-    if sensitive_attribute not in headers:
-        raise ValueError(
-            f"training.sensitiveAttribute {sensitive_attribute!r} is not a column of the training data "
-            f"({', '.join(headers[1:])})"
+def require_sensitive(spec: ProjectSpec) -> str:
+    """The facet of the bias checks; ConfigError naming the project file when the project declares none."""
+    if spec.sensitive is None:
+        raise ConfigError(
+            f"projects/{spec.name}/project.yaml",
+            [Problem("model.sensitiveAttribute", "is required: the training pipeline's bias checks group by it")],
         )
+    return spec.sensitive
+
+
+def label_values(spec: ProjectSpec) -> list[float]:
+    """Clarify's `label_values_or_threshold`: label 1 of a classifier, or a regressor's threshold."""
+    if spec.kind == "classifier":
+        return CLASSIFIER_LABEL_VALUES
+    if spec.label_threshold is None:
+        raise ConfigError(
+            f"projects/{spec.name}/project.yaml",
+            [Problem("model.labelThreshold", "is required: a regressor's bias checks count labels above it")],
+        )
+    return [spec.label_threshold]
+
+
+def analysis_configs(spec: ProjectSpec, instance_type: str) -> dict[str, dict[str, Any]]:
+    """The analysis config of each check: the project's columns and facet, and the shadow endpoint's size."""
+    label, headers, kept_out = dataset_columns(spec)
     data = {"dataset_type": CONTENT_TYPE, "headers": headers, "label": label, "excluded_columns": [kept_out]}
-    bias = {"label_values_or_threshold": LABEL_VALUES, "facet": [{"name_or_index": sensitive_attribute}]}
+    bias = {"label_values_or_threshold": label_values(spec), "facet": [{"name_or_index": kept_out}]}
     predictor = {
         "instance_type": instance_type,
         "initial_instance_count": 1,
@@ -68,22 +97,20 @@ def analysis_configs(sensitive_attribute: str, instance_type: str) -> dict[str, 
             **bias,
             "methods": {"post_training_bias": {"methods": "all"}, "report": REPORT},
             "predictor": predictor,
-            "probability_threshold": PROBABILITY_THRESHOLD,
+            **({"probability_threshold": PROBABILITY_THRESHOLD} if spec.kind == "classifier" else {}),
         },
         "explainability": {**data, "methods": {"shap": SHAP, "report": REPORT}, "predictor": predictor},
     }
 
 
-def check_training_data(config: StackConfig, source: str) -> None:
-    """ConfigError (naming the file and key) when the stack asks the data for a column it lacks."""
-    training = config.training
-    if training is None:
+def check_training_data(config: StackConfig, project: Project) -> None:
+    """ConfigError (naming the project's file and key) when the training pipeline cannot check its bias.
+
+    Where the project trains, its bias checks need a sensitive attribute (and a regressor its label threshold).
+    """
+    if config.training is None:
         return
-    try:
-        analysis_configs(training.sensitive_attribute, training.processing_instance_type)
-    except ValueError as error:
-        key, _, message = str(error).partition(" ")
-        raise ConfigError(source, [Problem(f"mlops:{key}", message)]) from None
+    analysis_configs(project.spec(), config.training.processing_instance_type)
 
 
 def config_text(config: dict[str, Any]) -> str:

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pipelines.definitions.jobs import JobBuilder
+from pipelines.definitions.jobs import PROCESSING_SPEC, JobBuilder
 
 OUTPUT_PREFIX = "pipelines/drift"
 
@@ -72,6 +72,7 @@ class _Builder(JobBuilder):
                 "--capture", "/opt/ml/processing/input/capture", "--output", "/opt/ml/processing/drift",
                 "--model-package-arn", s.model_package_arn, "--endpoint", s.endpoint_name, "--region", s.region,
                 "--psi-threshold", self.psi.to_string(), "--p-value", self.p_value.to_string(), "--publish",
+                "--project-spec", PROCESSING_SPEC,
             ],
             cache=False,  # the capture prefix stays the same while its contents grow: never reuse a result
         )  # fmt: skip

@@ -8,6 +8,8 @@ from typing import Any, Protocol
 from pipelines.definitions.sdk import load_sdk
 
 CACHE_EXPIRY = "P30D"
+PROCESSING_SPEC = "/opt/ml/processing/input/code/project.json"
+"""The project spec (`project.json`, staged with the step code) where a processing job mounts that code."""
 
 
 def inference_container(image_uri: str, region: str, model_data: Any) -> dict[str, Any]:

@@ -8,25 +8,35 @@ from typing import Any
 
 from kernel.feature_schema import offline_table_name
 from kernel.models import StackConfig, TrainingConfig
-from pipelines.definitions.clarify import analysis_configs, config_prefix
+from kernel.projects import ProjectSpec
+from pipelines.definitions.clarify import analysis_configs, config_prefix, label_values, require_sensitive
 from pipelines.definitions.drift import DriftPipelineSettings
 from pipelines.definitions.templates import clarify_image, distribution_image, image_for
-from pipelines.definitions.training import FEATURE_GROUP, TrainingPipelineSettings
+from pipelines.definitions.training import TUNING_OBJECTIVES, TrainingPipelineSettings
 
-RAW_DATA_PREFIX = "churn/"
+
+def raw_data_prefix(project: str) -> str:
+    """The key prefix (in the raw bucket) of a project's raw training data: `<project>/`."""
+    return f"{project}/"
 
 
 class StackOutputsError(ValueError):
     """The stack outputs lack what a command needs (usually: the stack is not deployed yet)."""
 
 
-def pipeline_settings(training: TrainingConfig, region: str, values: Mapping[str, Any]) -> TrainingPipelineSettings:
-    """Settings from the training config and resolved `values` (see `values_from_outputs` for the keys)."""
+def pipeline_settings(
+    training: TrainingConfig, region: str, values: Mapping[str, Any], spec: ProjectSpec
+) -> TrainingPipelineSettings:
+    """Settings of `spec`'s project from its training config and resolved `values` (keys: `values_from_outputs`).
+
+    ConfigError (naming the project's file) when the project lacks what the bias checks need.
+    """
+    tuning_metric, tuning_objective = TUNING_OBJECTIVES[spec.kind]
     return TrainingPipelineSettings(
         image_uri=image_for(region),
         region=region,
         artifacts_bucket=values["artifacts_bucket"],
-        raw_data_uri=f"s3://{values['raw_bucket']}/{RAW_DATA_PREFIX}",
+        raw_data_uri=f"s3://{values['raw_bucket']}/{raw_data_prefix(spec.name)}",
         code_prefix=values["code_prefix"],
         jobs_role_arn=values["jobs_role_arn"],
         kms_key_arn=values["kms_key_arn"],
@@ -43,22 +53,34 @@ def pipeline_settings(training: TrainingConfig, region: str, values: Mapping[str
         feature_table=values["feature_table"],
         feature_workgroup=values["feature_workgroup"],
         config_hash=values["config_hash"],
-        sensitive_attribute=training.sensitive_attribute,
+        sensitive_attribute=require_sensitive(spec),
         max_bias_gap=training.max_bias_gap,
+        project=spec.name,
+        model_kind=spec.kind,
+        label=spec.label,
+        feature_names=spec.features,
+        label_values=label_values(spec),
+        tuning_metric=tuning_metric,
+        tuning_objective=tuning_objective,
         model_role_arn=values["model_role_arn"],
-        clarify_prefix=clarify_prefix(training),
+        clarify_prefix=clarify_prefix(training, spec),
         clarify_image_uri=clarify_image(region),
         **_tuning(training),
-        **_tracking(training, region, values),
+        **_tracking(training, region, values, spec),
     )
 
 
-def clarify_prefix(training: TrainingConfig) -> str:
-    """Where the stack stages its Clarify analysis configs (content-addressed)."""
-    return config_prefix(analysis_configs(training.sensitive_attribute, training.processing_instance_type))
+def clarify_prefix(training: TrainingConfig, spec: ProjectSpec) -> str:
+    """Where the project stages its Clarify analysis configs (content-addressed)."""
+    return config_prefix(analysis_configs(spec, training.processing_instance_type))
 
 
-def _tracking(training: TrainingConfig, region: str, values: Mapping[str, Any]) -> dict[str, Any]:
+def experiment_name(training: TrainingConfig, project: str) -> str:
+    """The project's MLflow experiment: `training.tracking.experiment`, or else the project's name."""
+    return training.tracking.experiment or project
+
+
+def _tracking(training: TrainingConfig, region: str, values: Mapping[str, Any], spec: ProjectSpec) -> dict[str, Any]:
     """The tracking fields of the settings (the builder's defaults when tracking is off)."""
     if not training.tracking.enabled:
         return {"tracking": False}
@@ -68,7 +90,7 @@ def _tracking(training: TrainingConfig, region: str, values: Mapping[str, Any]) 
         "tracking": True,
         "tracking_arn": values["tracking_arn"],
         "tracking_image_uri": distribution_image(region),
-        "experiment_name": training.tracking.experiment,
+        "experiment_name": experiment_name(training, spec.name),
     }
 
 
@@ -98,8 +120,8 @@ def config_hash(config: StackConfig) -> str:
     return hashlib.sha256(config.model_dump_json().encode()).hexdigest()[:16]
 
 
-def values_from_outputs(outputs: Mapping[str, Any]) -> dict[str, Any]:
-    """The `values` of `pipeline_settings` from a stack's outputs (`pulumi stack output --json`)."""
+def values_from_outputs(outputs: Mapping[str, Any], spec: ProjectSpec) -> dict[str, Any]:
+    """The `values` of `pipeline_settings` from a project stack's outputs (`pulumi stack output --json`)."""
     get = partial(required_output, outputs)
     return {
         "artifacts_bucket": get("bucket_names", "artifacts"),
@@ -112,7 +134,7 @@ def values_from_outputs(outputs: Mapping[str, Any]) -> dict[str, Any]:
         "security_group_ids": [get("workload_security_group_id")],
         "model_package_group": get("model_package_group"),
         "feature_database": get("feature_database"),
-        "feature_table": offline_table_name(FEATURE_GROUP),
+        "feature_table": offline_table_name(spec.feature_group),
         "feature_workgroup": get("feature_workgroup"),
         "config_hash": get("config_hash"),
         "tracking_arn": outputs.get("tracking_arn", ""),
@@ -129,9 +151,9 @@ def required_output(outputs: Mapping[str, Any], *path: str) -> Any:
     return value
 
 
-def settings_for_stack(config: StackConfig, outputs: Mapping[str, Any]) -> TrainingPipelineSettings:
-    """The settings the stack's pipeline was deployed with."""
-    return pipeline_settings(config.trained(), config.region, values_from_outputs(outputs))
+def settings_for_stack(config: StackConfig, outputs: Mapping[str, Any], spec: ProjectSpec) -> TrainingPipelineSettings:
+    """The settings the project stack's pipeline was deployed with."""
+    return pipeline_settings(config.trained(), config.region, values_from_outputs(outputs, spec), spec)
 
 
 def drift_settings(config: StackConfig, values: Mapping[str, Any]) -> DriftPipelineSettings:

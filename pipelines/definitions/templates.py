@@ -39,7 +39,7 @@ NUMBER_SENTINELS: dict[str, float] = {
 """Numbers that stand for a setting in a template; no real setting takes these values."""
 DERIVED_NUMBERS = {2 * NUMBER_SENTINELS["max_runtime_seconds"]: "max_wait_seconds"}
 """Numbers the builder computes from a setting (a spot job waits twice its runtime)."""
-LIST_FIELDS = ("subnet_ids", "security_group_ids")
+LIST_FIELDS = ("subnet_ids", "security_group_ids", "feature_names", "label_values")
 
 
 class TemplateError(RuntimeError):

@@ -23,18 +23,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from pipelines.definitions.checks import ClarifySteps, clarify_steps
-from pipelines.definitions.jobs import CACHE_EXPIRY, JobBuilder, inference_container
+from pipelines.definitions.jobs import CACHE_EXPIRY, PROCESSING_SPEC, JobBuilder, inference_container
 
 TRACK_STEP = "TrackExperiment"
 """Logs each execution's settings, metrics, bias, attribution and lineage to MLflow (when tracking is on)."""
 LINEAGE_KEYS = ("lineage.data-version", "lineage.git-commit", "lineage.pipeline-execution", "lineage.config-hash")
 """Metadata every registered package carries; the lifecycle refuses packages without it."""
 APPROVAL = "PendingManualApproval"
-FEATURE_GROUP = "customer-churn"
-"""The feature group (schema name) the preprocess step can read its training set from."""
 CONTENT_TYPE = "text/csv"
-TUNING_METRIC = "validation-auc"
-"""What train.py prints for the tuner to read from the job log."""
+TUNING_OBJECTIVES = {"classifier": ("validation-auc", "Maximize"), "regressor": ("validation-rmse", "Minimize")}
+"""Per model kind: what train.py prints for the tuner to read from the job log, and which way is better."""
+TRAINING_SPEC = "/opt/ml/input/data/code/project.json"
+"""The project spec, staged with the step code, where the training job mounts that code (its `code` channel)."""
 CHECKPOINTS = "/opt/ml/checkpoints"
 """Where a spot training job writes its checkpoints (and finds those SageMaker restored)."""
 OUTPUT_PREFIX = "pipelines/training"
@@ -72,7 +72,17 @@ class TrainingPipelineSettings:
     config_hash: str
     """Digest of the stack config the pipeline was deployed with (lineage)."""
     sensitive_attribute: str
+    """The project's sensitive attribute: the facet of the bias checks, never a model input."""
     max_bias_gap: float
+    project: str
+    """The project's name: its raw data prefix and, by default, its MLflow experiment."""
+    model_kind: str
+    """classifier or regressor (the project's `model.kind`)."""
+    label: str
+    feature_names: Sequence[str]
+    """The model's inputs, in the order the preprocess step writes them (the Clarify datasets' columns)."""
+    label_values: Sequence[float]
+    """Clarify's `label_values_or_threshold`: [1] for a classifier, [label threshold] for a regressor."""
     tuning: bool = False
     """Replace the training step by a hyperparameter tuning job whose best model flows on."""
     tuning_max_jobs: int = 8
@@ -84,6 +94,9 @@ class TrainingPipelineSettings:
     max_depth_max: str = "6"
     n_estimators_min: str = "100"
     n_estimators_max: str = "400"
+    tuning_metric: str = "validation-auc"
+    """The metric the tuner reads from the training log (per kind: `TUNING_OBJECTIVES`)."""
+    tuning_objective: str = "Maximize"
     model_role_arn: str = ""
     """Role of the model Clarify's shadow endpoints serve (the endpoint model role)."""
     clarify_prefix: str = ""
@@ -96,7 +109,8 @@ class TrainingPipelineSettings:
     """The environment's MLflow App or tracking server."""
     tracking_image_uri: str = ""
     """Image of the Track step (SageMaker Distribution: it ships mlflow and sagemaker-mlflow)."""
-    experiment_name: str = "churn"
+    experiment_name: str = ""
+    """The MLflow experiment (set from the project: its `training.tracking.experiment`, or its name)."""
 
     @property
     def code_uri(self) -> str:
@@ -241,7 +255,7 @@ class _Builder(JobBuilder):
             arguments=[
                 "--input", "/opt/ml/processing/input/raw", "--output", "/opt/ml/processing",
                 "--source", self.data_source, "--region", s.region, "--database", s.feature_database,
-                "--table", s.feature_table, "--workgroup", s.feature_workgroup,
+                "--table", s.feature_table, "--workgroup", s.feature_workgroup, "--project-spec", PROCESSING_SPEC,
             ],
         )  # fmt: skip
 
@@ -251,8 +265,11 @@ class _Builder(JobBuilder):
             script="baseline.py",
             inputs={"train": _output_uri(preprocess, "train")},
             outputs=["baseline"],
-            arguments=["--train", "/opt/ml/processing/input/train", "--output", "/opt/ml/processing/baseline"],
-        )
+            arguments=[
+                "--train", "/opt/ml/processing/input/train", "--output", "/opt/ml/processing/baseline",
+                "--project-spec", PROCESSING_SPEC,
+            ],
+        )  # fmt: skip
 
     def _evaluate(self, preprocess: Any, train: Any) -> tuple[Any, Any]:
         report = self.sdk.PropertyFile(name="EvaluationReport", output_name="evaluation", path="evaluation.json")
@@ -265,21 +282,21 @@ class _Builder(JobBuilder):
                 "--model", "/opt/ml/processing/input/model/model.tar.gz", "--test", "/opt/ml/processing/input/test",
                 "--output", "/opt/ml/processing/evaluation", "--metric", self.s.objective_metric,
                 "--threshold", self.threshold.to_string(), "--sensitive", self.s.sensitive_attribute,
-                "--max-bias", self.max_bias.to_string(),
+                "--max-bias", self.max_bias.to_string(), "--project-spec", PROCESSING_SPEC,
             ],
             property_files=[report],
         )  # fmt: skip
         return step, report
 
     def _tune(self, preprocess: Any) -> Any:
-        """A Bayesian search maximising validation AUC; the best job's model goes on to evaluation."""
+        """A Bayesian search on the validation score (AUC up, RMSE down); the best job's model goes on to evaluation."""
         s, definition = self.s, self._training_request(preprocess)
         hyperparameters = definition.pop("HyperParameters")
         for tuned in ("n-estimators", "learning-rate", "max-depth"):
             hyperparameters.pop(tuned)
         definition["StaticHyperParameters"] = hyperparameters
         definition["AlgorithmSpecification"]["MetricDefinitions"] = [
-            {"Name": TUNING_METRIC, "Regex": f"{TUNING_METRIC}=([0-9\\.]+)"}
+            {"Name": s.tuning_metric, "Regex": f"{s.tuning_metric}=([0-9\\.]+)"}
         ]
         definition["InputDataConfig"].append(
             _channel("validation", _output_uri(preprocess, "validation"), CONTENT_TYPE)
@@ -291,7 +308,7 @@ class _Builder(JobBuilder):
         request = {
             "HyperParameterTuningJobConfig": {
                 "Strategy": "Bayesian",
-                "HyperParameterTuningJobObjective": {"Type": "Maximize", "MetricName": TUNING_METRIC},
+                "HyperParameterTuningJobObjective": {"Type": s.tuning_objective, "MetricName": s.tuning_metric},
                 "ResourceLimits": {
                     "MaxNumberOfTrainingJobs": s.tuning_max_jobs,
                     "MaxParallelTrainingJobs": s.tuning_max_parallel,
@@ -360,6 +377,7 @@ class _Builder(JobBuilder):
                 "n-estimators": "200",
                 "learning-rate": "0.05",
                 "max-depth": "3",
+                "project-spec": TRAINING_SPEC,
             },
             "InputDataConfig": [
                 _channel("code", s.code_uri),
@@ -396,7 +414,7 @@ class _Builder(JobBuilder):
         baseline_uri = self.sdk.Join(on="/", values=[_output_uri(baseline, "baseline"), "baseline.json"])
         request = {
             "ModelPackageGroupName": s.model_package_group,
-            "ModelPackageDescription": "Churn classifier trained by the training pipeline",
+            "ModelPackageDescription": f"{s.project} {s.model_kind} trained by the training pipeline",
             "ModelApprovalStatus": self.approval,
             "InferenceSpecification": {
                 "Containers": [inference_container(s.image_uri, s.region, self._model_artifact(train))],

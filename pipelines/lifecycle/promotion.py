@@ -19,8 +19,6 @@ from pipelines.lifecycle import LifecycleError
 from pipelines.lifecycle.registry import describe, list_packages, parse_arn, require_group
 from pipelines.lifecycle.stack_files import ROLLBACK_NOTE, pin_package, pinned_package, read_pin
 
-MODEL_NAME = "churn"
-
 
 @dataclass(frozen=True)
 class Change:
@@ -34,28 +32,31 @@ class Change:
     """For a rollback that did nothing: the version the pin was already rolled back from."""
 
 
-def registry_groups(root: Path) -> dict[str, str]:
-    """The model package group of every stack of this fork (environment -> group name)."""
+def registry_groups(root: Path, project: str) -> dict[str, str]:
+    """The model package group of `project` in every stack of this fork (environment -> group name)."""
     groups: dict[str, str] = {}
     for environment in ENVIRONMENTS:
         path = stack_file(environment, root)
         if path.is_file():
-            groups[environment] = stack_group(root, environment)
+            groups[environment] = stack_group(root, environment, project)
     return groups
 
 
-def stack_group(root: Path, stack: str) -> str:
-    """The model package group of `stack` (ConfigError when it has no valid stack file)."""
+def stack_group(root: Path, stack: str, project: str) -> str:
+    """The model package group of `project` in `stack`, named after the project (ConfigError without a stack file)."""
     config = load_stack_file(stack_file(stack, root))
-    return Naming(config.name_prefix, config.environment, config.account_id, config.region).sagemaker(MODEL_NAME)
+    return Naming(config.name_prefix, config.environment, config.account_id, config.region).sagemaker(project)
 
 
-def promote(client: Any, root: Path, arn: str, to: str) -> Change:
-    """Pin approved package `arn` in stack `to`; prod accepts only what staging runs."""
+def promote(client: Any, root: Path, arn: str, to: str, project: str) -> Change:
+    """Pin approved package `arn` of `project` in stack `to`; prod accepts only what staging runs.
+
+    The package must come from `project`'s own registries upstream: one team's model never reaches another's.
+    """
     if to not in ENVIRONMENTS or to == ENVIRONMENTS[0]:
         raise LifecycleError(f"promote to staging or prod, not {to!r}: dev runs what its own pipeline registers")
     source = ENVIRONMENTS[ENVIRONMENTS.index(to) - 1]
-    groups = registry_groups(root)
+    groups = registry_groups(root, project)
     upstream = {groups[env] for env in ENVIRONMENTS[: ENVIRONMENTS.index(to)] if env in groups}
     require_group(arn, upstream, f"the registries {to} receives from")
     previous = pinned_package(root, to)

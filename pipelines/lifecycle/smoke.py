@@ -1,4 +1,7 @@
-"""Smoke-test a live endpoint with rows of the shipped sample: one sane probability per row, or fail."""
+"""Smoke-test a live endpoint with rows of its project's sample: one sane answer per row, or fail.
+
+A classifier's endpoint answers a probability in [0, 1] per row; a regressor's a finite value.
+"""
 
 from __future__ import annotations
 
@@ -11,10 +14,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from kernel.projects import ModelKind, Project
 from pipelines.aws_errors import classify
-from pipelines.data import CHURN_CSV
 from pipelines.lifecycle import LifecycleError
-from pipelines.local_run import load_step_module
 
 
 @dataclass(frozen=True)
@@ -27,21 +29,21 @@ class SmokeResult:
     variant: str
 
 
-def sample_payload(rows: int = 5, data: Path = CHURN_CSV) -> str:
-    """The first `rows` customers of the shipped data as a CSV request body (header included)."""
-    with data.open(encoding="utf-8") as handle:
+def sample_payload(project: Project, rows: int = 5, data: Path | None = None) -> str:
+    """The first `rows` records of the project's sample data as a CSV request body (header included)."""
+    with (data or project.sample_data).open(encoding="utf-8") as handle:
         records = [row for _, row in zip(range(rows), csv.DictReader(handle), strict=False)]
     out = io.StringIO()
-    features = load_step_module("dataset").FEATURES  # the inference handler's column order
+    features = project.spec().features  # the inference handler's column order
     writer = csv.DictWriter(out, fieldnames=features, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     writer.writerows(records)
     return out.getvalue()
 
 
-def smoke_test(runtime: Any, endpoint: str, payload: str | None = None) -> SmokeResult:
-    """Invoke `endpoint` and check the answer: one probability in [0, 1] per request row."""
-    body = payload or sample_payload()
+def smoke_test(runtime: Any, endpoint: str, payload: str, kind: ModelKind = "classifier") -> SmokeResult:
+    """Invoke `endpoint` and check the answer: one probability in [0, 1] (a regressor: one finite value) per row."""
+    body = payload
     expected = len(body.strip().splitlines()) - 1
     try:
         response = runtime.invoke_endpoint(EndpointName=endpoint, ContentType="text/csv", Accept="text/csv", Body=body)
@@ -54,12 +56,15 @@ def smoke_test(runtime: Any, endpoint: str, payload: str | None = None) -> Smoke
     try:
         scores = [float(line) for line in text.strip().splitlines()]
     except ValueError:
-        raise LifecycleError(f"smoke test: {endpoint} answered {text[:80]!r}, not one probability per line") from None
+        raise LifecycleError(f"smoke test: {endpoint} answered {text[:80]!r}, not one number per line") from None
     if len(scores) != expected:
         raise LifecycleError(f"smoke test: {endpoint} answered {len(scores)} scores for {expected} rows")
-    bad = [score for score in scores if math.isnan(score) or not 0.0 <= score <= 1.0]
-    if bad:
-        raise LifecycleError(f"smoke test: {endpoint} answered scores outside [0, 1]: {bad[:5]}")
+    if kind == "classifier":
+        bad = [score for score in scores if math.isnan(score) or not 0.0 <= score <= 1.0]
+        if bad:
+            raise LifecycleError(f"smoke test: {endpoint} answered scores outside [0, 1]: {bad[:5]}")
+    elif not all(math.isfinite(score) for score in scores):
+        raise LifecycleError(f"smoke test: {endpoint} answered values that are not finite: {scores[:5]}")
     return SmokeResult(
         endpoint=endpoint, rows=expected, scores=scores, variant=str(response.get("InvokedProductionVariant", ""))
     )

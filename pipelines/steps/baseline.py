@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from dataset import CATEGORICAL, NUMERIC, read_csvs, require_columns
+from dataset import Spec, default_spec_path, load_spec, read_csvs, require_columns
 
 BINS = 10
 SAMPLE = 1000
@@ -49,11 +49,11 @@ def categorical_profile(values: pd.Series) -> dict[str, Any]:
     }
 
 
-def profile(frame: pd.DataFrame) -> dict[str, Any]:
-    """The baseline document of a training frame."""
-    require_columns(frame, NUMERIC + CATEGORICAL, "the training data")
-    features = {column: numeric_profile(frame[column]) for column in NUMERIC}
-    features.update({column: categorical_profile(frame[column]) for column in CATEGORICAL})
+def profile(frame: pd.DataFrame, spec: Spec) -> dict[str, Any]:
+    """The baseline document of a training frame: one profile per model input."""
+    require_columns(frame, spec.features, "the training data")
+    features = {column: numeric_profile(frame[column]) for column in spec.numeric}
+    features.update({column: categorical_profile(frame[column]) for column in spec.categorical})
     return {"rows": len(frame), "features": features}
 
 
@@ -62,8 +62,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--train", default="/opt/ml/processing/train")
     parser.add_argument("--output", default="/opt/ml/processing/baseline")
+    parser.add_argument("--project-spec", default=default_spec_path(), help="the project's project.json")
     args = parser.parse_args(argv)
-    document = profile(read_csvs(args.train))
+    document = profile(read_csvs(args.train), load_spec(args.project_spec))
     os.makedirs(args.output, exist_ok=True)
     with open(os.path.join(args.output, "baseline.json"), "w", encoding="utf-8") as handle:
         json.dump(document, handle, indent=2, sort_keys=True)

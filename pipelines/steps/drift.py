@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from dataset import FEATURES, NUMERIC, read_csvs
+from dataset import Spec, default_spec_path, load_spec, read_csvs
 from scipy import stats
 
 EPSILON = 1e-4
@@ -75,12 +75,15 @@ def categorical_drift(profile: dict[str, Any], values: pd.Series) -> dict[str, A
     }
 
 
-def detect(baseline: dict[str, Any], frame: pd.DataFrame, psi_threshold: float, p_value: float) -> dict[str, Any]:
-    """The drift report of `frame` against `baseline`."""
+def detect(
+    baseline: dict[str, Any], frame: pd.DataFrame, psi_threshold: float, p_value: float, spec: Spec
+) -> dict[str, Any]:
+    """The drift report of `frame` against `baseline`, for each of the model's inputs."""
     features = {}
-    for name in FEATURES:
+    for name in spec.features:
         profile = baseline["features"][name]
-        result = numeric_drift(profile, frame[name]) if name in NUMERIC else categorical_drift(profile, frame[name])
+        drift = numeric_drift if name in spec.numeric else categorical_drift
+        result = drift(profile, frame[name])
         result["drifted"] = result["psi"] > psi_threshold and result["p_value"] < p_value
         features[name] = result
     drifted = sorted(name for name, result in features.items() if result["drifted"])
@@ -92,8 +95,8 @@ def detect(baseline: dict[str, Any], frame: pd.DataFrame, psi_threshold: float, 
     }
 
 
-def read_capture(path: str) -> pd.DataFrame:
-    """The request rows of SageMaker data-capture files (JSON lines) under `path`, or plain CSV files."""
+def read_capture(path: str, features: list[str]) -> pd.DataFrame:
+    """The request rows (the model's `features`) of SageMaker data-capture files under `path`, or plain CSV files."""
     files = sorted(glob.glob(os.path.join(path, "**", "*.jsonl"), recursive=True)) if os.path.isdir(path) else []
     if not files:
         return read_csvs(path)
@@ -106,13 +109,13 @@ def read_capture(path: str) -> pd.DataFrame:
                 if data.get("encoding", "CSV").upper() != "CSV":
                     continue
                 text = data["data"]
-                header = text.split("\n", 1)[0].split(",")[0].strip() == FEATURES[0]
+                header = text.split("\n", 1)[0].split(",")[0].strip() == features[0]
                 frames.append(
-                    pd.read_csv(io.StringIO(text), header=0 if header else None, names=None if header else FEATURES)
+                    pd.read_csv(io.StringIO(text), header=0 if header else None, names=None if header else features)
                 )
     if not frames:
         raise ValueError(f"no CSV requests in the capture files under {path}")
-    return pd.concat(frames, ignore_index=True)[FEATURES]
+    return pd.concat(frames, ignore_index=True)[features]
 
 
 def baseline_of_package(arn: str, region: str, target: str) -> str:
@@ -165,11 +168,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--endpoint", default="")
     parser.add_argument("--region", default=os.environ.get("AWS_REGION", ""))
     parser.add_argument("--publish", action="store_true", help="put the metrics to CloudWatch")
+    parser.add_argument("--project-spec", default=default_spec_path(), help="the project's project.json")
     args = parser.parse_args(argv)
+    spec = load_spec(args.project_spec)
     baseline_path = args.baseline or baseline_of_package(args.model_package_arn, args.region, args.output)
     with open(baseline_path, encoding="utf-8") as handle:
         baseline = json.load(handle)
-    report = detect(baseline, read_capture(args.capture), args.psi_threshold, args.p_value)
+    report = detect(baseline, read_capture(args.capture, spec.features), args.psi_threshold, args.p_value, spec)
     os.makedirs(args.output, exist_ok=True)
     with open(os.path.join(args.output, "drift.json"), "w", encoding="utf-8") as handle:
         json.dump(report, handle, indent=2, sort_keys=True)

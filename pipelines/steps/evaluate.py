@@ -2,6 +2,10 @@
 
 `decide` is the one place the promotion gate is computed: the pipeline's condition step reads the
 `decision.passed` this writes, and the local run prints it, so both always agree.
+
+A classifier is scored by AUC, accuracy, F1, precision and recall (higher is better); a regressor by
+RMSE and MAE (in the label's units, lower is better) and R2 (higher is better). The gate passes a
+higher-is-better metric at or above its threshold, and a lower-is-better one at or below it.
 """
 
 from __future__ import annotations
@@ -15,11 +19,27 @@ from typing import Any
 
 import joblib
 import pandas as pd
-from dataset import FEATURES, LABEL, SENSITIVE, read_csvs, require_columns
+from dataset import Spec, default_spec_path, load_spec, read_csvs, require_columns
 from sklearn.inspection import permutation_importance
-from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_score, recall_score, roc_auc_score
+from sklearn.metrics import (
+    accuracy_score,
+    confusion_matrix,
+    f1_score,
+    mean_absolute_error,
+    mean_squared_error,
+    precision_score,
+    r2_score,
+    recall_score,
+    roc_auc_score,
+)
 
-METRICS = ("auc", "accuracy", "f1", "precision", "recall")
+CLASSIFIER_METRICS = ("auc", "accuracy", "f1", "precision", "recall")
+REGRESSOR_METRICS = ("rmse", "mae", "r2")
+METRICS = CLASSIFIER_METRICS + REGRESSOR_METRICS
+LOWER_IS_BETTER = frozenset({"rmse", "mae"})
+"""Errors: a model passes when they are at or below the threshold. Every other metric must reach it."""
+CUTOFF = 0.5
+"""A classifier's score at or above this is a positive prediction."""
 
 
 def load_model(model_path: str) -> Any:
@@ -54,7 +74,17 @@ def model_folder(model_path: str) -> str:
     return model_path
 
 
-def metrics_of(labels: Any, scores: Any, cutoff: float = 0.5) -> dict[str, float]:
+def regression_metrics_of(labels: Any, predictions: Any) -> dict[str, float]:
+    """RMSE, MAE and R2 of predicted values."""
+    mse = float(mean_squared_error(labels, predictions))
+    return {
+        "rmse": math.sqrt(mse),
+        "mae": float(mean_absolute_error(labels, predictions)),
+        "r2": float(r2_score(labels, predictions)),
+    }
+
+
+def metrics_of(labels: Any, scores: Any, cutoff: float = CUTOFF) -> dict[str, float]:
     """Threshold-free AUC plus the usual metrics at `cutoff`."""
     predicted = [int(score >= cutoff) for score in scores]
     return {
@@ -73,12 +103,17 @@ def decide(
     bias_gap: float | None = None,
     max_bias: float | None = None,
 ) -> dict[str, Any]:
-    """Pass when `metric` reaches `threshold` and the bias gap stays within `max_bias`; NaN never passes."""
+    """Pass when `metric` reaches `threshold` (errors: stay at or below it) and the bias gap stays within `max_bias`.
+
+    NaN never passes.
+    """
     if metric not in metrics:
-        raise ValueError(f"unknown metric {metric!r}; choose one of {', '.join(sorted(metrics))}")
+        raise ValueError(f"metric {metric!r} does not score this model; choose one of {', '.join(sorted(metrics))}")
     value = metrics[metric]
     reasons = []
-    if math.isnan(value) or value < threshold:
+    if metric in LOWER_IS_BETTER and (math.isnan(value) or value > threshold):
+        reasons.append(f"{metric} {value:.4f} is above the threshold {threshold} (lower is better)")
+    elif metric not in LOWER_IS_BETTER and (math.isnan(value) or value < threshold):
         reasons.append(f"{metric} {value:.4f} is below the threshold {threshold}")
     if bias_gap is not None and max_bias is not None and not bias_gap <= max_bias:
         reasons.append(f"demographic parity gap {bias_gap:.4f} exceeds {max_bias}")
@@ -89,11 +124,12 @@ def decide(
     return decision
 
 
-def bias_report(frame: Any, predicted: list[int], sensitive: str) -> dict[str, Any]:
+def bias_report(frame: Any, positive_labels: list[int], predicted: list[int], sensitive: str) -> dict[str, Any]:
     """Pre-training (labels) and post-training (predictions) positive rates per group, and their gaps."""
     groups = frame[sensitive].astype(str)
     names = sorted(groups.unique())
-    label_rates = {g: float(frame[LABEL][groups == g].mean()) for g in names}
+    labels = pd.Series(positive_labels, index=frame.index)
+    label_rates = {g: float(labels[groups == g].mean()) for g in names}
     predictions = pd.Series(predicted, index=frame.index)
     prediction_rates = {g: float(predictions[groups == g].mean()) for g in names}
     low, high = min(prediction_rates.values()), max(prediction_rates.values())
@@ -112,11 +148,37 @@ def bias_report(frame: Any, predicted: list[int], sensitive: str) -> dict[str, A
     }
 
 
-def attribution(model: Any, frame: Any, labels: list[int]) -> dict[str, float]:
-    """Permutation importance of each feature: the AUC lost when its values are shuffled."""
-    result = permutation_importance(model, frame[FEATURES], labels, scoring="roc_auc", n_repeats=5, random_state=0)
-    ranked = sorted(zip(FEATURES, result.importances_mean, strict=True), key=lambda item: -item[1])
+def attribution(model: Any, frame: Any, labels: list[Any], spec: Spec) -> dict[str, float]:
+    """Permutation importance of each feature: the AUC (classifier) or RMSE (regressor) lost when it is shuffled."""
+    scoring = "roc_auc" if spec.is_classifier else "neg_root_mean_squared_error"
+    features = spec.features
+    result = permutation_importance(model, frame[features], labels, scoring=scoring, n_repeats=5, random_state=0)
+    ranked = sorted(zip(features, result.importances_mean, strict=True), key=lambda item: -item[1])
     return {feature: float(score) for feature, score in ranked}
+
+
+def positives(spec: Spec, values: Any) -> list[int]:
+    """1 where a label or prediction is the favourable outcome: 1 for a classifier, above the threshold otherwise."""
+    if spec.is_classifier:
+        return [int(value) for value in values]
+    if spec.label_threshold is None:
+        raise ValueError(f"project {spec.name}: a regressor's bias report needs label_threshold in its project.json")
+    return [int(value > spec.label_threshold) for value in values]
+
+
+def quality_of(spec: Spec, labels: list[Any], outputs: Any) -> tuple[dict[str, float], list[int], dict[str, Any]]:
+    """The metrics, the positive predictions and SageMaker's model-quality document of the model's outputs."""
+    if not spec.is_classifier:
+        metrics = regression_metrics_of(labels, outputs)
+        document = {name: {"value": value, "standard_deviation": "NaN"} for name, value in metrics.items()}
+        document["mse"] = {"value": metrics["rmse"] ** 2, "standard_deviation": "NaN"}
+        return metrics, positives(spec, outputs) if spec.sensitive else [], {"regression_metrics": document}
+    metrics = metrics_of(labels, outputs)
+    predicted = [int(score >= CUTOFF) for score in outputs]
+    (tn, fp), (fn, tp) = confusion_matrix(labels, predicted, labels=[0, 1]).tolist()
+    quality: dict[str, Any] = {name: {"value": value, "standard_deviation": "NaN"} for name, value in metrics.items()}
+    quality["confusion_matrix"] = {"0": {"0": tn, "1": fp}, "1": {"0": fn, "1": tp}}
+    return metrics, predicted, {"binary_classification_metrics": quality}
 
 
 def evaluate(
@@ -125,28 +187,36 @@ def evaluate(
     metric: str,
     threshold: float,
     *,
-    sensitive: str = SENSITIVE,
+    spec: Spec,
+    sensitive: str | None = None,
     max_bias: float | None = None,
 ) -> dict[str, Any]:
-    """The evaluation report: metrics, SageMaker's model-quality format, bias, attribution, the decision."""
+    """The evaluation report: metrics, SageMaker's model-quality format, bias, attribution, the decision.
+
+    `sensitive` is the attribute the bias report groups by (default: the spec's).
+    """
     folder = model_folder(model_path)  # a training job's archive is extracted once, here
     model = load_model(folder)
     frame = read_csvs(test_path)
-    require_columns(frame, [LABEL, *FEATURES], "the test data")
-    labels = frame[LABEL].astype(int).tolist()
-    scores = model.predict_proba(frame[FEATURES])[:, 1]
-    metrics = metrics_of(labels, scores)
-    predicted = [int(s >= 0.5) for s in scores]
-    (tn, fp), (fn, tp) = confusion_matrix(labels, predicted, labels=[0, 1]).tolist()
-    bias = bias_report(frame, predicted, sensitive) if sensitive in frame.columns else None
+    require_columns(frame, [spec.label, *spec.features], "the test data")
+    if spec.is_classifier:
+        labels: list[Any] = frame[spec.label].astype(int).tolist()
+        outputs = model.predict_proba(frame[spec.features])[:, 1]
+    else:
+        labels = frame[spec.label].astype(float).tolist()
+        outputs = model.predict(frame[spec.features])
+    metrics, predicted, quality = quality_of(spec, labels, outputs)
+    attribute = sensitive or spec.sensitive
+    bias = None
+    if attribute and attribute in frame.columns:
+        bias = bias_report(frame, positives(spec, labels), predicted, attribute)
     gap = bias["post_training"]["demographic_parity_gap"] if bias else None
-    quality: dict[str, Any] = {name: {"value": value, "standard_deviation": "NaN"} for name, value in metrics.items()}
-    quality["confusion_matrix"] = {"0": {"0": tn, "1": fp}, "1": {"0": fn, "1": tp}}
     return {
+        "kind": spec.kind,
         "metrics": {name: {"value": value} for name, value in metrics.items()},
-        "binary_classification_metrics": quality,
+        **quality,
         "bias": bias,
-        "attribution": attribution(model, frame, labels),
+        "attribution": attribution(model, frame, labels, spec),
         "decision": decide(metrics, metric, threshold, gap, max_bias),
         "test_rows": len(frame),
         "training": training_record(folder),
@@ -160,13 +230,16 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--test", default="/opt/ml/processing/test")
     parser.add_argument("--output", default="/opt/ml/processing/evaluation")
     parser.add_argument("--metric", default="auc", choices=METRICS)
-    parser.add_argument("--threshold", type=float, required=True)
-    parser.add_argument("--sensitive", default=SENSITIVE, help="attribute the bias report groups by")
+    parser.add_argument("--threshold", type=float, required=True, help="errors (rmse, mae) pass at or below it")
+    parser.add_argument("--sensitive", default="", help="attribute the bias report groups by (default: the spec's)")
     parser.add_argument("--max-bias", type=float, default=None, help="largest demographic parity gap that passes")
+    parser.add_argument("--project-spec", default=default_spec_path(), help="the project's project.json")
     args = parser.parse_args(argv)
+    spec = load_spec(args.project_spec)
     report = evaluate(
-        args.model, args.test, args.metric, args.threshold, sensitive=args.sensitive, max_bias=args.max_bias
-    )
+        args.model, args.test, args.metric, args.threshold,
+        spec=spec, sensitive=args.sensitive or None, max_bias=args.max_bias,
+    )  # fmt: skip
     os.makedirs(args.output, exist_ok=True)
     with open(os.path.join(args.output, "evaluation.json"), "w", encoding="utf-8") as handle:
         json.dump(report, handle, indent=2, sort_keys=True)
@@ -175,7 +248,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     print(f"evaluate: {decision['metric']}={decision['value']:.4f} threshold={decision['threshold']} -> {verdict}")
     if report["bias"]:
         gap = report["bias"]["post_training"]["demographic_parity_gap"]
-        print(f"evaluate: demographic parity gap on {args.sensitive} = {gap:.4f}")
+        print(f"evaluate: demographic parity gap on {report['bias']['attribute']} = {gap:.4f}")
     return report
 
 

@@ -35,9 +35,9 @@ def local_store(directory: str) -> tuple[str, str]:
 def run_metrics(report: dict[str, Any]) -> dict[str, float]:
     """The numbers of an evaluation report, flattened to MLflow metric names."""
     metrics = {f"test.{name}": float(entry["value"]) for name, entry in report["metrics"].items()}
-    training = report.get("training") or {}
-    if training.get("validation_auc") is not None:
-        metrics["validation.auc"] = float(training["validation_auc"])
+    validation = (report.get("training") or {}).get("validation")
+    if validation:
+        metrics[f"validation.{validation['metric']}"] = float(validation["value"])
     bias = report.get("bias")
     if bias:
         metrics["bias.demographic_parity_gap"] = float(bias["post_training"]["demographic_parity_gap"])
@@ -54,6 +54,8 @@ def run_params(report: dict[str, Any]) -> dict[str, str]:
     decision = report["decision"]
     params = {f"train.{k}": str(v) for k, v in (report.get("training") or {}).get("hyperparameters", {}).items()}
     params |= {"gate.metric": str(decision["metric"]), "gate.threshold": str(decision["threshold"])}
+    if report.get("kind"):
+        params["model.kind"] = str(report["kind"])
     if decision.get("max_bias") is not None:
         params["gate.max_bias"] = str(decision["max_bias"])
     if report.get("bias"):
@@ -108,7 +110,7 @@ def main(argv: list[str] | None = None) -> dict[str, str]:
     parser.add_argument("--output", default="/opt/ml/processing/tracking")
     parser.add_argument("--tracking-uri", default="", help="MLflow App/server ARN; empty: a local store")
     parser.add_argument("--local-store", default="", help="folder of the local store (default: <output>/mlruns)")
-    parser.add_argument("--experiment", default="churn")
+    parser.add_argument("--experiment", required=True, help="the project's MLflow experiment")
     parser.add_argument("--run-key", required=True, help="names the run; the pipeline passes its execution id")
     parser.add_argument("--git-commit", default="")
     parser.add_argument("--pipeline-execution", default="")

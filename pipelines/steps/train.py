@@ -1,4 +1,4 @@
-"""Train step: a gradient-boosted churn classifier, checkpointed so spot interruptions resume.
+"""Train step: a gradient-boosted classifier or regressor (the project's kind), checkpointed for spot.
 
 Runs as a SageMaker script-mode training job (scikit-learn container) or locally. Trees are added in
 stages with warm start; after each stage the model is saved to the checkpoint folder, which
@@ -21,10 +21,10 @@ import shutil
 from typing import Any
 
 import joblib
-from dataset import CATEGORICAL, FEATURES, LABEL, NUMERIC, read_csvs, require_columns
+from dataset import SPEC_FILE, Spec, default_spec_path, load_spec, read_csvs, require_columns
 from sklearn.compose import ColumnTransformer
-from sklearn.ensemble import GradientBoostingClassifier
-from sklearn.metrics import roc_auc_score
+from sklearn.ensemble import GradientBoostingClassifier, GradientBoostingRegressor
+from sklearn.metrics import mean_squared_error, roc_auc_score
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder
 
@@ -34,17 +34,34 @@ RESUMABLE = ("learning_rate", "max_depth", "seed")
 """The hyperparameters that shape every tree: a checkpoint resumes only with all of them equal."""
 TRAINING_RECORD = "training.json"
 """What the job trained with and its validation score, saved next to the model."""
+VALIDATION_METRIC = {"classifier": "auc", "regressor": "rmse"}
+"""The validation score of each kind, printed as `validation-<metric>=` for the tuning job to read."""
 
 
-def build_model(learning_rate: float, max_depth: int, seed: int) -> Pipeline:
-    """One-hot categoricals, pass numerics through, boosted trees with warm start."""
+def build_model(spec: Spec, learning_rate: float, max_depth: int, seed: int) -> Pipeline:
+    """One-hot categoricals, pass numerics through, boosted trees with warm start (classifier or regressor).
+
+    scikit-learn's GradientBoostingRegressor (squared error) is the classifier's counterpart: both add trees
+    with `warm_start`, which is what lets a spot job resume from a checkpoint.
+    """
     encode = ColumnTransformer(
-        [("categorical", OneHotEncoder(handle_unknown="ignore"), CATEGORICAL), ("numeric", "passthrough", NUMERIC)]
+        [
+            ("categorical", OneHotEncoder(handle_unknown="ignore"), list(spec.categorical)),
+            ("numeric", "passthrough", list(spec.numeric)),
+        ]
     )
-    trees = GradientBoostingClassifier(
+    booster = GradientBoostingClassifier if spec.is_classifier else GradientBoostingRegressor
+    trees = booster(
         n_estimators=0, learning_rate=learning_rate, max_depth=max_depth, warm_start=True, random_state=seed
     )
     return Pipeline([("encode", encode), ("trees", trees)])
+
+
+def validation_score(model: Pipeline, spec: Spec, frame: Any) -> float:
+    """AUC of a classifier, RMSE of a regressor, on held-out `frame`."""
+    if spec.is_classifier:
+        return float(roc_auc_score(frame[spec.label], model.predict_proba(frame[spec.features])[:, 1]))
+    return float(mean_squared_error(frame[spec.label], model.predict(frame[spec.features])) ** 0.5)
 
 
 def data_version(train_dir: str) -> str:
@@ -104,6 +121,7 @@ def train(
     model_dir: str,
     checkpoint_dir: str,
     *,
+    spec_path: str,
     n_estimators: int,
     stage: int = 50,
     learning_rate: float = 0.05,
@@ -112,9 +130,10 @@ def train(
     validation_dir: str = "",
 ) -> Pipeline:
     """Fit, resuming a checkpoint of the same data and hyperparameters; save the model and its inference code."""
+    spec = load_spec(spec_path)
     frame = read_csvs(train_dir)
-    require_columns(frame, [LABEL, *FEATURES], "the training data")
-    features, label = frame[FEATURES], frame[LABEL]
+    require_columns(frame, [spec.label, *spec.features], "the training data")
+    features, label = frame[spec.features], frame[spec.label]
     hyperparameters = {
         "n_estimators": n_estimators,
         "learning_rate": learning_rate,
@@ -127,7 +146,7 @@ def train(
     if model is not None:
         print(f"train: resuming at {model.named_steps['trees'].n_estimators} trees ({version[:15]}...)")
     else:
-        model = build_model(learning_rate, max_depth, seed)
+        model = build_model(spec, learning_rate, max_depth, seed)
     while model.named_steps["trees"].n_estimators < n_estimators:
         trees = model.named_steps["trees"]
         trees.set_params(n_estimators=min(trees.n_estimators + stage, n_estimators))
@@ -139,20 +158,22 @@ def train(
     here = os.path.dirname(os.path.abspath(__file__))
     for name in ("inference.py", "dataset.py"):
         shutil.copy(os.path.join(here, name), os.path.join(model_dir, "code", name))
+    shutil.copy(spec_path, os.path.join(model_dir, "code", SPEC_FILE))  # the handlers read the inputs' order here
     with open(os.path.join(model_dir, "features.json"), "w", encoding="utf-8") as handle:
-        json.dump({"features": FEATURES, "label": LABEL}, handle)
-    print(f"train: {model.named_steps['trees'].n_estimators} trees on {len(frame)} rows")
+        json.dump({"features": spec.features, "label": spec.label, "kind": spec.kind}, handle)
+    print(f"train: {model.named_steps['trees'].n_estimators} trees ({spec.kind}) on {len(frame)} rows")
+    metric = VALIDATION_METRIC[spec.kind]
     summary: dict[str, object] = {
         "hyperparameters": hyperparameters,
         "data_version": version,
         "rows": len(frame),
-        "validation_auc": None,
+        "kind": spec.kind,
+        "validation": None,
     }
     if validation_dir and os.path.isdir(validation_dir):
-        held_out = read_csvs(validation_dir)
-        auc = roc_auc_score(held_out[LABEL], model.predict_proba(held_out[FEATURES])[:, 1])
-        print(f"validation-auc={auc:.6f}")  # the tuning job's objective, read from this log line
-        summary["validation_auc"] = float(auc)
+        score = validation_score(model, spec, read_csvs(validation_dir))
+        print(f"validation-{metric}={score:.6f}")  # the tuning job's objective, read from this log line
+        summary["validation"] = {"metric": metric, "value": score}
     with open(os.path.join(model_dir, TRAINING_RECORD), "w", encoding="utf-8") as handle:
         json.dump(summary, handle, indent=2)  # travels in model.tar.gz; evaluate and track report it
     return model
@@ -170,11 +191,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--max-depth", type=int, default=3)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--validation", default=os.environ.get("SM_CHANNEL_VALIDATION", ""))
+    parser.add_argument("--project-spec", default=default_spec_path(), help="the project's project.json")
     args = parser.parse_args(argv)
     train(
         args.train,
         args.model_dir,
         args.checkpoint_dir,
+        spec_path=args.project_spec,
         n_estimators=args.n_estimators,
         stage=args.stage,
         learning_rate=args.learning_rate,

@@ -32,7 +32,8 @@ from typer.testing import CliRunner
 
 from kernel import ConfigError, load_stack_file
 from kernel.plan import Plan
-from pipelines.data import CHURN_CSV
+from kernel.projects import load_project
+from pipelines.parity import PROJECT_ROOT
 from tests.cli.test_cli import MLOPS
 from tests.faults.helpers import FaultProxy, RecordSink
 from tests.helpers import LINEAGE, outputs_of, run_main
@@ -82,7 +83,10 @@ def new_project(root: Path, plans: dict[str, Plan], project_root: Path) -> Path:
         shutil.copy(project_root / name, root / name)
     for stack in ("dev", "prod"):
         (root / f"{stack}-outputs.json").write_text(json.dumps(outputs_of(plans[stack])))
-    with CHURN_CSV.open(encoding="utf-8") as source, (root / "customers.csv").open("w", encoding="utf-8") as out:
+    with (
+        load_project(PROJECT_ROOT, "churn").sample_data.open(encoding="utf-8") as source,
+        (root / "customers.csv").open("w", encoding="utf-8") as out,
+    ):
         out.writelines(line for _, line in zip(range(RECORDS + 1), source, strict=False))
     return root
 

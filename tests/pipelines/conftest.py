@@ -15,17 +15,32 @@ import pytest
 
 from kernel import StackConfig
 from kernel.plan import Plan
+from kernel.projects import Project, load_project
 from pipelines.definitions.settings import settings_for_stack
 from pipelines.definitions.templates import render_definition
 from pipelines.definitions.training import build_pipeline
 from pipelines.local_run import LocalTrainingRun, run_training
-from tests.helpers import outputs_of
+from pipelines.parity import PROJECT_ROOT, gate_of
 
 
 @pytest.fixture(scope="session")
-def training_run(tmp_path_factory: pytest.TempPathFactory) -> LocalTrainingRun:
-    """preprocess -> train -> evaluate -> baseline on the shipped data, as the pipeline runs them."""
-    return run_training(Path(tmp_path_factory.mktemp("training")), metric="auc", threshold=0.7)
+def shipped() -> dict[str, Project]:
+    """The shipped projects: churn (a classifier) and claims (a regressor)."""
+    return {name: load_project(PROJECT_ROOT, name) for name in ("churn", "claims")}
+
+
+@pytest.fixture(scope="session")
+def training_run(tmp_path_factory: pytest.TempPathFactory, shipped: dict[str, Project]) -> LocalTrainingRun:
+    """preprocess -> train -> evaluate -> baseline on churn's sample data, as the pipeline runs them."""
+    return run_training(Path(tmp_path_factory.mktemp("training")), shipped["churn"], metric="auc", threshold=0.7)
+
+
+@pytest.fixture(scope="session")
+def claims_run(tmp_path_factory: pytest.TempPathFactory, shipped: dict[str, Project]) -> LocalTrainingRun:
+    """The same chain on the claims project (a regressor), gated as its project file says, bias limit included."""
+    metric, threshold = gate_of(shipped["claims"])
+    root = Path(tmp_path_factory.mktemp("claims"))
+    return run_training(root, shipped["claims"], metric=metric, threshold=threshold, max_bias=0.1)
 
 
 @contextmanager
@@ -61,11 +76,14 @@ def training_configs(configs: dict[str, StackConfig]) -> dict[str, StackConfig]:
 
 
 @pytest.fixture(scope="session")
-def built_pipelines(plans: dict[str, Plan], training_configs: dict[str, StackConfig]) -> dict[str, Any]:
+def built_pipelines(
+    plans: dict[str, Plan], training_configs: dict[str, StackConfig], shipped: dict[str, Project]
+) -> dict[str, Any]:
     """The SDK `Pipeline` of each training config, built from dev's plan outputs offline."""
+    spec = shipped["churn"].spec()
     with refusing_aws() as calls:
         built = {
-            name: build_pipeline(settings_for_stack(config, outputs_of(plans["dev"])))
+            name: build_pipeline(settings_for_stack(config, outputs_of(plans["dev"]), spec))
             for name, config in training_configs.items()
         }
     assert calls == []
@@ -74,13 +92,17 @@ def built_pipelines(plans: dict[str, Plan], training_configs: dict[str, StackCon
 
 @pytest.fixture(scope="session", params=["dev", "on-demand"])
 def dev_definition(
-    request: pytest.FixtureRequest, plans: dict[str, Plan], training_configs: dict[str, StackConfig]
+    request: pytest.FixtureRequest,
+    plans: dict[str, Plan],
+    training_configs: dict[str, StackConfig],
+    shipped: dict[str, Project],
 ) -> Any:
     """Dev's training definition as shipped (spot) and on demand (the other template).
 
     Only dev trains (staging and prod serve dev's packages), so both templates are tested with dev's settings.
     """
-    definition = render_definition(settings_for_stack(training_configs[request.param], outputs_of(plans["dev"])))
+    spec = shipped["churn"].spec()
+    definition = render_definition(settings_for_stack(training_configs[request.param], outputs_of(plans["dev"]), spec))
     spot_jobs = json.dumps(definition).count('"EnableManagedSpotTraining": true')
     assert (spot_jobs > 0) == (request.param == "dev"), "the variant is the template it claims to be"
     return definition

@@ -16,11 +16,12 @@ import pytest
 from infra.plan.evaluate import evaluate_stack
 from kernel import StackConfig, load_stack_file
 from kernel.plan import Plan
+from kernel.projects import Project
 from pipelines.definitions.drift import compile_drift_definition
 from pipelines.definitions.settings import drift_settings, settings_for_stack
 from pipelines.definitions.templates import render_definition
 from pipelines.definitions.training import definition_of
-from tests.helpers import outputs_of, shipped_settings, write_stack
+from tests.helpers import shipped_settings, write_stack
 from tests.pipelines.conftest import refusing_aws
 
 
@@ -60,11 +61,15 @@ def jobs_of(definition: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def test_plan_carries_exactly_what_the_sdk_compiles(
-    plans: dict[str, Plan], compiled: dict[str, dict[str, Any]], training_configs: dict[str, StackConfig]
+    plans: dict[str, Plan],
+    compiled: dict[str, dict[str, Any]],
+    training_configs: dict[str, StackConfig],
+    shipped: dict[str, Project],
 ) -> None:
     assert planned(plans["dev"]) == compiled["dev"], "run `mlops pipeline templates`"
     # Only dev trains; dev on demand exercises the other template variant.
-    rendered = render_definition(settings_for_stack(training_configs["on-demand"], outputs_of(plans["dev"])))
+    spec = shipped["churn"].spec()
+    rendered = render_definition(settings_for_stack(training_configs["on-demand"], outputs_of(plans["dev"]), spec))
     assert rendered == compiled["on-demand"], "run `mlops pipeline templates`"
 
 
@@ -256,7 +261,7 @@ def test_unattended_runs_still_record_which_code_ran(
     compiled: dict[str, dict[str, Any]], plans: dict[str, Plan]
 ) -> None:
     defaults = {p["Name"]: p.get("DefaultValue") for p in compiled["dev"]["Parameters"]}
-    assert defaults["GitCommit"] == f"code:{plans['dev'].outputs['code_prefix']}"
+    assert defaults["GitCommit"] == f"code:{outputs_of(plans['dev'])['code_prefix']}"
 
 
 def test_dev_tunes_and_evaluates_the_best_job(

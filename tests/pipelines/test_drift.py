@@ -47,16 +47,24 @@ def baseline(run: LocalTrainingRun) -> dict[str, Any]:
     return dict(json.loads(run.baseline.read_text()))
 
 
-def test_clean_traffic_shows_no_drift(drift: Any, training_run: LocalTrainingRun, traffic: pd.DataFrame) -> None:
-    report = drift.detect(baseline(training_run), traffic, psi_threshold=0.2, p_value=0.01)
+@pytest.fixture(scope="module")
+def churn(training_run: LocalTrainingRun, drift: Any) -> Any:
+    """The churn project's spec, as the drift step reads it."""
+    return drift.load_spec(str(training_run.spec))
+
+
+def test_clean_traffic_shows_no_drift(
+    drift: Any, training_run: LocalTrainingRun, traffic: pd.DataFrame, churn: Any
+) -> None:
+    report = drift.detect(baseline(training_run), traffic, psi_threshold=0.2, p_value=0.01, spec=churn)
     assert report["drifted_features"] == []
     assert all(result["psi"] < 0.1 for result in report["features"].values())
 
 
 def test_injected_shift_flags_exactly_the_shifted_features(
-    drift: Any, training_run: LocalTrainingRun, traffic: pd.DataFrame
+    drift: Any, training_run: LocalTrainingRun, traffic: pd.DataFrame, churn: Any
 ) -> None:
-    report = drift.detect(baseline(training_run), shifted(traffic), psi_threshold=0.2, p_value=0.01)
+    report = drift.detect(baseline(training_run), shifted(traffic), psi_threshold=0.2, p_value=0.01, spec=churn)
     assert report["drifted_features"] == ["contract", "monthly_charges"]
     assert report["features"]["monthly_charges"]["test"] == "ks"
     assert report["features"]["contract"]["test"] == "chi-square"
@@ -70,9 +78,9 @@ def test_psi_is_zero_for_identical_shares_and_grows_with_shift(drift: Any) -> No
 
 
 def test_reads_sagemaker_capture_files(
-    drift: Any, training_run: LocalTrainingRun, traffic: pd.DataFrame, tmp_path: Path
+    drift: Any, training_run: LocalTrainingRun, traffic: pd.DataFrame, tmp_path: Path, churn: Any
 ) -> None:
-    features = drift.FEATURES
+    features = churn.features
     capture = tmp_path / "capture" / "mlops-dev-churn" / "primary" / "2026" / "11" / "23"
     capture.mkdir(parents=True)
     lines = []
@@ -82,14 +90,17 @@ def test_reads_sagemaker_capture_files(
     (capture / "capture.jsonl").write_text("\n".join(lines) + "\n")
     out = tmp_path / "drift"
     run_step(
-        "drift", "--capture", str(tmp_path / "capture"), "--baseline", str(training_run.baseline), "--output", str(out)
-    )
+        "drift", "--capture", str(tmp_path / "capture"), "--baseline", str(training_run.baseline), "--output", str(out),
+        "--project-spec", str(training_run.spec),
+    )  # fmt: skip
     report = json.loads((out / "drift.json").read_text())
     assert report["rows"] == 600 and report["drifted_features"] == ["contract", "monthly_charges"]
 
 
-def test_publishes_per_feature_metrics(drift: Any, training_run: LocalTrainingRun, traffic: pd.DataFrame) -> None:
-    report = drift.detect(baseline(training_run), shifted(traffic), psi_threshold=0.2, p_value=0.01)
+def test_publishes_per_feature_metrics(
+    drift: Any, training_run: LocalTrainingRun, traffic: pd.DataFrame, churn: Any
+) -> None:
+    report = drift.detect(baseline(training_run), shifted(traffic), psi_threshold=0.2, p_value=0.01, spec=churn)
     with mock_aws():
         drift.publish(report, "mlops-dev-churn", "eu-west-1")
         cloudwatch = boto3.client("cloudwatch", region_name="eu-west-1")
@@ -97,4 +108,4 @@ def test_publishes_per_feature_metrics(drift: Any, training_run: LocalTrainingRu
     names = {(m["MetricName"], tuple(sorted((d["Name"], d["Value"]) for d in m["Dimensions"]))) for m in metrics}
     assert ("DriftedFeatures", (("Endpoint", "mlops-dev-churn"),)) in names
     assert ("PSI", (("Endpoint", "mlops-dev-churn"), ("Feature", "contract"))) in names
-    assert len(names) == 1 + len(drift.FEATURES)
+    assert len(names) == 1 + len(churn.features)

@@ -3,42 +3,74 @@
 from __future__ import annotations
 
 import csv
+import importlib.util
+import subprocess
+import sys
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
 import yaml
-from pipelines.data.generate_churn import COLUMNS, generate
 
 from kernel import ConfigError
-from kernel.feature_schema import FeatureGroupSchema, load_schema, load_schemas
-from pipelines.data import CHURN_CSV
+from kernel.feature_schema import FeatureGroupSchema, load_schema
+from kernel.projects import Project, load_project
+from pipelines.parity import PROJECT_ROOT
+
+SHIPPED_ROWS = {"churn": 3000, "claims": 2500}
 
 
 @pytest.fixture(scope="module")
 def schema() -> FeatureGroupSchema:
-    (only,) = load_schemas()
-    return only
+    return load_project(PROJECT_ROOT, "churn").schema
 
 
-def test_shipped_data_is_reproducible_from_its_generator() -> None:
-    with CHURN_CSV.open(encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle))
-    regenerated = generate()
-    assert len(rows) == len(regenerated) == 3000
-    assert rows[0] == {key: str(value) for key, value in regenerated[0].items()}
-    assert rows[-1] == {key: str(value) for key, value in regenerated[-1].items()}
+def generator(project: Project) -> ModuleType:
+    """`projects/<name>/data/generate.py`, loaded by path as `python projects/<name>/data/generate.py` runs it."""
+    path = project.folder / "data" / "generate.py"
+    spec = importlib.util.spec_from_file_location(f"generate_{project.name}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
-def test_every_shipped_record_fits_the_schema(schema: FeatureGroupSchema) -> None:
-    assert [f.name for f in schema.features] == COLUMNS
-    with CHURN_CSV.open(encoding="utf-8") as handle:
+@pytest.mark.parametrize("name", ["churn", "claims"])
+def test_shipped_data_is_regenerated_byte_for_byte(name: str, tmp_path: Path) -> None:
+    project = load_project(PROJECT_ROOT, name)
+    module = generator(project)
+    regenerated = tmp_path / f"{name}.csv"
+    module.write(regenerated, module.generate())
+    assert regenerated.read_bytes() == project.sample_data.read_bytes()
+    assert len(regenerated.read_text().splitlines()) == SHIPPED_ROWS[name] + 1
+    assert project.sample_data == module.CSV_PATH, "running the script rewrites the shipped file"
+
+
+def test_a_generator_runs_as_a_script_with_no_repository_imports(tmp_path: Path) -> None:
+    """`python projects/claims/data/generate.py` (its documented command) needs only numpy and writes beside itself."""
+    folder = tmp_path / "projects" / "claims" / "data"
+    folder.mkdir(parents=True)
+    shipped = PROJECT_ROOT / "projects" / "claims" / "data"
+    (folder / "generate.py").write_bytes((shipped / "generate.py").read_bytes())
+    subprocess.run(
+        [sys.executable, "-I", "projects/claims/data/generate.py"], cwd=tmp_path, check=True, capture_output=True
+    )
+    assert (folder / "claims.csv").read_bytes() == (shipped / "claims.csv").read_bytes()
+
+
+@pytest.mark.parametrize("name", ["churn", "claims"])
+def test_every_shipped_record_fits_the_schema(name: str) -> None:
+    project = load_project(PROJECT_ROOT, name)
+    schema = project.schema
+    assert [f.name for f in schema.features] == generator(project).COLUMNS
+    with project.sample_data.open(encoding="utf-8") as handle:
         for index, row in enumerate(csv.DictReader(handle)):
             assert schema.record_problems(index, schema.parse_row(row)) == []
 
 
 def write_schema(tmp_path: Path, change: dict[str, Any]) -> Path:
-    document = yaml.safe_load((Path(load_schemas.__code__.co_filename).parent / "customer-churn.yaml").read_text())
+    document = yaml.safe_load((PROJECT_ROOT / "projects" / "churn" / "features" / "customer-churn.yaml").read_text())
     document.update(change)
     path = tmp_path / "bad.yaml"
     path.write_text(yaml.safe_dump(document), encoding="utf-8")

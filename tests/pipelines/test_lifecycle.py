@@ -12,11 +12,13 @@ import requests
 from moto import mock_aws
 
 from kernel import load_stack_file
+from kernel.projects import load_project
 from pipelines.lifecycle import LifecycleError
 from pipelines.lifecycle.promotion import promote, rollback
 from pipelines.lifecycle.registry import decide, list_packages
 from pipelines.lifecycle.smoke import sample_payload, smoke_test
 from pipelines.lifecycle.stack_files import pinned_package
+from pipelines.parity import PROJECT_ROOT
 from tests.helpers import LINEAGE
 
 GROUP = "mlops-dev-churn"
@@ -62,13 +64,13 @@ def test_unknown_and_malformed_packages_are_refused(registry: tuple[Any, list[st
     with pytest.raises(LifecycleError, match="does not exist"):
         decide(client, arns[0][:-1] + "9", "Approved", "x")
     with pytest.raises(LifecycleError, match="not a versioned model package ARN"):
-        promote(client, project, "arn:aws:sagemaker:eu-west-1:1:model-package/x", "staging")
+        promote(client, project, "arn:aws:sagemaker:eu-west-1:1:model-package/x", "staging", "churn")
 
 
 def test_an_unapproved_package_is_never_promoted(registry: tuple[Any, list[str]], project: Path) -> None:
     client, arns = registry
     with pytest.raises(LifecycleError, match="is PendingManualApproval; a model approver must approve it first"):
-        promote(client, project, arns[1], "staging")
+        promote(client, project, arns[1], "staging", "churn")
     assert pinned_package(project, "staging") is None
 
 
@@ -77,17 +79,17 @@ def test_promotion_moves_forward_one_stage_at_a_time(registry: tuple[Any, list[s
     decide(client, arns[1], "Approved", "passed review")
     before = (project / "Pulumi.staging.yaml").read_text()
     with pytest.raises(LifecycleError, match="prod only receives what staging runs; staging serves nothing"):
-        promote(client, project, arns[1], "prod")
-    change = promote(client, project, arns[1], "staging")
+        promote(client, project, arns[1], "prod", "churn")
+    change = promote(client, project, arns[1], "staging", "churn")
     assert (change.previous, change.current, change.changed) == (None, arns[1], True)
     after = (project / "Pulumi.staging.yaml").read_text()
     assert after.startswith(before.splitlines()[0]), "the stack file keeps its comments"
     assert load_stack_file(project / "Pulumi.staging.yaml").serving.model_package_arn == arns[1]
-    assert promote(client, project, arns[1], "staging").changed is False
-    assert promote(client, project, arns[1], "prod").changed is True
+    assert promote(client, project, arns[1], "staging", "churn").changed is False
+    assert promote(client, project, arns[1], "prod", "churn").changed is True
     assert pinned_package(project, "prod") == arns[1]
     with pytest.raises(LifecycleError, match="promote to staging or prod"):
-        promote(client, project, arns[1], "dev")
+        promote(client, project, arns[1], "dev", "churn")
 
 
 def test_a_package_from_another_registry_is_refused(registry: tuple[Any, list[str]], project: Path) -> None:
@@ -100,7 +102,7 @@ def test_a_package_from_another_registry_is_refused(registry: tuple[Any, list[st
     )["ModelPackageArn"]  # fmt: skip
     before = (project / "Pulumi.staging.yaml").read_bytes()
     with pytest.raises(LifecycleError, match="belongs to group 'someone-else', not to the registries staging receives"):
-        promote(client, project, arn, "staging")
+        promote(client, project, arn, "staging", "churn")
     assert (project / "Pulumi.staging.yaml").read_bytes() == before
 
 
@@ -124,7 +126,7 @@ def test_rollback_pins_the_previous_approved_version(registry: tuple[Any, list[s
     for arn in arns:
         decide(client, arn, "Approved", "ok")
     decide(client, arns[1], "Rejected", "bias regression")
-    promote(client, project, arns[2], "staging")
+    promote(client, project, arns[2], "staging", "churn")
     change = rollback(client, project, "staging")
     assert (change.previous, change.current) == (arns[2], arns[0]), "v2 was rejected, so v3 rolls back to v1"
     with pytest.raises(LifecycleError, match="prod serves no model"):
@@ -135,7 +137,7 @@ def test_rollback_run_twice_rolls_back_once(registry: tuple[Any, list[str]], pro
     client, arns = registry
     for arn in arns:
         decide(client, arn, "Approved", "ok")
-    promote(client, project, arns[2], "staging")
+    promote(client, project, arns[2], "staging", "churn")
     assert rollback(client, project, "staging").current == arns[1]
     after_first = (project / "Pulumi.staging.yaml").read_bytes()
     again = rollback(client, project, "staging")
@@ -150,7 +152,7 @@ def test_rollback_run_twice_rolls_back_once(registry: tuple[Any, list[str]], pro
     decide(client, arns[1], "Rejected", "bias regression")
     with pytest.raises(LifecycleError, match="is Rejected; roll back only to an approved version"):
         rollback(client, project, "staging", to_version=2)
-    promote(client, project, arns[2], "staging")
+    promote(client, project, arns[2], "staging", "churn")
     assert pinned_package(project, "staging") == arns[2]
 
 
@@ -165,7 +167,7 @@ def test_a_pin_the_config_rejects_leaves_the_file_untouched(project: Path) -> No
     )["ModelPackageArn"]  # fmt: skip
     before = (project / "Pulumi.staging.yaml").read_text()
     with pytest.raises(Exception, match="must be in the stack's region eu-west-1"):
-        promote(other_region, project, arn, "staging")
+        promote(other_region, project, arn, "staging", "churn")
     assert (project / "Pulumi.staging.yaml").read_text() == before
     assert not list(project.glob(".Pulumi*"))
 
@@ -182,7 +184,7 @@ def _queue_endpoint_answers(bodies: list[str]) -> None:
 
 
 def test_smoke_test_accepts_probabilities_and_refuses_anything_else() -> None:
-    payload = sample_payload(rows=3)
+    payload = sample_payload(load_project(PROJECT_ROOT, "churn"), rows=3)
     assert payload.splitlines()[0].startswith("tenure_months,monthly_charges")
     with mock_aws():
         runtime = boto3.client("sagemaker-runtime", region_name="eu-west-1")
@@ -193,7 +195,7 @@ def test_smoke_test_accepts_probabilities_and_refuses_anything_else() -> None:
             smoke_test(runtime, "mlops-staging-churn", payload + "\n")
         with pytest.raises(LifecycleError, match=r"scores outside \[0, 1\]: \[1.7\]"):
             smoke_test(runtime, "mlops-staging-churn", payload + " ")
-        with pytest.raises(LifecycleError, match="not one probability per line"):
+        with pytest.raises(LifecycleError, match="not one number per line"):
             smoke_test(runtime, "mlops-staging-churn", payload + "  ")
 
 
@@ -209,7 +211,7 @@ def test_a_package_without_lineage_is_neither_approved_nor_promoted(
     with pytest.raises(LifecycleError, match=r"lacks lineage \(lineage.data-version, lineage.git-commit"):
         decide(client, arn, "Approved", "looks fine")
     with pytest.raises(LifecycleError, match="register models through the training pipeline"):
-        promote(client, project, arn, "staging")
+        promote(client, project, arn, "staging", "churn")
 
 
 def test_lineage_follows_the_package_to_its_environments(registry: tuple[Any, list[str]], project: Path) -> None:
@@ -217,7 +219,7 @@ def test_lineage_follows_the_package_to_its_environments(registry: tuple[Any, li
 
     client, arns = registry
     decide(client, arns[0], "Approved", "auc 0.81")
-    promote(client, project, arns[0], "staging")
+    promote(client, project, arns[0], "staging", "churn")
     chain = lineage(client, project, arns[0])
     assert chain.data_version == LINEAGE["lineage.data-version"] and chain.git_commit == LINEAGE["lineage.git-commit"]
     assert chain.metrics == {"auc": "0.81"} and chain.pinned_by == ["staging"]

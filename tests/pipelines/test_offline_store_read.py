@@ -10,8 +10,9 @@ import boto3
 import requests
 from moto import mock_aws
 
-from pipelines.data import CHURN_CSV
-from pipelines.local_run import run_step
+from kernel.projects import load_project
+from pipelines.local_run import run_step, write_spec
+from pipelines.parity import PROJECT_ROOT
 
 EXTRA = ["write_time", "api_invocation_time", "is_deleted"]
 
@@ -21,7 +22,9 @@ def _row(values: list[str]) -> dict[str, list[dict[str, str]]]:
 
 
 def test_preprocess_reads_the_latest_undeleted_records_through_athena(tmp_path: Path) -> None:
-    with CHURN_CSV.open(encoding="utf-8") as handle:
+    churn = load_project(PROJECT_ROOT, "churn")
+    spec = write_spec(churn.spec(), tmp_path)
+    with churn.sample_data.open(encoding="utf-8") as handle:
         reader = csv.DictReader(handle)
         header = list(reader.fieldnames or [])
         records = [row for _, row in zip(range(300), reader, strict=False)]
@@ -47,6 +50,7 @@ def test_preprocess_reads_the_latest_undeleted_records_through_athena(tmp_path: 
         run_step(
             "preprocess", "--source", "feature-store", "--database", "mlops_dev_features", "--table", "customer_churn",
             "--workgroup", "mlops-dev-features", "--region", "eu-west-1", "--output", str(out),
+            "--project-spec", str(spec),
         )  # fmt: skip
     lineage = json.loads((out / "lineage" / "lineage.json").read_text())
     assert lineage["source"] == "feature-store"
@@ -63,4 +67,5 @@ def test_bad_glue_names_are_refused_before_any_query(tmp_path: Path) -> None:
 
     with pytest.raises(ValueError, match="--table 'churn; drop' is not a Glue name"):
         run_step("preprocess", "--source", "feature-store", "--database", "db", "--table", "churn; drop",
-                 "--workgroup", "w", "--region", "eu-west-1", "--output", str(tmp_path))  # fmt: skip
+                 "--workgroup", "w", "--region", "eu-west-1", "--output", str(tmp_path),
+                 "--project-spec", str(write_spec(load_project(PROJECT_ROOT, "churn").spec(), tmp_path)))  # fmt: skip

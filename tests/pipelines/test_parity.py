@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import importlib.util
 import json
+import math
 import shutil
 import subprocess
 from pathlib import Path
@@ -17,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from pipelines.images import STEP_IMAGES, image
-from pipelines.local_run import STEPS_DIR, LocalTrainingRun, load_step_module
+from pipelines.local_run import STEPS_DIR, LocalTrainingRun
 from pipelines.parity import PARITY_DIR, ParityError, ParityRun, _Runner, interpreter, python_version
 
 
@@ -44,7 +45,8 @@ def test_the_chain_reaches_the_same_decision_on_the_images(
     assert abs(there["metrics"]["auc"]["value"] - here["metrics"]["auc"]["value"]) < 0.02
     assert there["test_rows"] == here["test_rows"] == 600
     assert next(iter(there["attribution"])) == next(iter(here["attribution"]))
-    assert there["training"]["validation_auc"] > 0.7, "train.py scored the validation split on the image"
+    assert there["training"]["validation"]["metric"] == "auc"
+    assert there["training"]["validation"]["value"] > 0.7, "train.py scored the validation split on the image"
     assert (
         parity_run.read("data", "lineage", "lineage.json")["data_version"]
         == json.loads((training_run.root / "data" / "lineage" / "lineage.json").read_text())["data_version"]
@@ -57,9 +59,31 @@ def test_baseline_drift_and_serving_work_on_the_image(parity_run: ParityRun, tra
     assert baseline == json.loads(training_run.baseline.read_text()), "the drift reference does not depend on pandas"
     drift = parity_run.read("drift", "drift.json")
     assert drift["rows"] == 600 and drift["drifted_features"] == []
-    assert sorted(drift["features"]) == sorted(load_step_module("dataset").FEATURES)
+    spec = json.loads(training_run.spec.read_text())
+    assert sorted(drift["features"]) == sorted(spec["numeric"] + spec["categorical"])
     scores = [float(line) for line in (parity_run.root / "response.csv").read_text().split()]
     assert len(scores) == 5 and all(0.0 <= score <= 1.0 for score in scores)
+
+
+def test_the_regressor_chain_runs_on_the_images_and_agrees(
+    parity_runs: dict[str, ParityRun], claims_run: LocalTrainingRun
+) -> None:
+    """The claims project (a regressor) through every step on its image: the same gate, drift and serving."""
+    run = parity_runs["claims"]
+    here = json.loads(claims_run.evaluation.read_text())
+    there = run.read("evaluation", "evaluation.json")
+    assert there["kind"] == "regressor" and set(there["metrics"]) == {"rmse", "mae", "r2"}
+    assert there["decision"]["metric"] == "rmse" and there["decision"]["passed"] is True
+    assert there["decision"]["threshold"] == here["decision"]["threshold"] == 250.0
+    assert there["metrics"]["rmse"]["value"] == pytest.approx(here["metrics"]["rmse"]["value"], rel=0.02)
+    assert "regression_metrics" in there and "binary_classification_metrics" not in there
+    assert there["training"]["validation"]["metric"] == "rmse"
+    spec = json.loads((run.code / "project.json").read_text())
+    assert sorted(run.read("drift", "drift.json")["features"]) == sorted(spec["numeric"] + spec["categorical"])
+    assert run.read("drift", "drift.json")["drifted_features"] == []
+    values = [float(line) for line in (run.root / "response.csv").read_text().split()]
+    assert len(values) == 5 and all(math.isfinite(v) for v in values) and max(values) > 1, "costs, not probabilities"
+    assert run.read("tracking", "tracking.json")["run_id"]
 
 
 def test_the_track_step_logs_on_the_distribution_image(parity_run: ParityRun) -> None:

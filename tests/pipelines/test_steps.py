@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from pipelines.local_run import STEPS_DIR, LocalTrainingRun, run_step
+from pipelines.local_run import STEPS_DIR, LocalTrainingRun, load_model_handlers, run_step
 
 
 @pytest.fixture(scope="module")
@@ -22,17 +22,17 @@ def steps() -> Iterator[dict[str, Any]]:
     sys.path.insert(0, str(STEPS_DIR))
     try:
         import baseline
+        import dataset
         import evaluate
-        import inference
         import preprocess
         import train
 
         yield {
+            "dataset": dataset,
             "preprocess": preprocess,
             "train": train,
             "evaluate": evaluate,
             "baseline": baseline,
-            "inference": inference,
         }
     finally:
         sys.path.remove(str(STEPS_DIR))
@@ -58,13 +58,16 @@ def test_splits_are_stratified_and_disjoint(training_run: LocalTrainingRun) -> N
     assert "customer_id" not in parts["train"].columns and "gender" in parts["train"].columns
 
 
-def test_model_artifact_carries_its_inference_code(training_run: LocalTrainingRun, steps: dict[str, Any]) -> None:
-    assert sorted(p.name for p in (training_run.model_dir / "code").iterdir()) == ["dataset.py", "inference.py"]
-    handlers = steps["inference"]
+def test_model_artifact_carries_its_inference_code(training_run: LocalTrainingRun) -> None:
+    code = training_run.model_dir / "code"
+    assert sorted(p.name for p in code.iterdir() if p.is_file()) == ["dataset.py", "inference.py", "project.json"]
+    assert (code / "project.json").read_text() == training_run.spec.read_text(), "the spec it was trained on"
+    handlers = load_model_handlers(training_run.model_dir)
     model = handlers.model_fn(str(training_run.model_dir))
     frame = pd.read_csv(training_run.root / "data" / "test" / "test.csv").head(3)
-    with_header = frame[handlers.FEATURES].to_csv(index=False)
-    without_header = frame[handlers.FEATURES].to_csv(index=False, header=False)
+    features = handlers.spec_of().features
+    with_header = frame[features].to_csv(index=False)
+    without_header = frame[features].to_csv(index=False, header=False)
     for body in (with_header, without_header.encode()):
         scores = handlers.predict_fn(handlers.input_fn(body, "text/csv"), model)
         assert len(scores) == 3 and all(0.0 <= s <= 1.0 for s in scores)
@@ -83,7 +86,7 @@ def test_evaluate_reads_the_training_jobs_tarball(training_run: LocalTrainingRun
             bundle.add(path, arcname=str(path.relative_to(training_run.model_dir)))
     out = tmp_path / "evaluation"
     run_step("evaluate", "--model", str(archive), "--test", str(training_run.root / "data" / "test"),
-             "--output", str(out), "--threshold", "0.99")  # fmt: skip
+             "--output", str(out), "--threshold", "0.99", "--project-spec", str(training_run.spec))  # fmt: skip
     report = json.loads((out / "evaluation.json").read_text())
     assert report["decision"]["passed"] is False and report["decision"]["threshold"] == 0.99
 
@@ -102,7 +105,7 @@ def test_decide_is_the_one_gate(steps: dict[str, Any]) -> None:
     assert decide({"auc": 0.8}, "auc", 0.8)["passed"] is True
     assert decide({"auc": 0.7999}, "auc", 0.8)["passed"] is False
     assert decide({"auc": math.nan}, "auc", 0.0)["passed"] is False
-    with pytest.raises(ValueError, match="unknown metric 'gini'"):
+    with pytest.raises(ValueError, match="metric 'gini' does not score this model"):
         decide({"auc": 0.8}, "gini", 0.5)
 
 
@@ -111,17 +114,24 @@ def test_training_resumes_from_its_checkpoint(
 ) -> None:
     train_dir = str(training_run.root / "data" / "train")
     checkpoints = tmp_path / "checkpoints"
-    first = steps["train"].train(train_dir, str(tmp_path / "m1"), str(checkpoints), n_estimators=100)
+    spec = str(training_run.spec)
+    first = steps["train"].train(train_dir, str(tmp_path / "m1"), str(checkpoints), spec_path=spec, n_estimators=100)
     assert first.named_steps["trees"].n_estimators == 100
-    resumed = steps["train"].train(train_dir, str(tmp_path / "m2"), str(checkpoints), n_estimators=150)
+    resumed = steps["train"].train(train_dir, str(tmp_path / "m2"), str(checkpoints), spec_path=spec, n_estimators=150)
     assert resumed.named_steps["trees"].n_estimators == 150
-    fresh = steps["train"].train(train_dir, str(tmp_path / "m3"), "", n_estimators=150)
+    fresh = steps["train"].train(train_dir, str(tmp_path / "m3"), "", spec_path=spec, n_estimators=150)
     frame = pd.read_csv(Path(train_dir) / "train.csv").head(50)
-    features = steps["train"].FEATURES
+    features = steps["dataset"].load_spec(spec).features
     assert (resumed.predict_proba(frame[features]) == fresh.predict_proba(frame[features])).all()
 
 
-def test_a_delete_newer_than_the_record_removes_it(steps: dict[str, Any]) -> None:
+@pytest.fixture(scope="module")
+def churn(training_run: LocalTrainingRun, steps: dict[str, Any]) -> Any:
+    """The churn project's spec, as the steps read it."""
+    return steps["dataset"].load_spec(str(training_run.spec))
+
+
+def test_a_delete_newer_than_the_record_removes_it(steps: dict[str, Any], churn: Any) -> None:
     frame = pd.DataFrame(
         {
             "customer_id": ["a", "a"],
@@ -130,10 +140,10 @@ def test_a_delete_newer_than_the_record_removes_it(steps: dict[str, Any]) -> Non
             "is_deleted": ["false", "true"],
         }
     )
-    assert steps["preprocess"].latest_records(frame).empty
+    assert steps["preprocess"].latest_records(frame, churn).empty
 
 
-def test_preprocess_keeps_the_latest_undeleted_version(steps: dict[str, Any]) -> None:
+def test_preprocess_keeps_the_latest_undeleted_version(steps: dict[str, Any], churn: Any) -> None:
     frame = pd.DataFrame(
         {
             "customer_id": ["a", "a", "b", "c"],
@@ -149,16 +159,16 @@ def test_preprocess_keeps_the_latest_undeleted_version(steps: dict[str, Any]) ->
             "api_invocation_time": ["x"] * 4,
         }
     )
-    latest = steps["preprocess"].latest_records(frame)
+    latest = steps["preprocess"].latest_records(frame, churn)
     assert latest["customer_id"].tolist() == ["a", "c"]
     assert latest["tenure_months"].tolist() == [2, 4]
     assert "write_time" not in latest.columns and "is_deleted" not in latest.columns
 
 
-def test_preprocess_names_missing_columns(steps: dict[str, Any]) -> None:
+def test_preprocess_names_missing_columns(steps: dict[str, Any], churn: Any) -> None:
     frame = pd.DataFrame({"customer_id": ["a"], "churned": [1]})
-    with pytest.raises(ValueError, match=r"the input data lacks column\(s\) gender, tenure_months"):
-        steps["preprocess"].split(frame, 0.2, 0.1, 1)
+    with pytest.raises(ValueError, match=r"the input data lacks column\(s\) tenure_months, .*, gender"):
+        steps["preprocess"].split(frame, churn, 0.2, 0.1, 1)
 
 
 def test_baseline_profiles_every_feature(training_run: LocalTrainingRun) -> None:
@@ -171,9 +181,11 @@ def test_baseline_profiles_every_feature(training_run: LocalTrainingRun) -> None
     assert set(contract["shares"]) == {"month-to-month", "one-year", "two-year"}
 
 
-def test_bias_and_attribution_on_the_shipped_data(training_run: LocalTrainingRun, steps: dict[str, Any]) -> None:
+def test_bias_and_attribution_on_the_shipped_data(
+    training_run: LocalTrainingRun, steps: dict[str, Any], churn: Any
+) -> None:
     report = steps["evaluate"].evaluate(
-        str(training_run.model_dir), str(training_run.root / "data" / "test"), "auc", 0.7, max_bias=0.1
+        str(training_run.model_dir), str(training_run.root / "data" / "test"), "auc", 0.7, spec=churn, max_bias=0.1
     )
     bias = report["bias"]
     assert bias["attribute"] == "gender" and sum(bias["groups"].values()) == 600
@@ -197,7 +209,11 @@ def test_retraining_on_new_data_never_resumes_the_previous_models_checkpoint(
     training_run: LocalTrainingRun, tmp_path: Path, steps: dict[str, Any]
 ) -> None:
     """SageMaker restores whatever the checkpoint prefix holds: new data must still be fitted, not skipped."""
-    train = steps["train"].train
+    spec = str(training_run.spec)
+
+    def train(data: str, model: str, checkpoints: str, n_estimators: int) -> Any:
+        return steps["train"].train(data, model, checkpoints, spec_path=spec, n_estimators=n_estimators)
+
     original = training_run.root / "data" / "train"
     inverted = tmp_path / "inverted"
     inverted.mkdir()
@@ -207,7 +223,7 @@ def test_retraining_on_new_data_never_resumes_the_previous_models_checkpoint(
     first = train(str(original), str(tmp_path / "m1"), checkpoints, n_estimators=100)
     retrained = train(str(inverted), str(tmp_path / "m2"), checkpoints, n_estimators=100)
     fresh = train(str(inverted), str(tmp_path / "m3"), "", n_estimators=100)
-    sample = frame.head(50)[steps["train"].FEATURES]
+    sample = frame.head(50)[steps["dataset"].load_spec(spec).features]
     assert (retrained.predict_proba(sample) == fresh.predict_proba(sample)).all(), "fitted on the new data"
     assert (retrained.predict_proba(sample)[:, 1] != first.predict_proba(sample)[:, 1]).all()
     record = json.loads((tmp_path / "m2" / "training.json").read_text())
@@ -224,7 +240,9 @@ def test_a_checkpoint_of_other_hyperparameters_or_a_tampered_one_is_refused(
     module = steps["train"]
     data = str(training_run.root / "data" / "train")
     checkpoints = str(tmp_path / "checkpoints")
-    module.train(data, str(tmp_path / "m1"), checkpoints, n_estimators=50, max_depth=2)
+    module.train(
+        data, str(tmp_path / "m1"), checkpoints, spec_path=str(training_run.spec), n_estimators=50, max_depth=2
+    )
     record = module.checkpoint_record(module.data_version(data), {"learning_rate": 0.05, "max_depth": 3, "seed": 42})
     assert module.resume(checkpoints, record, 100) is None, "max_depth differs: not resumable"
     same = module.checkpoint_record(module.data_version(data), {"learning_rate": 0.05, "max_depth": 2, "seed": 42})

@@ -11,10 +11,10 @@ import pytest
 
 from kernel import StackConfig
 from kernel.plan import Plan
-from pipelines.definitions.settings import settings_for_stack
+from kernel.projects import Project
+from pipelines.definitions.settings import experiment_name, settings_for_stack
 from pipelines.definitions.templates import distribution_image, render_definition
 from pipelines.local_run import LocalTrainingRun, run_step
-from tests.helpers import outputs_of
 
 
 def tracked_run(run: LocalTrainingRun) -> Any:
@@ -49,6 +49,7 @@ def test_a_retried_track_step_completes_its_run_instead_of_adding_one(
     args = [
         "--evaluation", str(training_run.evaluation.parent), "--output", str(tmp_path / "out"),
         "--local-store", str(tmp_path / "store"), "--run-key", "execution-1", "--git-commit", "abc123",
+        "--experiment", "churn",
     ]  # fmt: skip
     run_ids = []
     for _ in range(2):
@@ -61,15 +62,15 @@ def test_a_retried_track_step_completes_its_run_instead_of_adding_one(
 
 
 def test_compiled_pipeline_tracks_natively_and_logs_through_the_track_step(
-    plans: dict[str, Plan], training_configs: dict[str, StackConfig]
+    plans: dict[str, Plan], training_configs: dict[str, StackConfig], shipped: dict[str, Project]
 ) -> None:
     for config in training_configs.values():
         plan = plans["dev"]
-        settings = settings_for_stack(config, outputs_of(plan))
+        settings = settings_for_stack(config, outputs_of(plan), shipped["churn"].spec())
         definition = render_definition(settings)
         arn = outputs_of(plan)["tracking_arn"]
         assert arn.startswith(f"arn:aws:sagemaker:{config.region}:{config.account_id}:mlflow-app/")
-        experiment = config.trained().tracking.experiment
+        experiment = experiment_name(config.trained(), "churn")
         assert definition["MlflowConfig"] == {"MlflowResourceArn": arn, "MlflowExperimentName": experiment}
         (track,) = [s for s in definition["Steps"] if s["Name"] == "TrackExperiment"]
         arguments = track["Arguments"]
@@ -86,14 +87,27 @@ def test_compiled_pipeline_tracks_natively_and_logs_through_the_track_step(
 
 
 def test_without_tracking_the_pipeline_has_no_mlflow_step_or_setting(
-    plans: dict[str, Plan], training_configs: dict[str, StackConfig]
+    plans: dict[str, Plan], training_configs: dict[str, StackConfig], shipped: dict[str, Project]
 ) -> None:
     on_demand = training_configs["on-demand"]
     tracking = on_demand.trained().tracking.model_copy(update={"enabled": False})
     training = on_demand.trained().model_copy(update={"tracking": tracking})
     definition = render_definition(
-        settings_for_stack(on_demand.model_copy(update={"training": training}), outputs_of(plans["dev"]))
+        settings_for_stack(
+            on_demand.model_copy(update={"training": training}), outputs_of(plans["dev"]), shipped["churn"].spec()
+        )
     )
     assert definition["MlflowConfig"] is None
     assert "TrackExperiment" not in {s["Name"] for s in definition["Steps"]}
     assert "MlflowConfig" not in json.dumps(definition["Steps"])
+
+
+def test_a_regressor_run_logs_its_errors_and_kind(claims_run: LocalTrainingRun) -> None:
+    """The claims project's run lands in its own experiment, with the regression metrics and the validation RMSE."""
+    client, run = tracked_run(claims_run)
+    report = json.loads(claims_run.evaluation.read_text())
+    assert client.get_experiment(run.info.experiment_id).name == "claims"
+    metrics, params = run.data.metrics, run.data.params
+    assert {"test.rmse", "test.mae", "test.r2"} <= set(metrics) and "test.auc" not in metrics
+    assert metrics["test.rmse"] == pytest.approx(report["metrics"]["rmse"]["value"])
+    assert params["model.kind"] == "regressor" and params["gate.metric"] == "rmse"

@@ -1,8 +1,8 @@
-"""Generate the shipped churn dataset (pipelines/data/churn.csv) reproducibly.
+"""Generate the churn project's sample dataset (`churn.csv`, beside this file) reproducibly.
 
 A synthetic but realistic subscription-churn table: churn rises with month-to-month contracts,
 support calls, electronic-check payments and high charges, and falls with tenure. The generator
-is seeded, so `python -m pipelines.data.generate_churn` rewrites the identical file; a test checks it.
+is seeded, so `python projects/churn/data/generate.py` rewrites the identical file; a test checks it.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ CONTRACTS = ["month-to-month", "one-year", "two-year"]
 PAYMENTS = ["card", "bank-transfer", "electronic-check", "mailed-check"]
 REGIONS = ["north", "south", "east", "west"]
 SNAPSHOT = datetime(2026, 10, 1, tzinfo=UTC)
+CSV_PATH = Path(__file__).resolve().parent / "churn.csv"
 
 
 def generate(rows: int = ROWS, seed: int = SEED) -> list[dict[str, object]]:
@@ -90,7 +91,5 @@ def write(path: Path, records: list[dict[str, object]]) -> None:
 
 
 if __name__ == "__main__":
-    from pipelines.data import CHURN_CSV
-
-    write(CHURN_CSV, generate())
-    print(f"wrote {CHURN_CSV}")
+    write(CSV_PATH, generate())
+    print(f"wrote {CSV_PATH}")
