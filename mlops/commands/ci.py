@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 import typer
 
 from mlops.console import UserError, console
+from mlops.project_context import ProjectOption, project_name
 
 app = typer.Typer(help="Helpers the GitHub workflows call.", no_args_is_help=True)
 
@@ -61,17 +62,18 @@ def backend(stack: Annotated[str, typer.Option("--stack", "-s")]) -> None:
 
 
 @app.command()
-def pinned(stack: Annotated[str, typer.Option("--stack", "-s")]) -> None:
-    """Print the model package the stack pins (nothing before its first promotion)."""
+def pinned(stack: Annotated[str, typer.Option("--stack", "-s")], project: ProjectOption = None) -> None:
+    """Print the model package the project pins in the stack (nothing before its first promotion)."""
     from pipelines.lifecycle.stack_files import pinned_package
 
-    console.print(pinned_package(_root(), stack) or "", soft_wrap=True)
+    console.print(pinned_package(_root(), stack, project_name(_root(), project)) or "", soft_wrap=True)
 
 
 @app.command("next-promotion")
 def next_promotion(
     source: Annotated[str, typer.Option("--from", help="The stage whose pin moves on (staging).")],
     target: Annotated[str, typer.Option("--to", help="The stage it moves to (prod).")],
+    project: ProjectOption = None,
 ) -> None:
     """Print the package `--from` serves when `--to` serves another one; print nothing when they agree."""
     from kernel.types import ENVIRONMENTS
@@ -84,6 +86,7 @@ def next_promotion(
             f"--from {source} --to {target}: a package moves {' -> '.join(ENVIRONMENTS)}, one stage at a time; "
             f"pass {allowed}"
         )
-    package = pinned_package(_root(), source)
-    if package and package != pinned_package(_root(), target):
+    name = project_name(_root(), project)
+    package = pinned_package(_root(), source, name)
+    if package and package != pinned_package(_root(), target, name):
         console.print(package, soft_wrap=True)
