@@ -21,6 +21,7 @@ from typing import Any
 
 from rich.table import Table
 
+from kernel.projects import Project
 from mlops.console import UserError, console
 
 EMULATOR_CREDENTIALS = {
@@ -48,17 +49,24 @@ class DemoState:
     plans: dict[str, Any] = field(default_factory=dict)
     package_arn: str = ""
     summary: list[tuple[str, str, str]] = field(default_factory=list)
-    project: Any = None
-    """The project the per-project stages act on (a `kernel.projects.Project`)."""
+    project: Project | None = None
+    """The project the per-project stages act on."""
+
+    @property
+    def current(self) -> Project:
+        """The project the per-project stages act on (set before they run)."""
+        if self.project is None:
+            raise RuntimeError("no project is selected")
+        return self.project
 
     @property
     def work(self) -> Path:
         """The current project's artefact folder."""
-        return self.out / self.project.name
+        return self.out / self.current.name
 
     def outputs(self, stack: str = "dev") -> dict[str, Any]:
         """The current project's outputs in `stack`'s plan."""
-        return dict(self.plans[stack].outputs["projects"][self.project.name])
+        return dict(self.plans[stack].outputs["projects"][self.current.name])
 
     def view(self, stack: str = "dev") -> Any:
         """The current project's view of `stack` (the platform's settings completed by the project's)."""
@@ -66,7 +74,7 @@ class DemoState:
         from kernel.loader import parse_settings, read_stack_file
 
         path = stack_file(stack, self.workspace)
-        return parse_settings(read_stack_file(path), path.name, self.project)
+        return parse_settings(read_stack_file(path), path.name, self.current)
 
     @property
     def execution_id(self) -> str:
@@ -85,7 +93,11 @@ def run_demo(root: Path, out: Path) -> None:
     shutil.copytree(root / "projects", workspace / "projects", ignore=shutil.ignore_patterns("__pycache__"))
     state = DemoState(root=root, out=out, workspace=workspace)
     _stacks(state)
-    for name, stage in (("validate", _validate), ("plan dev + policy + cost", _plan)):
+    common: list[tuple[str, Callable[[DemoState], str]]] = [
+        ("validate", _validate),
+        ("plan dev + policy + cost", _plan),
+    ]
+    for name, stage in common:
         _run_stage(state, name, stage)
     per_project: list[tuple[str, Callable[[DemoState], str]]] = [
         ("train locally", _train),
@@ -128,7 +140,7 @@ def _run_stage(state: DemoState, name: str, stage: Callable[[DemoState], str]) -
     console.print(f"[green]✓[/] {result}")
 
 
-def _projects(state: DemoState) -> list[Any]:
+def _projects(state: DemoState) -> list[Project]:
     from kernel.projects import load_project, project_names
 
     return [load_project(state.workspace, name) for name in project_names(state.workspace)]
@@ -263,7 +275,7 @@ def _train(state: DemoState) -> str:
     training = state.view().trained()
     run = run_training(
         state.work / "training",
-        state.project,
+        state.current,
         training.objective_metric,
         training.metric_threshold,
         max_bias=training.max_bias_gap,
@@ -288,7 +300,7 @@ def _provision(state: DemoState) -> str:
     from infra.plan.evaluate import PROJECT_ROOT
     from pipelines.plan_requests import api_request
 
-    plan = state.plans["dev"].of_project(state.project.name)
+    plan = state.plans["dev"].of_project(state.current.name)
     s3, sagemaker = _client("s3", state), _client("sagemaker", state)
     buckets = state.outputs()["bucket_names"]
     location = (
@@ -322,9 +334,9 @@ def _ingest(state: DemoState) -> str:
 
     from pipelines.features.ingest import feature_store_client, ingest
 
-    schema = state.project.schema
+    schema = state.current.schema
     group = state.outputs()["feature_group_names"][schema.name]
-    with state.project.sample_data.open(encoding="utf-8") as handle:
+    with state.current.sample_data.open(encoding="utf-8") as handle:
         rows = [schema.parse_row(row) for _, row in zip(range(SAMPLE_RECORDS), csv.DictReader(handle), strict=False)]
     client = feature_store_client(state.region, endpoint_url="https://featurestore-runtime.invalid")
     with Stubber(client) as stubber:
@@ -341,13 +353,13 @@ def _ingest(state: DemoState) -> str:
 def _pipeline(state: DemoState) -> str:
     from pipelines.pipeline_ops import start_pipeline, upsert_pipeline
 
-    plan = state.plans["dev"].of_project(state.project.name)
+    plan = state.plans["dev"].of_project(state.current.name)
     resource = _training_pipeline(plan)
     sagemaker = _client("sagemaker", state)
     definition = json.loads(resource.inputs["pipelineDefinition"])
     created = upsert_pipeline(sagemaker, resource.inputs["pipelineName"], definition, resource.inputs["roleArn"], {})
     again = upsert_pipeline(sagemaker, resource.inputs["pipelineName"], definition, resource.inputs["roleArn"], {})
-    token = f"demo-run-{state.project.name}"  # an idempotency token, not a secret
+    token = f"demo-run-{state.current.name}"  # an idempotency token, not a secret
     parameters = {"DataSource": "feature-store", "GitCommit": _git_commit(state.root)}
     execution = start_pipeline(sagemaker, resource.inputs["pipelineName"], parameters, token).arn
     state.execution_arn = execution
@@ -368,7 +380,7 @@ def _training_pipeline(plan: Any) -> Any:
 def _register(state: DemoState) -> str:
     import tarfile
 
-    plan = state.plans["dev"].of_project(state.project.name)
+    plan = state.plans["dev"].of_project(state.current.name)
     s3, sagemaker = _client("s3", state), _client("sagemaker", state)
     artifacts = state.outputs()["bucket_names"]["artifacts"]
     prefix = f"pipelines/training/{state.execution_id}"
@@ -403,7 +415,7 @@ def _track(state: DemoState) -> None:
     config = state.view()
     run = LocalTrainingRun(state.work / "training")
     tracked = run.track(
-        experiment=experiment_name(config.trained(), state.project.name),
+        experiment=experiment_name(config.trained(), state.current.name),
         run_key=state.execution_id,
         git_commit=_git_commit(state.root),
         config_hash=config_hash(config),
@@ -486,7 +498,7 @@ def _promote(state: DemoState) -> str:
     sagemaker = _client("sagemaker", state)
     metric = state.view().trained().objective_metric
     decide(sagemaker, state.package_arn, "Approved", f"demo: {metric} passes the dev gate on the held-out split")
-    name = state.project.name
+    name = state.current.name
     to_staging = promote(sagemaker, state.workspace, state.package_arn, "staging", name)
     to_prod = promote(sagemaker, state.workspace, state.package_arn, "prod", name)
     state.plans["staging"] = _replan_project(state, "staging")
@@ -502,8 +514,8 @@ def _replan_project(state: DemoState, stack: str) -> Any:
     from kernel.plan import Plan
 
     before = state.plans[stack]
-    fresh = evaluate_stack(stack, state.workspace, projects=[state.project.name], platform=False)
-    others = [r for r in before.resources if r.ml_project != state.project.name]
+    fresh = evaluate_stack(stack, state.workspace, projects=[state.current.name], platform=False)
+    others = [r for r in before.resources if r.ml_project != state.current.name]
     outputs = {**before.outputs, "projects": {**before.outputs.get("projects", {}), **fresh.outputs["projects"]}}
     return Plan(
         stack=before.stack,
@@ -519,10 +531,10 @@ def _smoke(state: DemoState) -> str:
     from pipelines.lifecycle.smoke import sample_payload, smoke_test
     from pipelines.local_run import load_model_handlers
 
-    staging = state.plans["staging"].of_project(state.project.name)
+    staging = state.plans["staging"].of_project(state.current.name)
     endpoint = state.outputs("staging")["endpoint_name"]
     _deploy_endpoint(_client("sagemaker", state, "staging"), staging)
-    project = state.project
+    project = state.current
     handlers = load_model_handlers(state.work / "training" / "model")
     model = handlers.model_fn(str(state.work / "training" / "model"))
     payload = sample_payload(project, rows=5)
@@ -564,7 +576,7 @@ def _lineage(state: DemoState) -> str:
     endpoint = state.outputs("staging")["endpoint_name"]
     serving = endpoint_packages(_client("sagemaker", state, "staging"), endpoint)[0]
     # the package lives in dev's registry; staging reads it across accounts (the group policy allows it)
-    chain = lineage(_client("sagemaker", state), state.workspace, serving.package_arn, state.project.name, serving)
+    chain = lineage(_client("sagemaker", state), state.workspace, serving.package_arn, state.current.name, serving)
     chain = dataclasses.replace(chain, tracking_run_id=_mlflow_run_id(state, chain.tracking_run))
     (state.work / "lineage.json").write_text(json.dumps(chain.to_dict(), indent=2, sort_keys=True) + "\n")
     console.print(lineage_table(chain, f"what {endpoint} serves (`mlops lineage --endpoint {endpoint}`)"))
@@ -587,7 +599,7 @@ def _mlflow_run_id(state: DemoState, run_name: str) -> str:
     logging.getLogger("mlflow").setLevel(logging.WARNING)
     store = LocalTrainingRun(state.work / "training").tracking_store
     client = MlflowClient(tracking_uri=f"sqlite:///{store / 'mlflow.db'}")
-    experiment = client.get_experiment_by_name(experiment_name(state.view().trained(), state.project.name))
+    experiment = client.get_experiment_by_name(experiment_name(state.view().trained(), state.current.name))
     if experiment is None:
         return ""
     runs = client.search_runs([experiment.experiment_id], filter_string=f"attributes.run_name = '{run_name}'")
@@ -601,9 +613,9 @@ def _drift(state: DemoState) -> str:
     from pipelines.local_run import LocalTrainingRun, run_step
     from pipelines.pipeline_ops import start_pipeline, upsert_pipeline
 
-    staging = state.plans["staging"].of_project(state.project.name)
+    staging = state.plans["staging"].of_project(state.current.name)
     endpoint = state.outputs("staging")["endpoint_name"]
-    spec = state.project.spec()
+    spec = state.current.spec()
     test = pd.read_csv(state.work / "training" / "data" / "test" / "test.csv")
     shifted = test.copy()  # a shift in the project's first numeric input, and in its first categorical one
     shifted[spec.numeric[0]] *= 1.3
@@ -651,7 +663,7 @@ def _drift(state: DemoState) -> str:
     # accepts the serving accounts' drift starts dev's training pipeline.
     targets = staging.of_type("aws:cloudwatch/eventTarget:EventTarget")
     (forward,) = [t for t in targets if ":event-bus/" in t.inputs["arn"]]
-    dev = state.plans["dev"].of_project(state.project.name)
+    dev = state.plans["dev"].of_project(state.current.name)
     (target,) = [
         t
         for t in dev.of_type("aws:cloudwatch/eventTarget:EventTarget")
@@ -669,7 +681,7 @@ def _drift(state: DemoState) -> str:
     )
     # moto does not deliver CloudWatch alarm events to EventBridge targets, nor across accounts, so the
     # demo performs the planned targets' action itself: start dev's training pipeline with the rule's parameters.
-    token = f"drift-demo-{state.project.name}"  # an idempotency token, not a secret
+    token = f"drift-demo-{state.current.name}"  # an idempotency token, not a secret
     execution = start_pipeline(sagemaker, training.inputs["pipelineName"], parameters, token).arn
     return (
         f"drifted: {', '.join(report['drifted_features'])} (metrics published: {len(published)} series; "
