@@ -34,7 +34,7 @@ def test_demo_runs_the_whole_lifecycle(tmp_path: Path, project_root: Path, confi
     assert json.loads((out / "drift" / "drift.json").read_text())["drifted_features"] == ["contract", "monthly_charges"]
     assert "demographic parity gap" in result.stdout and "top features" in result.stdout
     chain = json.loads((out / "lineage.json").read_text())  # traced back from the live staging endpoint
-    assert chain["endpoint"]["endpoint"] == "mlops-staging-churn" and chain["approval"] == "Approved"
+    assert chain["endpoint"]["endpoint"] == "mlops-staging-churn-model" and chain["approval"] == "Approved"
     assert chain["data_version"].startswith("sha256:") and chain["config_hash"] != "missing"
     assert chain["pinned_by"] == ["staging", "prod"] and set(chain["reports"]) >= {
         "bias-pre-training",
@@ -46,9 +46,9 @@ def test_demo_runs_the_whole_lifecycle(tmp_path: Path, project_root: Path, confi
     assert re.search(rf"│ MLflow run +│ {tracked['run_id']} \(run name {tracked['run_name']}\)", result.stdout)
     reports = re.findall(r"│ report: [^│]+│ (s3://\S+)", result.stdout)
     assert reports and len(reports) == len(set(reports)), "one row per report file"
-    assert chain["pinned_by"] == ["staging", "prod"] and chain["endpoint"]["endpoint"] == "mlops-staging-churn"
+    assert chain["pinned_by"] == ["staging", "prod"] and chain["endpoint"]["endpoint"] == "mlops-staging-churn-model"
     dev, staging = configs["dev"], configs["staging"]
-    package = f"arn:aws:sagemaker:{dev.region}:{dev.account_id}:model-package/mlops-dev-churn/1"
+    package = f"arn:aws:sagemaker:{dev.region}:{dev.account_id}:model-package/mlops-dev-churn-model/1"
     assert chain["package_arn"] == package and package in result.stdout, "the package is in dev's account, unwrapped"
     assert f"in account {staging.account_id}" in result.stdout
     assert "123456789012" not in result.stdout, "no emulator default account anywhere"
@@ -57,7 +57,7 @@ def test_demo_runs_the_whole_lifecycle(tmp_path: Path, project_root: Path, confi
     for simulated in ("moto cannot run a model", "moto neither evaluates alarms", "moto records the execution"):
         assert simulated in " ".join(result.stdout.split())
     prod = (out / "workspace" / "Pulumi.prod.yaml").read_text()
-    assert "model-package/mlops-dev-churn/1" in prod
+    assert "model-package/mlops-dev-churn-model/1" in prod
     assert "modelPackageArn" not in (project_root / "Pulumi.prod.yaml").read_text(), (
         "the repository's stacks are untouched"
     )

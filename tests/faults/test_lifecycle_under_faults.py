@@ -43,7 +43,7 @@ RATE, BURST, ATTEMPTS = 0.25, 0.15, 3
 """Share of requests that meet a fault, share of faults that start a burst, botocore's attempts per call."""
 MAX_RUNS = 10
 RECORDS = 20
-DEV_GROUP, STAGING_GROUP = "mlops-dev-churn", "mlops-staging-churn"
+DEV_GROUP, STAGING_GROUP = "mlops-dev-churn-model", "mlops-staging-churn-model"
 FIGURES: dict[str, int] = {}
 
 

@@ -199,7 +199,7 @@ def test_registration_targets_the_environment_group(
         register = steps_of(definition)["RegisterModel"]
         assert register["Type"] == "RegisterModel"
         args = register["Arguments"]
-        assert args["ModelPackageGroupName"] == outputs_of(plans["dev"])["model_package_group"] == "mlops-dev-churn", (
+        assert args["ModelPackageGroupName"] == outputs_of(plans["dev"])["model_package_group"] == "mlops-dev-churn-model", (
             stack
         )
         assert args["ModelApprovalStatus"] == {"Get": "Parameters.ModelApprovalStatus"}
@@ -234,7 +234,7 @@ def test_drift_plan_carries_exactly_what_the_sdk_compiles(
 ) -> None:
     settings = copy.deepcopy(shipped_settings(project_root, "prod"))
     settings["mlops:serving"]["modelPackageArn"] = (
-        "arn:aws:sagemaker:eu-west-1:111111111111:model-package/mlops-dev-churn/3"
+        "arn:aws:sagemaker:eu-west-1:111111111111:model-package/mlops-dev-churn-model/3"
     )
     write_stack(tmp_path, "prod", settings)
     plan = evaluate_stack("prod", tmp_path)
