@@ -88,7 +88,10 @@ API_ROWS = [
     # endpoint it just deployed: InvokeEndpoint.
     ("sagemaker:InvokeEndpoint", ARNS.sagemaker("endpoint", ENDPOINT)),
     # `mlops model promote` in staging reads the package in dev's registry (DescribeModelPackage).
-    ("sagemaker:DescribeModelPackage", "arn:aws:sagemaker:eu-west-1:999999999999:model-package/mlops-dev-churn-model/3"),
+    (
+        "sagemaker:DescribeModelPackage",
+        "arn:aws:sagemaker:eu-west-1:999999999999:model-package/mlops-dev-churn-model/3",
+    ),
     # The provider reads a role's tags with ListRoleTags (IAM API reference).
     ("iam:ListRoleTags", ARNS.role("mlops-dev-jobs")),
     # AWS::Events::Connection's create handler lists iam:CreateServiceLinkedRole: EventBridge's API destinations role.

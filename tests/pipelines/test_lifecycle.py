@@ -115,7 +115,9 @@ def test_approve_and_reject_act_only_on_the_stacks_own_group(registry: tuple[Any
                                 "SupportedResponseMIMETypes": ["text/csv"]},
     )["ModelPackageArn"]  # fmt: skip
     for decision in ("Approved", "Rejected"):
-        with pytest.raises(LifecycleError, match="belongs to group 'mlops-staging-churn-model', not to the stack's model"):
+        with pytest.raises(
+            LifecycleError, match="belongs to group 'mlops-staging-churn-model', not to the stack's model"
+        ):
             decide(client, other, decision, "looks fine", groups=[GROUP])  # type: ignore[arg-type]
     assert client.describe_model_package(ModelPackageName=other)["ModelApprovalStatus"] == "PendingManualApproval"
 
