@@ -190,5 +190,5 @@ def test_a_throttled_smoke_test_is_could_not_ask_and_a_model_error_is_a_failed_t
         with pytest.raises(ClientError, match="ThrottlingException"):
             smoke_test(runtime, "mlops-staging-churn-model", "a,b\n1,2\n")
         stubber.add_client_error("invoke_endpoint", "ModelError", "the model raised", 424)
-        with pytest.raises(LifecycleError, match="smoke test: invoking mlops-staging-churn failed"):
+        with pytest.raises(LifecycleError, match="smoke test: invoking mlops-staging-churn-model failed"):
             smoke_test(runtime, "mlops-staging-churn-model", "a,b\n1,2\n")
