@@ -14,9 +14,9 @@ app = typer.Typer(help="Helpers the GitHub workflows call.", no_args_is_help=Tru
 
 
 def _root() -> Path:
-    from mlops.cli import ROOT
+    from mlops.workspace import root
 
-    return ROOT
+    return root()
 
 
 def role_arn(root: Path, stack: str, kind: Literal["deploy", "preview"]) -> str:

@@ -35,14 +35,14 @@ def ingest(
     """
     from kernel import load_stack_file, stack_file
     from kernel.naming import Naming
-    from mlops.cli import ROOT
     from mlops.project_context import current_project
+    from mlops.workspace import root
     from pipelines.features.ingest import RecordValidationError, feature_store_client
     from pipelines.features.ingest import ingest as run
 
-    config = load_stack_file(stack_file(stack, ROOT))
+    config = load_stack_file(stack_file(stack, root()))
     naming = Naming(config.name_prefix, config.environment, config.account_id, config.region)
-    schemas = {schema.name: schema for schema in current_project(ROOT).schemas}
+    schemas = {schema.name: schema for schema in current_project(root()).schemas}
     by_full_name = {naming.sagemaker(name): name for name in schemas}
     name = by_full_name.get(group, group)
     if name not in schemas:

@@ -26,9 +26,9 @@ app = typer.Typer(
 
 
 def _root() -> Path:
-    from mlops.cli import ROOT
+    from mlops.workspace import root
 
-    return ROOT
+    return root()
 
 
 class Format(StrEnum):
