@@ -19,13 +19,20 @@ def _root() -> Path:
     return root()
 
 
-def role_arn(root: Path, stack: str, kind: Literal["deploy", "preview"]) -> str:
-    """The GitHub OIDC role the workflow assumes for `stack` (created by the stack's Identity component)."""
+def role_arn(root: Path, stack: str, kind: Literal["deploy", "preview"], project: str | None = None) -> str:
+    """The GitHub OIDC role the workflow assumes for the platform's `stack`, or for `project`'s stack there.
+
+    The platform's roles are created by its Identity component, a project's (`<prefix>-<env>-<project>-github-*`)
+    by the project program; a project's deploy role changes only that project's resources.
+    """
     from kernel import load_stack_file, stack_file
     from kernel.naming import Naming
+    from kernel.projects import load_project
 
     config = load_stack_file(stack_file(stack, root))
     naming = Naming(config.name_prefix, config.environment, config.account_id, config.region)
+    if project is not None:
+        naming = naming.for_project(load_project(root, project).name)
     return f"arn:aws:iam::{config.account_id}:role/{naming.iam(f'github-{kind}')}"
 
 
@@ -33,11 +40,42 @@ def role_arn(root: Path, stack: str, kind: Literal["deploy", "preview"]) -> str:
 def role_arn_command(
     stack: Annotated[str, typer.Option("--stack", "-s")],
     kind: Annotated[str, typer.Option(help="deploy or preview")] = "deploy",
+    project: Annotated[str | None, typer.Option(help="A project's role; the platform's without it.")] = None,
 ) -> None:
-    """Print the role ARN a workflow assumes for the stack."""
+    """Print the role ARN a workflow assumes for the platform's stack, or for a project's (`--project`)."""
     if kind not in ("deploy", "preview"):
         raise typer.BadParameter("deploy or preview", param_hint="--kind")
-    console.print(role_arn(_root(), stack, kind), soft_wrap=True)  # type: ignore[arg-type]
+    console.print(role_arn(_root(), stack, kind, project), soft_wrap=True)  # type: ignore[arg-type]
+
+
+@app.command()
+def changed(
+    base: Annotated[str, typer.Option(help="The git revision to compare with (the pull request's base, HEAD^).")],
+) -> None:
+    """Print what a change touches as JSON: {"platform": bool, "projects": [...]} (workflow matrices read it).
+
+    A project is touched when a file under projects/<name>/ changes; the platform when anything else does
+    (its program, components, kernel, stack files, pipelines' code): every project reads it, so all are listed.
+    """
+    import json
+
+    from mlops.changes import changed_files, touched
+
+    scope = touched(_root(), changed_files(_root(), base))
+    console.print(json.dumps({"platform": scope.platform, "projects": scope.projects}), soft_wrap=True)
+
+
+@app.command("project-stack")
+def project_stack_command(
+    stack: Annotated[str, typer.Option("--stack", "-s", help="The environment's stack.")],
+    project: Annotated[str, typer.Option(help="The project.")],
+) -> None:
+    """Print the project's Pulumi stack in the environment (`<project>-<env>`, in projects/)."""
+    from kernel.program_stacks import project_stack
+    from kernel.projects import load_project
+
+    load_project(_root(), project)
+    console.print(project_stack(project, stack), soft_wrap=True)
 
 
 @app.command()

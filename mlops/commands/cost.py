@@ -42,7 +42,7 @@ def cost(
         wanted = "platform" if platform else chosen
         if wanted not in parts:
             raise UserError(f"--plan {plan} holds no {wanted} resources: its parts are {', '.join(parts)}")
-        parts = {wanted: parts[wanted]}  # type: ignore[dict-item]
+        parts = {wanted: parts[wanted]}
     first = next(iter(parts.values()), None)
     region, date = (first.region, first.price_date) if first else (loaded.platform.region, "-")
     for name, part in parts.items():

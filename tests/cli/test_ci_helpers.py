@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import yaml
 
+from kernel.plan import Plan
 from mlops.commands.ci import role_arn
 from tests.cli.test_cli import run
 from tests.helpers import outputs_of
@@ -14,11 +18,52 @@ from tests.helpers import outputs_of
 WORKFLOWS = Path(__file__).resolve().parents[2] / ".github" / "workflows"
 
 
-def test_role_arns_match_what_identity_creates(project_root: Path, plans: dict[str, object]) -> None:
+def test_role_arns_match_what_the_programs_create(project_root: Path, plans: dict[str, Plan]) -> None:
+    """A project's workflow assumes the project's own deploy role; the platform's, the platform's."""
     for stack, plan in plans.items():
-        outputs = outputs_of(plan)  # type: ignore[attr-defined]
-        assert role_arn(project_root, stack, "deploy") == outputs["role_arns"]["github-deploy"]
-        assert role_arn(project_root, stack, "preview") == outputs["role_arns"]["github-preview"]
+        roles = {
+            resource.inputs["name"]
+            for resource in plan.of_type("aws:iam/role:Role")
+            if resource.inputs["name"].endswith(("github-deploy", "github-preview"))
+        }
+        for kind in ("deploy", "preview"):
+            platform = role_arn(project_root, stack, kind)
+            project = role_arn(project_root, stack, kind, "churn")
+            assert platform.endswith(f":role/mlops-{stack}-github-{kind}") and platform.split("/")[-1] in roles
+            assert project == outputs_of(plan)["role_arns"][f"github-{kind}"]
+            assert project.endswith(f":role/mlops-{stack}-churn-github-{kind}") and project.split("/")[-1] in roles
+
+
+def _git(root: Path, *args: str) -> None:
+    subprocess.run(["git", *args], cwd=root, check=True, capture_output=True)
+
+
+def test_changed_lists_the_projects_a_change_touches_and_all_of_them_for_the_platform(project: Path) -> None:
+    """`mlops ci changed --base REF` decides which stacks the workflows preview and deploy."""
+    shutil.copytree(project / "projects" / "churn", project / "projects" / "fraud")
+    text = (project / "projects" / "fraud" / "project.yaml").read_text().replace("name: churn", "name: fraud")
+    (project / "projects" / "fraud" / "project.yaml").write_text(text)
+    _git(project, "init", "-q", "-b", "main")
+    _git(project, "-c", "user.name=t", "-c", "user.email=t@example.com", "add", "-A")
+    _git(project, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "base")
+
+    def change(path: str) -> dict[str, object]:
+        _git(project, "checkout", "-q", "-B", f"change-{path.replace('/', '-')}", "main")
+        target = project / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(target.read_text() + "\n# edited\n" if target.exists() else "new\n")
+        _git(project, "-c", "user.name=t", "-c", "user.email=t@example.com", "add", "-A")
+        _git(project, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", path)
+        result = run("ci", "changed", "--base", "main", cwd=project)
+        assert result.returncode == 0, result.stderr
+        return dict(json.loads(result.stdout))
+
+    assert change("projects/fraud/project.yaml") == {"platform": False, "projects": ["fraud"]}
+    assert change("projects/churn/features/customer-churn.yaml") == {"platform": False, "projects": ["churn"]}
+    assert change("Pulumi.dev.yaml") == {"platform": True, "projects": ["churn", "fraud"]}
+    assert change("docs/notes.md") == {"platform": False, "projects": []}
+    refused = run("ci", "changed", "--base", "--output=x", cwd=project)
+    assert refused.returncode == 1 and refused.stderr.startswith("error: --base '--output=x': a git revision")
 
 
 def test_backend_and_region_commands(project_root: Path) -> None:
