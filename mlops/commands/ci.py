@@ -70,12 +70,24 @@ def project_stack_command(
     stack: Annotated[str, typer.Option("--stack", "-s", help="The environment's stack.")],
     project: Annotated[str, typer.Option(help="The project.")],
 ) -> None:
-    """Print the project's Pulumi stack in the environment (`<project>-<env>`, in projects/)."""
+    """Write the project's stack file (`projects/Pulumi.<project>-<env>.yaml`) and print the stack's name.
+
+    The project program reads its settings from project.yaml and the environment's stack file; its Pulumi stack
+    needs only the AWS provider's region, which is the platform's (`aws:region` of Pulumi.<env>.yaml).
+    """
+    import yaml
+
+    from kernel import load_stack_file, stack_file
     from kernel.program_stacks import project_stack
-    from kernel.projects import load_project
+    from kernel.projects import PROJECTS_DIR, load_project
 
     load_project(_root(), project)
-    console.print(project_stack(project, stack), soft_wrap=True)
+    region = load_stack_file(stack_file(stack, _root())).region
+    name = project_stack(project, stack)
+    path = _root() / PROJECTS_DIR / f"Pulumi.{name}.yaml"
+    header = f"# Written by `mlops ci project-stack`: {project}'s stack in {stack} runs in the platform's region.\n"
+    path.write_text(header + yaml.safe_dump({"config": {"aws:region": region}}), encoding="utf-8")
+    console.print(name, soft_wrap=True)
 
 
 @app.command()
@@ -99,21 +111,39 @@ def backend(stack: Annotated[str, typer.Option("--stack", "-s")]) -> None:
 
 
 @app.command()
-def pinned(stack: Annotated[str, typer.Option("--stack", "-s")]) -> None:
-    """Print the model package the stack pins (nothing before its first promotion)."""
-    from pipelines.lifecycle.stack_files import pinned_package
+def pinned(
+    stack: Annotated[str, typer.Option("--stack", "-s")],
+    project: Annotated[str, typer.Option(help="The project whose pin to print.")],
+) -> None:
+    """Print the model package the project pins in the stack's environment (nothing before its first promotion)."""
+    console.print(_pin(stack, project) or "", soft_wrap=True)
 
-    console.print(pinned_package(_root(), stack) or "", soft_wrap=True)
+
+def _pin(stack: str, project: str) -> str | None:
+    """`projects/<project>/project.yaml: environments.<env>.serving.modelPackageArn`, validated."""
+    from kernel.views import project_view
+
+    return project_view(_root(), stack, project).serving.model_package_arn
+
+
+@app.command()
+def projects() -> None:
+    """Print every project (a folder under projects/) as a JSON list, for workflow matrices."""
+    import json
+
+    from kernel.projects import project_names
+
+    console.print(json.dumps(project_names(_root())), soft_wrap=True)
 
 
 @app.command("next-promotion")
 def next_promotion(
     source: Annotated[str, typer.Option("--from", help="The stage whose pin moves on (staging).")],
     target: Annotated[str, typer.Option("--to", help="The stage it moves to (prod).")],
+    project: Annotated[str, typer.Option(help="The project whose model moves on.")],
 ) -> None:
     """Print the package `--from` serves when `--to` serves another one; print nothing when they agree."""
     from kernel.types import ENVIRONMENTS
-    from pipelines.lifecycle.stack_files import pinned_package
 
     steps = list(pairwise(ENVIRONMENTS))
     if (source, target) not in steps:
@@ -122,6 +152,6 @@ def next_promotion(
             f"--from {source} --to {target}: a package moves {' -> '.join(ENVIRONMENTS)}, one stage at a time; "
             f"pass {allowed}"
         )
-    package = pinned_package(_root(), source)
-    if package and package != pinned_package(_root(), target):
+    package = _pin(source, project)
+    if package and package != _pin(target, project):
         console.print(package, soft_wrap=True)

@@ -96,7 +96,7 @@ def test_pipeline_compile_refuses_a_stack_that_does_not_train(project_root: Path
 
 def test_next_promotion_moves_only_one_stage_forward(project_root: Path) -> None:
     for source, target in (("prod", "dev"), ("staging", "dev"), ("dev", "prod"), ("prod", "prod")):
-        result = run("ci", "next-promotion", "--from", source, "--to", target, cwd=project_root)
+        result = run("ci", "next-promotion", "--from", source, "--to", target, "--project", "churn", cwd=project_root)
         assert result.returncode == 1 and result.stdout == "", (source, target)
         assert result.stderr == (
             f"error: --from {source} --to {target}: a package moves dev -> staging -> prod, one stage at a time; "
