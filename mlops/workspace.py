@@ -60,7 +60,8 @@ ProjectOption = Annotated[
     str | None,
     typer.Option(
         "--project",
-        help="ML project (a folder under projects/); default: the one the current folder is in.",
+        help="Only this ML project's stack (a folder under projects/); default: the project folder you are in, "
+        "else the whole environment.",
         show_default=False,
     ),
 ]

@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 import typer
 
 from mlops.console import UserError, console
+from mlops.project_context import ProjectOption, project_name
 
 app = typer.Typer(help="Helpers the GitHub workflows call.", no_args_is_help=True)
 
@@ -111,19 +112,11 @@ def backend(stack: Annotated[str, typer.Option("--stack", "-s")]) -> None:
 
 
 @app.command()
-def pinned(
-    stack: Annotated[str, typer.Option("--stack", "-s")],
-    project: Annotated[str, typer.Option(help="The project whose pin to print.")],
-) -> None:
-    """Print the model package the project pins in the stack's environment (nothing before its first promotion)."""
-    console.print(_pin(stack, project) or "", soft_wrap=True)
+def pinned(stack: Annotated[str, typer.Option("--stack", "-s")], project: ProjectOption = None) -> None:
+    """Print the model package the project pins in the stack (nothing before its first promotion)."""
+    from pipelines.lifecycle.stack_files import pinned_package
 
-
-def _pin(stack: str, project: str) -> str | None:
-    """`projects/<project>/project.yaml: environments.<env>.serving.modelPackageArn`, validated."""
-    from kernel.views import project_view
-
-    return project_view(_root(), stack, project).serving.model_package_arn
+    console.print(pinned_package(_root(), stack, project_name(_root(), project)) or "", soft_wrap=True)
 
 
 @app.command()
@@ -140,10 +133,11 @@ def projects() -> None:
 def next_promotion(
     source: Annotated[str, typer.Option("--from", help="The stage whose pin moves on (staging).")],
     target: Annotated[str, typer.Option("--to", help="The stage it moves to (prod).")],
-    project: Annotated[str, typer.Option(help="The project whose model moves on.")],
+    project: ProjectOption = None,
 ) -> None:
     """Print the package `--from` serves when `--to` serves another one; print nothing when they agree."""
     from kernel.types import ENVIRONMENTS
+    from pipelines.lifecycle.stack_files import pinned_package
 
     steps = list(pairwise(ENVIRONMENTS))
     if (source, target) not in steps:
@@ -152,6 +146,7 @@ def next_promotion(
             f"--from {source} --to {target}: a package moves {' -> '.join(ENVIRONMENTS)}, one stage at a time; "
             f"pass {allowed}"
         )
-    package = _pin(source, project)
-    if package and package != _pin(target, project):
+    name = project_name(_root(), project)
+    package = pinned_package(_root(), source, name)
+    if package and package != pinned_package(_root(), target, name):
         console.print(package, soft_wrap=True)

@@ -1,4 +1,4 @@
-"""`mlops project ...`: onboard an ML project (a folder under projects/) from the template."""
+"""`mlops project ...`: start a new ML project as a folder under `projects/`."""
 
 from __future__ import annotations
 
@@ -8,28 +8,23 @@ import typer
 
 from mlops.console import console
 
-app = typer.Typer(help="ML projects: one folder each under projects/.", no_args_is_help=True)
+app = typer.Typer(help="Create ML projects (one folder each under projects/).", no_args_is_help=True)
 
 
-@app.command("new")
+@app.command()
 def new(
-    name: Annotated[str, typer.Argument(help="The project's name: 2-12 lower-case letters and digits.")],
-    team: Annotated[str | None, typer.Option(help="The owning team (tag `owner`); default: <name>-team.")] = None,
-    role: Annotated[
-        list[str] | None,
-        typer.Option(
-            help="A team SSO role, KIND=ARN (data-scientist, data-engineer, ml-engineer, model-approver); repeat it. "
-            "Each goes to the environment whose account it is in; prod needs a model approver.",
-        ),
-    ] = None,
+    name: Annotated[str, typer.Argument(help="The project's name: a-z then a-z or 0-9, 2-12 characters.")],
+    team: Annotated[str | None, typer.Option(help="The owning team (tag `team`); default: <name>-team.")] = None,
 ) -> None:
-    """Scaffold projects/NAME from templates/project/ and validate it in every environment."""
-    from mlops.scaffold import Role, new_project
+    """Scaffold projects/NAME/ from templates/project/; it validates as written (nothing is overwritten)."""
+    from mlops.scaffold import scaffold
     from mlops.workspace import root
 
-    folder = new_project(root(), name, team or f"{name}-team", [Role.parse(text) for text in role or ()])
-    files = sorted(path.relative_to(folder).as_posix() for path in folder.rglob("*") if path.is_file())
-    console.print(f"[green]✓[/] projects/{name}: {', '.join(files)}; valid in every environment")
+    repository = root()
+    project = scaffold(repository, name, team)
     console.print(
-        f"next: replace the sample feature group and data, then `mlops plan --project {name}` and open a pull request"
+        f"created {project.folder.relative_to(repository)}/ ({project.file.model.kind}, team {project.file.team})"
     )
+    for path in sorted(p for p in project.folder.rglob("*") if p.is_file()):
+        console.print(f"  {path.relative_to(repository)}")
+    console.print("next: describe your data in its features/, add a sample to data/, map your SSO roles (personas)")

@@ -1,4 +1,4 @@
-"""Commands that know projects: plan scopes, validation of every project's view, cost per program, new projects."""
+"""Commands that know projects: plan scopes, validation of every project's view, cost per program, import layers."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ import yaml
 from tests.cli.test_cli import run
 
 REPO = Path(__file__).resolve().parents[2]
-APPROVER = "model-approver=arn:aws:iam::333333333333:role/aws-reserved/sso.amazonaws.com/eu-west-1/AWSReservedSSO_A_1"
 
 
 def _plan(project: Path, *args: str, cwd: Path | None = None) -> dict[str, object]:
@@ -71,32 +70,6 @@ def test_cost_reports_the_total_the_platform_and_each_project(project: Path) -> 
     assert not any(item.startswith("endpoint ") for item in items["platform"]), "the platform serves no model"
     assert any(item.startswith("interface endpoint") for item in items["platform"])
     assert "total" in result.stdout and "churn" in result.stdout
-
-
-def test_project_new_scaffolds_a_valid_project_and_refuses_bad_names(project: Path) -> None:
-    created = run("project", "new", "fraud", "--team", "fraud-ds", "--role", APPROVER, cwd=project)
-    assert created.returncode == 0, created.stderr
-    folder = project / "projects" / "fraud"
-    assert sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()) == [
-        "data/fraud.csv",
-        "features/records.yaml",
-        "project.yaml",
-    ]
-    assert run("validate", "--project", "fraud", cwd=project).returncode == 0
-    document = yaml.safe_load((folder / "project.yaml").read_text())
-    assert document["environments"]["prod"]["personas"] == {"modelApprovers": [APPROVER.split("=", 1)[1]]}
-    for name, why in (
-        ("fraud", "exists already (projects/fraud/)"),
-        ("Fraud-1", "is not a project name"),
-        ("audit", "is a platform resource name"),
-        ("x", "is not a project name"),
-    ):
-        refused = run("project", "new", name, "--role", APPROVER, cwd=project)
-        assert refused.returncode == 1 and refused.stderr.startswith(f"error: project {name!r} {why}"), refused.stderr
-    invalid = run("project", "new", "noapprover", cwd=project)
-    assert invalid.returncode == 1
-    assert "environments.prod.personas.modelApprovers: prod needs at least one model approver" in invalid.stderr
-    assert not (project / "projects" / "noapprover").exists(), "a project that does not validate is not kept"
 
 
 def test_import_graph_reads_top_down() -> None:

@@ -21,7 +21,7 @@ from pipelines.definitions.drift import compile_drift_definition
 from pipelines.definitions.settings import drift_settings, settings_for_stack
 from pipelines.definitions.templates import render_definition
 from pipelines.definitions.training import definition_of
-from tests.helpers import shipped_settings, write_stack
+from tests.helpers import outputs_of, shipped_settings, write_stack
 from tests.pipelines.conftest import refusing_aws
 
 
