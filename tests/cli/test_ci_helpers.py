@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -15,7 +17,8 @@ from mlops.commands.ci import role_arn
 from tests.cli.test_cli import run
 from tests.helpers import outputs_of
 
-WORKFLOWS = Path(__file__).resolve().parents[2] / ".github" / "workflows"
+REPO = Path(__file__).resolve().parents[2]
+WORKFLOWS = REPO / ".github" / "workflows"
 
 
 def test_role_arns_match_what_the_programs_create(project_root: Path, plans: dict[str, Plan]) -> None:
@@ -89,3 +92,74 @@ def test_workflows_default_to_read_only_and_deploy_per_environment() -> None:
     deploy = yaml.safe_load((WORKFLOWS / "deploy-stack.yml").read_text())["jobs"]["up"]
     assert deploy["environment"] == "${{ inputs.stack }}"
     assert deploy["concurrency"] == {"group": "deploy-${{ inputs.stack }}", "cancel-in-progress": False}
+
+
+def _workflow(name: str) -> dict[str, Any]:
+    return dict(yaml.safe_load((WORKFLOWS / name).read_text()))
+
+
+def test_every_option_a_workflow_passes_exists(project_root: Path) -> None:
+    """A workflow calling `mlops X --opt` with an option X lacks fails only in CI, late: check each here."""
+    calls: dict[str, set[str]] = {}
+    for path in WORKFLOWS.glob("*.yml"):
+        for command, rest in re.findall(
+            r"\.venv/bin/mlops ((?:[a-z]+)(?: [a-z][a-z-]*)?)((?: [^\n|;)]*)?)", path.read_text()
+        ):
+            calls.setdefault(command, set()).update(re.findall(r"(--[a-z][a-z-]*)", rest))
+    missing = {}
+    for command, options in calls.items():
+        text = run(*command.split(), "--help", cwd=project_root).stdout
+        absent = sorted(option for option in options if option not in text)
+        if absent:
+            missing[command] = absent
+    assert missing == {}
+
+
+def test_project_stacks_deploy_in_their_own_environment_as_their_own_role() -> None:
+    """`<env>-<project>` is the GitHub environment the project's deploy role trusts; its stack lives in projects/."""
+    (job,) = _workflow("deploy-project.yml")["jobs"].values()
+    assert job["environment"] == "${{ inputs.stack }}-${{ matrix.project }}"
+    assert job["concurrency"]["group"] == "deploy-${{ inputs.stack }}-${{ matrix.project }}"
+    assert job["strategy"]["matrix"]["project"] == "${{ fromJSON(inputs.projects) }}"
+    script = next(step["run"] for step in job["steps"] if step.get("id") == "target")
+    assert '--stack "$STACK" --project "$PROJECT" --kind deploy' in script
+    assert 'name=$(.venv/bin/mlops ci project-stack --stack "$STACK" --project "$PROJECT")' in script
+    ups = [step for step in job["steps"] if step.get("uses", "").startswith("pulumi/actions@")]
+    assert len(ups) == 2, "the deploy and its rollback"
+    for up in ups:
+        assert up["with"]["command"] == "up" and up["with"]["work-dir"] == "projects"
+        assert up["with"]["stack-name"] == "${{ steps.target.outputs.name }}"
+        pack = REPO / "projects" / up["with"]["policyPacks"]
+        assert (pack / "PulumiPolicy.yaml").is_file(), "the pack's path is relative to work-dir"
+        assert up["with"]["policyPackConfigs"] == "../policies/config/${{ inputs.stack }}.json"
+    restore = next(step for step in job["steps"] if step.get("id") == "restore")
+    assert restore["run"] == 'git show "HEAD^:projects/$PROJECT/project.yaml" > "projects/$PROJECT/project.yaml"'
+
+
+def test_preview_and_deploy_run_only_what_a_change_touches() -> None:
+    preview = _workflow("preview.yml")["jobs"]
+    assert preview["platform"]["if"] == "needs.changes.outputs.platform == 'true'"
+    assert preview["project"]["if"] == "needs.changes.outputs.projects != '[]'"
+    assert preview["project"]["strategy"]["matrix"]["project"] == "${{ fromJSON(needs.changes.outputs.projects) }}"
+    assert "mlops ci changed --base" in preview["changes"]["steps"][-1]["run"]
+    deploy = _workflow("deploy.yml")["jobs"]
+    order = ["platform-dev", "projects-dev", "platform-staging", "projects-staging", "platform-prod", "projects-prod"]
+    for before, after in itertools.pairwise(order):
+        assert before in deploy[after]["needs"], (before, after)
+    for name in order:
+        kind = "platform" if name.startswith("platform") else "projects"
+        assert deploy[name]["uses"] == f"./.github/workflows/deploy-{'stack' if kind == 'platform' else 'project'}.yml"
+        assert f"needs.changes.outputs.{kind if kind == 'platform' else 'projects'}" in deploy[name]["if"]
+    assert deploy["propose-prod"]["with"]["project"] == "${{ matrix.project }}"
+    drift = _workflow("drift-check.yml")["jobs"]["drift"]
+    assert drift["strategy"]["matrix"]["project"] == "${{ fromJSON(needs.projects.outputs.targets) }}"
+
+
+def test_project_stack_file_carries_the_platform_region(project: Path) -> None:
+    result = run("ci", "project-stack", "--stack", "prod", "--project", "churn", cwd=project)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "churn-prod"
+    document = yaml.safe_load((project / "projects" / "Pulumi.churn-prod.yaml").read_text())
+    platform = yaml.safe_load((project / "Pulumi.prod.yaml").read_text())
+    assert document == {"config": {"aws:region": platform["config"]["aws:region"]}}
+    assert run("ci", "project-stack", "--stack", "prod", "--project", "nope", cwd=project).returncode == 1
