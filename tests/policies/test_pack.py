@@ -126,3 +126,16 @@ def test_cli_check_exits_non_zero_on_a_mandatory_violation(
     assert failed.returncode == 1
     assert "feature-store-kms" in failed.stdout and "online store is not KMS-encrypted" in failed.stdout
     assert "Traceback" not in failed.stderr
+
+
+def test_crossguard_judges_a_project_stack_with_the_project_view() -> None:
+    """CrossGuard names no stack: the pack tells a project's stack by its resources' `project` tag."""
+    from policies.crossguard import _context, ml_project
+
+    assert ml_project([{"tags": {"project": "churn"}}, {"tags": {"project": "churn"}}, {}]) == "churn"
+    assert ml_project([{"tags": {"project": "platform"}}, {"name": "untagged"}]) is None
+    project = _context({"environment": "prod"}, "churn")
+    platform = _context({"environment": "prod"}, None)
+    assert (project.program, project.config.project) == ("project", "churn")
+    assert (platform.program, platform.config.project) == ("platform", None)
+    assert project.config.serving.min_instances >= 2, "churn's prod serving, from its project file"
