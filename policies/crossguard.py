@@ -8,6 +8,7 @@ project's stack of the environment: the program and its config view follow from 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from functools import cache
 from typing import Any
 
 from pulumi_policy import (
@@ -57,6 +58,7 @@ def ml_project(props: Iterable[Mapping[str, Any]]) -> str | None:
     return names.pop() if len(names) == 1 else None
 
 
+@cache  # one `pulumi up` asks for every resource: read the files once per program
 def _stack_config(environment: str, project: str | None = None) -> Any:
     """The program's view of the environment's stack file (stacks are named after their environment), or None."""
     from infra.plan.evaluate import PROJECT_ROOT
