@@ -28,20 +28,25 @@ def check_plan(plan: Plan, platform: StackConfig, projects: Mapping[str, StackCo
 
     The platform's resources are judged with `platform` (its stack file's view), each project's with its own
     view in `projects` (the stack file completed by the project's settings): the budget, serving and allowlist
-    that program runs on. A project missing from `projects` is judged with `platform`.
+    that program runs on. A project missing from `projects` is judged with `platform`. Without `projects`, the
+    whole plan is judged as one stack with `platform` (a single combined view, as callers before the split did).
     """
-    views = projects or {}
+    if projects is None:
+        return check([Resource(r.type, r.name, r.urn, r.inputs) for r in plan.resources], _context(platform, None))
     found: list[Violation] = []
     for name in [None, *plan.projects]:
         part = plan.of_project(name)
         if not part.resources:
             continue
-        config = platform if name is None else views.get(name, platform)
-        context = Context(
-            environment=config.environment,
-            allowed_instance_types=tuple(config.allowed_instance_types),
-            config=config,
-            program=PLATFORM_PROGRAM if name is None else PROJECT_PROGRAM,
-        )
+        context = _context(platform if name is None else projects.get(name, platform), name)
         found += check([Resource(r.type, r.name, r.urn, r.inputs) for r in part.resources], context)
     return found
+
+
+def _context(config: StackConfig, project: str | None) -> Context:
+    return Context(
+        environment=config.environment,
+        allowed_instance_types=tuple(config.allowed_instance_types),
+        config=config,
+        program=PLATFORM_PROGRAM if project is None else PROJECT_PROGRAM,
+    )
