@@ -247,7 +247,7 @@ def test_smoke_accepts_a_regressors_values_and_refuses_non_finite_ones() -> None
     result = smoke_test(Runtime("412.5\n1830.25"), "mlops-staging-claims", payload, "regressor")
     assert result.scores == [412.5, 1830.25]
     with pytest.raises(LifecycleError, match="scores outside"):
-        smoke_test(Runtime("412.5\n1830.25"), "mlops-staging-churn", payload, "classifier")
+        smoke_test(Runtime("412.5\n1830.25"), "mlops-staging-churn-model", payload, "classifier")
     with pytest.raises(LifecycleError, match="not finite"):
         smoke_test(Runtime("412.5\nnan"), "mlops-staging-claims", payload, "regressor")
 
