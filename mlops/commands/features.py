@@ -38,13 +38,13 @@ def ingest(
     """
     from kernel import load_stack_file, stack_file
     from kernel.naming import Naming
-    from mlops.cli import ROOT
     from mlops.project_context import current_project
+    from mlops.workspace import root
     from pipelines.features.ingest import RecordValidationError, feature_store_client
     from pipelines.features.ingest import ingest as run
 
-    config = load_stack_file(stack_file(stack, ROOT))
-    chosen = current_project(ROOT, project)
+    config = load_stack_file(stack_file(stack, root()))
+    chosen = current_project(root(), project)
     naming = Naming(config.name_prefix, config.environment, config.account_id, config.region, chosen.name)
     schemas = {schema.name: schema for schema in chosen.schemas}
     by_full_name = {naming.sagemaker(name): name for name in schemas}

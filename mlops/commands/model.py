@@ -28,9 +28,9 @@ ReasonOption = Annotated[str, typer.Option("--reason", "-r", help="Why: recorded
 
 
 def _root() -> Path:
-    from mlops.cli import ROOT
+    from mlops.workspace import root
 
-    return ROOT
+    return root()
 
 
 def _config(stack: str) -> StackConfig:

@@ -23,9 +23,9 @@ EndpointOption = Annotated[
 
 
 def _root() -> Path:
-    from mlops.cli import ROOT
+    from mlops.workspace import root
 
-    return ROOT
+    return root()
 
 
 def _trains(stack: str, environment: str) -> None:

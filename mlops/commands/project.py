@@ -17,11 +17,14 @@ def new(
     team: Annotated[str | None, typer.Option(help="The owning team (tag `team`); default: <name>-team.")] = None,
 ) -> None:
     """Scaffold projects/NAME/ from templates/project/; it validates as written (nothing is overwritten)."""
-    from mlops.cli import ROOT
     from mlops.scaffold import scaffold
+    from mlops.workspace import root
 
-    project = scaffold(ROOT, name, team)
-    console.print(f"created {project.folder.relative_to(ROOT)}/ ({project.file.model.kind}, team {project.file.team})")
+    repository = root()
+    project = scaffold(repository, name, team)
+    console.print(
+        f"created {project.folder.relative_to(repository)}/ ({project.file.model.kind}, team {project.file.team})"
+    )
     for path in sorted(p for p in project.folder.rglob("*") if p.is_file()):
-        console.print(f"  {path.relative_to(ROOT)}")
+        console.print(f"  {path.relative_to(repository)}")
     console.print("next: describe your data in its features/, add a sample to data/, map your SSO roles (personas)")

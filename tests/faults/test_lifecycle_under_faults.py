@@ -199,8 +199,9 @@ def reference_run(
 ) -> list[dict[str, Any]]:
     """The scenario without faults, in-process through the same Typer app; the state after each step."""
     import mlops.cli
+    import mlops.workspace
 
-    monkeypatch.setattr(mlops.cli, "ROOT", project)
+    monkeypatch.setattr(mlops.workspace, "ROOT", project)
     monkeypatch.chdir(project)
     states = []
     with FaultProxy(emulator, seed=SEED, rate=0.0, burst=0.0, burst_length=1) as clean:
