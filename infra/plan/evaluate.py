@@ -35,6 +35,7 @@ from kernel.program_stacks import (
 )
 from kernel.projects import PROJECTS_DIR, load_project, project_names
 from kernel.stack_set import check_project
+from pipelines.definitions.clarify import check_training_data
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 PROGRAM_DIRS = {
