@@ -319,12 +319,10 @@ class Monitoring(pulumi.ComponentResource):
         args = self._args
         if args.training_pipeline_arn is None:
             return
+        model = "-".join(filter(None, (args.naming.project, args.model_name)))
         forwarded = {
-            "retrain-on-forwarded-drift": (
-                "Drift alarms",
-                forwarded_drift_pattern(accounts, "-".join(filter(None, (args.naming.project, args.model_name)))),
-            ),
-            "retrain-on-forwarded-violations": ("Model Monitor violations", forwarded_violation_pattern(accounts)),
+            "retrain-on-forwarded-drift": ("Drift alarms", forwarded_drift_pattern(accounts, model)),
+            "retrain-on-forwarded-violations": ("Model Monitor violations", forwarded_violation_pattern(accounts, model)),
         }  # each serving environment sends one or the other, by its monitoring.backend
         for purpose, (what, pattern) in forwarded.items():
             rule = aws.cloudwatch.EventRule(
@@ -390,13 +388,20 @@ def forwarded_drift_pattern(accounts: Sequence[str], model_name: str) -> dict[st
     }
 
 
-def forwarded_violation_pattern(accounts: Sequence[str]) -> dict[str, Any]:
-    """The Model Monitor executions with violations of the serving accounts, as they arrive on dev's bus."""
+def forwarded_violation_pattern(accounts: Sequence[str], model_name: str) -> dict[str, Any]:
+    """One model's Model Monitor executions with violations in the serving accounts, as they arrive on dev's bus.
+
+    Every project's rule sits on the same bus: the schedule's name (`<prefix>-<env>-<project>-<model>-data-quality`)
+    keeps another project's violations from retraining this one's model (project names have no hyphen).
+    """
     return {
         "source": ["aws.sagemaker"],
         "detail-type": [MODEL_MONITOR_EVENT],
         "account": sorted(accounts),
-        "detail": {"MonitoringExecutionStatus": ["CompletedWithViolations"]},
+        "detail": {
+            "MonitoringScheduleName": [{"suffix": f"-{model_name}-data-quality"}],
+            "MonitoringExecutionStatus": ["CompletedWithViolations"],
+        },
     }
 
 

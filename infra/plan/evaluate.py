@@ -110,7 +110,7 @@ def evaluate_stack(
             root,
             PROJECT_PROGRAM,
             project_stack(project.name, stack),
-            {},
+            _project_stack_values(root, project_stack(project.name, stack)),
             config.account_id,
             config.region,
             project.name,
@@ -148,6 +148,13 @@ def _evaluate(  # noqa: PLR0917 - one call site per program, all arguments by po
         set_all_config({key: value for key, value in values.items() if value is not None})
         _sync_await(run_in_stack(lambda: runpy.run_path(str(PROGRAM_DIRS[program]), run_name="__main__")))
     return monitor
+
+
+def _project_stack_values(root: Path, stack: str) -> dict[str, Any]:
+    """A project stack's own settings (`projects/Pulumi.<project>-<env>.yaml`: its secrets, such as
+    `github:dispatchToken`), as Pulumi reads them beside `projects/Pulumi.yaml`; none when it has no file."""
+    path = root / PROJECTS_DIR / f"Pulumi.{stack}.yaml"
+    return read_stack_file(path) if path.is_file() else {}
 
 
 def _options(request: Any) -> dict[str, Any]:

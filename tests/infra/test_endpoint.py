@@ -16,7 +16,7 @@ from infra.plan.evaluate import evaluate_stack
 from kernel.plan import Plan
 from tests.helpers import outputs_of, shipped_settings, statements, write_stack
 
-PACKAGE = "arn:aws:sagemaker:eu-west-1:111111111111:model-package/mlops-dev-churn/7"
+PACKAGE = "arn:aws:sagemaker:eu-west-1:111111111111:model-package/mlops-dev-churn-model/7"
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +55,7 @@ def test_realtime_models_are_isolated_in_the_vpc(pinned: dict[str, Plan]) -> Non
         assert model["enableNetworkIsolation"] is True
         assert model["vpcConfig"]["subnets"] == outputs_of(plan)["subnet_ids"]
         assert model["executionRoleArn"] == outputs_of(plan)["role_arns"]["model"]
-        assert re.fullmatch(f"mlops-{stack}-churn-primary-v7-{DIGEST}", model["name"])
+        assert re.fullmatch(f"mlops-{stack}-churn-model-primary-v7-{DIGEST}", model["name"])
 
 
 def test_realtime_capture_is_encrypted_and_sampled_per_config(pinned: dict[str, Plan], configs: dict[str, Any]) -> None:
@@ -83,7 +83,7 @@ def test_dev_serverless_uses_none_of_the_features_sagemaker_excludes(pinned: dic
     model = one(plan, "aws:sagemaker/model:Model")
     assert "vpcConfig" not in model and model["enableNetworkIsolation"] is False
     assert variant["modelName"] == model["name"]
-    assert re.fullmatch(f"mlops-dev-churn-serverless-v7-{DIGEST}", model["name"])
+    assert re.fullmatch(f"mlops-dev-churn-model-serverless-v7-{DIGEST}", model["name"])
     assert not plan.of_type("aws:sagemaker/dataQualityJobDefinition:DataQualityJobDefinition")
     assert not plan.of_type("aws:appautoscaling/target:Target")
     assert "deploymentConfig" not in one(plan, "aws:sagemaker/endpoint:Endpoint")
@@ -126,9 +126,9 @@ def test_realtime_rolls_out_blue_green_with_alarm_rollback(
     assert traffic["type"] == routing and traffic["waitIntervalInSeconds"] == serving.rollout.wait_seconds
     alarms = {a.inputs["name"]: a.inputs for a in plan.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")}
     rollback = [a["alarmName"] for a in deployment["autoRollbackConfiguration"]["alarms"]]
-    assert sorted(rollback) == [f"mlops-{stack}-churn-error-rate", f"mlops-{stack}-churn-latency-p99"]
+    assert sorted(rollback) == [f"mlops-{stack}-churn-model-error-rate", f"mlops-{stack}-churn-model-latency-p99"]
     assert set(rollback) <= set(alarms)
-    latency = alarms[f"mlops-{stack}-churn-latency-p99"]
+    latency = alarms[f"mlops-{stack}-churn-model-latency-p99"]
     assert latency["threshold"] == configs[stack].monitoring.latency_p99_ms * 1000
     assert all(a["alarmActions"] == [outputs_of(plan)["alerts_topic_arn"]] for a in alarms.values())
 
@@ -138,7 +138,7 @@ def test_prod_has_two_instances_and_scales_on_invocations(pinned: dict[str, Plan
     target = one(plan, "aws:appautoscaling/target:Target")
     assert (target["minCapacity"], target["maxCapacity"]) == (serving.min_instances, serving.max_instances)
     assert target["minCapacity"] >= 2
-    assert target["resourceId"] == "endpoint/mlops-prod-churn/variant/primary"
+    assert target["resourceId"] == "endpoint/mlops-prod-churn-model/variant/primary"
     policy = one(plan, "aws:appautoscaling/policy:Policy")["targetTrackingScalingPolicyConfiguration"]
     assert policy["targetValue"] == serving.target_invocations_per_instance
     assert policy["predefinedMetricSpecification"]["predefinedMetricType"] == "SageMakerVariantInvocationsPerInstance"
@@ -207,7 +207,7 @@ def test_changing_a_setting_renames_the_endpoint_configuration(
     write_stack(tmp_path, "staging", settings)
     changed = one(evaluate_stack("staging", tmp_path), "aws:sagemaker/endpointConfiguration:EndpointConfiguration")
     original = one(pinned["staging"], "aws:sagemaker/endpointConfiguration:EndpointConfiguration")
-    assert changed["name"] != original["name"] and changed["name"].startswith("mlops-staging-churn-v7-")
+    assert changed["name"] != original["name"] and changed["name"].startswith("mlops-staging-churn-model-v7-")
 
 
 def test_shadow_variant_gets_a_share_of_traffic(tmp_path: Path, project_root: Path) -> None:
@@ -224,8 +224,8 @@ def test_shadow_variant_gets_a_share_of_traffic(tmp_path: Path, project_root: Pa
     assert shadow["variantName"] == "shadow" and shadow["initialVariantWeight"] == 0.2
     names = sorted(m.inputs["name"] for m in plan.of_type("aws:sagemaker/model:Model"))
     assert [name[: -len("-01234567")] for name in names] == [
-        "mlops-prod-churn-primary-v7",
-        "mlops-prod-churn-shadow-v8",
+        "mlops-prod-churn-model-primary-v7",
+        "mlops-prod-churn-model-shadow-v8",
     ]
 
 
@@ -242,7 +242,7 @@ def test_registry_lets_deploying_accounts_read_and_routes_approvals(
     assert all(action.split(":")[1].startswith(("Describe", "List")) for action in reads)
     (rule,) = [r.inputs for r in plan.of_type("aws:cloudwatch/eventRule:EventRule") if r.name.startswith("registry-")]
     assert (
-        '"SageMaker Model Package State Change"' in rule["eventPattern"] and "mlops-dev-churn" in rule["eventPattern"]
+        '"SageMaker Model Package State Change"' in rule["eventPattern"] and "mlops-dev-churn-model" in rule["eventPattern"]
     )
     (target,) = [
         t.inputs for t in plan.of_type("aws:cloudwatch/eventTarget:EventTarget") if t.name.startswith("registry-")
@@ -266,12 +266,26 @@ def test_ab_challenger_answers_its_share(tmp_path: Path, project_root: Path) -> 
 
 def test_approvals_dispatch_the_promotion_workflow_when_a_token_is_set(tmp_path: Path, project_root: Path) -> None:
     settings = copy.deepcopy(shipped_settings(project_root, "dev"))
-    settings["github:dispatchToken"] = "ghp_not-a-real-token"
+    settings["github:dispatchToken"] = "ghp_not-a-real-token"  # the project's own stack file holds the secret
     write_stack(tmp_path, "dev", settings)
+    assert "dispatchToken" in (tmp_path / "projects" / "Pulumi.churn-dev.yaml").read_text()
     plan = evaluate_stack("dev", tmp_path)
     (connection,) = plan.of_type("aws:cloudwatch/eventConnection:EventConnection")
+    assert connection.ml_project == "churn"
     assert connection.inputs["authParameters"] == "[secret]", "the token never reaches the plan"
-    assert connection.inputs["kmsKeyIdentifier"] == outputs_of(plan)["key_arns"]["alerts"]
+    key_arn = outputs_of(plan)["key_arns"]["models"]  # the project's own key: the platform's keys serve no project
+    assert connection.inputs["kmsKeyIdentifier"] == key_arn
+    # EventBridge uses a customer managed key for a connection only when it is tagged so, and the creating
+    # principal uses it through Secrets Manager (EventBridge user guide, encryption-connections).
+    (key,) = [k for k in plan.of_project("churn").of_type("aws:kms/key:Key") if k.inputs["tags"]["purpose"] == "models"]
+    assert key.inputs["tags"]["EventBridgeApiDestinations"] == "true"
+    by_sid = {s["Sid"]: s for s in statements(key)}
+    via = by_sid["AccountUseThroughServices"]["Condition"]["StringEquals"]["kms:ViaService"]
+    assert {"secretsmanager.eu-west-1.amazonaws.com", "events.eu-west-1.amazonaws.com"} <= set(via)
+    readers = by_sid["ConnectionReadersDecryptViaEvents"]
+    assert readers["Principal"] == {"AWS": [outputs_of(plan)["role_arns"]["github-preview"]]}
+    for platform_key in plan.of_project(None).of_type("aws:kms/key:Key"):
+        assert "EventBridgeApiDestinations" not in platform_key.inputs["tags"]
     (destination,) = plan.of_type("aws:cloudwatch/eventApiDestination:EventApiDestination")
     assert (
         destination.inputs["invocationEndpoint"] == "https://api.github.com/repos/example-org/mlops-platform/dispatches"
