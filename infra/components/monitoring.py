@@ -405,29 +405,36 @@ def forwarded_violation_pattern(accounts: Sequence[str], model_name: str) -> dic
     }
 
 
-def forwarded_drift_bus_policy(
-    name: str, naming: Naming, accounts: Sequence[str], opts: pulumi.ResourceOptions | None = None
-) -> aws.cloudwatch.EventBusPolicy:
+class ForwardedDriftBus(pulumi.ComponentResource):
     """Dev's default event bus accepts events from the serving accounts only (one policy per bus: the platform's).
 
     Each project's rules on that bus then start its own training pipeline on its own model's drift.
     """
-    bus_arn = f"arn:aws:events:{naming.region}:{naming.account_id}:event-bus/default"
-    policy = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "ServingAccountsForwardDrift",
-                "Effect": "Allow",
-                "Principal": {"AWS": [f"arn:aws:iam::{reader}:root" for reader in accounts]},
-                "Action": "events:PutEvents",
-                "Resource": bus_arn,
-            }
-        ],
-    }
-    return aws.cloudwatch.EventBusPolicy(
-        name, event_bus_name="default", policy=json.dumps(policy, sort_keys=True), opts=opts
-    )
+
+    def __init__(
+        self, name: str, naming: Naming, accounts: Sequence[str], opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("mlops:monitoring:ForwardedDriftBus", name, None, opts)
+        bus_arn = f"arn:aws:events:{naming.region}:{naming.account_id}:event-bus/default"
+        policy = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "ServingAccountsForwardDrift",
+                    "Effect": "Allow",
+                    "Principal": {"AWS": [f"arn:aws:iam::{reader}:root" for reader in accounts]},
+                    "Action": "events:PutEvents",
+                    "Resource": bus_arn,
+                }
+            ],
+        }
+        self.policy = aws.cloudwatch.EventBusPolicy(
+            f"{name}-policy",
+            event_bus_name="default",
+            policy=json.dumps(policy, sort_keys=True),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.register_outputs({})
 
 
 def _alarm_pattern(alarm: aws.cloudwatch.MetricAlarm) -> pulumi.Output[dict[str, Any]]:
