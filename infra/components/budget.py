@@ -1,4 +1,5 @@
-"""The environment's monthly budget: actual and forecast alerts to the alerts topic, tags for allocation."""
+"""Monthly budgets, the environment's and each project's: actual and forecast alerts to the alerts topic, tags for
+allocation (activated once, by the platform: a project's spend is allocated by its `project` tag)."""
 
 from __future__ import annotations
 
@@ -24,8 +25,16 @@ class BudgetArgs:
     """Tag keys to activate for cost allocation (empty in member accounts of an organisation)."""
 
 
+def budget_filter(naming: Naming) -> str:
+    """What a budget counts (an AWS Budgets `TagKeyValue` filter, `user:<tag key>$<value>`): the environment's
+    spend for the platform's budget (its account's whole environment), a project's own for a project's budget."""
+    if naming.project:
+        return f"user:project${naming.project}"
+    return f"user:environment${naming.environment}"
+
+
 class Budget(pulumi.ComponentResource):
-    """A cost budget filtered to this environment's tag, alerting on actual and forecast spend."""
+    """A cost budget of the environment (the platform's) or of one project, alerting on actual and forecast spend."""
 
     def __init__(self, name: str, args: BudgetArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mlops:cost:Budget", name, None, opts)
@@ -41,7 +50,7 @@ class Budget(pulumi.ComponentResource):
             limit_amount=f"{args.monthly_usd:.2f}",
             limit_unit="USD",
             time_unit="MONTHLY",
-            cost_filters=[{"name": "TagKeyValue", "values": [f"user:environment${args.naming.environment}"]}],
+            cost_filters=[{"name": "TagKeyValue", "values": [budget_filter(args.naming)]}],
             notifications=[
                 {
                     "comparison_operator": "GREATER_THAN",

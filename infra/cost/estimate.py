@@ -23,6 +23,9 @@ from kernel.regions import PRICES as REGION_PRICES
 
 PRICES = REGION_PRICES
 Kind = Literal["idle", "usage"]
+Scope = Literal["environment", "platform", "project"]
+"""Whose expected usage a report prices: the platform's (trail data events, its buckets and logs), a project's
+(its endpoint, jobs, feature store, buckets and logs), or both from one view (a single stack's estimate)."""
 
 FREE = {
     "aws:iam/role:Role": "IAM is free",
@@ -121,8 +124,11 @@ def price_table() -> dict[str, Any]:
     return dict(yaml.safe_load(PRICES.read_text(encoding="utf-8")))
 
 
-def estimate(stack: str, resources: Sequence[Any], config: StackConfig) -> CostReport:
-    """Price `resources` (planned: `.type`, `.name`, `.urn`, `.inputs`) for the stack's region."""
+def estimate(stack: str, resources: Sequence[Any], config: StackConfig, scope: Scope = "environment") -> CostReport:
+    """Price `resources` (planned: `.type`, `.name`, `.urn`, `.inputs`) for the stack's region.
+
+    Usage is priced from `config.cost.expected`, for what `scope` owns.
+    """
     table = price_table()
     region_prices = table["regions"].get(config.region)
     report = CostReport(stack, config.region, table["date"], table["source"])
@@ -132,8 +138,65 @@ def estimate(stack: str, resources: Sequence[Any], config: StackConfig) -> CostR
     pricer = _Pricer(region_prices, float(table["hours_per_month"]), report)
     for resource in resources:
         pricer.price(resource.type, resource.name, _component(resource.urn), resource.inputs)
-    pricer.usage(config)
+    pricer.usage(config, scope)
     return report
+
+
+@dataclass
+class EnvironmentCost:
+    """An environment's estimate by program: the platform's stack and each project's, each with its own budget."""
+
+    stack: str
+    platform: CostReport
+    projects: dict[str, CostReport]
+
+    def total(self, kind: Kind) -> float:
+        """Monthly total of idle or usage lines over the platform and every project."""
+        return round(self.platform.total(kind) + sum(report.total(kind) for report in self.projects.values()), 2)
+
+    @property
+    def unpriced(self) -> list[str]:
+        """Every unpriced item, prefixed with its owner (`platform`, or the project's name)."""
+        owners = {"platform": self.platform, **self.projects}
+        return [f"{owner}: {item}" for owner, report in owners.items() for item in report.unpriced]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON report: totals, the platform's report and each project's."""
+        return {
+            "stack": self.stack,
+            "idle_usd": self.total("idle"),
+            "usage_usd": self.total("usage"),
+            "platform": self.platform.to_dict(),
+            "projects": {name: report.to_dict() for name, report in sorted(self.projects.items())},
+        }
+
+    def write(self, path: Path) -> None:
+        """Write the JSON report."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def estimate_environment(
+    stack: str, resources: Sequence[Any], platform: StackConfig, projects: Mapping[str, StackConfig]
+) -> EnvironmentCost:
+    """Price an environment's plan (platform + projects) per program.
+
+    `resources` are the environment plan's (each with `.ml_project`: None for the platform's); `platform` is the
+    platform's view of the stack file, `projects` each planned project's view (its own expected usage and budget).
+    A project's resources are priced only in its own report, with its own expected usage.
+    """
+    planned = {getattr(resource, "ml_project", None) for resource in resources} - {None}
+    missing = sorted(str(name) for name in planned - set(projects))
+    if missing:
+        raise ValueError(f"no settings given for the planned projects {', '.join(missing)}")
+    own = {name: [r for r in resources if getattr(r, "ml_project", None) == name] for name in projects}
+    return EnvironmentCost(
+        stack=stack,
+        platform=estimate(
+            stack, [r for r in resources if getattr(r, "ml_project", None) is None], platform, "platform"
+        ),
+        projects={name: estimate(stack, own[name], config, "project") for name, config in projects.items()},
+    )
 
 
 def _component(urn: str) -> str:
@@ -354,10 +417,11 @@ class _Pricer:
             kind="idle",
         )
 
-    def usage(self, config: StackConfig) -> None:
+    def usage(self, config: StackConfig, scope: Scope) -> None:
         expected = config.cost.expected
-        self.serving_shape(config)
-        self.monitoring(expected.monitoring_job_minutes)
+        if scope != "platform":
+            self.serving_shape(config)
+            self.monitoring(expected.monitoring_job_minutes)
         if self.data_events:
             self.add(
                 "audit",
@@ -405,7 +469,8 @@ class _Pricer:
                 unit_usd=float(self.prices["cloudwatch_logs_ingest_gb"]),
                 kind="usage",
             )
-        self.jobs(config)
+        if scope != "platform":
+            self.jobs(config)
 
     def jobs(self, config: StackConfig) -> None:
         """Pipeline jobs: training only where models are trained; processing (drift jobs elsewhere) everywhere."""
