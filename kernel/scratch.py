@@ -17,7 +17,6 @@ import yaml
 from kernel.loader import PROJECT_KEYS, PROJECT_PERSONAS
 from kernel.projects import PROJECT_FILE, PROJECTS_DIR
 
-
 PROJECT_STACK_NAMESPACES = ("github:",)
 """Keys a view may hold that belong to the project's own stack file (`projects/Pulumi.<project>-<env>.yaml`):
 its secrets, such as `github:dispatchToken`."""

@@ -1,5 +1,7 @@
-"""Monthly budgets, the environment's and each project's: actual and forecast alerts to the alerts topic, tags for
-allocation (activated once, by the platform: a project's spend is allocated by its `project` tag)."""
+"""Monthly budgets, the environment's and each project's: actual and forecast alerts to the alerts topic.
+
+Cost allocation tags are activated once, by the platform: a project's spend is allocated by its `project` tag.
+"""
 
 from __future__ import annotations
 
@@ -26,8 +28,10 @@ class BudgetArgs:
 
 
 def budget_filter(naming: Naming) -> str:
-    """What a budget counts (an AWS Budgets `TagKeyValue` filter, `user:<tag key>$<value>`): the environment's
-    spend for the platform's budget (its account's whole environment), a project's own for a project's budget."""
+    """What a budget counts, as an AWS Budgets `TagKeyValue` filter (`user:<tag key>$<value>`).
+
+    The platform's budget counts the environment's spend (its account's whole environment), a project's its own.
+    """
     if naming.project:
         return f"user:project${naming.project}"
     return f"user:environment${naming.environment}"

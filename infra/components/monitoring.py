@@ -322,7 +322,10 @@ class Monitoring(pulumi.ComponentResource):
         model = "-".join(filter(None, (args.naming.project, args.model_name)))
         forwarded = {
             "retrain-on-forwarded-drift": ("Drift alarms", forwarded_drift_pattern(accounts, model)),
-            "retrain-on-forwarded-violations": ("Model Monitor violations", forwarded_violation_pattern(accounts, model)),
+            "retrain-on-forwarded-violations": (
+                "Model Monitor violations",
+                forwarded_violation_pattern(accounts, model),
+            ),
         }  # each serving environment sends one or the other, by its monitoring.backend
         for purpose, (what, pattern) in forwarded.items():
             rule = aws.cloudwatch.EventRule(

@@ -88,7 +88,10 @@ API_ROWS = [
     # endpoint it just deployed: InvokeEndpoint.
     ("sagemaker:InvokeEndpoint", ARNS.sagemaker("endpoint", ENDPOINT)),
     # `mlops model promote` in staging reads the package in dev's registry (DescribeModelPackage).
-    ("sagemaker:DescribeModelPackage", "arn:aws:sagemaker:eu-west-1:999999999999:model-package/mlops-dev-churn-model/3"),
+    (
+        "sagemaker:DescribeModelPackage",
+        "arn:aws:sagemaker:eu-west-1:999999999999:model-package/mlops-dev-churn-model/3",
+    ),
     # The provider reads a role's tags with ListRoleTags (IAM API reference).
     ("iam:ListRoleTags", ARNS.role("mlops-dev-jobs")),
     # AWS::Events::Connection's create handler lists iam:CreateServiceLinkedRole: EventBridge's API destinations role.
@@ -148,9 +151,9 @@ def test_key_policies_admit_key_use_only_through_services(plan: Plan, config: St
     keys = {k.inputs["tags"]["purpose"]: k for k in plan.of_type("aws:kms/key:Key")}
     assert set(keys) == {"logs", "alerts", "data", "models"}  # the platform's two, churn's two
     root = f"arn:aws:iam::{config.account_id}:root"
-    for purpose in keys:
+    for purpose, key in keys.items():
         services = deployer_services(purpose, "models")  # a project's models key encrypts its promotion hook
-        found = [s for s in statements(keys[purpose]) if s["Sid"] == "AccountUseThroughServices"]
+        found = [s for s in statements(key) if s["Sid"] == "AccountUseThroughServices"]
         assert len(found) == bool(services), purpose  # no deployer use of a key where `pulumi up` needs none
         if not services:
             continue

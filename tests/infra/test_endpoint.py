@@ -242,7 +242,8 @@ def test_registry_lets_deploying_accounts_read_and_routes_approvals(
     assert all(action.split(":")[1].startswith(("Describe", "List")) for action in reads)
     (rule,) = [r.inputs for r in plan.of_type("aws:cloudwatch/eventRule:EventRule") if r.name.startswith("registry-")]
     assert (
-        '"SageMaker Model Package State Change"' in rule["eventPattern"] and "mlops-dev-churn-model" in rule["eventPattern"]
+        '"SageMaker Model Package State Change"' in rule["eventPattern"]
+        and "mlops-dev-churn-model" in rule["eventPattern"]
     )
     (target,) = [
         t.inputs for t in plan.of_type("aws:cloudwatch/eventTarget:EventTarget") if t.name.startswith("registry-")

@@ -6,8 +6,8 @@ import boto3
 from moto import mock_aws
 
 from kernel import StackConfig
-from kernel.projects import load_project
 from kernel.plan import Plan
+from kernel.projects import load_project
 from pipelines.plan_requests import api_request
 from tests.helpers import FIXTURE_STACKS, outputs_of
 

@@ -125,13 +125,17 @@ def test_drift_in_dev_starts_dev_training_with_a_role_that_can_only_start_pipeli
     )
     assert target["arn"].endswith(":pipeline/mlops-dev-churn-training")
     assert target["roleArn"] == outputs_of(plan)["role_arns"]["automation"]
-    access = [p for p in plan.of_type("aws:iam/policy:Policy") if p.inputs["name"] == "mlops-dev-churn-automation-access-1"]
+    access = [
+        p for p in plan.of_type("aws:iam/policy:Policy") if p.inputs["name"] == "mlops-dev-churn-automation-access-1"
+    ]
     by_sid = {s["Sid"]: s for s in statements(access[0])}
     fence = {"FenceOtherProjectsResources", "FenceOtherProjectsTags"}  # denies only: another project's resources
     assert set(by_sid) == {"StartPipelines", "CallPromotionHook", *fence}
     assert all(by_sid[sid]["Effect"] == "Deny" for sid in fence)
     assert by_sid["StartPipelines"]["Action"] == ["sagemaker:StartPipelineExecution"]
-    assert by_sid["StartPipelines"]["Resource"] == ["arn:aws:sagemaker:eu-west-1:111111111111:pipeline/mlops-dev-churn-*"]
+    assert by_sid["StartPipelines"]["Resource"] == [
+        "arn:aws:sagemaker:eu-west-1:111111111111:pipeline/mlops-dev-churn-*"
+    ]
     assert by_sid["CallPromotionHook"]["Action"] == ["events:InvokeApiDestination"]
 
 
@@ -156,7 +160,9 @@ def test_staging_and_prod_train_nothing_and_send_their_drift_to_dev(served: dict
         assert target["arn"] == dev_bus and "sagemakerPipelineTarget" not in target
         assert target["roleArn"] == outputs_of(plan)["role_arns"]["automation"]
         (access,) = [
-            p for p in plan.of_type("aws:iam/policy:Policy") if p.inputs["name"] == f"mlops-{stack}-churn-automation-access-1"
+            p
+            for p in plan.of_type("aws:iam/policy:Policy")
+            if p.inputs["name"] == f"mlops-{stack}-churn-automation-access-1"
         ]
         forward = {s["Sid"]: s for s in statements(access)}["ForwardDriftToTrainingAccount"]
         assert forward["Action"] == ["events:PutEvents"] and forward["Resource"] == [dev_bus]
