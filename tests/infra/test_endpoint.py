@@ -104,11 +104,24 @@ def test_the_guardrails_exempt_only_devs_serverless_model(pinned: dict[str, Plan
     assert "sagemaker:CreateModel" not in by_sid["DenyJobsOutsideVpc"]["Action"]
     assert "sagemaker:CreateTrainingJob" in by_sid["DenyJobsOutsideVpc"]["Action"]
     assert by_sid["DenyMissingNetworkIsolationModels"]["NotResource"] == [exempt]
+    # The same exemption in the platform's boundary (every project role's ceiling) and in churn's own guardrails,
+    # which exempt churn's serverless models only, never another project's.
+    policies = {p.inputs["name"]: p for p in plan.of_type("aws:iam/policy:Policy")}
+    other_project = model_arn.replace("/mlops-dev-churn-", "/mlops-dev-fraud-")
+    for name in ("mlops-dev-boundary", "mlops-dev-churn-guardrails"):
+        sids = {s["Sid"]: s for s in statements(policies[name])}
+        for sid in ("DenyJobsOutsideVpcModels", "DenyMissingNetworkIsolationModels"):
+            (pattern,) = sids[sid]["NotResource"]
+            assert fnmatch.fnmatchcase(model_arn, pattern), (name, sid)
+            assert not fnmatch.fnmatchcase(model_arn.replace("-serverless-", "-primary-"), pattern), (name, sid)
+            if name != "mlops-dev-boundary":
+                assert not fnmatch.fnmatchcase(other_project, pattern), (name, sid)
     for stack in ("staging", "prod"):
-        (policy,) = [
-            p for p in pinned[stack].of_type("aws:iam/policy:Policy") if p.inputs["name"] == f"mlops-{stack}-guardrails"
-        ]
-        assert all("NotResource" not in statement for statement in statements(policy))
+        names = {f"mlops-{stack}-guardrails", f"mlops-{stack}-boundary", f"mlops-{stack}-churn-guardrails"}
+        found = [p for p in pinned[stack].of_type("aws:iam/policy:Policy") if p.inputs["name"] in names]
+        assert len(found) == len(names)
+        for policy in found:
+            assert all("NotResource" not in statement for statement in statements(policy)), policy.inputs["name"]
 
 
 @pytest.mark.parametrize(("stack", "routing"), [("staging", "LINEAR"), ("prod", "CANARY")])
