@@ -137,7 +137,7 @@ class Registry(pulumi.ComponentResource):
         connection = aws.cloudwatch.EventConnection(
             f"{name}-github",
             name=args.naming.resource("github-dispatch"),
-            description="GitHub API token for repository_dispatch, encrypted with the alerts key",
+            description="GitHub API token for repository_dispatch, encrypted with the project's models key",
             authorization_type="API_KEY",
             auth_parameters={
                 "api_key": {

@@ -116,6 +116,7 @@ encryption = Encryption(
         tags=tags,
         deletion_window_days=config.encryption.deletion_window_days,
         reader_accounts=config.registry.reader_accounts,
+        connection_key="models",
         connection_readers=[roles["github-preview"]],
         key_users={purpose: [roles[r] for r in users if r in roles] for purpose, users in KEY_USERS.items()},
         key_grantors={purpose: [roles["github-deploy"]] for purpose in ("data", "models")},
