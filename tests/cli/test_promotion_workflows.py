@@ -80,3 +80,13 @@ def test_a_failed_smoke_test_restores_the_previous_pin() -> None:
     assert by_id["restore"]["run"] == restore, "the project's previous pin, in its own file"
     rollback = next(s for s in job["steps"] if "steps.restore.outcome" in s.get("if", "") and "uses" in s)
     assert rollback["with"]["command"] == "up" and rollback["with"]["policyPacks"] == "../policies"
+
+
+def test_next_promotion_names_the_package_staging_serves_and_prod_does_not(project: Path) -> None:
+    assert run("ci", "next-promotion", "--from", "staging", "--to", "prod", cwd=project).stdout.strip() == ""
+    pin_package(project, "staging", "churn", PACKAGE, expected=None)
+    result = run("ci", "next-promotion", "--from", "staging", "--to", "prod", cwd=project)
+    assert result.returncode == 0 and result.stdout.strip() == PACKAGE
+    assert run("ci", "pinned", "--stack", "staging", cwd=project).stdout.strip() == PACKAGE
+    pin_package(project, "prod", "churn", PACKAGE, expected=None)
+    assert run("ci", "next-promotion", "--from", "staging", "--to", "prod", cwd=project).stdout.strip() == ""

@@ -312,7 +312,12 @@ def test_approvals_dispatch_the_promotion_workflow_when_a_token_is_set(tmp_path:
         t.inputs for t in plan.of_type("aws:cloudwatch/eventTarget:EventTarget") if t.inputs.get("httpTarget")
     )
     assert target["roleArn"] == outputs_of(plan)["role_arns"]["automation"]
-    assert '"event_type": "model-package-approved"' in target["inputTransformer"]["inputTemplate"]
+    payload = json.loads(target["inputTransformer"]["inputTemplate"].replace("<package>", '"arn"'))
+    # the shape promote-model reads: its package, and its project (one repository serves every project)
+    assert payload == {
+        "event_type": "model-package-approved",
+        "client_payload": {"package_arn": "arn", "project": "churn"},
+    }
     assert "ghp_" not in json.dumps(plan.to_dict())
 
 
