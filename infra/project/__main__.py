@@ -54,14 +54,17 @@ naming = Naming(config.name_prefix, config.environment, config.account_id, confi
 tags = mandatory_tags(config, team=project.file.team)
 platform = pulumi.StackReference(platform_stack_reference(environment))
 opts = pulumi.ResourceOptions()
-subnet_ids = [
-    platform.get_output("subnet_ids").apply(lambda ids, i=i: ids[i])
-    for i in range(
-        len(config.network.availability_zones)
-        if config.network.existing_vpc is None
-        else len(config.network.existing_vpc.private_subnet_ids)
-    )
-]
+
+
+def _nth(index: int) -> pulumi.Output[str]:
+    """The platform's `index`-th private subnet (components take a list of subnet ids, one per zone)."""
+    return platform.get_output("subnet_ids").apply(lambda ids: str(ids[index]))
+
+
+zones = (
+    config.network.existing_vpc.private_subnet_ids if config.network.existing_vpc else config.network.availability_zones
+)
+subnet_ids = [_nth(index) for index in range(len(zones))]
 security_group_ids = [platform.get_output("workload_security_group_id")]
 alerts_topic_arn = platform.get_output("alerts_topic_arn")
 access_log_bucket = platform.get_output("bucket_names").apply(lambda names: names["access-logs"])
