@@ -98,3 +98,84 @@ def test_publishes_per_feature_metrics(drift: Any, training_run: LocalTrainingRu
     assert ("DriftedFeatures", (("Endpoint", "mlops-dev-churn"),)) in names
     assert ("PSI", (("Endpoint", "mlops-dev-churn"), ("Feature", "contract"))) in names
     assert len(names) == 1 + len(drift.FEATURES)
+
+
+def in_chunks(frame: pd.DataFrame, rows: int) -> Iterator[pd.DataFrame]:
+    return (frame.iloc[start : start + rows] for start in range(0, len(frame), rows))
+
+
+@pytest.mark.parametrize("rows", [1, 7, 100, 600])
+def test_the_chunked_job_equals_the_whole_frame_on_the_sample(
+    drift: Any, training_run: LocalTrainingRun, traffic: pd.DataFrame, rows: int
+) -> None:
+    for frame in (traffic, shifted(traffic)):
+        whole = drift.detect(baseline(training_run), frame, psi_threshold=0.2, p_value=0.01)
+        assert drift.detect_chunks(baseline(training_run), in_chunks(frame, rows), 0.2, 0.01) == whole
+
+
+EQUALITY_ON_THE_IMAGE = """
+import json, sys
+sys.path.insert(0, sys.argv[1])
+import pandas as pd
+import drift
+
+baseline = json.load(open(sys.argv[2]))
+frame = pd.read_csv(sys.argv[3]).sample(n=25000, replace=True, random_state=1).reset_index(drop=True)
+frame["monthly_charges"] *= 1.3
+whole = drift.detect(baseline, frame, 0.2, 0.01)
+chunked = {
+    rows: drift.detect_chunks(baseline, (frame.iloc[s : s + rows] for s in range(0, len(frame), rows)), 0.2, 0.01)
+    for rows in (999, 5000, 25000)
+}
+print(json.dumps({"equal": {rows: report == whole for rows, report in chunked.items()}, "whole": whole}))
+"""
+
+
+def test_the_chunked_job_equals_the_whole_frame_on_its_image_past_the_exact_ks_size(
+    training_run: LocalTrainingRun, tmp_path: Path
+) -> None:
+    """25,000 rows: past `ks_2samp`'s exact p-value (10,000), where the job computes the statistic from its counts.
+
+    Run on the drift image's Python and scipy (1.18.0), whose ECDF arithmetic the job follows; scipy
+    1.17 (this project's environment) forms ECDF values as k/n instead of k*(1/n), a last-bit difference.
+    """
+    import subprocess
+
+    from pipelines.images import STEP_IMAGES
+    from pipelines.parity import interpreter
+
+    script = tmp_path / "equality.py"
+    script.write_text(EQUALITY_ON_THE_IMAGE)
+    test_csv = training_run.root / "data" / "test" / "test.csv"
+    result = subprocess.run(
+        [str(interpreter(STEP_IMAGES["drift.py"])), "-E", "-s", str(script), str(STEPS_DIR),
+         str(training_run.baseline), str(test_csv)],
+        capture_output=True, text=True, timeout=300, check=True,
+    )  # fmt: skip
+    answer = json.loads(result.stdout)
+    assert answer["equal"] == {"999": True, "5000": True, "25000": True}
+    assert answer["whole"]["rows"] == 25000 and answer["whole"]["drifted_features"] == ["monthly_charges"]
+
+
+def test_capture_files_are_read_in_chunks_with_the_same_report(
+    drift: Any, training_run: LocalTrainingRun, traffic: pd.DataFrame, tmp_path: Path
+) -> None:
+    """Requests of 1 to 9 rows, the first with a header: any chunk size gives the report of the rows at once."""
+    frame = shifted(traffic)[drift.FEATURES]
+    lines, start, size = [], 0, 1
+    while start < len(frame):
+        rows = frame.iloc[start : start + size].to_csv(index=False, header=start == 0)
+        lines.append(json.dumps({"captureData": {"endpointInput": {"data": rows, "encoding": "CSV", "mode": "INPUT"}}}))
+        start, size = start + size, size % 9 + 1
+    capture = tmp_path / "capture"
+    capture.mkdir()
+    (capture / "capture.jsonl").write_text("\n".join(lines) + "\n")
+    whole = drift.detect(baseline(training_run), frame, psi_threshold=0.2, p_value=0.01)
+    for rows in (5, 64, 1000):
+        chunks = list(drift.read_capture(str(capture), rows))
+        assert max(len(chunk) for chunk in chunks) < rows + 9 and sum(len(chunk) for chunk in chunks) == 600
+        assert drift.detect_chunks(baseline(training_run), chunks, 0.2, 0.01) == whole
+    csv_file = tmp_path / "rows.csv"
+    frame.to_csv(csv_file, index=False)
+    assert [len(chunk) for chunk in drift.read_capture(str(csv_file), 250)] == [250, 250, 100]
+    assert drift.detect_chunks(baseline(training_run), drift.read_capture(str(csv_file), 250), 0.2, 0.01) == whole
