@@ -1,0 +1,111 @@
+"""The drift job's time and peak memory at growing numbers of captured rows, chunked and whole.
+
+Each measurement is a process of its own on the drift image's Python and libraries (the parity
+environment, `.venv-parity/`), so that its peak resident memory (`getrusage(RUSAGE_SELF).ru_maxrss`)
+is that run's alone. The input is SageMaker data capture (JSON lines, 10 rows per request) resampled
+from the shipped data; `job` is `drift.py` as the processing job runs it (chunks of `CHUNK_ROWS`),
+`whole` the same computation over one frame of every row, which is what the job did before it read in
+chunks; `imports` is the floor (Python, pandas, scipy), against which the other two are compared.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from pipelines.data import CHURN_CSV
+from pipelines.images import STEP_IMAGES
+from pipelines.local_run import STEPS_DIR
+from pipelines.parity import interpreter
+
+SIZES = (10_000, 100_000, 1_000_000)
+ROWS_PER_REQUEST = 10
+
+MEASURE = """
+import json, resource, runpy, sys, time
+mode, steps, capture, baseline, output = sys.argv[1:]
+sys.path.insert(0, steps)
+start = time.perf_counter()
+if mode == "job":
+    sys.argv = ["drift.py", "--capture", capture, "--baseline", baseline, "--output", output]
+    runpy.run_path(steps + "/drift.py", run_name="__main__")
+elif mode == "whole":
+    import drift
+    import pandas as pd
+    with open(baseline) as handle:
+        profile = json.load(handle)
+    frame = pd.concat(list(drift.read_capture(capture, 10**12)), ignore_index=True)
+    drift.detect(profile, frame, 0.2, 0.01)
+else:
+    import drift
+seconds = time.perf_counter() - start
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({"seconds": seconds, "peak_rss_mb": peak}))
+"""
+
+
+def write_capture(rows: int, folder: Path) -> Path:
+    """`rows` captured requests' rows (resampled from the shipped data, seeded) as data-capture JSON lines."""
+    features = _features()
+    sample = pd.read_csv(CHURN_CSV)[features]
+    picked = sample.iloc[np.random.default_rng(rows).integers(0, len(sample), rows)]
+    lines = picked.to_csv(index=False, header=False).splitlines()
+    capture = folder / f"capture-{rows}"
+    capture.mkdir()
+    with (capture / "capture.jsonl").open("w", encoding="utf-8") as out:
+        for start in range(0, rows, ROWS_PER_REQUEST):
+            body = "\n".join(lines[start : start + ROWS_PER_REQUEST]) + "\n"
+            if start == 0:
+                body = ",".join(features) + "\n" + body
+            record = {"captureData": {"endpointInput": {"data": body, "encoding": "CSV", "mode": "INPUT"}}}
+            out.write(json.dumps(record) + "\n")
+    return capture
+
+
+def _features() -> list[str]:
+    from pipelines.local_run import load_step_module
+
+    return list(load_step_module("dataset").FEATURES)
+
+
+def run(sizes: tuple[int, ...] = SIZES) -> dict[str, Any]:
+    """Seconds and peak RSS of the job (chunked) and of the whole-frame computation at each size."""
+    python = interpreter(STEP_IMAGES["drift.py"])
+    with tempfile.TemporaryDirectory(prefix="bench-drift-") as scratch:
+        root = Path(scratch)
+        script = root / "measure.py"
+        script.write_text(MEASURE, encoding="utf-8")
+        baseline = root / "baseline"
+        subprocess.run(  # noqa: S603 - the image's interpreter on our own step
+            [str(python), "-E", "-s", str(STEPS_DIR / "baseline.py"), "--train", str(CHURN_CSV),
+             "--output", str(baseline)],
+            check=True, capture_output=True, timeout=300,
+        )  # fmt: skip
+
+        def measure(mode: str, capture: Path) -> dict[str, float]:
+            done = subprocess.run(  # noqa: S603 - as above
+                [str(python), "-E", "-s", str(script), mode, str(STEPS_DIR), str(capture),
+                 str(baseline / "baseline.json"), str(root / "out")],
+                check=True, capture_output=True, text=True, timeout=1800,
+            )  # fmt: skip
+            figures = json.loads(done.stdout.strip().splitlines()[-1])
+            return {"seconds": round(figures["seconds"], 2), "peak_rss_mb": round(figures["peak_rss_mb"], 1)}
+
+        floor = measure("imports", root)
+        results = []
+        for rows in sizes:
+            capture = write_capture(rows, root)
+            results.append({"rows": rows, "job": measure("job", capture), "whole": measure("whole", capture)})
+    return {
+        "python": str(python.relative_to(python.parents[3])),
+        "rows_per_request": ROWS_PER_REQUEST,
+        "imports": floor,
+        "sizes": results,
+        "target": "the job's peak memory flat in rows",
+    }
