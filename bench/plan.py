@@ -73,6 +73,7 @@ def run(repeats: int = 3, stack: str = "prod") -> dict[str, Any]:
         "plan": {"wall_s": round(plan_wall, 2), "cpu_s": round(plan_cpu, 2)},
         "floor": {"wall_s": round(floor_wall, 2), "cpu_s": round(floor_cpu, 2), "modules": floor_imports},
         "ratio": {"wall": round(plan_wall / floor_wall, 2), "cpu": round(plan_cpu / floor_cpu, 2)},
+        "imports_s": round(sum(seconds for _, seconds, depth in traced if depth == 0), 2),
         "imports_beyond_floor_s": round(sum(seconds for _, seconds in extra), 2),
         "largest_imports_beyond_floor": [{"module": name, "seconds": round(s, 3)} for name, s in extra[:10]],
         "target": "plan <= 1.5x its floor",
