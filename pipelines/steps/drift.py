@@ -29,6 +29,7 @@ import io
 import json
 import math
 import os
+import socket
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -45,6 +46,8 @@ CHUNK_ROWS = 50_000
 """Rows read at a time: memory is bounded by a chunk, not by the capture."""
 EXACT_KS_ROWS = 10_000
 """`ks_2samp`'s `MAX_AUTO_N`: up to this many values per sample its p-value is exact, beyond asymptotic."""
+RESOURCE_CONFIG = "/opt/ml/config/resourceconfig.json"
+"""SageMaker writes each processing instance's `current_host` and the cluster's `hosts` here."""
 _TEXT = {name: str for name in CATEGORICAL}
 """Categories are read as written (`01` stays `01`), whatever the values of a chunk look like."""
 
@@ -148,6 +151,35 @@ class NumericTally:
             if self.rows > EXACT_KS_ROWS:
                 self.kept = None
 
+    def merge(self, other: NumericTally) -> None:
+        """Add the counts of another shard of the rows (the values too while both kept theirs and few enough)."""
+        self.bins += other.bins
+        self.at_or_below += other.at_or_below
+        self.below += other.below
+        self.rows += other.rows
+        if self.kept is not None and other.kept is not None and self.rows <= EXACT_KS_ROWS:
+            self.kept.extend(other.kept)
+        else:
+            self.kept = None
+
+    def state(self) -> dict[str, Any]:
+        """The tally as JSON data (floats keep every bit through `json`)."""
+        return {
+            "rows": self.rows,
+            "bins": self.bins.tolist(),
+            "at_or_below": self.at_or_below.tolist(),
+            "below": self.below.tolist(),
+            "kept": None if self.kept is None else [float(v) for part in self.kept for v in part.tolist()],
+        }
+
+    def load(self, state: dict[str, Any]) -> None:
+        """Set the tally from `state()` of the same baseline."""
+        self.rows = int(state["rows"])
+        self.bins = np.array(state["bins"], dtype=np.int64)
+        self.at_or_below = np.array(state["at_or_below"], dtype=np.int64)
+        self.below = np.array(state["below"], dtype=np.int64)
+        self.kept = None if state["kept"] is None else [np.array(state["kept"], dtype=float)]
+
     def result(self, profile: dict[str, Any]) -> dict[str, Any]:
         """PSI over the baseline's bins and the KS test against its sample, as `numeric_drift` computes them."""
         shares = (self.bins / max(self.rows, 1)).tolist()
@@ -191,25 +223,98 @@ class CategoricalTally:
         """Count one chunk's values."""
         self.counts.update(values.fillna("<missing>").astype(str).value_counts().to_dict())
 
+    def merge(self, other: CategoricalTally) -> None:
+        """Add the counts of another shard of the rows."""
+        self.counts.update(other.counts)
+
+    def state(self) -> dict[str, Any]:
+        """The tally as JSON data."""
+        return {"counts": {category: int(count) for category, count in sorted(self.counts.items())}}
+
+    def load(self, state: dict[str, Any]) -> None:
+        """Set the tally from `state()`."""
+        self.counts = Counter({str(category): int(count) for category, count in state["counts"].items()})
+
     def result(self, profile: dict[str, Any]) -> dict[str, Any]:
         """PSI and the chi-square test, as `categorical_drift` computes them."""
         return category_drift(profile, dict(self.counts))
+
+
+Tally = NumericTally | CategoricalTally
+
+
+def empty_tallies(baseline: dict[str, Any]) -> dict[str, Tally]:
+    """One empty tally per feature."""
+    return {
+        name: NumericTally(baseline["features"][name]) if name in NUMERIC else CategoricalTally() for name in FEATURES
+    }
+
+
+def tally_chunks(baseline: dict[str, Any], chunks: Iterable[pd.DataFrame]) -> tuple[dict[str, Tally], int]:
+    """Every feature's tally of the rows of `chunks`, read one chunk at a time, and the number of rows."""
+    tallies = empty_tallies(baseline)
+    rows = 0
+    for chunk in chunks:
+        rows += len(chunk)
+        for name, tally in tallies.items():
+            tally.add(chunk[name])
+    return tallies, rows
+
+
+def report_of(
+    baseline: dict[str, Any], tallies: dict[str, Tally], rows: int, psi_threshold: float, p_value: float
+) -> dict[str, Any]:
+    """The drift report of tallied rows."""
+    features = {name: tally.result(baseline["features"][name]) for name, tally in tallies.items()}
+    return _report(features, rows, psi_threshold, p_value)
 
 
 def detect_chunks(
     baseline: dict[str, Any], chunks: Iterable[pd.DataFrame], psi_threshold: float, p_value: float
 ) -> dict[str, Any]:
     """The drift report of the rows of `chunks`, read one chunk at a time; equal to `detect` on them all."""
-    tallies: dict[str, NumericTally | CategoricalTally] = {
-        name: NumericTally(baseline["features"][name]) if name in NUMERIC else CategoricalTally() for name in FEATURES
-    }
-    rows = 0
-    for chunk in chunks:
-        rows += len(chunk)
-        for name, tally in tallies.items():
-            tally.add(chunk[name])
-    features = {name: tally.result(baseline["features"][name]) for name, tally in tallies.items()}
-    return _report(features, rows, psi_threshold, p_value)
+    tallies, rows = tally_chunks(baseline, chunks)
+    return report_of(baseline, tallies, rows, psi_threshold, p_value)
+
+
+def write_tally(tallies: dict[str, Tally], rows: int, folder: str) -> str:
+    """Save one instance's tallies as `tally-<host>.json` (every instance uploads to the same prefix)."""
+    os.makedirs(folder, exist_ok=True)
+    path = os.path.join(folder, f"tally-{current_host()}.json")
+    with open(path, "w", encoding="utf-8") as handle:
+        json.dump({"rows": rows, "features": {name: tally.state() for name, tally in tallies.items()}}, handle)
+    return path
+
+
+def merge_tallies(baseline: dict[str, Any], folder: str) -> tuple[dict[str, Tally], int]:
+    """The sum of every `tally-*.json` under `folder` (one per instance of the sharded job)."""
+    files = sorted(glob.glob(os.path.join(folder, "**", "tally-*.json"), recursive=True))
+    if not files:
+        raise FileNotFoundError(f"no tally-*.json under {folder}: did the sharded drift step run?")
+    merged, rows = empty_tallies(baseline), 0
+    for file in files:
+        with open(file, encoding="utf-8") as handle:
+            saved = json.load(handle)
+        rows += int(saved["rows"])
+        for name, tally in merged.items():
+            if isinstance(tally, NumericTally):
+                numeric = NumericTally(baseline["features"][name])
+                numeric.load(saved["features"][name])
+                tally.merge(numeric)
+            else:
+                categorical = CategoricalTally()
+                categorical.load(saved["features"][name])
+                tally.merge(categorical)
+    return merged, rows
+
+
+def current_host() -> str:
+    """The name of the instance running the job in its processing cluster (`algo-1`...), from its resource config."""
+    try:
+        with open(RESOURCE_CONFIG, encoding="utf-8") as handle:
+            return str(json.load(handle)["current_host"])
+    except (OSError, ValueError, KeyError):
+        return socket.gethostname()
 
 
 def read_capture(path: str, chunk_rows: int = CHUNK_ROWS) -> Iterator[pd.DataFrame]:
@@ -260,6 +365,10 @@ def _capture_chunks(files: list[str], path: str, chunk_rows: int) -> Iterator[pd
 def _frame(bodies: list[str], columns: list[str]) -> pd.DataFrame:
     frame = pd.read_csv(io.StringIO("\n".join(bodies)), header=None, names=columns, dtype=_TEXT)
     return frame[FEATURES]
+
+
+def _has_files(path: str) -> bool:
+    return os.path.isfile(path) or any(files for _, _, files in os.walk(path))
 
 
 def baseline_of_package(arn: str, region: str, target: str) -> str:
@@ -313,13 +422,27 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--region", default=os.environ.get("AWS_REGION", ""))
     parser.add_argument("--publish", action="store_true", help="put the metrics to CloudWatch")
     parser.add_argument("--chunk-rows", type=int, default=CHUNK_ROWS, help="rows read at a time")
+    shards = parser.add_mutually_exclusive_group()
+    shards.add_argument("--tally-output", default="", help="sharded job: write this instance's tally here, no report")
+    shards.add_argument("--tallies", default="", help="merge the sharded job's tallies under this folder")
     args = parser.parse_args(argv)
+    if args.chunk_rows < 1:
+        parser.error(f"--chunk-rows must be at least 1, not {args.chunk_rows}")
     baseline_path = args.baseline or baseline_of_package(args.model_package_arn, args.region, args.output)
     with open(baseline_path, encoding="utf-8") as handle:
         baseline = json.load(handle)
-    if args.chunk_rows < 1:
-        parser.error(f"--chunk-rows must be at least 1, not {args.chunk_rows}")
-    report = detect_chunks(baseline, read_capture(args.capture, args.chunk_rows), args.psi_threshold, args.p_value)
+    if args.tally_output:
+        # ShardedByS3Key gives an instance no files when there are fewer files than instances
+        chunks = read_capture(args.capture, args.chunk_rows) if _has_files(args.capture) else iter(())
+        tallies, rows = tally_chunks(baseline, chunks)
+        print(f"drift: {rows} rows tallied in {write_tally(tallies, rows, args.tally_output)}")
+        return {"rows": rows}
+    tallies, rows = (
+        merge_tallies(baseline, args.tallies)
+        if args.tallies
+        else tally_chunks(baseline, read_capture(args.capture, args.chunk_rows))
+    )
+    report = report_of(baseline, tallies, rows, args.psi_threshold, args.p_value)
     os.makedirs(args.output, exist_ok=True)
     with open(os.path.join(args.output, "drift.json"), "w", encoding="utf-8") as handle:
         json.dump(report, handle, indent=2, sort_keys=True)

@@ -127,7 +127,25 @@ chunked = {
     rows: drift.detect_chunks(baseline, (frame.iloc[s : s + rows] for s in range(0, len(frame), rows)), 0.2, 0.01)
     for rows in (999, 5000, 25000)
 }
-print(json.dumps({"equal": {rows: report == whole for rows, report in chunked.items()}, "whole": whole}))
+
+def sharded(frame, shards):
+    # each shard tallied apart, saved and loaded as JSON (as instances upload them), then merged
+    merged, rows = drift.empty_tallies(baseline), 0
+    for part in range(shards):
+        tallies, count = drift.tally_chunks(baseline, [frame.iloc[part::shards]])
+        rows += count
+        for name, tally in merged.items():
+            loaded = drift.empty_tallies(baseline)[name]
+            loaded.load(json.loads(json.dumps(tallies[name].state())))
+            tally.merge(loaded)
+    return drift.report_of(baseline, merged, rows, 0.2, 0.01)
+
+
+small = frame.iloc[:6000]
+chunked["sharded"] = sharded(frame, 3)
+equal = {rows: report == whole for rows, report in chunked.items()}
+equal["small-sharded"] = sharded(small, 3) == drift.detect(baseline, small, 0.2, 0.01)
+print(json.dumps({"equal": equal, "whole": whole}))
 """
 
 
@@ -153,7 +171,7 @@ def test_the_chunked_job_equals_the_whole_frame_on_its_image_past_the_exact_ks_s
         capture_output=True, text=True, timeout=300, check=True,
     )  # fmt: skip
     answer = json.loads(result.stdout)
-    assert answer["equal"] == {"999": True, "5000": True, "25000": True}
+    assert answer["equal"] == {"999": True, "5000": True, "25000": True, "sharded": True, "small-sharded": True}
     assert answer["whole"]["rows"] == 25000 and answer["whole"]["drifted_features"] == ["monthly_charges"]
 
 
@@ -179,3 +197,33 @@ def test_capture_files_are_read_in_chunks_with_the_same_report(
     frame.to_csv(csv_file, index=False)
     assert [len(chunk) for chunk in drift.read_capture(str(csv_file), 250)] == [250, 250, 100]
     assert drift.detect_chunks(baseline(training_run), drift.read_capture(str(csv_file), 250), 0.2, 0.01) == whole
+
+
+def test_a_sharded_job_s_tallies_merge_into_the_report_of_all_rows(
+    drift: Any, training_run: LocalTrainingRun, traffic: pd.DataFrame, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Three instances (one with no files, as ShardedByS3Key leaves one when files are fewer), then the merge step."""
+    frame = shifted(traffic)[drift.FEATURES]
+    tallies = tmp_path / "tallies"
+    for host, rows in (("algo-1", frame.iloc[:250]), ("algo-2", frame.iloc[250:]), ("algo-3", None)):
+        shard = tmp_path / host / "capture"
+        shard.mkdir(parents=True)
+        if rows is not None:
+            rows.to_csv(shard / "part.csv", index=False)
+        config = tmp_path / host / "resourceconfig.json"
+        config.write_text(json.dumps({"current_host": host, "hosts": ["algo-1", "algo-2", "algo-3"]}))
+        monkeypatch.setattr(drift, "RESOURCE_CONFIG", str(config))
+        drift.main(["--capture", str(shard), "--baseline", str(training_run.baseline), "--tally-output", str(tallies)])
+    assert sorted(path.name for path in tallies.iterdir()) == [
+        "tally-algo-1.json",
+        "tally-algo-2.json",
+        "tally-algo-3.json",
+    ]
+    out = tmp_path / "drift"
+    report = drift.main(["--tallies", str(tallies), "--baseline", str(training_run.baseline), "--output", str(out)])
+    assert report == drift.detect(baseline(training_run), frame, psi_threshold=0.2, p_value=0.01)
+    assert json.loads((out / "drift.json").read_text())["drifted_features"] == ["contract", "monthly_charges"]
+    with pytest.raises(FileNotFoundError, match=r"no tally-\*\.json under"):
+        drift.main(
+            ["--tallies", str(tmp_path / "none"), "--baseline", str(training_run.baseline), "--output", str(out)]
+        )
