@@ -1,7 +1,8 @@
 """`make bench` (python -m bench): run every benchmark, write `out/bench.json`, print a short table.
 
 Benchmarks, not timed tests: nothing here passes or fails on a figure. `--smallest` runs each at its
-smallest size (a smoke run, which `make test` makes) so that the harness itself stays working.
+smallest size, the plan once (timed by its `-X importtime` run): a smoke run, which `make test` makes
+so that the harness itself stays working.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ def collect(smallest: bool) -> dict[str, Any]:
     started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     ingest = ingestion.run(per_worker=2) if smallest else ingestion.run()
     jobs = drift.run(sizes=(1_000,)) if smallest else drift.run()
-    planned = plan.run(repeats=1) if smallest else plan.run()
+    planned = plan.run(smoke=True) if smallest else plan.run()
     sizes = jobs["sizes"]
     return {
         "measured": started,
