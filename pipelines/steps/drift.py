@@ -47,7 +47,8 @@ CHUNK_ROWS = 50_000
 EXACT_KS_ROWS = 10_000
 """`ks_2samp`'s `MAX_AUTO_N`: up to this many values per sample its p-value is exact, beyond asymptotic."""
 RESOURCE_CONFIG = "/opt/ml/config/resourceconfig.json"
-"""SageMaker writes each processing instance's `current_host` and the cluster's `hosts` here."""
+"""SageMaker writes each processing instance's `current_host` and the cluster's `hosts` here (developer guide,
+"How Amazon SageMaker Processing Configures Your Processing Container")."""
 _TEXT = {name: str for name in CATEGORICAL}
 """Categories are read as written (`01` stays `01`), whatever the values of a chunk look like."""
 
