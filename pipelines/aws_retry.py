@@ -33,12 +33,18 @@ SINGLE_ATTEMPT = {"total_max_attempts": 1, "mode": "standard"}
 """botocore's retry settings of a client whose caller owns the retries."""
 
 
-def single_attempt_client(service: str, region: str, endpoint_url: str | None = None) -> Any:
-    """A watched boto3 client of `service` in `region` that makes one attempt per call."""
+def single_attempt_client(
+    service: str, region: str, endpoint_url: str | None = None, *, connections: int | None = None
+) -> Any:
+    """A watched boto3 client of `service` in `region` that makes one attempt per call.
+
+    `connections` sizes its connection pool (botocore's default is 10) for that many threads sharing it.
+    """
     import boto3
     from botocore.config import Config
 
-    client = boto3.client(service, region_name=region, endpoint_url=endpoint_url, config=Config(retries=SINGLE_ATTEMPT))
+    config = Config(retries=SINGLE_ATTEMPT, **({"max_pool_connections": connections} if connections else {}))
+    client = boto3.client(service, region_name=region, endpoint_url=endpoint_url, config=config)
     return watch(client)
 
 

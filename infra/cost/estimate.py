@@ -412,8 +412,10 @@ class _Pricer:
     def jobs(self, config: StackConfig) -> None:
         """Pipeline jobs: training only where models are trained; processing (drift jobs elsewhere) everywhere."""
         expected, training = config.cost.expected, config.training
+        instances = 1
         if training is None:
             instance, label = config.monitoring.processing_instance_type, "processing (drift jobs)"
+            instances = config.monitoring.processing_instance_count  # a sharded drift job bills every instance
         else:
             instance, label = training.processing_instance_type, "processing"
             self.training_jobs(training.instance_type, training.use_spot, expected.training_hours)
@@ -423,8 +425,8 @@ class _Pricer:
             return
         self.add(
             "pipelines",
-            f"{label} on {instance}",
-            quantity=expected.processing_hours,
+            f"{label} on {instance}" + (f" x {instances} instances" if instances > 1 else ""),
+            quantity=expected.processing_hours * instances,
             unit="hour",
             unit_usd=rate,
             kind="usage",

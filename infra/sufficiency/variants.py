@@ -62,8 +62,9 @@ VARIANTS = (
                 "challengerModelPackageArn": PACKAGE[:-1] + "9",
                 "challengerPercent": 25,
             },
+            "mlops:monitoring": {"processingInstanceCount": 3},
         },
-        "realtime serving with an A/B challenger",
+        "realtime serving with an A/B challenger; the sharded drift pipeline (tallies on 3 instances, one merge)",
     ),
     Variant(
         "prod-shadow-model-monitor",

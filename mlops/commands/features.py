@@ -24,24 +24,44 @@ def ingest(
     stack: Annotated[str, typer.Option("--stack", "-s", help="Stack name: dev, staging or prod.")],
     group: Annotated[str, typer.Option("--group", "-g", help="Feature group: its schema name or its full name.")],
     skip: Annotated[
-        int, typer.Option(min=0, help="Leave out the first N records (an earlier run wrote them: it says how many).")
-    ] = 0,
+        str,
+        typer.Option(
+            help="Leave out the records an earlier run wrote, as it printed them: N (the first N rows) "
+            "or N+ROW,ROW (and those rows, counted from 1).",
+        ),
+    ] = "0",
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=64,
+            help="Writes in flight at once; each record identifier's writes keep their order. "
+            "Fewer are sent while AWS throttles.",
+        ),
+    ] = 8,
     project: ProjectOption = None,
     endpoint_url: Annotated[
         str | None, typer.Option("--endpoint-url", help="featurestore-runtime endpoint override.")
     ] = None,
 ) -> None:
-    """Validate every record against the group's schema, then PutRecord each with bounded retries.
+    """Validate every record against the group's schema, then PutRecord each on parallel workers with bounded retries.
 
-    Nothing is written unless every record is valid. A failed run says how many records it wrote;
-    re-run with `--skip N` to resume after them, or without it to overwrite them with the same values.
+    Nothing is written unless every record is valid. A failed run says which records it wrote;
+    re-run with the `--skip` it prints to resume after them, or without it to overwrite them with the same values.
     """
     from kernel import load_stack_file, stack_file
     from kernel.naming import Naming
+    from mlops.ingest_progress import IngestProgress
     from mlops.project_context import current_project
     from mlops.workspace import root
     from pipelines.features.ingest import RecordValidationError, feature_store_client
     from pipelines.features.ingest import ingest as run
+    from pipelines.features.resume import ResumePoint
+
+    try:
+        resume = ResumePoint.parse(skip)
+    except ValueError as error:
+        raise UserError(f"--skip {error}") from None
 
     config = load_stack_file(stack_file(stack, root()))
     chosen = current_project(root(), project)
@@ -54,17 +74,19 @@ def ingest(
         raise UserError(f"--group {group!r}: no such feature group in {stack}; known: {known}")
     schema = schemas[name]
     records = _read(file, schema)
+    if resume.last > len(records):
+        raise UserError(f"--skip {skip}: {file} has {len(records)} row(s); it names rows beyond them")
     try:
-        report = run(
-            feature_store_client(config.region, endpoint_url),
-            naming.sagemaker(name),
-            schema,
-            records,
-            skip=skip,
-            on_batch=lambda progress: console.print(
-                f"{progress.skipped + progress.written} of {len(records)} records written"
-            ),
-        )
+        with IngestProgress(naming.sagemaker(name), len(records), resume.count) as progress:
+            report = run(
+                feature_store_client(config.region, endpoint_url, workers=workers),
+                naming.sagemaker(name),
+                schema,
+                records,
+                skip=resume,
+                workers=workers,
+                on_batch=progress.update,
+            )
     except RecordValidationError as error:
         lines = [
             f"{file}: row {p.index + 1} (line {p.index + 2}): {p.field}={p.value!r}: {p.message}"
@@ -73,7 +95,7 @@ def ingest(
         raise UserError("\n".join([*lines, f"{file}: {len(lines)} invalid value(s); nothing was written"])) from None
     console.print(
         f"{naming.sagemaker(name)}: {report.written} record(s) written, {report.skipped} skipped, "
-        f"{report.retries} retried write(s)"
+        f"{report.retries} retried write(s), {report.rate:.1f} records/s on {report.workers} worker(s)"
     )
 
 

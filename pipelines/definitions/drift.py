@@ -3,6 +3,11 @@
 Scheduled by the stack (EventBridge Scheduler) when a model is served. It reads the capture bucket,
 fetches the served model package's drift baseline, writes a report and publishes per-feature PSI and
 the drifted-feature count to CloudWatch, where the drift alarm (and through it, retraining) watches.
+
+With `monitoring.processingInstanceCount` above 1 (`sharded`), a first job runs on that many instances,
+each reading its share of the capture files (`ShardedByS3Key`: about 1/n of the S3 objects each) and
+writing its tally of the rows; a second, single-instance job merges the tallies into the one report
+(equal to the report of every row read at once) and publishes it.
 """
 
 from __future__ import annotations
@@ -36,6 +41,10 @@ class DriftPipelineSettings:
     max_runtime_seconds: int
     drift_psi_threshold: float
     drift_p_value: float
+    processing_instance_count: int
+    """Instances of the drift job; above 1 the pipeline is `sharded`."""
+    sharded: bool
+    """Tally the capture on `processing_instance_count` instances, then merge (set when the count is above 1)."""
 
     @property
     def code_uri(self) -> str:
@@ -62,8 +71,16 @@ class _Builder(JobBuilder):
         self.job_instance_type = sdk.ParameterString("ProcessingInstanceType", default_value=s.processing_instance_type)
 
     def pipeline(self) -> Any:
+        return self.sdk.Pipeline(
+            name="drift",
+            parameters=[self.capture, self.psi, self.p_value, self.job_instance_type],
+            steps=self._sharded() if self.s.sharded else [self._detect()],
+            sagemaker_session=self.session,
+        )
+
+    def _detect(self) -> Any:
         s = self.s
-        detect = self._processing_step(
+        return self._processing_step(
             name="DetectDrift",
             script="drift.py",
             inputs={"capture": self.capture},
@@ -76,9 +93,31 @@ class _Builder(JobBuilder):
             ],
             cache=False,  # the capture prefix stays the same while its contents grow: never reuse a result
         )  # fmt: skip
-        return self.sdk.Pipeline(
-            name="drift",
-            parameters=[self.capture, self.psi, self.p_value, self.job_instance_type],
-            steps=[detect],
-            sagemaker_session=self.session,
-        )
+
+    def _sharded(self) -> list[Any]:
+        s = self.s
+        package = ["--model-package-arn", s.model_package_arn, "--region", s.region]
+        tally = self._processing_step(
+            name="TallyDrift",
+            script="drift.py",
+            inputs={"capture": self.capture},
+            outputs=["tallies"],
+            arguments=["--capture", "/opt/ml/processing/input/capture", "--tally-output", "/opt/ml/processing/tallies",
+                       "--output", "/opt/ml/processing/baseline", *package],
+            cache=False,
+            instance_count=s.processing_instance_count,
+            sharded=("capture",),
+        )  # fmt: skip
+        merge = self._processing_step(
+            name="DetectDrift",
+            script="drift.py",
+            inputs={"tallies": tally.properties.ProcessingOutputConfig.Outputs["tallies"].S3Output.S3Uri},
+            outputs=["drift"],
+            arguments=[
+                "--tallies", "/opt/ml/processing/input/tallies", "--output", "/opt/ml/processing/drift", *package,
+                "--endpoint", s.endpoint_name, "--psi-threshold", self.psi.to_string(),
+                "--p-value", self.p_value.to_string(), "--publish",
+            ],
+            cache=False,
+        )  # fmt: skip
+        return [tally, merge]

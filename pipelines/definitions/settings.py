@@ -177,4 +177,6 @@ def drift_settings(config: StackConfig, values: Mapping[str, Any]) -> DriftPipel
         max_runtime_seconds=config.monitoring.max_runtime_seconds,
         drift_psi_threshold=config.monitoring.drift_psi_threshold,
         drift_p_value=config.monitoring.drift_p_value,
+        processing_instance_count=config.monitoring.processing_instance_count,
+        sharded=config.monitoring.processing_instance_count > 1,
     )

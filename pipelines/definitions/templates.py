@@ -35,6 +35,7 @@ NUMBER_SENTINELS: dict[str, float] = {
     "max_bias_gap": 0.0234567891,
     "tuning_max_jobs": 987652,
     "tuning_max_parallel": 987653,
+    "processing_instance_count": 987655,
 }
 """Numbers that stand for a setting in a template; no real setting takes these values."""
 DERIVED_NUMBERS = {2 * NUMBER_SENTINELS["max_runtime_seconds"]: "max_wait_seconds"}
@@ -86,7 +87,9 @@ KINDS = (
         compile_definition,
         training_variants(),
     ),
-    TemplateKind("drift", DriftPipelineSettings, compile_drift_definition, {"": {}}),
+    TemplateKind(
+        "drift", DriftPipelineSettings, compile_drift_definition, {"": {"sharded": False}, "sharded": {"sharded": True}}
+    ),
 )
 
 
