@@ -18,7 +18,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from bench import drift, ingestion, plan
+from bench import drift, ingestion, plan, projects
 
 
 def machine() -> dict[str, Any]:
@@ -50,6 +50,7 @@ def collect(smallest: bool) -> dict[str, Any]:
     ingest = ingestion.run(per_worker=2) if smallest else ingestion.run()
     jobs = drift.run(sizes=(1_000,)) if smallest else drift.run()
     planned = plan.run(smoke=True) if smallest else plan.run()
+    many = projects.run(counts=(1, 2), repeats=1) if smallest else projects.run()
     sizes = jobs["sizes"]
     return {
         "measured": started,
@@ -58,6 +59,7 @@ def collect(smallest: bool) -> dict[str, Any]:
         "ingestion": ingest,
         "drift": jobs,
         "plan": planned,
+        "projects": many,
         "growth": {
             "ingestion_speedup_per_worker_step": growth([run["records_per_s"] for run in ingest["runs"]]),
             "drift_job_seconds": growth([size["job"]["seconds"] for size in sizes]),
@@ -65,6 +67,7 @@ def collect(smallest: bool) -> dict[str, Any]:
             "drift_whole_seconds": growth([size["whole"]["seconds"] for size in sizes]),
             "drift_whole_peak_rss": growth([size["whole"]["peak_rss_mb"] for size in sizes]),
             "plan_over_floor": planned["ratio"]["wall"],
+            "plan_projects": many["ratio"]["wall"],
         },
     }
 
@@ -98,6 +101,11 @@ def table(figures: dict[str, Any]) -> Table:
     out.add_row(f"mlops plan --stack {planned['stack']}", f"median of {planned['repeats']}",
                 f"{planned['plan']['wall_s']:.2f} s (floor {planned['floor']['wall_s']:.2f} s)",
                 f"{planned['ratio']['wall']:.2f}x (cpu {planned['ratio']['cpu']:.2f}x)")  # fmt: skip
+    many = figures["projects"]
+    for run in many["runs"]:
+        out.add_row(f"mlops plan --stack {many['stack']}", f"{run['projects']} project(s)",
+                    f"{run['wall_s']:.2f} s (cpu {run['cpu_s']:.2f} s)", "")  # fmt: skip
+    out.add_row("", "", f"{many['marginal_per_project_s']:.2f} s a project", f"{many['ratio']['wall']:.2f}x")
     return out
 
 

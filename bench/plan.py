@@ -27,11 +27,11 @@ MLOPS = Path(sys.executable).with_name("mlops")
 _IMPORT = re.compile(r"import time:\s+(\d+) \|\s+(\d+) \| (\s*)(\S+)")
 
 
-def _timed(command: list[str]) -> tuple[float, float, str, str]:
-    """(wall seconds, CPU seconds of the child, its output, its error output) of one run of `command`."""
+def _timed(command: list[str], cwd: Path = ROOT) -> tuple[float, float, str, str]:
+    """(wall seconds, CPU seconds of the child, its output, its error output) of one run of `command` in `cwd`."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    done = subprocess.run(command, cwd=ROOT, check=True, capture_output=True, text=True, timeout=600)  # noqa: S603
+    done = subprocess.run(command, cwd=cwd, check=True, capture_output=True, text=True, timeout=600)  # noqa: S603
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), done.stdout, done.stderr
