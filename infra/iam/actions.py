@@ -111,7 +111,8 @@ def observability_reads(arns: Arns) -> list[Statement]:
             ],
             resources=[
                 arns.regional("cloudwatch", "alarm:*"),
-                f"arn:aws:cloudwatch::{arns.account}:dashboard/*",
+                # Dashboards take no tags: their names set one project's apart (`<prefix>-<env>-<project>-*`).
+                f"arn:aws:cloudwatch::{arns.account}:dashboard/{arns.naming.base}-*",
                 arns.log_group("*"),
             ],
         ),

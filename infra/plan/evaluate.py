@@ -35,6 +35,7 @@ from kernel.program_stacks import (
 )
 from kernel.projects import PROJECTS_DIR, load_project, project_names
 from kernel.stack_set import check_project
+from pipelines.definitions.clarify import check_training_data
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 PROGRAM_DIRS = {
@@ -137,7 +138,9 @@ def _evaluate(  # noqa: PLR0917 - one call site per program, all arguments by po
     ml_project: str | None,
     references: dict[str, dict[str, Any]],
 ) -> RecordingMonitor:
-    offline_mocks = OfflineMocks(account_id=account_id, region=region, stack_references=references)
+    offline_mocks = OfflineMocks(
+        account_id=account_id, region=region, stack_references=references, scope=ml_project or ""
+    )
     monitor = RecordingMonitor(offline_mocks, program, stack, ml_project)
     pulumi_project = PLATFORM_PROJECT if program == PLATFORM_PROGRAM else PROJECTS_PROJECT
     with _lock:
