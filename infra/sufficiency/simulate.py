@@ -43,6 +43,8 @@ class Outcome:
     detail: str = ""
     allowed_by: str = ""
     """The statements that allowed the request (`<document>#<sid>`), when it was allowed."""
+    ignored: tuple[str, ...] = ()
+    """Condition keys of the request the action does not carry (the simulator's IAM data), lower case."""
 
     @property
     def allowed(self) -> bool:
@@ -196,12 +198,13 @@ def _resource_policy(resource: str, docs: Documents) -> str | None:
 
 def _outcome(row: Requirement, result: dict[str, Any], docs: Documents) -> Outcome:
     decision = str(result["decision"])
+    ignored = tuple(sorted(str(key).lower() for key in result.get("ignoredContextKeys", [])))
     if decision == ALLOWED:
         names = [str(name).rsplit("|", 1)[-1] for name in result.get("allowedBy", [])]
-        return Outcome(row, decision, allowed_by=", ".join(dict.fromkeys(names)))
+        return Outcome(row, decision, allowed_by=", ".join(dict.fromkeys(names)), ignored=ignored)
     if decision == NOT_EVALUATED:
         return Outcome(row, decision, detail=str(result.get("reason", "")))
-    return Outcome(row, decision, refused_by=_refusal(result.get("denials", []), row, docs))
+    return Outcome(row, decision, refused_by=_refusal(result.get("denials", []), row, docs), ignored=ignored)
 
 
 def _refusal(denials: list[dict[str, Any]], row: Requirement, docs: Documents) -> str:
