@@ -323,7 +323,12 @@ def _read_only(arns: Arns) -> dict[str, tuple[list[str], list[str]]]:
         # Dashboards take no tags and schedules no tag conditions on Get: their names set a project's apart.
         "ReadAlarmsAndDashboards": (
             ["cloudwatch:Describe*", "cloudwatch:GetDashboard", "cloudwatch:ListTagsForResource"],
-            [arns.regional("cloudwatch", "*"), f"arn:aws:cloudwatch::{account}:dashboard/{arns.naming.base}-*"],
+            [
+                arns.regional("cloudwatch", f"alarm:{arns.naming.base}-*"),
+                arns.regional("cloudwatch", f"alarm:TargetTracking-endpoint/{arns.naming.base}-*"),
+                arns.regional("cloudwatch", "insight-rule/*"),
+                f"arn:aws:cloudwatch::{account}:dashboard/{arns.naming.base}-*",
+            ],
         ),
         "ReadEvents": (["events:Describe*"], [arns.regional("events", "*")]),
         "ReadSchedules": (

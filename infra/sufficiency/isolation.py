@@ -111,18 +111,26 @@ def resource_tags(plan: Plan, docs: Documents, part: Plan) -> dict[str, dict[str
     return found
 
 
-def _tags_of(resource: str, tags: dict[str, dict[str, str]]) -> dict[str, str]:
-    """The tags of a resource, or of the log group a log stream belongs to."""
-    return tags.get(resource) or tags.get(resource.split(":log-stream:", 1)[0]) or {}
+def _tags_of(resource: str, tags: dict[str, dict[str, str]], base: str) -> dict[str, str]:
+    """The tags of a resource, of the log group a log stream belongs to, or of the planned resources of its kind.
+
+    A row may name an instance the plan names differently (`<endpoint>-planned` for the endpoint config a
+    deployment creates): it carries the tags the program gives every resource of that kind and project.
+    """
+    found = tags.get(resource) or tags.get(resource.split(":log-stream:", 1)[0])
+    if found or f"{base}-" not in resource:
+        return found or {}
+    kind = resource[: resource.index(f"{base}-") + len(base) + 1]
+    return next((tagged for arn, tagged in sorted(tags.items()) if arn.startswith(kind)), {})
 
 
-def owned_by(resource: str, facts: StackFacts, key_arns: set[str]) -> bool:
-    """Whether a resource is one of the project's own: by its names, its keys, or its Pulumi state."""
+def owned_by(resource: str, facts: StackFacts, owner_keys: set[str]) -> bool:
+    """Whether a resource is one of the project's own: its names, ids (`owner_keys`: keys, MLflow App), state."""
     base = facts.name_base
     return (
         f"{base}-" in resource
         or resource.endswith((f"/{base}", f":{base}"))
-        or resource in key_arns
+        or resource in owner_keys
         or f"{facts.pulumi_project}/{facts.stack}" in resource
     )
 
@@ -150,7 +158,7 @@ def crossing_rows(
         if not owned_by(raw.resource, owner, owner_keys):
             shared += 1
             continue
-        row = _with_tags(raw, tags)
+        row = _with_tags(raw, tags, owner.name_base)
         if row.principal in actor_view.principals:
             asked.append((_as(row, row.principal, actor_view), True))
         context = tuple((k, v) for k, v in row.context if k not in PRINCIPAL_KEYS)
@@ -161,14 +169,14 @@ def crossing_rows(
     return list(unique.values()), shared
 
 
-def _with_tags(row: Requirement, tags: dict[str, dict[str, str]]) -> Requirement:
+def _with_tags(row: Requirement, tags: dict[str, dict[str, str]], base: str) -> Requirement:
     """The row with its resource's tags as `aws:ResourceTag/<key>`, unless it already names tags.
 
     A request that creates a tagged resource carries request tags (the resource has none yet): left as it is.
     """
     if any(key.startswith(("aws:ResourceTag/", "aws:RequestTag/")) for key, _ in row.context):
         return row
-    context = dict(row.context) | {f"aws:ResourceTag/{k}": v for k, v in _tags_of(row.resource, tags).items()}
+    context = dict(row.context) | {f"aws:ResourceTag/{k}": v for k, v in _tags_of(row.resource, tags, base).items()}
     return replace(row, context=tuple(sorted(context.items())))
 
 
@@ -219,7 +227,10 @@ def isolation_batch(
     projects = [p for p in plan.projects if p in rows]
     batch = IsolationBatch(plan.stack, [], [], 0)
     for owner in projects:
-        keys = {str(arn) for arn in plan.outputs.get("projects", {}).get(owner, {}).get("key_arns", {}).values()}
+        outputs = plan.outputs.get("projects", {}).get(owner, {})
+        # ARNs that end in a generated id, not a name: the project's keys and its MLflow App
+        keys = {str(arn) for arn in outputs.get("key_arns", {}).values()} | {str(outputs.get("tracking_arn") or "")}
+        keys.discard("")
         for actor in (p for p in projects if p != owner):
             view = docs.program(actor)
             tags = resource_tags(plan, docs, program_plan(plan, owner))
