@@ -217,15 +217,17 @@ def test_no_project_principal_can_do_what_another_project_needs(suite: SuiteResu
     """In every environment, each of churn's and claims' rows on its own resources, asked by the other project's
     principal of the same kind and by every other of its roles, is denied; and the deploy trust refuses the other
     project's GitHub environment."""
-    assert sorted(proof.environment for proof in suite.isolation) == sorted(SHIPPED)
+    assert [proof.environment for proof in suite.isolation] == sorted(SHIPPED)
     leaks = [c for proof in suite.isolation for c in proof.crossings if not c.denied]
     assert not leaks, f"{len(leaks)} cross-project requests not denied:\n" + "\n".join(c.describe() for c in leaks[:40])
     for proof in suite.isolation:
         pairs = {(c.actor, c.owner) for c in proof.crossings}
         assert pairs == {("churn", "claims"), ("claims", "churn")}
         kinds = {c.outcome.requirement.principal for c in proof.crossings if c.same_kind}
-        assert {"jobs", "pipeline", "github-deploy", "github-preview", "data-engineer", "model-approver"} <= kinds
+        assert {"github-deploy", "github-preview", "data-engineer", "model-approver", "feature-store"} <= kinds
         assert any(c.outcome.requirement.trust for c in proof.crossings), "the deploy trust is asked too"
+    trained = {c.outcome.requirement.principal for c in suite.isolation[0].crossings if c.same_kind}
+    assert {"jobs", "pipeline", "tracking", "automation"} <= trained, "dev (the one that trains) asks its roles"
     # data, keys, feature groups, pipelines, packages, endpoints, MLflow, logs (staging serves both projects)
     asked = {
         (c.outcome.requirement.action, c.outcome.requirement.resource.split(":")[5].split("/")[0])
