@@ -54,9 +54,10 @@ TEST_WORKERS ?= 2
 test: $(VENV)/.synced $(PARITY_ENVS) $(SIMULATOR) ## Run the test suite (offline: Pulumi mocks, moto, the npm IAM simulator).
 	$(VENV)/bin/pytest -n $(TEST_WORKERS) --dist worksteal
 
-lint: $(VENV)/.synced ## ruff, ruff format check and mypy (strict).
+lint: $(VENV)/.synced ## ruff, ruff format check, the import layers (import-linter) and mypy (strict).
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 	$(VENV)/bin/mypy
 	$(VENV)/bin/mypy --strict tools/adapted_fork.py
 	$(VENV)/bin/mypy --strict --no-namespace-packages pipelines/steps/*.py

@@ -21,6 +21,10 @@ ENDPOINT_LOG_GROUP_PREFIX = "/aws/sagemaker/Endpoints/"
 """SageMaker logs an endpoint to `<prefix><endpoint name>`."""
 
 
+MODEL_NAME = "model"
+"""A project's model: its package group, endpoint and model alarms are `<prefix>-<env>-<project>-model...`."""
+
+
 class NamingError(ValueError):
     """A generated name breaks an AWS rule; the message says which and how to shorten it."""
 

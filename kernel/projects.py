@@ -192,13 +192,16 @@ def project_names(root: Path) -> list[str]:
     return sorted(path.parent.name for path in folder.glob(f"*/{PROJECT_FILE}")) if folder.is_dir() else []
 
 
-def load_project(root: Path, name: str) -> Project:
-    """Load and validate `projects/<name>/`; `ConfigError` names the file and each key at fault."""
+def load_project(root: Path, name: str, file: Path | None = None) -> Project:
+    """Load and validate `projects/<name>/`; `ConfigError` names the file and each key at fault.
+
+    `file` reads the project file from elsewhere (a pin's new text, checked before it replaces the file).
+    """
     source = f"{PROJECTS_DIR}/{name}/{PROJECT_FILE}"
     if not re.fullmatch(PROJECT_NAME, name):
         raise ConfigError(f"--project {name!r}", [Problem("", "is not a project name (a-z and 0-9, 2-12 characters)")])
     folder = projects_dir(root) / name
-    path = folder / PROJECT_FILE
+    path = file or folder / PROJECT_FILE
     if not path.is_file():
         known = ", ".join(project_names(root)) or "none yet"
         fix = f"no such project (projects here: {known}); `mlops project new {name}` creates one"

@@ -13,7 +13,8 @@ from typing import Annotated
 
 import typer
 
-from mlops.console import console, errors
+from mlops import workspace
+from mlops.console import errors
 
 app = typer.Typer(
     name="mlops",
@@ -23,44 +24,10 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-ROOT = Path.cwd() if (Path.cwd() / "Pulumi.yaml").is_file() else Path(__file__).resolve().parents[1]
-"""The project whose stack files the commands read: the current folder when it is one, else this checkout."""
-StackOption = Annotated[str, typer.Option("--stack", "-s", help="Stack name: dev, staging or prod.")]
-
-
-@app.command()
-def validate(
-    stack: Annotated[list[str] | None, typer.Option("--stack", "-s", help="Stack(s) to check; all by default.")] = None,
-) -> None:
-    """Validate stack files against the typed config; report every problem, naming file and key."""
-    from mlops.validation import validate_stacks
-
-    if not validate_stacks(ROOT, stack or None):
-        raise typer.Exit(1)
-
-
-@app.command()
-def plan(
-    stack: StackOption = "dev",
-    json_path: Annotated[Path | None, typer.Option("--json", help="Write the plan JSON here.")] = None,
-) -> None:
-    """Evaluate the Pulumi program for one stack under Pulumi's mocks (offline) and summarise it."""
-    from infra.plan.evaluate import evaluate_stack
-    from mlops.reports import outputs_table, plan_table
-
-    result = evaluate_stack(stack, ROOT)
-    console.print(plan_table(result))
-    console.print(outputs_table(result.outputs))
-    if result.outputs.get("endpoint_name") is None:
-        console.print("note: no model is pinned (mlops:serving.modelPackageArn), so no endpoint is planned")
-    if json_path is not None:
-        result.write(json_path)
-        console.print(f"plan JSON: {json_path}")
-
 
 @app.command()
 def demo(
-    out: Annotated[Path, typer.Option(help="Folder for the demo's artefacts.")] = ROOT / "out" / "demo",
+    out: Annotated[Path, typer.Option(help="Folder for the demo's artefacts.")] = workspace.ROOT / "out" / "demo",
 ) -> None:
     """Run the whole lifecycle offline against a local AWS emulator, every stage checked.
 
@@ -70,17 +37,21 @@ def demo(
     """
     from mlops.demo import run_demo
 
-    run_demo(ROOT, out)
+    run_demo(workspace.root(), out)
 
 
 def _register_groups() -> None:
-    from mlops.commands import ci, cost, features, lineage, model, pipeline, policy
+    from mlops.commands import ci, cost, features, lineage, model, pipeline, plan, policy, project, validate
+
+    app.command("validate")(validate.validate)
+    app.command("plan")(plan.plan)
 
     app.add_typer(pipeline.app, name="pipeline")
     app.add_typer(features.app, name="features")
     app.add_typer(model.app, name="model")
     app.add_typer(policy.app, name="policy")
     app.add_typer(ci.app, name="ci")
+    app.add_typer(project.app, name="project")
     app.command("cost")(cost.cost)
     app.command("lineage")(lineage.lineage_command)
     model.app.command("lineage", hidden=True)(lineage.lineage_command)  # the name earlier releases used

@@ -1,8 +1,9 @@
-"""`mlops demo`: the whole model lifecycle offline, with the real code at every stage.
+"""`mlops demo`: the whole model lifecycle offline, for every project on one platform, with the real code.
 
-Plans run under Pulumi's mock runtime; the step scripts run locally on the shipped data; every AWS
-call goes to an AWS emulator (moto server) started on 127.0.0.1 for the demo and stopped after it.
-Stack files are copied into the output folder first, so promotions never touch the repository.
+Plans run under Pulumi's mock runtime; the step scripts run locally on each project's shipped data; every AWS
+call goes to an AWS emulator (moto server) started on 127.0.0.1 for the demo and stopped after it. Stack files
+and project folders are copied into the output folder first, so promotions never touch the repository. The last
+stage asks the IAM simulator whether one team may touch the other's model (it may not).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any
 
 from rich.table import Table
 
+from kernel.projects import Project
 from mlops.console import UserError, console
 
 EMULATOR_CREDENTIALS = {
@@ -47,6 +49,32 @@ class DemoState:
     plans: dict[str, Any] = field(default_factory=dict)
     package_arn: str = ""
     summary: list[tuple[str, str, str]] = field(default_factory=list)
+    project: Project | None = None
+    """The project the per-project stages act on."""
+
+    @property
+    def current(self) -> Project:
+        """The project the per-project stages act on (set before they run)."""
+        if self.project is None:
+            raise RuntimeError("no project is selected")
+        return self.project
+
+    @property
+    def work(self) -> Path:
+        """The current project's artefact folder."""
+        return self.out / self.current.name
+
+    def outputs(self, stack: str = "dev") -> dict[str, Any]:
+        """The current project's outputs in `stack`'s plan."""
+        return dict(self.plans[stack].outputs["projects"][self.current.name])
+
+    def view(self, stack: str = "dev") -> Any:
+        """The current project's view of `stack` (the platform's settings completed by the project's)."""
+        from kernel import stack_file
+        from kernel.loader import parse_settings, read_stack_file
+
+        path = stack_file(stack, self.workspace)
+        return parse_settings(read_stack_file(path), path.name, self.current)
 
     @property
     def execution_id(self) -> str:
@@ -62,35 +90,33 @@ def run_demo(root: Path, out: Path) -> None:
     workspace.mkdir(parents=True)
     for name in ("Pulumi.yaml", *(p.name for p in root.glob("Pulumi.*.yaml"))):
         shutil.copy(root / name, workspace / name)
+    shutil.copytree(root / "projects", workspace / "projects", ignore=shutil.ignore_patterns("__pycache__"))
     state = DemoState(root=root, out=out, workspace=workspace)
     _stacks(state)
-    stages: list[tuple[str, Callable[[DemoState], str]]] = [
+    common: list[tuple[str, Callable[[DemoState], str]]] = [
         ("validate", _validate),
         ("plan dev + policy + cost", _plan),
+    ]
+    for name, stage in common:
+        _run_stage(state, name, stage)
+    per_project: list[tuple[str, Callable[[DemoState], str]]] = [
         ("train locally", _train),
+        ("provision from plan", _provision),
+        ("ingest features", _ingest),
+        ("pipeline", _pipeline),
+        ("register", _register),
+        ("approve + promote", _promote),
+        ("deploy + smoke test", _smoke),
+        ("lineage", _lineage),
+        ("drift + retrain", _drift),
     ]
     with _emulator(state):
-        stages += [
-            ("provision from plan", _provision),
-            ("ingest features", _ingest),
-            ("pipeline", _pipeline),
-            ("register", _register),
-            ("approve + promote", _promote),
-            ("deploy + smoke test", _smoke),
-            ("lineage", _lineage),
-            ("drift + retrain", _drift),
-        ]
-        for name, stage in stages:
-            console.rule(name)
-            started = time.perf_counter()
-            try:
-                result = stage(state)
-            except UserError:
-                raise
-            except Exception as error:
-                raise UserError(f"demo stage '{name}' failed: {type(error).__name__}: {error}") from error
-            state.summary.append((name, result, f"{time.perf_counter() - started:.1f}"))
-            console.print(f"[green]✓[/] {result}")
+        _run_stage(state, "plan staging", _plan_staging)
+        for project in _projects(state):
+            state.project = project
+            for name, stage in per_project:
+                _run_stage(state, f"{project.name}: {name}", stage)
+        _run_stage(state, "isolation", _isolation)
     table = Table(title="demo summary", title_justify="left")
     for column in ("stage", "result", "seconds"):
         table.add_column(column, overflow="fold")
@@ -99,6 +125,25 @@ def run_demo(root: Path, out: Path) -> None:
     console.rule("done")
     console.print(table)
     console.print(f"artefacts: {out}")
+
+
+def _run_stage(state: DemoState, name: str, stage: Callable[[DemoState], str]) -> None:
+    console.rule(name)
+    started = time.perf_counter()
+    try:
+        result = stage(state)
+    except UserError:
+        raise
+    except Exception as error:
+        raise UserError(f"demo stage '{name}' failed: {type(error).__name__}: {error}") from error
+    state.summary.append((name, result, f"{time.perf_counter() - started:.1f}"))
+    console.print(f"[green]✓[/] {result}")
+
+
+def _projects(state: DemoState) -> list[Project]:
+    from kernel.projects import load_project, project_names
+
+    return [load_project(state.workspace, name) for name in project_names(state.workspace)]
 
 
 @contextmanager
@@ -216,15 +261,21 @@ def _plan(state: DemoState) -> str:
     )
 
 
+def _plan_staging(state: DemoState) -> str:
+    from infra.plan.evaluate import evaluate_stack
+
+    staging = evaluate_stack("staging", state.workspace)
+    state.plans["staging"] = staging
+    return f"{len(staging.resources)} resources in staging: the platform and {', '.join(staging.projects)}"
+
+
 def _train(state: DemoState) -> str:
-    from kernel import load_stack_file
-    from mlops.project_context import current_project
     from pipelines.local_run import run_training
 
-    training = load_stack_file(state.workspace / "Pulumi.dev.yaml").trained()
+    training = state.view().trained()
     run = run_training(
-        state.out / "training",
-        current_project(state.workspace),
+        state.work / "training",
+        state.current,
         training.objective_metric,
         training.metric_threshold,
         max_bias=training.max_bias_gap,
@@ -237,9 +288,9 @@ def _train(state: DemoState) -> str:
     report = json.loads(run.evaluation.read_text())
     bias = report["bias"]["post_training"]
     top = ", ".join(list(report["attribution"])[:3])
+    gaps = ", ".join(f"{key} {value:.3f}" for key, value in bias.items() if isinstance(value, int | float))
     console.print(
-        f"bias on {report['bias']['attribute']}: demographic parity gap {bias['demographic_parity_gap']:.3f} "
-        f"(max {training.max_bias_gap}), disparate impact {bias['disparate_impact']:.2f}; top features: {top}"
+        f"bias on {report['bias']['attribute']}: {gaps} (max gap {training.max_bias_gap}); top features: {top}"
     )
     score = f"{decision['metric']} = {decision['value']:.3f}, threshold {decision['threshold']}"
     return f"{score} -> {verdict}; report {run.evaluation}"
@@ -249,9 +300,9 @@ def _provision(state: DemoState) -> str:
     from infra.plan.evaluate import PROJECT_ROOT
     from pipelines.plan_requests import api_request
 
-    plan = state.plans["dev"]
+    plan = state.plans["dev"].of_project(state.current.name)
     s3, sagemaker = _client("s3", state), _client("sagemaker", state)
-    buckets = plan.outputs["bucket_names"]
+    buckets = state.outputs()["bucket_names"]
     location = (
         {} if state.region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": state.region}}
     )
@@ -281,12 +332,11 @@ def _ingest(state: DemoState) -> str:
 
     from botocore.stub import Stubber
 
-    from mlops.project_context import current_project
     from pipelines.features.ingest import feature_store_client, ingest
 
-    schema = current_project(state.workspace).schema
-    group = state.plans["dev"].outputs["feature_group_names"][schema.name]
-    with current_project(state.workspace).sample_data.open(encoding="utf-8") as handle:
+    schema = state.current.schema
+    group = state.outputs()["feature_group_names"][schema.name]
+    with state.current.sample_data.open(encoding="utf-8") as handle:
         rows = [schema.parse_row(row) for _, row in zip(range(SAMPLE_RECORDS), csv.DictReader(handle), strict=False)]
     client = feature_store_client(state.region, endpoint_url="https://featurestore-runtime.invalid")
     with Stubber(client) as stubber:
@@ -303,13 +353,13 @@ def _ingest(state: DemoState) -> str:
 def _pipeline(state: DemoState) -> str:
     from pipelines.pipeline_ops import start_pipeline, upsert_pipeline
 
-    plan = state.plans["dev"]
+    plan = state.plans["dev"].of_project(state.current.name)
     resource = _training_pipeline(plan)
     sagemaker = _client("sagemaker", state)
     definition = json.loads(resource.inputs["pipelineDefinition"])
     created = upsert_pipeline(sagemaker, resource.inputs["pipelineName"], definition, resource.inputs["roleArn"], {})
     again = upsert_pipeline(sagemaker, resource.inputs["pipelineName"], definition, resource.inputs["roleArn"], {})
-    token = "demo-run"  # an idempotency token, not a secret
+    token = f"demo-run-{state.current.name}"  # an idempotency token, not a secret
     parameters = {"DataSource": "feature-store", "GitCommit": _git_commit(state.root)}
     execution = start_pipeline(sagemaker, resource.inputs["pipelineName"], parameters, token).arn
     state.execution_arn = execution
@@ -330,11 +380,11 @@ def _training_pipeline(plan: Any) -> Any:
 def _register(state: DemoState) -> str:
     import tarfile
 
-    plan = state.plans["dev"]
+    plan = state.plans["dev"].of_project(state.current.name)
     s3, sagemaker = _client("s3", state), _client("sagemaker", state)
-    artifacts = plan.outputs["bucket_names"]["artifacts"]
+    artifacts = state.outputs()["bucket_names"]["artifacts"]
     prefix = f"pipelines/training/{state.execution_id}"
-    training = state.out / "training"
+    training = state.work / "training"
     archive = training / "model.tar.gz"
     with tarfile.open(archive, "w:gz") as bundle:
         for path in (training / "model").rglob("*"):
@@ -359,15 +409,13 @@ def _register(state: DemoState) -> str:
 
 def _track(state: DemoState) -> None:
     """What the pipeline's TrackExperiment step does for this execution, into the local MLflow store."""
-    from kernel import load_stack_file
-    from mlops.project_context import DEFAULT_PROJECT
     from pipelines.definitions.settings import config_hash, experiment_name
     from pipelines.local_run import LocalTrainingRun
 
-    config = load_stack_file(state.workspace / "Pulumi.dev.yaml")
-    run = LocalTrainingRun(state.out / "training")
+    config = state.view()
+    run = LocalTrainingRun(state.work / "training")
     tracked = run.track(
-        experiment=experiment_name(config.trained(), DEFAULT_PROJECT),
+        experiment=experiment_name(config.trained(), state.current.name),
         run_key=state.execution_id,
         git_commit=_git_commit(state.root),
         config_hash=config_hash(config),
@@ -420,8 +468,8 @@ def _register_request(plan: Any, run_uri: str, state: DemoState) -> dict[str, An
         for result in ("CalculatedBaselineConstraints", "BaselineUsedForDriftCheckConstraints"):
             references[f"Steps.{check}.{result}"] = f"{run_uri}/{check}/report/analysis.json"
     property_files = {
-        "Steps.Preprocess.PropertyFiles.DataLineage": state.out / "training" / "data" / "lineage" / "lineage.json",
-        "Steps.Evaluate.PropertyFiles.EvaluationReport": state.out / "training" / "evaluation" / "evaluation.json",
+        "Steps.Preprocess.PropertyFiles.DataLineage": state.work / "training" / "data" / "lineage" / "lineage.json",
+        "Steps.Evaluate.PropertyFiles.EvaluationReport": state.work / "training" / "evaluation" / "evaluation.json",
     }
 
     def resolve(node: Any) -> Any:
@@ -444,35 +492,51 @@ def _register_request(plan: Any, run_uri: str, state: DemoState) -> dict[str, An
 
 
 def _promote(state: DemoState) -> str:
-    from mlops.project_context import DEFAULT_PROJECT
     from pipelines.lifecycle.promotion import promote
     from pipelines.lifecycle.registry import decide
 
     sagemaker = _client("sagemaker", state)
-    decide(sagemaker, state.package_arn, "Approved", "demo: auc above the dev threshold on the held-out split")
-    to_staging = promote(sagemaker, state.workspace, state.package_arn, "staging", DEFAULT_PROJECT)
-    to_prod = promote(sagemaker, state.workspace, state.package_arn, "prod", DEFAULT_PROJECT)
+    metric = state.view().trained().objective_metric
+    decide(sagemaker, state.package_arn, "Approved", f"demo: {metric} passes the dev gate on the held-out split")
+    name = state.current.name
+    to_staging = promote(sagemaker, state.workspace, state.package_arn, "staging", name)
+    to_prod = promote(sagemaker, state.workspace, state.package_arn, "prod", name)
+    state.plans["staging"] = _replan_project(state, "staging")
     return (
         f"approved; pinned in {to_staging.stack} and {to_prod.stack} "
-        f"({state.workspace / 'Pulumi.prod.yaml'}); `pulumi up` would now deploy it"
+        f"({state.workspace / 'projects' / name / 'project.yaml'}); `pulumi up` of {name}-staging would deploy it"
+    )
+
+
+def _replan_project(state: DemoState, stack: str) -> Any:
+    """`stack`'s plan with the current project's part planned again (after a pin), the rest kept."""
+    from infra.plan.evaluate import evaluate_stack
+    from kernel.plan import Plan
+
+    before = state.plans[stack]
+    fresh = evaluate_stack(stack, state.workspace, projects=[state.current.name], platform=False)
+    others = [r for r in before.resources if r.ml_project != state.current.name]
+    outputs = {**before.outputs, "projects": {**before.outputs.get("projects", {}), **fresh.outputs["projects"]}}
+    return Plan(
+        stack=before.stack,
+        project=before.project,
+        resources=sorted(others + fresh.resources, key=lambda r: r.urn),
+        outputs=outputs,
     )
 
 
 def _smoke(state: DemoState) -> str:
     import requests
 
-    from infra.plan.evaluate import evaluate_stack
-    from mlops.project_context import current_project
     from pipelines.lifecycle.smoke import sample_payload, smoke_test
     from pipelines.local_run import load_model_handlers
 
-    staging = evaluate_stack("staging", state.workspace)
-    state.plans["staging"] = staging
-    endpoint = staging.outputs["endpoint_name"]
+    staging = state.plans["staging"].of_project(state.current.name)
+    endpoint = state.outputs("staging")["endpoint_name"]
     _deploy_endpoint(_client("sagemaker", state, "staging"), staging)
-    project = current_project(state.workspace)
-    handlers = load_model_handlers(state.out / "training" / "model")
-    model = handlers.model_fn(str(state.out / "training" / "model"))
+    project = state.current
+    handlers = load_model_handlers(state.work / "training" / "model")
+    model = handlers.model_fn(str(state.work / "training" / "model"))
     payload = sample_payload(project, rows=5)
     answer = handlers.output_fn(handlers.predict_fn(handlers.input_fn(payload), model))
     # moto cannot run a model: it answers with what the real inference handler computes for this payload.
@@ -509,17 +573,17 @@ def _lineage(state: DemoState) -> str:
     from mlops.commands.lineage import lineage_table
     from pipelines.lifecycle.lineage import endpoint_packages, lineage
 
-    endpoint = state.plans["staging"].outputs["endpoint_name"]
+    endpoint = state.outputs("staging")["endpoint_name"]
     serving = endpoint_packages(_client("sagemaker", state, "staging"), endpoint)[0]
     # the package lives in dev's registry; staging reads it across accounts (the group policy allows it)
-    chain = lineage(_client("sagemaker", state), state.workspace, serving.package_arn, serving)
+    chain = lineage(_client("sagemaker", state), state.workspace, serving.package_arn, state.current.name, serving)
     chain = dataclasses.replace(chain, tracking_run_id=_mlflow_run_id(state, chain.tracking_run))
-    (state.out / "lineage.json").write_text(json.dumps(chain.to_dict(), indent=2, sort_keys=True) + "\n")
+    (state.work / "lineage.json").write_text(json.dumps(chain.to_dict(), indent=2, sort_keys=True) + "\n")
     console.print(lineage_table(chain, f"what {endpoint} serves (`mlops lineage --endpoint {endpoint}`)"))
     return (
         f"{endpoint} -> {chain.package_arn} -> MLflow run {chain.tracking_run_id or chain.tracking_run} -> "
         f"data {chain.data_version[:19]}...; "
-        f"{state.out / 'lineage.json'}"
+        f"{state.work / 'lineage.json'}"
     )
 
 
@@ -529,17 +593,13 @@ def _mlflow_run_id(state: DemoState, run_name: str) -> str:
 
     from mlflow.tracking import MlflowClient
 
-    from kernel import load_stack_file
-    from mlops.project_context import DEFAULT_PROJECT
     from pipelines.definitions.settings import experiment_name
     from pipelines.local_run import LocalTrainingRun
 
     logging.getLogger("mlflow").setLevel(logging.WARNING)
-    store = LocalTrainingRun(state.out / "training").tracking_store
+    store = LocalTrainingRun(state.work / "training").tracking_store
     client = MlflowClient(tracking_uri=f"sqlite:///{store / 'mlflow.db'}")
-    experiment = client.get_experiment_by_name(
-        experiment_name(load_stack_file(state.workspace / "Pulumi.dev.yaml").trained(), DEFAULT_PROJECT)
-    )
+    experiment = client.get_experiment_by_name(experiment_name(state.view().trained(), state.current.name))
     if experiment is None:
         return ""
     runs = client.search_runs([experiment.experiment_id], filter_string=f"attributes.run_name = '{run_name}'")
@@ -550,19 +610,21 @@ def _drift(state: DemoState) -> str:
     import numpy as np
     import pandas as pd
 
-    from mlops.project_context import current_project
     from pipelines.local_run import LocalTrainingRun, run_step
     from pipelines.pipeline_ops import start_pipeline, upsert_pipeline
 
-    staging = state.plans["staging"]
-    endpoint = staging.outputs["endpoint_name"]
-    test = pd.read_csv(state.out / "training" / "data" / "test" / "test.csv")
-    shifted = test.copy()
-    shifted["monthly_charges"] *= 1.3
-    shifted.loc[np.random.default_rng(0).random(len(shifted)) < 0.5, "contract"] = "month-to-month"
-    capture = state.out / "capture" / endpoint
+    staging = state.plans["staging"].of_project(state.current.name)
+    endpoint = state.outputs("staging")["endpoint_name"]
+    spec = state.current.spec()
+    test = pd.read_csv(state.work / "training" / "data" / "test" / "test.csv")
+    shifted = test.copy()  # a shift in the project's first numeric input, and in its first categorical one
+    shifted[spec.numeric[0]] *= 1.3
+    if spec.categorical:
+        rare = shifted[spec.categorical[0]].value_counts().index[-1]
+        shifted.loc[np.random.default_rng(0).random(len(shifted)) < 0.5, spec.categorical[0]] = rare
+    capture = state.work / "capture" / endpoint
     capture.mkdir(parents=True)
-    features = current_project(state.workspace).spec().features
+    features = spec.features
     lines = [
         json.dumps(
             {
@@ -577,16 +639,20 @@ def _drift(state: DemoState) -> str:
         for i in range(0, len(shifted), 100)
     ]
     (capture / "capture.jsonl").write_text("\n".join(lines) + "\n")
-    drift_dir = state.out / "drift"
-    monitoring = staging.outputs.get("drift_pipeline_name")
+    drift_dir = state.work / "drift"
+    monitoring = state.outputs("staging").get("drift_pipeline_name")
     run_step(
         "drift", "--capture", str(capture), "--model-package-arn", state.package_arn, "--region", state.region,
         "--endpoint", endpoint, "--output", str(drift_dir), "--publish",
-        "--project-spec", str(LocalTrainingRun(state.out / "training").spec),
+        "--project-spec", str(LocalTrainingRun(state.work / "training").spec),
     )  # fmt: skip
     report = json.loads((drift_dir / "drift.json").read_text())
     cloudwatch = _client("cloudwatch", state)
-    published = cloudwatch.list_metrics(Namespace="mlops/drift", MetricName="DriftedFeatures")["Metrics"]
+    published = [
+        metric
+        for metric in cloudwatch.list_metrics(Namespace="mlops/drift", MetricName="DriftedFeatures")["Metrics"]
+        if {"Name": "Endpoint", "Value": endpoint} in metric["Dimensions"]
+    ]
     (alarm,) = [
         a for a in staging.of_type("aws:cloudwatch/metricAlarm:MetricAlarm") if a.inputs["name"].endswith("-drift")
     ]
@@ -597,7 +663,7 @@ def _drift(state: DemoState) -> str:
     # accepts the serving accounts' drift starts dev's training pipeline.
     targets = staging.of_type("aws:cloudwatch/eventTarget:EventTarget")
     (forward,) = [t for t in targets if ":event-bus/" in t.inputs["arn"]]
-    dev = state.plans["dev"]
+    dev = state.plans["dev"].of_project(state.current.name)
     (target,) = [
         t
         for t in dev.of_type("aws:cloudwatch/eventTarget:EventTarget")
@@ -615,7 +681,8 @@ def _drift(state: DemoState) -> str:
     )
     # moto does not deliver CloudWatch alarm events to EventBridge targets, nor across accounts, so the
     # demo performs the planned targets' action itself: start dev's training pipeline with the rule's parameters.
-    execution = start_pipeline(sagemaker, training.inputs["pipelineName"], parameters, token="drift-demo").arn  # noqa: S106 - an idempotency token
+    token = f"drift-demo-{state.current.name}"  # an idempotency token, not a secret
+    execution = start_pipeline(sagemaker, training.inputs["pipelineName"], parameters, token).arn
     return (
         f"drifted: {', '.join(report['drifted_features'])} (metrics published: {len(published)} series; "
         f"drift pipeline {monitoring}); alarm {alarm.inputs['name']} fires -> {forward.inputs['arn']} -> "
@@ -623,4 +690,27 @@ def _drift(state: DemoState) -> str:
         f"{drift_dir / 'drift.json'} (simulated: moto neither evaluates alarms nor delivers their events, so the "
         "demo compared the drifted count with the alarm's threshold and started the target of dev's forwarded-drift "
         "rule itself; the drift job ran with dev's key, since moto shares no package across accounts)"
+    )
+
+
+def _isolation(state: DemoState) -> str:
+    """Ask the IAM simulator whether each team may touch the other team's model in dev (it may not)."""
+    from infra.sufficiency.demo_isolation import cross_project_decisions
+
+    plan = state.plans["dev"]
+    rows = cross_project_decisions(plan, state.workspace)
+    table = Table(title="one team on the other's model (dev, IAM simulator)", title_justify="left")
+    for column in ("principal", "action", "resource", "decision"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(row.principal, row.action, row.resource, row.decision)
+    console.print(table)
+    leaks = [row for row in rows if not row.own and row.decision == "Allowed"]
+    stuck = [row for row in rows if row.own and row.decision != "Allowed"]
+    if leaks or stuck:
+        raise UserError(f"isolation failed: {(leaks or stuck)[0]}")
+    own = [row for row in rows if row.own]
+    return (
+        f"{len(rows) - len(own)} cross-project requests denied, {len(own)} same-project requests allowed "
+        "(the planned policies evaluated by @cloud-copilot/iam-simulate; moto enforces no IAM)"
     )

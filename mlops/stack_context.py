@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from kernel import StackConfig, load_stack_file, stack_file
+from kernel.loader import parse_settings, read_stack_file
+from kernel.projects import load_project
 from mlops.console import UserError
 
 
@@ -25,13 +27,24 @@ class StackContext:
     source: str
 
 
-def load_context(root: Path, stack: str, outputs_file: Path | None) -> StackContext:
-    """Config from the stack file; outputs from `outputs_file` or, without one, the offline plan."""
-    config = load_stack_file(stack_file(stack, root))
+def load_context(root: Path, stack: str, outputs_file: Path | None, project: str | None = None) -> StackContext:
+    """Config and outputs of the platform's stack, or of `project`'s in this environment.
+
+    Config is the platform's view of the stack file, or the project's view. Outputs come from `outputs_file`
+    (`pulumi stack output --json` of that stack) or, without one, from the offline plan.
+    """
+    path = stack_file(stack, root)
+    config = (
+        load_stack_file(path)
+        if project is None
+        else parse_settings(read_stack_file(path), path.name, load_project(root, project))
+    )
     if outputs_file is None:
         from infra.plan.evaluate import evaluate_stack
 
-        return StackContext(stack, config, evaluate_stack(stack, root).outputs, "offline plan (stand-in ARNs)")
+        plan = evaluate_stack(stack, root, projects=[] if project is None else [project])
+        outputs = plan.outputs if project is None else plan.outputs["projects"][project]
+        return StackContext(stack, config, outputs, "offline plan (stand-in ARNs)")
     try:
         outputs = json.loads(outputs_file.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as error:

@@ -1,4 +1,8 @@
-"""Validate several stack files at once, reporting every problem of every file."""
+"""Validate stack files and projects at once, reporting every problem of every file.
+
+A stack file is validated as the platform program reads it; a project as its program reads each stack file (the
+platform's settings completed by the project's for that environment), so a key is named in the file it is written in.
+"""
 
 from __future__ import annotations
 
@@ -12,8 +16,14 @@ from kernel.stack_set import check_stack_name, project_problems
 from mlops.console import UserError, console, errors
 
 
-def validate_stacks(root: Path, names: Sequence[str] | None = None) -> dict[str, StackConfig] | None:
-    """Validate `names` (every stack file under `root` by default); None when any file has a problem."""
+def validate_stacks(
+    root: Path, names: Sequence[str] | None = None, projects: Sequence[str] | None = None
+) -> dict[str, StackConfig] | None:
+    """Validate stack files and projects; the platform's configs, or None when any file has a problem.
+
+    Every stack file in `names` (all under `root` by default) is validated as the platform reads it, and every
+    project in `projects` (all of `projects/` by default) as its program reads each of those stacks.
+    """
     names = list(names) if names else stack_names(root)
     if not names:
         raise UserError(f"no Pulumi.<stack>.yaml files in {root}")
@@ -47,18 +57,26 @@ def validate_stacks(root: Path, names: Sequence[str] | None = None) -> dict[str,
     for name in names:
         path = stack_file(name, root)
         if name in failed:
-            problems += len(failed[name].problems)
-            console.print(f"[red]✗[/] {path.name}")
-            for line in failed[name].lines():
-                errors.print(f"  [red]error:[/] {escape(line)}")
+            problems += _report(path.name, failed[name].lines())
             continue
         config = loaded[name]
         console.print(f"[green]✓[/] {path.name}: {config.environment} in {config.region}, account {config.account_id}")
-    problems += _validate_feature_schemas(root)
+    reported = {line for error in failed.values() for line in error.lines()}
+    problems += _validate_projects(
+        root, [name for name in names if stack_file(name, root).is_file()], projects, reported
+    )
     if problems:
         errors.print(f"{problems} problem(s) found")
         return None
     return loaded
+
+
+def _report(title: str, lines: Sequence[str]) -> int:
+    """Print a failed file's problems, one line each; how many."""
+    console.print(f"[red]✗[/] {title}")
+    for line in lines:
+        errors.print(f"  [red]error:[/] {escape(line)}")
+    return len(lines)
 
 
 def _other_stacks(root: Path, names: Sequence[str]) -> tuple[dict[str, StackConfig], list[str]]:
@@ -76,19 +94,32 @@ def _other_stacks(root: Path, names: Sequence[str]) -> tuple[dict[str, StackConf
     return loaded, unreadable
 
 
-def _validate_feature_schemas(root: Path) -> int:
-    """Validate every project (its file and feature group schemas); the number of problems."""
+def _validate_projects(root: Path, stacks: Sequence[str], names: Sequence[str] | None, reported: set[str]) -> int:
+    """Validate each project (its file and feature groups) and its view of every stack; the number of problems.
+
+    A project's view is the stack file's settings completed by the project's for that environment: what its
+    program runs on. A problem of the stack file itself was reported with the stack file, and is not repeated.
+    """
+    from kernel.loader import parse_settings, read_stack_file
     from kernel.projects import load_project, project_names
 
     problems = 0
-    for name in project_names(root):
+    for name in names if names is not None else project_names(root):
         try:
             project = load_project(root, name)
         except ConfigError as error:
-            console.print(f"[red]✗[/] projects/{name}")
-            for line in error.lines():
-                errors.print(f"  [red]error:[/] {escape(line)}")
-            problems += len(error.problems)
+            problems += _report(f"projects/{name}", error.lines())
             continue
-        console.print(f"[green]✓[/] feature schemas of {name}: {', '.join(schema.name for schema in project.schemas)}")
+        found: list[str] = []
+        for stack in stacks:
+            path = stack_file(stack, root)
+            try:
+                parse_settings(read_stack_file(path), path.name, project)
+            except ConfigError as error:
+                found += [line for line in error.lines() if line not in reported and line not in found]
+        if found:
+            problems += _report(f"projects/{name}", found)
+            continue
+        groups = ", ".join(schema.name for schema in project.schemas)
+        console.print(f"[green]✓[/] projects/{name}: {', '.join(stacks)} (feature groups: {groups})")
     return problems

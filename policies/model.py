@@ -43,7 +43,10 @@ class Context:
     environment: str
     allowed_instance_types: Sequence[str] = ()
     config: Any = None
-    """The stack's validated config (`kernel.StackConfig`), for rules that price or size the stack."""
+    """The program's validated config view (`kernel.StackConfig`), for rules that price or size the stack."""
+    program: str = "platform"
+    """The program whose stack is checked: `platform`, or `project` (which reads the platform's trail, network
+    and job log groups by StackReference instead of declaring them)."""
 
 
 ResourceCheck = Callable[[Resource, Context], Iterable[str]]

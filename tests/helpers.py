@@ -110,8 +110,9 @@ def run_main(
     For tests with many cases of one line each, where a process per case would cost a second apiece.
     """
     import mlops.cli
+    import mlops.workspace
 
-    monkeypatch.setattr(mlops.cli, "ROOT", root)
+    monkeypatch.setattr(mlops.workspace, "ROOT", root)
     monkeypatch.chdir(root)
     monkeypatch.setattr("sys.argv", ["mlops", *args, "--endpoint-url", endpoint])
     capsys.readouterr()

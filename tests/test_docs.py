@@ -13,8 +13,12 @@ README = REPO / "README.md"
 WORKFLOWS = REPO / ".github" / "workflows"
 MLOPS = str(Path(sys.executable).with_name("mlops"))
 EXAMPLE_COMMAND = "$ mlops validate --stack prod"
-BROKEN = {"eu-west-1c]": "eu-west-1d]", "minInstances: 2": "minInstances: 1"}
-"""The mistakes README's validate example makes in the shipped prod stack file: a zone the region lacks, one instance."""
+BROKEN = {
+    "Pulumi.prod.yaml": ("eu-west-1c]", "eu-west-1d]"),
+    "projects/churn/project.yaml": ("minInstances: 2", "minInstances: 1"),
+}
+"""The mistakes README's validate example makes: a zone the region lacks in the prod stack file, one instance in
+churn's prod settings (a project's, in its project file)."""
 
 
 def _readme_example() -> list[str]:
@@ -24,12 +28,11 @@ def _readme_example() -> list[str]:
 
 
 def test_readme_validate_example_is_a_real_run(project: Path) -> None:
-    prod = project / "Pulumi.prod.yaml"
-    text = prod.read_text(encoding="utf-8")
-    for shipped, broken in BROKEN.items():
-        assert text.count(shipped) == 1, f"the fixture prod stack file no longer has {shipped!r} once"
-        text = text.replace(shipped, broken)
-    prod.write_text(text, encoding="utf-8")
+    for name, (shipped, broken) in BROKEN.items():
+        path = project / name
+        text = path.read_text(encoding="utf-8")
+        assert text.count(shipped) == 1, f"the fixture {name} no longer has {shipped!r} once"
+        path.write_text(text.replace(shipped, broken), encoding="utf-8")
     environment = {**os.environ, "NO_COLOR": "1"}
     environment.pop("COLUMNS", None)
     result = subprocess.run(

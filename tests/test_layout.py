@@ -18,6 +18,11 @@ def test_no_test_file_is_silently_skipped() -> None:
 
 
 def test_every_test_folder_is_a_package() -> None:
+    """Folders of tests are packages (two test_x.py in plain folders would clash); fixture data is not code."""
     tests = Path(__file__).parent
-    for folder in [tests, *[p for p in tests.rglob("*") if p.is_dir() and p.name != "__pycache__"]]:
+    fixtures = tests / "fixtures"
+    folders = [tests, *[p for p in tests.rglob("*") if p.is_dir() and p.name != "__pycache__"]]
+    for folder in folders:
+        if folder.is_relative_to(fixtures) and folder != fixtures and not any(folder.glob("test_*.py")):
+            continue
         assert (folder / "__init__.py").is_file(), f"{folder} needs an __init__.py"

@@ -73,6 +73,19 @@ def adapt_stack_files(root: Path) -> None:
         environment = document["config"]["mlops:environment"]
         document["config"] = adapt(document["config"], environment, accounts)
         path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+    for path in sorted(root.glob("projects/*/project.yaml")):
+        adapt_project_file(path)
+
+
+def adapt_project_file(path: Path) -> None:
+    """A project's team roles move to the fork's accounts: each environment's SSO roles, as in the stack files."""
+    document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    for environment, sections in document.get("environments", {}).items():
+        personas = sections.get("personas") or {}
+        sections["personas"] = {
+            persona: [_sso_role(arn, ACCOUNTS[environment]) for arn in arns] for persona, arns in personas.items()
+        }
+    path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
 
 
 def make_fork(destination: Path) -> Path:

@@ -356,7 +356,8 @@ class _Pricer:
 
     def usage(self, config: StackConfig) -> None:
         expected = config.cost.expected
-        self.serving_shape(config)
+        if config.project is not None:  # the platform's own view serves and runs no jobs: its projects do
+            self.serving_shape(config)
         self.monitoring(expected.monitoring_job_minutes)
         if self.data_events:
             self.add(
@@ -405,7 +406,8 @@ class _Pricer:
                 unit_usd=float(self.prices["cloudwatch_logs_ingest_gb"]),
                 kind="usage",
             )
-        self.jobs(config)
+        if config.project is not None:
+            self.jobs(config)
 
     def jobs(self, config: StackConfig) -> None:
         """Pipeline jobs: training only where models are trained; processing (drift jobs elsewhere) everywhere."""

@@ -29,7 +29,7 @@ from infra.retention import keep_data
 from kernel import ConfigError, stack_file
 from kernel.loader import parse_settings, read_stack_file
 from kernel.models import TRAINING_ENVIRONMENT
-from kernel.naming import Naming
+from kernel.naming import MODEL_NAME, Naming
 from kernel.program_stacks import parse_project_stack, platform_stack_reference
 from kernel.projects import load_project
 from kernel.tags import mandatory_tags
@@ -38,8 +38,6 @@ from pipelines.definitions.settings import config_hash
 
 ROOT = Path(pulumi.get_root_directory()).parent
 """The repository: the parent of `projects/`, where this program's Pulumi.yaml is."""
-MODEL_NAME = "model"
-"""The project's model: its package group, endpoint and alarms are `<prefix>-<env>-<project>-model...`."""
 
 try:
     project_name, environment = parse_project_stack(pulumi.get_stack())

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from mlops.console import UserError, console
+from mlops.project_context import ProjectOption
 
 if TYPE_CHECKING:
     from kernel.feature_schema import FeatureGroupSchema
@@ -19,11 +20,13 @@ app = typer.Typer(help="Load data into the feature store.", no_args_is_help=True
 @app.command()
 def ingest(
     file: Annotated[Path, typer.Argument(help="CSV file with a header row of feature names.")],
+    *,
     stack: Annotated[str, typer.Option("--stack", "-s", help="Stack name: dev, staging or prod.")],
     group: Annotated[str, typer.Option("--group", "-g", help="Feature group: its schema name or its full name.")],
     skip: Annotated[
         int, typer.Option(min=0, help="Leave out the first N records (an earlier run wrote them: it says how many).")
     ] = 0,
+    project: ProjectOption = None,
     endpoint_url: Annotated[
         str | None, typer.Option("--endpoint-url", help="featurestore-runtime endpoint override.")
     ] = None,
@@ -35,14 +38,15 @@ def ingest(
     """
     from kernel import load_stack_file, stack_file
     from kernel.naming import Naming
-    from mlops.cli import ROOT
     from mlops.project_context import current_project
+    from mlops.workspace import root
     from pipelines.features.ingest import RecordValidationError, feature_store_client
     from pipelines.features.ingest import ingest as run
 
-    config = load_stack_file(stack_file(stack, ROOT))
-    naming = Naming(config.name_prefix, config.environment, config.account_id, config.region)
-    schemas = {schema.name: schema for schema in current_project(ROOT).schemas}
+    config = load_stack_file(stack_file(stack, root()))
+    chosen = current_project(root(), project)
+    naming = Naming(config.name_prefix, config.environment, config.account_id, config.region, chosen.name)
+    schemas = {schema.name: schema for schema in chosen.schemas}
     by_full_name = {naming.sagemaker(name): name for name in schemas}
     name = by_full_name.get(group, group)
     if name not in schemas:

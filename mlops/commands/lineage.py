@@ -11,6 +11,7 @@ from rich.table import Table
 
 from mlops.commands.model import EndpointOption, StackOption, _client, _root
 from mlops.console import UserError, console
+from mlops.project_context import ProjectOption, project_name
 
 if TYPE_CHECKING:
     from pipelines.lifecycle.lineage import Lineage
@@ -27,6 +28,7 @@ def lineage_command(
     ] = None,
     output: Annotated[Literal["table", "json"], typer.Option("--format", help="table, or JSON on stdout.")] = "table",
     json_path: Annotated[Path | None, typer.Option("--json", help="Also write the lineage JSON here.")] = None,
+    project: ProjectOption = None,
     endpoint_url: EndpointOption = None,
 ) -> None:
     """Print data -> pipeline run -> model package -> approval -> endpoint, as a table or as JSON."""
@@ -39,10 +41,14 @@ def lineage_command(
     serving: Serving | None = None
     if endpoint:
         serving = endpoint_packages(client, endpoint)[0]
-    package = serving.package_arn if serving else model_package or pinned_package(_root(), stack)
+    name = project_name(_root(), project)
+    package = serving.package_arn if serving else model_package or pinned_package(_root(), stack, name)
     if package is None:
-        raise UserError(f"{stack} pins no model (serving.modelPackageArn); pass --model-package or --endpoint")
-    chain = lineage(client, _root(), package, serving)
+        raise UserError(
+            f"{name} pins no model in {stack} (projects/{name}/project.yaml: environments.{stack}.serving."
+            "modelPackageArn); pass --model-package or --endpoint"
+        )
+    chain = lineage(client, _root(), package, name, serving)
     document = json.dumps(chain.to_dict(), indent=2, sort_keys=True) + "\n"
     if json_path is not None:
         json_path.write_text(document, encoding="utf-8")

@@ -1,4 +1,4 @@
-"""`mlops pipeline ...`: compile, upsert and start the training pipeline of a stack."""
+"""`mlops pipeline ...`: compile, upsert and start a project's training pipeline in a stack."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from mlops.console import UserError, console
+from mlops.project_context import ProjectOption, project_name
 
 app = typer.Typer(help="Compile, upsert and start the training pipeline.", no_args_is_help=True)
 
@@ -22,9 +23,9 @@ EndpointOption = Annotated[
 
 
 def _root() -> Path:
-    from mlops.cli import ROOT
+    from mlops.workspace import root
 
-    return ROOT
+    return root()
 
 
 def _trains(stack: str, environment: str) -> None:
@@ -43,6 +44,7 @@ def compile(
     stack: StackOption = "dev",
     out: Annotated[Path | None, typer.Option(help="Write the definition JSON here.")] = None,
     outputs: OutputsOption = None,
+    project: ProjectOption = None,
 ) -> None:
     """Compile the stack's definition with the SageMaker SDK (offline) and check the committed template."""
     from kernel import load_stack_file, stack_file
@@ -53,8 +55,9 @@ def compile(
     from pipelines.definitions.training import compile_definition
 
     _trains(stack, load_stack_file(stack_file(stack, _root())).environment)
-    context = load_context(_root(), stack, outputs)
-    settings = settings_for_stack(context.config, context.outputs, current_project(_root()).spec())
+    chosen = current_project(_root(), project)
+    context = load_context(_root(), stack, outputs, chosen.name)
+    settings = settings_for_stack(context.config, context.outputs, chosen.spec())
     with console.status("compiling with the SageMaker SDK..."):
         definition = compile_definition(settings)
     if render_definition(settings) != definition:
@@ -78,8 +81,13 @@ def templates() -> None:
 
 
 @app.command()
-def upsert(stack: StackOption = "dev", outputs: OutputsOption = None, endpoint_url: EndpointOption = None) -> None:
-    """Create or update the pipeline with the stack's definition; a no-op when it already matches."""
+def upsert(
+    stack: StackOption = "dev",
+    outputs: OutputsOption = None,
+    project: ProjectOption = None,
+    endpoint_url: EndpointOption = None,
+) -> None:
+    """Create or update the project's pipeline with its definition; a no-op when it already matches."""
     from kernel.tags import mandatory_tags
     from mlops.aws import aws_client
     from mlops.project_context import current_project
@@ -88,16 +96,17 @@ def upsert(stack: StackOption = "dev", outputs: OutputsOption = None, endpoint_u
     from pipelines.definitions.templates import render_definition
     from pipelines.pipeline_ops import upsert_pipeline
 
-    context = load_context(_root(), stack, outputs)
+    chosen = current_project(_root(), project)
+    context = load_context(_root(), stack, outputs, chosen.name)
     _trains(stack, context.config.environment)
     client = aws_client("sagemaker", context.config.region, endpoint_url)
     name = required_output(context.outputs, "training_pipeline_name")
     result = upsert_pipeline(
         client,
         name,
-        render_definition(settings_for_stack(context.config, context.outputs, current_project(_root()).spec())),
+        render_definition(settings_for_stack(context.config, context.outputs, chosen.spec())),
         required_output(context.outputs, "role_arns", "pipeline"),
-        mandatory_tags(context.config, "mlops"),
+        mandatory_tags(context.config, team=chosen.file.team),
     )
     console.print(f"pipeline {name}: {result} (values from {context.source})")
 
@@ -105,15 +114,17 @@ def upsert(stack: StackOption = "dev", outputs: OutputsOption = None, endpoint_u
 @app.command()
 def start(
     stack: StackOption = "dev",
+    *,
     param: Annotated[list[str] | None, typer.Option("--param", "-p", help="NAME=VALUE, repeatable.")] = None,
     token: Annotated[
         str | None,
         typer.Option(help="Idempotency token; default: derived from the commit, the parameters and the CI run."),
     ] = None,
     outputs: OutputsOption = None,
+    project: ProjectOption = None,
     endpoint_url: EndpointOption = None,
 ) -> None:
-    """Start an execution of the stack's training pipeline, once per commit, data, settings and trigger."""
+    """Start an execution of the project's training pipeline, once per commit, data, settings and trigger."""
     from mlops.aws import aws_client
     from mlops.stack_context import load_context
     from pipelines.definitions.settings import required_output
@@ -125,7 +136,7 @@ def start(
         if not sep or not key:
             raise UserError(f"--param {item!r}: write NAME=VALUE")
         parameters[key] = value
-    context = load_context(_root(), stack, outputs)
+    context = load_context(_root(), stack, outputs, project_name(_root(), project))
     _trains(stack, context.config.environment)
     client = aws_client("sagemaker", context.config.region, endpoint_url)
     name = required_output(context.outputs, "training_pipeline_name")

@@ -12,7 +12,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from mlops.console import console
+from mlops.console import UserError, console
+from mlops.workspace import ProjectOption
 
 if TYPE_CHECKING:
     from policies.model import Violation
@@ -26,9 +27,9 @@ app = typer.Typer(
 
 
 def _root() -> Path:
-    from mlops.cli import ROOT
+    from mlops.workspace import root
 
-    return ROOT
+    return root()
 
 
 class Format(StrEnum):
@@ -42,9 +43,12 @@ class Format(StrEnum):
 
 @app.command("check")
 def check_command(
+    *,
     stack: Annotated[
         str | None, typer.Option("--stack", "-s", help="Stack to plan and check (or the plan's stack).")
     ] = None,
+    project: ProjectOption = None,
+    platform: Annotated[bool, typer.Option("--platform", help="Check only the platform's stack.")] = False,
     plan: Annotated[Path | None, typer.Option("--plan", help="A plan JSON written by `mlops plan --json`.")] = None,
     output_format: Annotated[
         Format,
@@ -56,21 +60,29 @@ def check_command(
     ] = Format.table,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the report to FILE.")] = None,
 ) -> None:
-    """Check a plan; exit 1 on any mandatory violation (advisory ones are listed, not fatal)."""
+    """Check a plan (the environment's by default); exit 1 on any mandatory violation (advisory ones are listed).
+
+    Each stack's resources are judged as CrossGuard judges its `pulumi up`: the platform's with the stack file's
+    settings, a project's with its view (the stack file completed by the project's settings).
+    """
     from kernel import stack_file
     from mlops.plan_input import load_plan
+    from mlops.workspace import selected_project
     from policies.check import check_plan
 
-    loaded, config = load_plan(plan, stack, _root())
-    path = stack_file(loaded.stack, _root())
-    violations = check_plan(loaded, config)
-    report = _report(output_format, loaded.stack, path.name, len(loaded.resources), violations)
+    if platform and project:
+        raise UserError(f"--platform and --project {project}: check one of them, or neither for the environment")
+    loaded = load_plan(plan, stack, _root(), None if platform else selected_project(project), platform)
+    path = stack_file(loaded.plan.stack, _root())
+    violations = check_plan(loaded.plan, loaded.platform, loaded.projects)
+    count = len(loaded.plan.resources)
+    report = _report(output_format, loaded.plan.stack, path.name, count, violations)
     if output is not None:
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(report + "\n", encoding="utf-8")
         console.print(f"wrote {output}: {len(violations)} violation(s)")
     elif output_format is Format.table:
-        _table_console().print(_summary(loaded.stack, len(loaded.resources), violations))
+        _table_console().print(_summary(loaded.plan.stack, count, violations))
     else:
         sys.stdout.write(report + "\n")
     if any(violation.level == "mandatory" for violation in violations):

@@ -93,12 +93,14 @@ class Lineage:
         return [(f"report: {', '.join(labels)}", uri) for uri, labels in names.items()]
 
 
-def lineage(client: Any, root: Path, arn: str, endpoint: Serving | None = None) -> Lineage:
-    """The lineage of package `arn`, and the environments whose stack files pin it."""
+def lineage(client: Any, root: Path, arn: str, project: str, endpoint: Serving | None = None) -> Lineage:
+    """The lineage of package `arn` of `project`, and the environments where the project pins it."""
     package = describe(client, arn)
     meta = package.metadata
     served = [
-        str(env) for env in ENVIRONMENTS if (root / f"Pulumi.{env}.yaml").is_file() and pinned_package(root, env) == arn
+        str(env)
+        for env in ENVIRONMENTS
+        if (root / f"Pulumi.{env}.yaml").is_file() and pinned_package(root, env, project) == arn
     ]
     execution = meta.get("lineage.pipeline-execution", "missing")
     return Lineage(

@@ -1,7 +1,8 @@
 """Promote an approved model package one environment forward, or roll an environment back.
 
-Promotion pins the package ARN in the next environment's stack file (the deploy workflow then runs
-`pulumi up`); it never deploys by itself. Order is dev -> staging -> prod, and prod only receives
+Promotion pins the package ARN for the next environment in the project's file (`projects/<name>/project.yaml`,
+`environments.<env>.serving.modelPackageArn`; the deploy workflow then runs `pulumi up` of the project's stack);
+it never deploys by itself. Order is dev -> staging -> prod, and prod only receives
 what staging runs. Every step is safe to repeat: promoting what is already pinned changes nothing,
 and a rollback leaves a note on the pin line so that repeating it does not roll back twice.
 """
@@ -13,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from kernel import load_stack_file, stack_file
-from kernel.naming import Naming
+from kernel.naming import MODEL_NAME, Naming
 from kernel.types import ENVIRONMENTS
 from pipelines.lifecycle import LifecycleError
 from pipelines.lifecycle.registry import describe, list_packages, parse_arn, require_group
@@ -43,9 +44,10 @@ def registry_groups(root: Path, project: str) -> dict[str, str]:
 
 
 def stack_group(root: Path, stack: str, project: str) -> str:
-    """The model package group of `project` in `stack`, named after the project (ConfigError without a stack file)."""
+    """The model package group of `project` in `stack` (ConfigError without a stack file)."""
     config = load_stack_file(stack_file(stack, root))
-    return Naming(config.name_prefix, config.environment, config.account_id, config.region).sagemaker(project)
+    naming = Naming(config.name_prefix, config.environment, config.account_id, config.region, project)
+    return naming.sagemaker(MODEL_NAME)
 
 
 def promote(client: Any, root: Path, arn: str, to: str, project: str) -> Change:
@@ -59,29 +61,32 @@ def promote(client: Any, root: Path, arn: str, to: str, project: str) -> Change:
     groups = registry_groups(root, project)
     upstream = {groups[env] for env in ENVIRONMENTS[: ENVIRONMENTS.index(to)] if env in groups}
     require_group(arn, upstream, f"the registries {to} receives from")
-    previous = pinned_package(root, to)
+    previous = pinned_package(root, to, project)
     package = describe(client, arn)
     package.require_lineage()
     if package.status != "Approved":
         raise LifecycleError(
             f"{arn} is {package.status}; a model approver must approve it first (`mlops model approve`)"
         )
-    if source != ENVIRONMENTS[0] and pinned_package(root, source) != arn:
+    served = pinned_package(root, source, project) if source != ENVIRONMENTS[0] else arn
+    if served != arn:
         raise LifecycleError(
-            f"{to} only receives what {source} runs; {source} serves {pinned_package(root, source) or 'nothing'}. "
+            f"{to} only receives what {source} runs; {project} serves {served or 'nothing'} in {source}. "
             f"Promote to {source} first"
         )
-    changed = pin_package(root, to, arn, expected=previous)
+    changed = pin_package(root, to, project, arn, expected=previous)
     return Change(stack=to, previous=previous, current=arn, changed=changed)
 
 
-def rollback(client: Any, root: Path, stack: str, *, to_version: int | None = None, again: bool = False) -> Change:
+def rollback(
+    client: Any, root: Path, stack: str, project: str, *, to_version: int | None = None, again: bool = False
+) -> Change:
     """Pin version `to_version`, or else the newest approved version older than the one `stack` serves.
 
     Without `to_version`, a pin that an earlier rollback wrote is not rolled back further unless
     `again` says so: a re-run of a rollback that succeeded changes nothing (`changed` is False).
     """
-    pin = read_pin(root, stack)
+    pin = read_pin(root, stack, project)
     if pin.arn is None:
         raise LifecycleError(f"{stack} serves no model; there is nothing to roll back")
     group, version = parse_arn(pin.arn)
@@ -99,5 +104,5 @@ def rollback(client: Any, root: Path, stack: str, *, to_version: int | None = No
         if not earlier:
             raise LifecycleError(f"{stack} serves version {version}, and no earlier version of {group} is approved")
         target = earlier[0].arn
-    changed = pin_package(root, stack, target, expected=pin.arn, note=ROLLBACK_NOTE.format(version=version))
+    changed = pin_package(root, stack, project, target, expected=pin.arn, note=ROLLBACK_NOTE.format(version=version))
     return Change(stack=stack, previous=pin.arn, current=target, changed=changed)

@@ -1,11 +1,12 @@
-"""Read and pin the served model version in a stack file: one line changes, under a lock, or nothing does.
+"""Read and pin the served model version in a project's file: one line changes, under a lock, or nothing does.
 
-A pin edits the text of the file where ruamel.yaml's round-trip parser locates `modelPackageArn`
-(or, before the first pin, inserts one line at the indentation of the `mlops:serving` keys), so
-comments, quoting, indentation and flow lists stay byte for byte. The edit is checked by reading the
-new text back (the same document but for the pin) and by the stack file's own validation, then
-written atomically. A pin holds an exclusive lock on the stack file and compares the pin it finds
-with the one its caller read before (compare-and-swap), so concurrent promotions never lose one.
+A project's pin is `environments.<env>.serving.modelPackageArn` in `projects/<name>/project.yaml` (its team owns
+it; the platform's stack files never change on a promotion). A pin edits the text of the file where ruamel.yaml's
+round-trip parser locates `modelPackageArn` (or, before the first pin, inserts one line at the indentation of the
+`serving` keys), so comments, quoting, indentation and flow lists stay byte for byte. The edit is checked by
+reading the new text back (the same document but for the pin) and by the project's view of the environment's
+validation, then written atomically. A pin holds an exclusive lock on the project file and compares the pin it
+finds with the one its caller read before (compare-and-swap), so concurrent promotions never lose one.
 """
 
 from __future__ import annotations
@@ -24,11 +25,12 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
 
-from kernel import load_stack_file, parse_settings, stack_file
+from kernel import StackConfig, parse_settings, stack_file
 from kernel.loader import read_stack_file
+from kernel.projects import PROJECT_FILE, Project, load_project, projects_dir
 from pipelines.lifecycle import LifecycleError
 
-SERVING_KEY = "mlops:serving"
+SERVING_KEY = "serving"
 PACKAGE_KEY = "modelPackageArn"
 ROLLBACK_NOTE = "rolled back from version {version}"
 """The comment a rollback leaves on the pin line, so that running it again does not roll back twice."""
@@ -51,50 +53,58 @@ class Pin:
     rolled_back_from: int | None = None
 
 
-def pinned_package(root: Path, stack: str) -> str | None:
-    """The model package ARN `stack` serves, or None before its first promotion."""
-    return load_stack_file(stack_file(stack, root)).serving.model_package_arn
+def pinned_package(root: Path, stack: str, project: str) -> str | None:
+    """The model package ARN `project` serves in `stack`, or None before its first promotion there."""
+    return _view(root, stack, load_project(root, project)).serving.model_package_arn
 
 
-def read_pin(root: Path, stack: str) -> Pin:
-    """The pin of `stack` and the rollback note on its line, read from the validated file."""
-    path = stack_file(stack, root)
-    arn = pinned_package(root, stack)
-    serving = _serving(_load(path.read_text(encoding="utf-8")))
+def read_pin(root: Path, stack: str, project: str) -> Pin:
+    """The pin of `project` in `stack` and the rollback note on its line, read from the validated file."""
+    arn = pinned_package(root, stack, project)
+    path = project_file(root, project)
+    serving = _serving(_load(path.read_text(encoding="utf-8")), _environment(root, stack))
     comment = _comment(serving, PACKAGE_KEY) if serving is not None and PACKAGE_KEY in serving else ""
     note = _NOTE.search(comment)
     return Pin(arn, int(note.group(1)) if note else None)
 
 
-def pin_package(root: Path, stack: str, arn: str, *, expected: str | None, note: str | None = None) -> bool:
-    """Pin `arn` in the stack file if it still pins `expected`; False when it already pins `arn`.
+def pin_package(
+    root: Path, stack: str, project: str, arn: str, *, expected: str | None, note: str | None = None
+) -> bool:
+    """Pin `arn` for `project` in `stack` if it still pins `expected`; False when it already pins `arn`.
 
     `note` is written as the pin line's comment (a rollback's); a promotion passes none and drops
     any. Raises `StackFileBusyError` while another pin holds the lock, `PinChangedError` when the file pins
     neither `expected` nor `arn`, and `ConfigError` (file untouched) when the config refuses the pin.
     """
-    path = stack_file(stack, root)
+    path = project_file(root, project)
     with stack_file_lock(path):
-        current = read_pin(root, stack)
+        current = read_pin(root, stack, project)
         if current.arn == arn and (note is None or current.rolled_back_from is not None):
             return False
         if current.arn != expected:
             raise PinChangedError(
-                f"{path.name} changed while this command ran: it now pins {current.arn or 'nothing'}, "
-                f"not {expected or 'nothing'}; nothing was written. Re-run to act on the new pin"
+                f"{path.name} of {project} changed while this command ran: it now pins {current.arn or 'nothing'} "
+                f"in {stack}, not {expected or 'nothing'}; nothing was written. Re-run to act on the new pin"
             )
         text = path.read_text(encoding="utf-8")
-        updated = pinned_text(text, arn, note)
-        _write_checked(path, updated)
+        updated = pinned_text(text, arn, note, _environment(root, stack))
+        _write_checked(root, stack, project, updated)
     return True
 
 
-def pinned_text(text: str, arn: str, note: str | None = None) -> str:
-    """`text` with `mlops:serving.modelPackageArn` set to `arn`: one line replaced or inserted, nothing else."""
+def project_file(root: Path, project: str) -> Path:
+    """The file a project's pins are written in."""
+    return projects_dir(root) / project / PROJECT_FILE
+
+
+def pinned_text(text: str, arn: str, note: str | None = None, environment: str = "staging") -> str:
+    """`text` with `environments.<environment>.serving.modelPackageArn` set to `arn`: one line replaced or inserted."""
     document = _load(text)
-    config = document.get("config") if isinstance(document, CommentedMap) else None
+    environments = document.get("environments") if isinstance(document, CommentedMap) else None
+    config = environments.get(environment) if isinstance(environments, CommentedMap) else None
     if not isinstance(config, CommentedMap):
-        raise LifecycleError("the stack file has no `config:` mapping to pin a model in")
+        raise LifecycleError(f"the project file has no `environments.{environment}` mapping to pin a model in")
     lines = text.splitlines(keepends=True)
     serving = config.get(SERVING_KEY)
     comment = f"  # {note}" if note else ""
@@ -102,19 +112,20 @@ def pinned_text(text: str, arn: str, note: str | None = None) -> str:
         line, column = serving.lc.key(PACKAGE_KEY)
         if _one_line_value(lines[line], serving[PACKAGE_KEY]):
             lines[line] = f"{lines[line][:column]}{PACKAGE_KEY}: {arn}{comment}{_ending(lines[line])}"
-            return _checked("".join(lines), document, arn)
+            return _checked("".join(lines), document, arn, environment)
     elif isinstance(serving, CommentedMap) and serving and not serving.fa.flow_style():
         line, column = serving.lc.key(next(iter(serving)))
         lines.insert(line, f"{' ' * column}{PACKAGE_KEY}: {arn}{comment}{_ending(lines[line])}")
-        return _checked("".join(lines), document, arn)
+        return _checked("".join(lines), document, arn, environment)
     elif serving is None and SERVING_KEY not in config and config and not config.fa.flow_style():
         line, column = config.lc.key(next(iter(config)))
-        step = max(2, column)
+        step = max(2, column - environments.lc.key(environment)[1]) if environments is not None else 2
         block = f"{' ' * column}{SERVING_KEY}:\n{' ' * (column + step)}{PACKAGE_KEY}: {arn}{comment}\n"
-        ending = "" if not lines or lines[-1].endswith("\n") else "\n"
-        return _checked("".join(lines) + ending + block, document, arn)
+        lines.insert(line, block)
+        return _checked("".join(lines), document, arn, environment)
     raise LifecycleError(
-        f"cannot pin a model in this layout of {SERVING_KEY}; write `{PACKAGE_KEY}: {arn}` under it by hand"
+        f"cannot pin a model in this layout of environments.{environment}.{SERVING_KEY}; "
+        f"write `{PACKAGE_KEY}: {arn}` under it by hand"
     )
 
 
@@ -162,15 +173,19 @@ def _holder(lock_path: Path) -> str:
     return f" (process {pid})" if pid.isdigit() else ""
 
 
-def _write_checked(path: Path, text: str) -> None:
-    """Validate `text` as the stack file, then replace the file atomically; on any error it stays untouched."""
+def _write_checked(root: Path, stack: str, project: str, text: str) -> None:
+    """Validate `text` as the project's file in `stack`'s view, then replace the file atomically.
+
+    On any error the file stays untouched.
+    """
+    path = project_file(root, project)
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as out:
             out.write(text)
             out.flush()
             os.fsync(out.fileno())
-        parse_settings(read_stack_file(Path(temporary)), source=path.name)  # raises ConfigError
+        _view(root, stack, load_project(root, project, file=Path(temporary)))  # raises ConfigError
         os.chmod(temporary, path.stat().st_mode & 0o777)
         os.replace(temporary, path)
     finally:
@@ -178,12 +193,23 @@ def _write_checked(path: Path, text: str) -> None:
             os.remove(temporary)
 
 
+def _view(root: Path, stack: str, project: Project) -> StackConfig:
+    path = stack_file(stack, root)
+    return parse_settings(read_stack_file(path), path.name, project)
+
+
+def _environment(root: Path, stack: str) -> str:
+    """The environment of `stack` (its stack file's), where the project's pin for it is written."""
+    return str(read_stack_file(stack_file(stack, root)).get("mlops:environment", stack))
+
+
 def _load(text: str) -> Any:
     return YAML().load(text)
 
 
-def _serving(document: Any) -> CommentedMap | None:
-    config = document.get("config") if isinstance(document, CommentedMap) else None
+def _serving(document: Any, environment: str) -> CommentedMap | None:
+    environments = document.get("environments") if isinstance(document, CommentedMap) else None
+    config = environments.get(environment) if isinstance(environments, CommentedMap) else None
     serving = config.get(SERVING_KEY) if isinstance(config, CommentedMap) else None
     return serving if isinstance(serving, CommentedMap) else None
 
@@ -205,14 +231,14 @@ def _ending(line: str) -> str:
     return "\r\n" if line.endswith("\r\n") else "\n"
 
 
-def _checked(text: str, before: Any, arn: str) -> str:
+def _checked(text: str, before: Any, arn: str, environment: str) -> str:
     """`text` if it reads back as `before` with only the pin changed; LifecycleError otherwise."""
     after = _load(text)
     expected = _plain(before)
-    expected["config"].setdefault(SERVING_KEY, {})
-    expected["config"][SERVING_KEY] = {**(expected["config"][SERVING_KEY] or {}), PACKAGE_KEY: arn}
+    config = expected["environments"][environment]
+    config[SERVING_KEY] = {**(config.get(SERVING_KEY) or {}), PACKAGE_KEY: arn}
     if _plain(after) != expected:
-        raise LifecycleError("pinning would change more than the pin line; edit the stack file by hand")
+        raise LifecycleError("pinning would change more than the pin line; edit the project file by hand")
     return text
 
 

@@ -15,7 +15,7 @@ SAGEMAKER_WRITERS = ("aws:sagemaker/pipeline:Pipeline", "aws:sagemaker/endpoint:
 
 def _trail(resources: Sequence[Resource], context: Context) -> Iterable[tuple[Resource | None, str]]:
     trails = [r for r in resources if r.type == TRAIL]
-    if not trails:
+    if not trails and context.program == "platform":  # a project's stack is audited by its platform's trail
         yield None, "the stack has no CloudTrail trail"
     for trail in trails:
         props = trail.props
@@ -59,8 +59,8 @@ def _log_groups(resources: Sequence[Resource], context: Context) -> Iterable[tup
         if not group.props.get("retentionInDays"):
             yield group, f"log group {name} keeps its events forever"
     needed: list[str] = []
-    if any(r.type == SAGEMAKER_WRITERS[0] for r in resources):
-        needed += SAGEMAKER_JOB_LOG_GROUPS.values()
+    if context.program == "platform":
+        needed += SAGEMAKER_JOB_LOG_GROUPS.values()  # one per account and region: the platform's, for every project
     needed += [f"{ENDPOINT_LOG_GROUP_PREFIX}{r.props.get('name')}" for r in resources if r.type == SAGEMAKER_WRITERS[1]]
     for name in needed:
         if name not in groups:

@@ -44,7 +44,7 @@ def test_bad_stack_file_fails_with_file_and_key_and_no_traceback(tmp_path: Path,
     )
     plan = run("plan", "--stack", "prod", cwd=tmp_path)
     assert plan.returncode == 1 and "Traceback" not in plan.stderr
-    assert "error: Pulumi.prod.yaml: mlops:serving.instanceCount" in plan.stderr
+    assert "error: projects/churn/project.yaml: environments.prod.serving.instanceCount" in plan.stderr
 
 
 def test_plan_writes_the_json_and_summarises(tmp_path: Path, project_root: Path) -> None:
@@ -55,8 +55,10 @@ def test_plan_writes_the_json_and_summarises(tmp_path: Path, project_root: Path)
     assert result.returncode == 0, result.stderr
     document = json.loads(out.read_text())
     assert document["stack"] == "dev" and len(document["resources"]) > 50
-    assert f"mlops/dev: {len(document['resources'])} resources" in result.stdout
+    assert f"mlops/dev: {len(document['resources'])} resources in 2 stack(s)" in result.stdout
     assert "mlops:storage:Storage" in result.stdout
+    stacks = {(resource["program"], resource["stack"], resource["ml_project"]) for resource in document["resources"]}
+    assert stacks == {("platform", "dev", None), ("project", "churn-dev", "churn")}
 
 
 def test_a_plan_is_judged_only_by_its_own_stack(plans: dict[str, Plan], tmp_path: Path, project_root: Path) -> None:
@@ -72,7 +74,7 @@ def test_a_plan_is_judged_only_by_its_own_stack(plans: dict[str, Plan], tmp_path
         ), command
     priced = run("cost", "--plan", str(plan_file), cwd=project_root)
     assert priced.returncode == 0, priced.stderr
-    assert priced.stdout.startswith("dev (")
+    assert priced.stdout.startswith("dev platform (")
 
 
 def test_a_stack_name_pulumi_would_refuse_never_becomes_a_path(project_root: Path) -> None:
@@ -94,7 +96,7 @@ def test_pipeline_compile_refuses_a_stack_that_does_not_train(project_root: Path
 
 def test_next_promotion_moves_only_one_stage_forward(project_root: Path) -> None:
     for source, target in (("prod", "dev"), ("staging", "dev"), ("dev", "prod"), ("prod", "prod")):
-        result = run("ci", "next-promotion", "--from", source, "--to", target, cwd=project_root)
+        result = run("ci", "next-promotion", "--from", source, "--to", target, "--project", "churn", cwd=project_root)
         assert result.returncode == 1 and result.stdout == "", (source, target)
         assert result.stderr == (
             f"error: --from {source} --to {target}: a package moves dev -> staging -> prod, one stage at a time; "

@@ -13,7 +13,7 @@ from kernel.plan import Plan
 from tests.cli.test_cli import run
 from tests.helpers import LINEAGE, outputs_of, run_main
 
-GROUP = "mlops-dev-churn"
+GROUP = "mlops-dev-churn-model"
 
 
 def register(moto_endpoint: str, status: str, **extra: Any) -> str:
@@ -48,10 +48,10 @@ def test_approve_promote_and_refuse(project: Path, moto_endpoint: str) -> None:
     assert run("model", "promote", "--to", "staging", "--arn", arn, *endpoint, cwd=project).returncode == 0
     to_prod = run("model", "promote", "--to", "prod", *endpoint, cwd=project)
     assert to_prod.returncode == 0, to_prod.stderr
-    assert f"Pulumi.prod.yaml pinned {arn}" in to_prod.stdout
+    assert f"projects/churn/project.yaml (prod) pinned {arn}" in to_prod.stdout
     again = run("model", "promote", "--to", "prod", *endpoint, cwd=project)
-    assert f"Pulumi.prod.yaml already pins {arn}" in again.stdout
-    assert arn in (project / "Pulumi.prod.yaml").read_text()
+    assert f"projects/churn/project.yaml (prod) already pins {arn}" in again.stdout
+    assert arn in (project / "projects" / "churn" / "project.yaml").read_text()
 
 
 def test_pipeline_upsert_and_start(project: Path, moto_endpoint: str, plans: dict[str, Plan]) -> None:
@@ -60,7 +60,7 @@ def test_pipeline_upsert_and_start(project: Path, moto_endpoint: str, plans: dic
     endpoint = ["--endpoint-url", moto_endpoint, "--outputs", str(stack_outputs)]
     first = run("pipeline", "upsert", "--stack", "dev", *endpoint, cwd=project)
     assert first.returncode == 0, first.stderr
-    assert "pipeline mlops-dev-training: created" in first.stdout
+    assert "pipeline mlops-dev-churn-training: created" in first.stdout
     assert "unchanged" in run("pipeline", "upsert", "--stack", "dev", *endpoint, cwd=project).stdout
     started = run("pipeline", "start", "--stack", "dev", "-p", "DataSource=feature-store", *endpoint, cwd=project)
     assert started.returncode == 0, started.stderr
@@ -138,7 +138,7 @@ def test_without_credentials_each_command_says_how_to_get_them_in_one_line(
 ) -> None:
     outputs = project / "dev-outputs.json"
     outputs.write_text(json.dumps(outputs_of(plans["dev"])))
-    arn = "arn:aws:sagemaker:eu-west-1:111111111111:model-package/mlops-dev-churn/1"
+    arn = "arn:aws:sagemaker:eu-west-1:111111111111:model-package/mlops-dev-churn-model/1"
     env = {
         "AWS_ACCESS_KEY_ID": None, "AWS_SECRET_ACCESS_KEY": None, "AWS_SESSION_TOKEN": None, "AWS_PROFILE": None,
         "AWS_EC2_METADATA_DISABLED": "true", "AWS_CONFIG_FILE": str(tmp_path / "none"),
@@ -159,7 +159,7 @@ def test_without_credentials_each_command_says_how_to_get_them_in_one_line(
 def test_unknown_stack_is_refused_cleanly_by_every_lifecycle_command(
     project: Path, moto_endpoint: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    arn = "arn:aws:sagemaker:eu-west-1:111111111111:model-package/mlops-dev-churn/1"
+    arn = "arn:aws:sagemaker:eu-west-1:111111111111:model-package/mlops-dev-churn-model/1"
     expected = "error: Pulumi.qa.yaml: there is no stack 'qa' and there cannot be one"
     for command in (
         ("model", "list", "--stack", "qa"),
@@ -218,6 +218,6 @@ def test_features_ingest_refuses_bad_records_before_writing_anything(project: Pa
     ]
     unknown = run("features", "ingest", str(rows), "--stack", "dev", "--group", "orders", *closed, cwd=project)
     assert unknown.returncode == 1
-    assert "--group 'orders': no such feature group in dev; known: customer-churn (mlops-dev-customer-churn)" in (
+    assert "--group 'orders': no such feature group in dev; known: customer-churn (mlops-dev-churn-customer-churn)" in (
         unknown.stderr
     )

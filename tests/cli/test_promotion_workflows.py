@@ -16,7 +16,7 @@ from pipelines.lifecycle.stack_files import pin_package
 from tests.cli.test_cli import run
 
 WORKFLOWS = Path(__file__).resolve().parents[2] / ".github" / "workflows"
-PACKAGE = "arn:aws:sagemaker:eu-west-1:111111111111:model-package/mlops-dev-churn/7"
+PACKAGE = "arn:aws:sagemaker:eu-west-1:111111111111:model-package/mlops-dev-churn-model/7"
 
 
 def workflows() -> dict[str, dict[str, Any]]:
@@ -76,9 +76,9 @@ def test_a_failed_smoke_test_restores_the_previous_pin() -> None:
 
 def test_next_promotion_names_the_package_staging_serves_and_prod_does_not(project: Path) -> None:
     assert run("ci", "next-promotion", "--from", "staging", "--to", "prod", cwd=project).stdout.strip() == ""
-    pin_package(project, "staging", PACKAGE, expected=None)
+    pin_package(project, "staging", "churn", PACKAGE, expected=None)
     result = run("ci", "next-promotion", "--from", "staging", "--to", "prod", cwd=project)
     assert result.returncode == 0 and result.stdout.strip() == PACKAGE
     assert run("ci", "pinned", "--stack", "staging", cwd=project).stdout.strip() == PACKAGE
-    pin_package(project, "prod", PACKAGE, expected=None)
+    pin_package(project, "prod", "churn", PACKAGE, expected=None)
     assert run("ci", "next-promotion", "--from", "staging", "--to", "prod", cwd=project).stdout.strip() == ""

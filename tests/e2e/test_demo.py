@@ -5,14 +5,28 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from kernel import StackConfig
 from tests.cli.test_cli import MLOPS
+from tests.helpers import FIXTURE_STACKS
 
 
-def test_demo_runs_the_whole_lifecycle(tmp_path: Path, project_root: Path, configs: dict[str, StackConfig]) -> None:
+@pytest.fixture
+def two_projects(tmp_path: Path, project_root: Path) -> Path:
+    """The fixture repository with a second project of another kind (the claims regressor) beside churn."""
+    root = tmp_path / "repo"
+    shutil.copytree(project_root, root, ignore=shutil.ignore_patterns("__pycache__", "__init__.py"))
+    shutil.copytree(FIXTURE_STACKS.parent / "projects" / "claims", root / "projects" / "claims")
+    return root
+
+
+def test_demo_runs_the_whole_lifecycle(tmp_path: Path, two_projects: Path, configs: dict[str, StackConfig]) -> None:
+    project_root = two_projects
     out = tmp_path / "demo"
     out.mkdir()
     (out / "stale-from-last-run.txt").write_text("x")
@@ -22,42 +36,55 @@ def test_demo_runs_the_whole_lifecycle(tmp_path: Path, project_root: Path, confi
         check=False,
     )  # fmt: skip
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    assert result.stdout.count("✓") >= 11 + 3  # eleven stages, three stack files
-    for stage in ("validate", "plan dev + policy + cost", "train locally", "provision from plan", "ingest features",
-                  "pipeline", "register", "approve + promote", "deploy + smoke test", "lineage",
-                  "drift + retrain"):  # fmt: skip
-        assert stage in result.stdout
+    stages = ("train locally", "provision from plan", "ingest features", "pipeline", "register", "approve + promote",
+              "deploy + smoke test", "lineage", "drift + retrain")  # fmt: skip
+    for stage in ("validate", "plan dev + policy + cost", "plan staging", "isolation"):
+        assert f"│ {stage} " in result.stdout, stage
+    for project in ("churn", "claims"):  # both projects, through the whole lifecycle, on one platform
+        for stage in stages:
+            assert f"│ {project}: {stage} " in result.stdout, (project, stage)
     assert not (out / "stale-from-last-run.txt").exists(), "each run starts from an empty folder"
-    assert json.loads((out / "plan-dev.json").read_text())["stack"] == "dev"
-    assert json.loads((out / "cost-dev.json").read_text())["idle_usd"] <= 100
-    assert json.loads((out / "training" / "evaluation" / "evaluation.json").read_text())["decision"]["passed"] is True
-    assert json.loads((out / "drift" / "drift.json").read_text())["drifted_features"] == ["contract", "monthly_charges"]
-    assert "demographic parity gap" in result.stdout and "top features" in result.stdout
-    chain = json.loads((out / "lineage.json").read_text())  # traced back from the live staging endpoint
-    assert chain["endpoint"]["endpoint"] == "mlops-staging-churn" and chain["approval"] == "Approved"
+    plan = json.loads((out / "plan-dev.json").read_text())
+    assert plan["stack"] == "dev"
+    assert {r["program"] for r in plan["resources"]} == {"platform", "project"}
+    assert {r["stack"] for r in plan["resources"]} == {"dev", "churn-dev", "claims-dev"}
+    churn, claims = out / "churn", out / "claims"
+    assert json.loads((churn / "training" / "evaluation" / "evaluation.json").read_text())["decision"]["passed"] is True
+    regressor = json.loads((claims / "training" / "evaluation" / "evaluation.json").read_text())["decision"]
+    assert regressor["passed"] is True and regressor["metric"] == "rmse"
+    assert json.loads((churn / "drift" / "drift.json").read_text())["drifted_features"] == ["contract"]
+    assert json.loads((claims / "drift" / "drift.json").read_text())["drifted_features"]
+    assert "top features" in result.stdout
+    # One team is denied on the other's model, data and pipeline; each on its own is allowed (IAM simulator).
+    assert "6 cross-project requests denied, 6 same-project requests allowed" in result.stdout
+    assert re.search(r"│ churn-data-scientist +│ sagemaker:DescribeModelPackage +│ \S+mlops-dev-claims-model/1 +│ "
+                     r"ExplicitlyDenied", result.stdout)  # fmt: skip
+    chain = json.loads((churn / "lineage.json").read_text())  # traced back from the live staging endpoint
+    assert chain["endpoint"]["endpoint"] == "mlops-staging-churn-model" and chain["approval"] == "Approved"
     assert chain["data_version"].startswith("sha256:") and chain["config_hash"] != "missing"
     assert chain["pinned_by"] == ["staging", "prod"] and set(chain["reports"]) >= {
         "bias-pre-training",
         "explainability",
     }
-    tracked = json.loads((out / "training" / "tracking" / "tracking.json").read_text())
+    tracked = json.loads((churn / "training" / "tracking" / "tracking.json").read_text())
     assert tracked["run_name"] == chain["tracking_run"] == chain["pipeline_execution"].rsplit("/", 1)[1]
     assert chain["tracking_run_id"] == tracked["run_id"]
     assert re.search(rf"│ MLflow run +│ {tracked['run_id']} \(run name {tracked['run_name']}\)", result.stdout)
-    reports = re.findall(r"│ report: [^│]+│ (s3://\S+)", result.stdout)
-    assert reports and len(reports) == len(set(reports)), "one row per report file"
-    assert chain["pinned_by"] == ["staging", "prod"] and chain["endpoint"]["endpoint"] == "mlops-staging-churn"
     dev, staging = configs["dev"], configs["staging"]
-    package = f"arn:aws:sagemaker:{dev.region}:{dev.account_id}:model-package/mlops-dev-churn/1"
-    assert chain["package_arn"] == package and package in result.stdout, "the package is in dev's account, unwrapped"
+    for project in ("churn", "claims"):
+        package = f"arn:aws:sagemaker:{dev.region}:{dev.account_id}:model-package/mlops-dev-{project}-model/1"
+        lineage = json.loads((out / project / "lineage.json").read_text())
+        assert lineage["package_arn"] == package and package in result.stdout, "the package is in dev's account"
+        assert lineage["endpoint"]["endpoint"] == f"mlops-staging-{project}-model"
+        pinned = (out / "workspace" / "projects" / project / "project.yaml").read_text()
+        assert pinned.count(f"model-package/mlops-dev-{project}-model/1") == 2, "pinned in staging and prod"
+        assert "modelPackageArn" not in (project_root / "projects" / project / "project.yaml").read_text(), (
+            "the repository's projects are untouched"
+        )
     assert f"in account {staging.account_id}" in result.stdout
     assert "123456789012" not in result.stdout, "no emulator default account anywhere"
     for line in result.stdout.splitlines():  # an ARN is never cut by the console at the end of a line
         assert not re.search(r"arn:aws:[\w-]*:?[\w-]*:?\d{0,12}$", line.rstrip(" │")), line
-    for simulated in ("moto cannot run a model", "moto neither evaluates alarms", "moto records the execution"):
+    for simulated in ("moto cannot run a model", "moto neither evaluates alarms", "moto records the execution",
+                      "moto enforces no IAM"):  # fmt: skip
         assert simulated in " ".join(result.stdout.split())
-    prod = (out / "workspace" / "Pulumi.prod.yaml").read_text()
-    assert "model-package/mlops-dev-churn/1" in prod
-    assert "modelPackageArn" not in (project_root / "Pulumi.prod.yaml").read_text(), (
-        "the repository's stacks are untouched"
-    )

@@ -36,14 +36,14 @@ from kernel.projects import load_project
 from pipelines.parity import PROJECT_ROOT
 from tests.cli.test_cli import MLOPS
 from tests.faults.helpers import FaultProxy, RecordSink
-from tests.helpers import LINEAGE, outputs_of, run_main
+from tests.helpers import LINEAGE, load_view, outputs_of, run_main
 
 SEED = 20
 RATE, BURST, ATTEMPTS = 0.25, 0.15, 3
 """Share of requests that meet a fault, share of faults that start a burst, botocore's attempts per call."""
 MAX_RUNS = 10
 RECORDS = 20
-DEV_GROUP, STAGING_GROUP = "mlops-dev-churn", "mlops-staging-churn"
+DEV_GROUP, STAGING_GROUP = "mlops-dev-churn-model", "mlops-staging-churn-model"
 FIGURES: dict[str, int] = {}
 
 
@@ -70,8 +70,8 @@ def seed_emulator(endpoint: str) -> dict[str, list[str]]:
             for n in range(count)
         ]  # fmt: skip
     client.create_model(
-        ModelName="mlops-prod-churn-primary-v2",
-        ExecutionRoleArn="arn:aws:iam::123456789012:role/mlops-prod-model",
+        ModelName="mlops-prod-churn-model-primary-v2",
+        ExecutionRoleArn="arn:aws:iam::123456789012:role/mlops-prod-churn-model",
         PrimaryContainer={"ModelPackageName": arns[DEV_GROUP][1]},
     )
     return arns
@@ -81,6 +81,7 @@ def new_project(root: Path, plans: dict[str, Plan], project_root: Path) -> Path:
     root.mkdir()
     for name in ("Pulumi.yaml", "Pulumi.dev.yaml", "Pulumi.staging.yaml", "Pulumi.prod.yaml"):
         shutil.copy(project_root / name, root / name)
+    shutil.copytree(project_root / "projects", root / "projects")
     for stack in ("dev", "prod"):
         (root / f"{stack}-outputs.json").write_text(json.dumps(outputs_of(plans[stack])))
     with (
@@ -136,16 +137,20 @@ def snapshot(endpoint: str, project: Path, sink: RecordSink) -> dict[str, Any]:
         "processing_jobs": sorted(
             j["ProcessingJobName"] for j in client.list_processing_jobs()["ProcessingJobSummaries"]
         ),
-        "stack_files": {path.name: path.read_text() for path in sorted(project.glob("Pulumi.*.yaml"))},
+        "stack_files": {
+            str(path.relative_to(project)): path.read_text()
+            for path in sorted([*project.glob("Pulumi.*.yaml"), *project.glob("projects/*/project.yaml")])
+        },
         "records": dict(sink.records),
     }
 
 
 def assert_stack_files_whole(project: Path) -> None:
-    """Every stack file is complete and valid, and no lock or temporary file is left behind."""
+    """Every stack file and project view is complete and valid, and no lock or temporary file is left behind."""
     for path in project.glob("Pulumi.*.yaml"):
-        load_stack_file(path)
-    assert not list(project.glob(".Pulumi*")), list(project.glob(".Pulumi*"))
+        load_view(path)
+    leftovers = [*project.glob(".Pulumi*"), *project.glob("projects/*/.project*")]
+    assert not leftovers, leftovers
 
 
 def run_cli(args: tuple[str, ...], project: Path, endpoint: str) -> subprocess.CompletedProcess[str]:
@@ -194,8 +199,9 @@ def reference_run(
 ) -> list[dict[str, Any]]:
     """The scenario without faults, in-process through the same Typer app; the state after each step."""
     import mlops.cli
+    import mlops.workspace
 
-    monkeypatch.setattr(mlops.cli, "ROOT", project)
+    monkeypatch.setattr(mlops.workspace, "ROOT", project)
     monkeypatch.chdir(project)
     states = []
     with FaultProxy(emulator, seed=SEED, rate=0.0, burst=0.0, burst_length=1) as clean:
@@ -276,7 +282,7 @@ def test_concurrent_promotions_keep_one_pin_and_fail_the_others_in_one_line(
     with ThreadPoolExecutor(len(commands)) as pool:
         results = list(pool.map(lambda command: run_cli(command, project, moto_endpoint), commands))
     assert_stack_files_whole(project)
-    pinned = load_stack_file(project / "Pulumi.staging.yaml").serving.model_package_arn
+    pinned = load_view(project / "Pulumi.staging.yaml").serving.model_package_arn
     pins = [re.search(r" pinned (\S+) \(was (\S+)\)", r.stdout) for r in results if r.returncode == 0]
     chain = dict(match.group(2, 1) for match in pins if match)  # each pin replaced a distinct state
     assert len(chain) == len([match for match in pins if match]), "two promotions overwrote the same pin"
@@ -313,7 +319,7 @@ def test_bad_input_is_refused_in_one_line_and_changes_nothing(
     corrupt = new_project(tmp_path / "corrupt", plans, project_root)
     (corrupt / "Pulumi.staging.yaml").write_text("config:\n  mlops:serving: [unclosed\n")
     partial = project / "partial-outputs.json"
-    partial.write_text(json.dumps({"training_pipeline_name": "mlops-dev-training"}))
+    partial.write_text(json.dumps({"training_pipeline_name": "mlops-dev-churn-training"}))
     cases: list[tuple[Path, tuple[str, ...], str]] = [
         (project, ("model", "approve", "arn:aws:sagemaker:eu-west-1:1:model-package/x", "-r", "ok"), "not a versioned"),
         (project, ("model", "approve", f"{v[0].rsplit('/', 1)[0]}/99", "-r", "ok"), "does not exist"),

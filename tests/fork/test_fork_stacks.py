@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from infra.cost.estimate import estimate
+from infra.cost.environment import estimate_environment
 from infra.plan.evaluate import PROJECT_ROOT, evaluate_stack
-from kernel import stack_names
+from kernel import StackConfig, stack_names
 from kernel.plan import Plan
-from kernel.stack_set import check_project
+from kernel.views import platform_view, project_view
 from mlops.validation import validate_stacks
 from policies.check import check_plan
 
@@ -37,18 +37,25 @@ def test_every_stack_file_validates() -> None:
     assert validate_stacks(PROJECT_ROOT) is not None, "run `mlops validate`: it names each file, key and fix"
 
 
+def _views(plan: Plan, stack: str) -> dict[str, StackConfig]:
+    return {name: project_view(PROJECT_ROOT, stack, name) for name in plan.projects}
+
+
 @pytest.mark.parametrize("stack", FORK_STACKS)
 def test_every_stack_passes_the_policy_pack(fork_plans: dict[str, Plan], stack: str) -> None:
-    config = check_project(stack, PROJECT_ROOT)
-    mandatory = [v for v in check_plan(fork_plans[stack], config) if v.level == "mandatory"]
+    """The platform's stack and every project's, each with its own view."""
+    plan = fork_plans[stack]
+    violations = check_plan(plan, platform_view(PROJECT_ROOT, stack), _views(plan, stack))
+    mandatory = [v for v in violations if v.level == "mandatory"]
     assert not mandatory, [f"{v.rule.id}: {v.message}" for v in mandatory]
 
 
 @pytest.mark.parametrize("stack", FORK_STACKS)
 def test_every_stack_is_fully_priced(fork_plans: dict[str, Plan], stack: str) -> None:
-    config = check_project(stack, PROJECT_ROOT)
-    report = estimate(stack, fork_plans[stack].resources, config)
+    plan = fork_plans[stack]
+    report = estimate_environment(plan, platform_view(PROJECT_ROOT, stack), _views(plan, stack))
     assert report.unpriced == [], report.unpriced
+    assert set(report.projects) == set(plan.projects) and report.platform is not None
 
 
 def test_an_adapted_fork_validates(tmp_path: Path) -> None:
@@ -59,6 +66,7 @@ def test_an_adapted_fork_validates(tmp_path: Path) -> None:
     spec.loader.exec_module(tool)
     for path in [PROJECT_ROOT / "Pulumi.yaml", *PROJECT_ROOT.glob("Pulumi.*.yaml")]:
         shutil.copy(path, tmp_path / path.name)
+    shutil.copytree(PROJECT_ROOT / "projects", tmp_path / "projects")
     tool.adapt_stack_files(tmp_path)
     configs = validate_stacks(tmp_path)
     assert configs is not None

@@ -14,7 +14,7 @@ from kernel.plan import Plan, PlannedResource
 from policies.check import check_plan
 from tests.helpers import load_view, outputs_of, shipped_settings, write_stack
 
-PACKAGE = "arn:aws:sagemaker:eu-west-1:111111111111:model-package/mlops-dev-churn/7"
+PACKAGE = "arn:aws:sagemaker:eu-west-1:111111111111:model-package/mlops-dev-churn-model/7"
 
 
 def line(report: object, text: str) -> float:

@@ -53,7 +53,7 @@ def test_the_configured_endpoint_is_estimated_before_a_model_is_pinned(
     assert expected.monthly_usd == round(count * TABLE["hours_per_month"] * rate, 2)
     settings = copy.deepcopy(shipped_settings(project_root, environment))
     settings["mlops:serving"]["modelPackageArn"] = (
-        f"arn:aws:sagemaker:{config.region}:{configs['dev'].account_id}:model-package/mlops-dev-churn/3"
+        f"arn:aws:sagemaker:{config.region}:{configs['dev'].account_id}:model-package/mlops-dev-churn-model/3"
     )
     write_stack(tmp_path, environment, settings)
     pinned = load_view(tmp_path / f"Pulumi.{environment}.yaml")
@@ -111,7 +111,7 @@ def test_model_monitor_schedules_are_priced_by_their_runs(tmp_path: Path, projec
     """An hourly data-quality schedule runs 730 jobs a month on its job definition's instance, traffic or not."""
     settings = copy.deepcopy(shipped_settings(project_root, "prod"))
     settings["mlops:serving"]["modelPackageArn"] = (
-        "arn:aws:sagemaker:eu-west-1:111111111111:model-package/mlops-dev-churn/7"
+        "arn:aws:sagemaker:eu-west-1:111111111111:model-package/mlops-dev-churn-model/7"
     )
     settings["mlops:monitoring"]["backend"] = "model-monitor"
     write_stack(tmp_path, "prod", settings)

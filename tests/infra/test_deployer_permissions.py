@@ -31,7 +31,7 @@ ACCOUNT, REGION = "111111111111", "eu-west-1"
 NAMING = Naming("mlops", "dev", ACCOUNT, REGION)
 ARNS = Arns(NAMING)
 DEPLOYER = deployer_statements(ARNS, "arn:aws:iam::111111111111:policy/mlops-dev-boundary")
-ENDPOINT = "mlops-dev-churn"
+ENDPOINT = "mlops-dev-churn-model"
 
 CFN_ROWS = [
     ("AWS::IAM::Role", "update", "iam:UpdateRoleDescription", ARNS.role("mlops-dev-jobs")),
@@ -88,7 +88,10 @@ API_ROWS = [
     # endpoint it just deployed: InvokeEndpoint.
     ("sagemaker:InvokeEndpoint", ARNS.sagemaker("endpoint", ENDPOINT)),
     # `mlops model promote` in staging reads the package in dev's registry (DescribeModelPackage).
-    ("sagemaker:DescribeModelPackage", "arn:aws:sagemaker:eu-west-1:999999999999:model-package/mlops-dev-churn/3"),
+    (
+        "sagemaker:DescribeModelPackage",
+        "arn:aws:sagemaker:eu-west-1:999999999999:model-package/mlops-dev-churn-model/3",
+    ),
     # The provider reads a role's tags with ListRoleTags (IAM API reference).
     ("iam:ListRoleTags", ARNS.role("mlops-dev-jobs")),
     # AWS::Events::Connection's create handler lists iam:CreateServiceLinkedRole: EventBridge's API destinations role.
@@ -239,7 +242,7 @@ def test_deploying_accounts_may_create_a_model_from_a_package(plans: dict[str, P
     assert [r["name"] for r in reference()["actions"]["sagemaker:CreateModel"]["resourceTypes"]] == ["model"]
     (group_policy,) = plans["dev"].of_type("aws:sagemaker/modelPackageGroupPolicy:ModelPackageGroupPolicy")
     (grant,) = statements(group_policy, "resourcePolicy")
-    package = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:model-package/mlops-dev-churn/3"
+    package = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:model-package/mlops-dev-churn-model/3"
     for action in ("sagemaker:CreateModel", "sagemaker:DescribeModelPackage"):
         assert granting([grant], action, package)
     assert not granting([grant], "sagemaker:UpdateModelPackage", package)

@@ -16,7 +16,7 @@ from infra.plan.evaluate import evaluate_stack
 from kernel.plan import Plan
 from tests.helpers import outputs_of, shipped_settings, statements, write_stack
 
-PACKAGE = "arn:aws:sagemaker:eu-west-1:111111111111:model-package/mlops-dev-churn/7"
+PACKAGE = "arn:aws:sagemaker:eu-west-1:111111111111:model-package/mlops-dev-churn-model/7"
 
 
 @pytest.fixture(scope="module")
@@ -138,7 +138,7 @@ def test_prod_has_two_instances_and_scales_on_invocations(pinned: dict[str, Plan
     target = one(plan, "aws:appautoscaling/target:Target")
     assert (target["minCapacity"], target["maxCapacity"]) == (serving.min_instances, serving.max_instances)
     assert target["minCapacity"] >= 2
-    assert target["resourceId"] == "endpoint/mlops-prod-churn/variant/primary"
+    assert target["resourceId"] == "endpoint/mlops-prod-churn-model/variant/primary"
     policy = one(plan, "aws:appautoscaling/policy:Policy")["targetTrackingScalingPolicyConfiguration"]
     assert policy["targetValue"] == serving.target_invocations_per_instance
     assert policy["predefinedMetricSpecification"]["predefinedMetricType"] == "SageMakerVariantInvocationsPerInstance"
@@ -242,7 +242,8 @@ def test_registry_lets_deploying_accounts_read_and_routes_approvals(
     assert all(action.split(":")[1].startswith(("Describe", "List")) for action in reads)
     (rule,) = [r.inputs for r in plan.of_type("aws:cloudwatch/eventRule:EventRule") if r.name.startswith("registry-")]
     assert (
-        '"SageMaker Model Package State Change"' in rule["eventPattern"] and "mlops-dev-churn" in rule["eventPattern"]
+        '"SageMaker Model Package State Change"' in rule["eventPattern"]
+        and "mlops-dev-churn-model" in rule["eventPattern"]
     )
     (target,) = [
         t.inputs for t in plan.of_type("aws:cloudwatch/eventTarget:EventTarget") if t.name.startswith("registry-")

@@ -16,7 +16,7 @@ from pipelines.lifecycle.model_monitor import suggest_baseline
 from policies.check import check_plan
 from tests.helpers import load_view, outputs_of, shipped_settings, write_stack
 
-PACKAGE = "arn:aws:sagemaker:eu-west-1:111111111111:model-package/mlops-dev-churn/7"
+PACKAGE = "arn:aws:sagemaker:eu-west-1:111111111111:model-package/mlops-dev-churn-model/7"
 
 
 @pytest.fixture(scope="module")
@@ -40,13 +40,13 @@ def test_switching_the_backend_swaps_the_resources(monitored: tuple[Plan, Path])
     (definition,) = plan.of_type("aws:sagemaker/dataQualityJobDefinition:DataQualityJobDefinition")
     (schedule,) = plan.of_type("aws:sagemaker/monitoringSchedule:MonitoringSchedule")
     inputs = definition.inputs
-    assert inputs["dataQualityJobInput"]["endpointInput"]["endpointName"] == "mlops-prod-churn"
+    assert inputs["dataQualityJobInput"]["endpointInput"]["endpointName"] == "mlops-prod-churn-model"
     assert inputs["jobResources"]["clusterConfig"]["volumeKmsKeyId"] == outputs_of(plan)["key_arns"]["models"]
     assert inputs["dataQualityJobOutputConfig"]["kmsKeyId"] == outputs_of(plan)["key_arns"]["models"]
     assert inputs["networkConfig"]["enableNetworkIsolation"] is True
     assert inputs["networkConfig"]["vpcConfig"]["subnets"] == outputs_of(plan)["subnet_ids"]
     assert inputs["dataQualityBaselineConfig"]["statisticsResource"]["s3Uri"].endswith(
-        "/model-monitor/mlops-prod-churn/baseline/statistics.json"
+        "/model-monitor/mlops-prod-churn-model/baseline/statistics.json"
     )
     assert schedule.inputs["monitoringScheduleConfig"]["scheduleConfig"]["scheduleExpression"] == "cron(0 * ? * * *)"
 
@@ -73,7 +73,7 @@ def test_the_model_monitor_stack_passes_the_policy_pack(monitored: tuple[Plan, P
 def test_suggest_baseline_starts_one_encrypted_job() -> None:
     arguments = {
         "prefix": "mlops-prod", "image_uri": "img", "role_arn": "arn:aws:iam::123456789012:role/mlops-prod-monitoring",
-        "train_uri": "s3://a/pipelines/training/x/Preprocess/train", "output_uri": "s3://m/model-monitor/mlops-prod-churn/baseline",
+        "train_uri": "s3://a/pipelines/training/x/Preprocess/train", "output_uri": "s3://m/model-monitor/mlops-prod-churn-model/baseline",
         "kms_key_arn": "arn:aws:kms:eu-west-1:123456789012:key/k", "subnet_ids": ["subnet-1"], "security_group_ids": ["sg-1"],
         "instance_type": "ml.m5.large",
     }  # fmt: skip

@@ -14,7 +14,7 @@ from kernel import StackConfig
 from kernel.plan import Plan
 from tests.helpers import outputs_of, shipped_settings, statements, write_stack
 
-PACKAGE = "arn:aws:sagemaker:eu-west-1:111111111111:model-package/mlops-dev-churn/7"
+PACKAGE = "arn:aws:sagemaker:eu-west-1:111111111111:model-package/mlops-dev-churn-model/7"
 
 
 @pytest.fixture(scope="module")
@@ -284,6 +284,6 @@ def test_dashboard_shows_endpoint_pipeline_and_drift(served: dict[str, Plan]) ->
     body = json.loads(dashboard.inputs["dashboardBody"])
     titles = [w["properties"]["title"] for w in body["widgets"]]
     assert "Drift: features past the threshold" in titles and "Endpoint traffic and errors" in titles
-    assert "mlops-dev-churn" in json.dumps(body) and "mlops-dev-training" in json.dumps(body)
+    assert "mlops-dev-churn-model" in json.dumps(body) and "mlops-dev-training" in json.dumps(body)
     (prod,) = served["prod"].of_type("aws:cloudwatch/dashboard:Dashboard")
     assert "Training pipeline executions" not in prod.inputs["dashboardBody"]

@@ -21,6 +21,7 @@ from pipelines.definitions.templates import render_definition
 from pipelines.definitions.training import build_pipeline
 from pipelines.local_run import LocalTrainingRun, run_training
 from pipelines.parity import PROJECT_ROOT, gate_of
+from tests.helpers import outputs_of
 
 
 @pytest.fixture(scope="session")

@@ -22,7 +22,7 @@ from pipelines.lifecycle.model_monitor import suggest_baseline
 from pipelines.lifecycle.registry import describe
 from pipelines.pipeline_ops import PipelineError, start_pipeline
 
-ARN = "arn:aws:sagemaker:eu-west-1:123456789012:model-package/mlops-dev-churn/1"
+ARN = "arn:aws:sagemaker:eu-west-1:123456789012:model-package/mlops-dev-churn-model/1"
 
 
 @pytest.fixture
@@ -188,7 +188,7 @@ def test_a_throttled_smoke_test_is_could_not_ask_and_a_model_error_is_a_failed_t
     with Stubber(runtime) as stubber:
         stubber.add_client_error("invoke_endpoint", "ThrottlingException", "Rate exceeded", 400)
         with pytest.raises(ClientError, match="ThrottlingException"):
-            smoke_test(runtime, "mlops-staging-churn", "a,b\n1,2\n")
+            smoke_test(runtime, "mlops-staging-churn-model", "a,b\n1,2\n")
         stubber.add_client_error("invoke_endpoint", "ModelError", "the model raised", 424)
-        with pytest.raises(LifecycleError, match="smoke test: invoking mlops-staging-churn failed"):
-            smoke_test(runtime, "mlops-staging-churn", "a,b\n1,2\n")
+        with pytest.raises(LifecycleError, match="smoke test: invoking mlops-staging-churn-model failed"):
+            smoke_test(runtime, "mlops-staging-churn-model", "a,b\n1,2\n")

@@ -16,6 +16,7 @@ from pipelines.definitions.clarify import analysis_configs, dataset_columns
 from pipelines.definitions.settings import settings_for_stack
 from pipelines.definitions.templates import clarify_image, render_definition
 from pipelines.local_run import LocalTrainingRun
+from tests.helpers import outputs_of
 
 CHECK_FILES = {DATA_BIAS_STEP: "data-bias", MODEL_BIAS_STEP: "model-bias", EXPLAINABILITY_STEP: "explainability"}
 

@@ -14,14 +14,14 @@ from typing import Any
 import pytest
 
 from infra.plan.evaluate import evaluate_stack
-from kernel import StackConfig, load_stack_file
+from kernel import StackConfig
 from kernel.plan import Plan
 from kernel.projects import Project
 from pipelines.definitions.drift import compile_drift_definition
 from pipelines.definitions.settings import drift_settings, settings_for_stack
 from pipelines.definitions.templates import render_definition
 from pipelines.definitions.training import definition_of
-from tests.helpers import shipped_settings, write_stack
+from tests.helpers import load_view, outputs_of, shipped_settings, write_stack
 from tests.pipelines.conftest import refusing_aws
 
 
@@ -110,7 +110,7 @@ def test_parameters_default_to_the_stack_config(
         assert defaults["MetricThreshold"] == training.metric_threshold
         assert defaults["ModelApprovalStatus"] == "PendingManualApproval"
         assert defaults["DataSource"] == "csv"
-        assert defaults["InputData"].startswith("s3://mlops-dev-raw-"), stack
+        assert defaults["InputData"].startswith("s3://mlops-dev-churn-raw-"), stack
 
 
 def test_every_job_is_in_the_vpc_encrypted_and_uses_the_jobs_role(
@@ -156,7 +156,7 @@ def test_spot_training_and_checkpoints_follow_config(compiled: dict[str, dict[st
     uri = dev["CheckpointConfig"]["S3Uri"]
     assert uri["Std:Join"]["Values"][1] == {"Get": "Execution.PipelineExecutionId"}
     assert (
-        uri["Std:Join"]["Values"][0].startswith("s3://mlops-dev-artifacts-")
+        uri["Std:Join"]["Values"][0].startswith("s3://mlops-dev-churn-artifacts-")
         and "checkpoints" in uri["Std:Join"]["Values"]
     )
     assert "CheckpointConfig" not in prod and "MaxWaitTimeInSeconds" not in prod["StoppingCondition"]
@@ -199,9 +199,9 @@ def test_registration_targets_the_environment_group(
         register = steps_of(definition)["RegisterModel"]
         assert register["Type"] == "RegisterModel"
         args = register["Arguments"]
-        assert args["ModelPackageGroupName"] == outputs_of(plans["dev"])["model_package_group"] == "mlops-dev-churn", (
-            stack
-        )
+        assert (
+            args["ModelPackageGroupName"] == outputs_of(plans["dev"])["model_package_group"] == "mlops-dev-churn-model"
+        ), stack
         assert args["ModelApprovalStatus"] == {"Get": "Parameters.ModelApprovalStatus"}
         assert "evaluation.json" in json.dumps(args["ModelMetrics"]["ModelQuality"])
         assert "baseline.json" in json.dumps(args["DriftCheckBaselines"]["ModelDataQuality"])
@@ -221,10 +221,10 @@ def test_pipeline_resource_uses_the_pipeline_role(plan: Plan, stack: str) -> Non
     if stack == "dev":
         (pipeline,) = pipelines
         assert pipeline.inputs["roleArn"] == outputs_of(plan)["role_arns"]["pipeline"]
-        assert pipeline.inputs["pipelineName"] == f"mlops-{stack}-training"
+        assert pipeline.inputs["pipelineName"] == f"mlops-{stack}-churn-training"
     else:
         assert pipelines == [], "models are trained in dev only; nothing here would use a training pipeline"
-    code = plan.of_type("aws:s3/bucketObjectv2:BucketObjectv2")  # the drift job's code, everywhere
+    code = plan.of_project("churn").of_type("aws:s3/bucketObjectv2:BucketObjectv2")  # the drift job's, everywhere
     assert code and all(o.inputs["serverSideEncryption"] == "aws:kms" for o in code)
     assert all(o.inputs["kmsKeyId"] == outputs_of(plan)["key_arns"]["models"] for o in code)
 
@@ -234,13 +234,15 @@ def test_drift_plan_carries_exactly_what_the_sdk_compiles(
 ) -> None:
     settings = copy.deepcopy(shipped_settings(project_root, "prod"))
     settings["mlops:serving"]["modelPackageArn"] = (
-        "arn:aws:sagemaker:eu-west-1:111111111111:model-package/mlops-dev-churn/3"
+        "arn:aws:sagemaker:eu-west-1:111111111111:model-package/mlops-dev-churn-model/3"
     )
     write_stack(tmp_path, "prod", settings)
     plan = evaluate_stack("prod", tmp_path)
-    config = load_stack_file(tmp_path / "Pulumi.prod.yaml")
+    config = load_view(tmp_path / "Pulumi.prod.yaml")
     (drift,) = [
-        p for p in plan.of_type("aws:sagemaker/pipeline:Pipeline") if p.inputs["pipelineName"] == "mlops-prod-drift"
+        p
+        for p in plan.of_type("aws:sagemaker/pipeline:Pipeline")
+        if p.inputs["pipelineName"] == "mlops-prod-churn-drift"
     ]
     outputs = outputs_of(plan)
     values = {

@@ -81,7 +81,7 @@ def test_reads_sagemaker_capture_files(
     drift: Any, training_run: LocalTrainingRun, traffic: pd.DataFrame, tmp_path: Path, churn: Any
 ) -> None:
     features = churn.features
-    capture = tmp_path / "capture" / "mlops-dev-churn" / "primary" / "2026" / "11" / "23"
+    capture = tmp_path / "capture" / "mlops-dev-churn-model" / "primary" / "2026" / "11" / "23"
     capture.mkdir(parents=True)
     lines = []
     for start in range(0, 600, 100):
@@ -102,10 +102,10 @@ def test_publishes_per_feature_metrics(
 ) -> None:
     report = drift.detect(baseline(training_run), shifted(traffic), psi_threshold=0.2, p_value=0.01, spec=churn)
     with mock_aws():
-        drift.publish(report, "mlops-dev-churn", "eu-west-1")
+        drift.publish(report, "mlops-dev-churn-model", "eu-west-1")
         cloudwatch = boto3.client("cloudwatch", region_name="eu-west-1")
         metrics = cloudwatch.list_metrics(Namespace="mlops/drift")["Metrics"]
     names = {(m["MetricName"], tuple(sorted((d["Name"], d["Value"]) for d in m["Dimensions"]))) for m in metrics}
-    assert ("DriftedFeatures", (("Endpoint", "mlops-dev-churn"),)) in names
-    assert ("PSI", (("Endpoint", "mlops-dev-churn"), ("Feature", "contract"))) in names
+    assert ("DriftedFeatures", (("Endpoint", "mlops-dev-churn-model"),)) in names
+    assert ("PSI", (("Endpoint", "mlops-dev-churn-model"), ("Feature", "contract"))) in names
     assert len(names) == 1 + len(churn.features)

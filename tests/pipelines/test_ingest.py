@@ -14,7 +14,8 @@ import pytest
 from botocore.exceptions import ClientError, ConnectionClosedError
 from botocore.stub import Stubber
 
-from kernel.feature_schema import FeatureGroupSchema, load_schemas
+from kernel.feature_schema import FeatureGroupSchema
+from kernel.projects import load_project
 from pipelines.aws_retry import RetryPolicy
 from pipelines.features.ingest import (
     IngestionError,
@@ -24,13 +25,14 @@ from pipelines.features.ingest import (
     get_record,
     ingest,
 )
+from tests.helpers import FIXTURE_STACKS
 
-GROUP = "mlops-dev-customer-churn"
+GROUP = "mlops-dev-churn-customer-churn"
 
 
 @pytest.fixture(scope="module")
 def schema() -> FeatureGroupSchema:
-    return load_schemas()[0]
+    return load_project(FIXTURE_STACKS, "churn").schema
 
 
 @pytest.fixture

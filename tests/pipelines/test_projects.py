@@ -247,7 +247,7 @@ def test_smoke_accepts_a_regressors_values_and_refuses_non_finite_ones() -> None
     result = smoke_test(Runtime("412.5\n1830.25"), "mlops-staging-claims", payload, "regressor")
     assert result.scores == [412.5, 1830.25]
     with pytest.raises(LifecycleError, match="scores outside"):
-        smoke_test(Runtime("412.5\n1830.25"), "mlops-staging-churn", payload, "classifier")
+        smoke_test(Runtime("412.5\n1830.25"), "mlops-staging-churn-model", payload, "classifier")
     with pytest.raises(LifecycleError, match="not finite"):
         smoke_test(Runtime("412.5\nnan"), "mlops-staging-claims", payload, "regressor")
 
@@ -308,3 +308,20 @@ def test_each_project_stages_its_code_under_its_own_prefix(shipped: dict[str, Pr
     assert code_prefix(churn) != code_prefix(claims), "the spec is part of the content hash"
     assert code_prefix(churn) == code_prefix(shipped["churn"].spec()), "deterministic"
     assert code_prefix(dataclasses.replace(churn, numeric=churn.numeric[:-1])) != code_prefix(churn)
+
+
+def test_no_project_is_written_into_the_pipeline_code(shipped: dict[str, Project]) -> None:
+    """Every project-specific name reaches pipelines/ through the spec: none is a literal in its code."""
+    import ast
+
+    names = set()
+    for project in shipped.values():
+        spec = project.spec()
+        names |= {project.name, spec.feature_group, spec.label, spec.identifier, spec.sensitive or ""}
+    names.discard("")
+    found = []
+    for path in sorted((PROJECT_ROOT / "pipelines").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                found += [(str(path.relative_to(PROJECT_ROOT)), name) for name in names if name in node.value]
+    assert found == []

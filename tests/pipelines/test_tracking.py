@@ -15,6 +15,7 @@ from kernel.projects import Project
 from pipelines.definitions.settings import experiment_name, settings_for_stack
 from pipelines.definitions.templates import distribution_image, render_definition
 from pipelines.local_run import LocalTrainingRun, run_step
+from tests.helpers import outputs_of
 
 
 def tracked_run(run: LocalTrainingRun) -> Any:

@@ -18,8 +18,26 @@ from policies.registry import all_rules
 from tests.cli.test_cli import run
 
 
-def test_shipped_stacks_pass_every_rule(plan: Plan, config: StackConfig) -> None:
-    assert check_plan(plan, config) == []
+def test_shipped_stacks_pass_every_rule(
+    plan: Plan, stack: str, platform_configs: dict[str, StackConfig], configs: dict[str, StackConfig]
+) -> None:
+    """Each stack of the environment passes with its own view: the platform's, and churn's."""
+    assert check_plan(plan, platform_configs[stack], {"churn": configs[stack]}) == []
+
+
+def test_each_stack_is_judged_by_its_own_budget(
+    plans: dict[str, Plan], platform_configs: dict[str, StackConfig], configs: dict[str, StackConfig]
+) -> None:
+    """A project's idle cost counts against the project's budget, not the platform's (and not the sum)."""
+    import dataclasses
+
+    churn = configs["prod"]
+    tight = churn.model_copy(update={"cost": churn.cost.model_copy(update={"monthly_budget_usd": 100.0})})
+    found = check_plan(plans["prod"], platform_configs["prod"], {"churn": tight})
+    assert [(v.rule.id, v.message.split(" exceeds")[0]) for v in found] == [
+        ("cost-idle-within-budget", "idle cost $690.10/month")
+    ], [dataclasses.asdict(v.rule)["id"] for v in found]
+    assert "the prod budget of $100.00" in found[0].message
 
 
 def test_enforcement_is_advisory_in_dev_and_mandatory_in_prod() -> None:
@@ -72,13 +90,22 @@ def test_crossguard_policies_report_what_the_offline_check_finds(plans: dict[str
         rotation.validate(args, lambda message, urn: reported.append((message, urn)))  # type: ignore[misc, union-attr]
     assert reported == [("key rotation is off. Fix: Set enable_key_rotation=True on the key.", key.urn)]
     trail_rule = by_name["cloudtrail-validated-encrypted"]
-    without_trail = [_policy_resource(r) for r in plan.resources if r.type != "aws:cloudtrail/trail:Trail"]
+    platform = plan.of_project(None).resources  # CrossGuard sees one stack: the platform's `pulumi up`
+    without_trail = [_policy_resource(r) for r in platform if r.type != "aws:cloudtrail/trail:Trail"]
     stack_reports: list[tuple[str, str | None]] = []
     trail_rule.validate(
         StackValidationArgs(without_trail, config["cloudtrail-validated-encrypted"]),
         lambda m, u: stack_reports.append((m, u)),
     )  # type: ignore[misc, union-attr]
     assert stack_reports and stack_reports[0][0].startswith("the stack has no CloudTrail trail")
+    project_reports: list[tuple[str, str | None]] = []
+    trail_rule.validate(
+        StackValidationArgs(
+            [_policy_resource(r) for r in plan.of_project("churn").resources], config["cloudtrail-validated-encrypted"]
+        ),
+        lambda m, u: project_reports.append((m, u)),
+    )  # type: ignore[misc, union-attr]
+    assert project_reports == [], "churn's stack (told apart by its project tag) is audited by the platform's trail"
 
 
 def test_cli_check_exits_non_zero_on_a_mandatory_violation(
@@ -99,3 +126,16 @@ def test_cli_check_exits_non_zero_on_a_mandatory_violation(
     assert failed.returncode == 1
     assert "feature-store-kms" in failed.stdout and "online store is not KMS-encrypted" in failed.stdout
     assert "Traceback" not in failed.stderr
+
+
+def test_crossguard_judges_a_project_stack_with_the_project_view() -> None:
+    """CrossGuard names no stack: the pack tells a project's stack by its resources' `project` tag."""
+    from policies.crossguard import _context, ml_project
+
+    assert ml_project([{"tags": {"project": "churn"}}, {"tags": {"project": "churn"}}, {}]) == "churn"
+    assert ml_project([{"tags": {"project": "platform"}}, {"name": "untagged"}]) is None
+    project = _context({"environment": "prod"}, "churn")
+    platform = _context({"environment": "prod"}, None)
+    assert (project.program, project.config.project) == ("project", "churn")
+    assert (platform.program, platform.config.project) == ("platform", None)
+    assert project.config.serving.min_instances >= 2, "churn's prod serving, from its project file"

@@ -1,0 +1,1 @@
+"""The platform program (one stack per environment): `pulumi up` and `mlops plan` run its `__main__`."""
