@@ -17,6 +17,10 @@ import yaml
 from kernel.loader import PROJECT_KEYS, PROJECT_PERSONAS
 from kernel.projects import PROJECT_FILE, PROJECTS_DIR
 
+PROJECT_STACK_NAMESPACES = ("github:",)
+"""Keys a view may hold that belong to the project's own stack file (`projects/Pulumi.<project>-<env>.yaml`):
+its secrets, such as `github:dispatchToken`."""
+
 
 def combined_view(root: Path, stack: str, project: str) -> dict[str, Any]:
     """Stack `stack`'s `config:` mapping completed by `project`'s sections for its environment (YAML data)."""
@@ -54,8 +58,13 @@ def write_view(root: Path, stack: str, view: dict[str, Any], project: str, sourc
             **identity,
             "personas": {key: value for key, value in personas.items() if key not in PROJECT_PERSONAS},
         }
+    own = {key: platform.pop(key) for key in list(platform) if key.startswith(PROJECT_STACK_NAMESPACES)}
     path = root / f"Pulumi.{stack}.yaml"
     path.write_text(yaml.safe_dump({"config": platform}, sort_keys=False), encoding="utf-8")
+    if own:
+        (root / PROJECTS_DIR).mkdir(exist_ok=True)
+        project_stack_file = root / PROJECTS_DIR / f"Pulumi.{project}-{stack}.yaml"
+        project_stack_file.write_text(yaml.safe_dump({"config": own}, sort_keys=False), encoding="utf-8")
     folder = root / PROJECTS_DIR / project
     if not folder.is_dir():
         shutil.copytree(source / PROJECTS_DIR / project, folder)

@@ -12,8 +12,9 @@ from collections.abc import Collection
 from pathlib import Path
 
 from kernel.errors import ConfigError, Problem
-from kernel.loader import load_stack_file, missing_stack_file, stack_file, stack_names
+from kernel.loader import load_stack_file, missing_stack_file, parse_settings, read_stack_file, stack_file, stack_names
 from kernel.models import NAMESPACE, StackConfig
+from kernel.projects import load_project, project_names
 from kernel.types import ENVIRONMENTS
 
 
@@ -83,7 +84,10 @@ def project_problems(configs: dict[str, StackConfig], unreadable: Collection[str
 
 
 def check_project(stack: str, root: Path) -> StackConfig:
-    """Validate `stack`'s file and its place in the project; raises `ConfigError` naming file and key."""
+    """Validate `stack`'s file, its place in the repository and every project's view of it.
+
+    Raises `ConfigError` naming the file (the stack's or a project's) and the key; returns the platform's view.
+    """
     check_stack_name(stack, root)
     config = load_stack_file(stack_file(stack, root))
     configs = {stack: config}
@@ -97,4 +101,7 @@ def check_project(stack: str, root: Path) -> StackConfig:
     found = project_problems(configs, unreadable).get(stack)
     if found:
         raise ConfigError(stack_file(stack, root).name, found)
+    values = read_stack_file(stack_file(stack, root))
+    for name in project_names(root):  # each project's view of this stack: what its program runs on
+        parse_settings(values, stack_file(stack, root).name, load_project(root, name))
     return config

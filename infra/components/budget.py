@@ -1,4 +1,7 @@
-"""The environment's monthly budget: actual and forecast alerts to the alerts topic, tags for allocation."""
+"""Monthly budgets, the environment's and each project's: actual and forecast alerts to the alerts topic.
+
+Cost allocation tags are activated once, by the platform: a project's spend is allocated by its `project` tag.
+"""
 
 from __future__ import annotations
 
@@ -24,8 +27,18 @@ class BudgetArgs:
     """Tag keys to activate for cost allocation (empty in member accounts of an organisation)."""
 
 
+def budget_filter(naming: Naming) -> str:
+    """What a budget counts, as an AWS Budgets `TagKeyValue` filter (`user:<tag key>$<value>`).
+
+    The platform's budget counts the environment's spend (its account's whole environment), a project's its own.
+    """
+    if naming.project:
+        return f"user:project${naming.project}"
+    return f"user:environment${naming.environment}"
+
+
 class Budget(pulumi.ComponentResource):
-    """A cost budget filtered to this environment's tag, alerting on actual and forecast spend."""
+    """A cost budget of the environment (the platform's) or of one project, alerting on actual and forecast spend."""
 
     def __init__(self, name: str, args: BudgetArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mlops:cost:Budget", name, None, opts)
@@ -41,7 +54,7 @@ class Budget(pulumi.ComponentResource):
             limit_amount=f"{args.monthly_usd:.2f}",
             limit_unit="USD",
             time_unit="MONTHLY",
-            cost_filters=[{"name": "TagKeyValue", "values": [f"user:environment${args.naming.environment}"]}],
+            cost_filters=[{"name": "TagKeyValue", "values": [budget_filter(args.naming)]}],
             notifications=[
                 {
                     "comparison_operator": "GREATER_THAN",

@@ -45,13 +45,23 @@ DEPLOYER_KEY_USE = ["kms:GenerateDataKey", "kms:Decrypt", "kms:Encrypt", "kms:De
 DEPLOYER_VIA_SERVICES: dict[KeyPurpose, tuple[str, ...]] = {
     "models": ("s3", "sagemaker"),
     "data": ("sagemaker",),
-    "alerts": ("events", "secretsmanager"),
 }
 """Where `pulumi up` uses a key, only through that service: uploads of the staged step code into
 the artifacts bucket (models, S3 user guide: PutObject with SSE-KMS needs kms:GenerateDataKey),
 endpoint configurations (models, through SageMaker), the online store of a feature group (data,
-SageMaker developer guide: Feature Store KMS permissions), the promotion hook's connection secret
-(alerts, CloudFormation handlers of AWS::Events::Connection)."""
+SageMaker developer guide: Feature Store KMS permissions)."""
+CONNECTION_SERVICES = ("events", "secretsmanager")
+"""Where `pulumi up` uses the key of the promotion hook's connection secret (EventBridge keeps the secret in
+Secrets Manager: CloudFormation handlers of AWS::Events::Connection)."""
+
+CONNECTION_KEY_TAG = {"EventBridgeApiDestinations": "true"}
+"""EventBridge uses a customer managed key for a connection only when the key carries this tag (EventBridge user
+guide, "Encrypting EventBridge connection authorization with AWS KMS keys")."""
+
+
+def deployer_services(purpose: KeyPurpose, connection_key: KeyPurpose | None) -> tuple[str, ...]:
+    """The services through which the deployers use the key of `purpose`."""
+    return DEPLOYER_VIA_SERVICES.get(purpose, ()) + (CONNECTION_SERVICES if purpose == connection_key else ())
 
 
 @dataclass(frozen=True)
@@ -65,8 +75,11 @@ class EncryptionArgs:
     """Role ARNs allowed to use each key (and to create grants for AWS services acting for them)."""
     reader_accounts: Sequence[str] = ()
     """Accounts that deploy models trained here: they may decrypt model artifacts through S3 only."""
+    connection_key: KeyPurpose | None = None
+    """The key that encrypts the promotion hook's connection secret (a project's models key; None where no
+    connection is deployed, as in the platform): deployers also use it through `CONNECTION_SERVICES`."""
     connection_readers: Sequence[pulumi.Input[str]] = ()
-    """The preview role: EventBridge decrypts the promotion hook connection's parameters (alerts key)
+    """The preview role: EventBridge decrypts the promotion hook connection's parameters (connection key)
     with the caller's permission when `pulumi preview --refresh` describes it."""
     key_grantors: Mapping[KeyPurpose, Sequence[pulumi.Input[str]]] = field(default_factory=dict)
     """The deployers: they create grants for AWS resources (endpoints, feature groups) and use the key
@@ -104,7 +117,11 @@ class Encryption(pulumi.ComponentResource):
             key_usage="ENCRYPT_DECRYPT",
             customer_master_key_spec="SYMMETRIC_DEFAULT",
             policy=policy_json(*self._statements(purpose)),
-            tags={**self._args.tags, "purpose": purpose},
+            tags={
+                **self._args.tags,
+                "purpose": purpose,
+                **(CONNECTION_KEY_TAG if purpose == self._args.connection_key else {}),
+            },
             opts=pulumi.ResourceOptions(parent=self),
         )
         aws.kms.Alias(
@@ -138,9 +155,10 @@ class Encryption(pulumi.ComponentResource):
                     conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
                 )
             )
-        if purpose in DEPLOYER_VIA_SERVICES:
-            statements += _account_use_through_services(naming, DEPLOYER_VIA_SERVICES[purpose])
-        if purpose == "alerts" and self._args.connection_readers:
+        services = deployer_services(purpose, self._args.connection_key)
+        if services:
+            statements += _account_use_through_services(naming, services)
+        if purpose == self._args.connection_key and self._args.connection_readers:
             statements.append(
                 Statement(
                     sid="ConnectionReadersDecryptViaEvents",

@@ -319,12 +319,13 @@ class Monitoring(pulumi.ComponentResource):
         args = self._args
         if args.training_pipeline_arn is None:
             return
+        model = "-".join(filter(None, (args.naming.project, args.model_name)))
         forwarded = {
-            "retrain-on-forwarded-drift": (
-                "Drift alarms",
-                forwarded_drift_pattern(accounts, "-".join(filter(None, (args.naming.project, args.model_name)))),
+            "retrain-on-forwarded-drift": ("Drift alarms", forwarded_drift_pattern(accounts, model)),
+            "retrain-on-forwarded-violations": (
+                "Model Monitor violations",
+                forwarded_violation_pattern(accounts, model),
             ),
-            "retrain-on-forwarded-violations": ("Model Monitor violations", forwarded_violation_pattern(accounts)),
         }  # each serving environment sends one or the other, by its monitoring.backend
         for purpose, (what, pattern) in forwarded.items():
             rule = aws.cloudwatch.EventRule(
@@ -390,39 +391,53 @@ def forwarded_drift_pattern(accounts: Sequence[str], model_name: str) -> dict[st
     }
 
 
-def forwarded_violation_pattern(accounts: Sequence[str]) -> dict[str, Any]:
-    """The Model Monitor executions with violations of the serving accounts, as they arrive on dev's bus."""
+def forwarded_violation_pattern(accounts: Sequence[str], model_name: str) -> dict[str, Any]:
+    """One model's Model Monitor executions with violations in the serving accounts, as they arrive on dev's bus.
+
+    Every project's rule sits on the same bus: the schedule's name (`<prefix>-<env>-<project>-<model>-data-quality`)
+    keeps another project's violations from retraining this one's model (project names have no hyphen).
+    """
     return {
         "source": ["aws.sagemaker"],
         "detail-type": [MODEL_MONITOR_EVENT],
         "account": sorted(accounts),
-        "detail": {"MonitoringExecutionStatus": ["CompletedWithViolations"]},
+        "detail": {
+            "MonitoringScheduleName": [{"suffix": f"-{model_name}-data-quality"}],
+            "MonitoringExecutionStatus": ["CompletedWithViolations"],
+        },
     }
 
 
-def forwarded_drift_bus_policy(
-    name: str, naming: Naming, accounts: Sequence[str], opts: pulumi.ResourceOptions | None = None
-) -> aws.cloudwatch.EventBusPolicy:
+class ForwardedDriftBus(pulumi.ComponentResource):
     """Dev's default event bus accepts events from the serving accounts only (one policy per bus: the platform's).
 
     Each project's rules on that bus then start its own training pipeline on its own model's drift.
     """
-    bus_arn = f"arn:aws:events:{naming.region}:{naming.account_id}:event-bus/default"
-    policy = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "ServingAccountsForwardDrift",
-                "Effect": "Allow",
-                "Principal": {"AWS": [f"arn:aws:iam::{reader}:root" for reader in accounts]},
-                "Action": "events:PutEvents",
-                "Resource": bus_arn,
-            }
-        ],
-    }
-    return aws.cloudwatch.EventBusPolicy(
-        name, event_bus_name="default", policy=json.dumps(policy, sort_keys=True), opts=opts
-    )
+
+    def __init__(
+        self, name: str, naming: Naming, accounts: Sequence[str], opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("mlops:monitoring:ForwardedDriftBus", name, None, opts)
+        bus_arn = f"arn:aws:events:{naming.region}:{naming.account_id}:event-bus/default"
+        policy = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "ServingAccountsForwardDrift",
+                    "Effect": "Allow",
+                    "Principal": {"AWS": [f"arn:aws:iam::{reader}:root" for reader in accounts]},
+                    "Action": "events:PutEvents",
+                    "Resource": bus_arn,
+                }
+            ],
+        }
+        self.policy = aws.cloudwatch.EventBusPolicy(
+            f"{name}-policy",
+            event_bus_name="default",
+            policy=json.dumps(policy, sort_keys=True),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.register_outputs({})
 
 
 def _alarm_pattern(alarm: aws.cloudwatch.MetricAlarm) -> pulumi.Output[dict[str, Any]]:

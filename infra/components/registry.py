@@ -137,7 +137,7 @@ class Registry(pulumi.ComponentResource):
         connection = aws.cloudwatch.EventConnection(
             f"{name}-github",
             name=args.naming.resource("github-dispatch"),
-            description="GitHub API token for repository_dispatch, encrypted with the alerts key",
+            description="GitHub API token for repository_dispatch, encrypted with the project's models key",
             authorization_type="API_KEY",
             auth_parameters={
                 "api_key": {
@@ -174,8 +174,10 @@ class Registry(pulumi.ComponentResource):
             http_target={"header_parameters": {"Accept": "application/vnd.github+json"}},
             input_transformer={
                 "input_paths": {"package": "$.detail.ModelPackageArn"},
+                # promote-model reads the project from the payload: one repository serves every project
                 "input_template": (
-                    '{"event_type": "model-package-approved", "client_payload": {"package_arn": <package>}}'
+                    '{"event_type": "model-package-approved", "client_payload": {"package_arn": <package>, '
+                    f'"project": "{args.naming.project or ""}"}}}}'
                 ),
             },
             retry_policy={"maximum_event_age_in_seconds": 3600, "maximum_retry_attempts": 10},

@@ -31,6 +31,14 @@ limit), so `access-logs` uses AES256; it holds request metadata, never data."""
 ABORT_INCOMPLETE_UPLOADS_DAYS = 7
 
 
+def log_prefix(naming: Naming, purpose: str) -> str:
+    """Where a bucket's access logs go in the platform's access-logs bucket.
+
+    A project's go under its own name, so two projects' `raw` buckets never share a prefix.
+    """
+    return f"{naming.project}/{purpose}/" if naming.project else f"{purpose}/"
+
+
 @dataclass(frozen=True)
 class StorageArgs:
     """Inputs of `Storage`."""
@@ -140,7 +148,7 @@ class Storage(pulumi.ComponentResource):
                 f"{logical}-logging",
                 bucket=bucket.id,
                 target_bucket=log_target,
-                target_prefix=f"{purpose}/",
+                target_prefix=log_prefix(self._args.naming, purpose),
                 opts=child,
             )
         aws.s3.BucketLifecycleConfiguration(

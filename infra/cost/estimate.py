@@ -358,7 +358,7 @@ class _Pricer:
         expected = config.cost.expected
         if config.project is not None:  # the platform's own view serves and runs no jobs: its projects do
             self.serving_shape(config)
-        self.monitoring(expected.monitoring_job_minutes)
+            self.monitoring(expected.monitoring_job_minutes)
         if self.data_events:
             self.add(
                 "audit",

@@ -60,7 +60,7 @@ class Arns:
 
         The environment's, and the project's for a project (ABAC where an ARN has no name to scope).
         """
-        conditions = {f"aws:{kind}/environment": self.naming.environment}
+        conditions: dict[str, str] = {f"aws:{kind}/environment": self.naming.environment}
         if self.naming.project:
             conditions[f"aws:{kind}/project"] = self.naming.project
         return conditions

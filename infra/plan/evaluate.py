@@ -110,7 +110,7 @@ def evaluate_stack(
             root,
             PROJECT_PROGRAM,
             project_stack(project.name, stack),
-            {},
+            _project_stack_values(root, project_stack(project.name, stack)),
             config.account_id,
             config.region,
             project.name,
@@ -148,8 +148,22 @@ def _evaluate(  # noqa: PLR0917 - one call site per program, all arguments by po
         settings.ROOT.set(None)  # set_mocks made a root stack; run_in_stack makes the one exports go to
         settings.SETTINGS.root_directory = str(root if program == PLATFORM_PROGRAM else root / PROJECTS_DIR)
         set_all_config({key: value for key, value in values.items() if value is not None})
-        _sync_await(run_in_stack(lambda: runpy.run_path(str(PROGRAM_DIRS[program]), run_name="__main__")))
+        _sync_await(run_in_stack(lambda: _run_program(PROGRAM_DIRS[program])))
     return monitor
+
+
+def _run_program(program_dir: Path) -> None:
+    """Run a program's `__main__.py` as Pulumi would (its module globals are discarded)."""
+    runpy.run_path(str(program_dir), run_name="__main__")
+
+
+def _project_stack_values(root: Path, stack: str) -> dict[str, Any]:
+    """A project stack's own settings, such as its secret `github:dispatchToken`; none when it has no file.
+
+    Pulumi reads them from `projects/Pulumi.<project>-<env>.yaml`, beside `projects/Pulumi.yaml`.
+    """
+    path = root / PROJECTS_DIR / f"Pulumi.{stack}.yaml"
+    return read_stack_file(path) if path.is_file() else {}
 
 
 def _options(request: Any) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from infra.components.encryption import Encryption, EncryptionArgs
 from infra.components.endpoint import SERVERLESS_MODEL
 from infra.components.identity import PLATFORM_ROLES, Identity, IdentityArgs
 from infra.components.log_groups import SageMakerLogs, SageMakerLogsArgs
-from infra.components.monitoring import forwarded_drift_bus_policy
+from infra.components.monitoring import ForwardedDriftBus
 from infra.components.network import Network, NetworkArgs
 from infra.components.storage import Storage, StorageArgs
 from infra.iam.arns import Arns
@@ -126,7 +126,7 @@ sagemaker_logs = SageMakerLogs(
     ),
 )
 if trains_here and config.registry.reader_accounts:
-    forwarded_drift_bus_policy("forwarded-drift", naming, config.registry.reader_accounts)
+    ForwardedDriftBus("forwarded-drift", naming, config.registry.reader_accounts)
 budget = Budget(
     "budget",
     BudgetArgs(

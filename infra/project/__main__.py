@@ -54,14 +54,17 @@ naming = Naming(config.name_prefix, config.environment, config.account_id, confi
 tags = mandatory_tags(config, team=project.file.team)
 platform = pulumi.StackReference(platform_stack_reference(environment))
 opts = pulumi.ResourceOptions()
-subnet_ids = [
-    platform.get_output("subnet_ids").apply(lambda ids, i=i: ids[i])
-    for i in range(
-        len(config.network.availability_zones)
-        if config.network.existing_vpc is None
-        else len(config.network.existing_vpc.private_subnet_ids)
-    )
-]
+
+
+def _nth(index: int) -> pulumi.Output[str]:
+    """The platform's `index`-th private subnet (components take a list of subnet ids, one per zone)."""
+    return platform.get_output("subnet_ids").apply(lambda ids: str(ids[index]))
+
+
+zones = (
+    config.network.existing_vpc.private_subnet_ids if config.network.existing_vpc else config.network.availability_zones
+)
+subnet_ids = [_nth(index) for index in range(len(zones))]
 security_group_ids = [platform.get_output("workload_security_group_id")]
 alerts_topic_arn = platform.get_output("alerts_topic_arn")
 access_log_bucket = platform.get_output("bucket_names").apply(lambda names: names["access-logs"])
@@ -116,6 +119,7 @@ encryption = Encryption(
         tags=tags,
         deletion_window_days=config.encryption.deletion_window_days,
         reader_accounts=config.registry.reader_accounts,
+        connection_key="models",
         connection_readers=[roles["github-preview"]],
         key_users={purpose: [roles[r] for r in users if r in roles] for purpose, users in KEY_USERS.items()},
         key_grantors={purpose: [roles["github-deploy"]] for purpose in ("data", "models")},

@@ -36,14 +36,19 @@ def test_no_workflow_pushes_to_main() -> None:
 
 
 def test_every_pulumi_up_applies_the_policy_pack() -> None:
-    ups = 0
+    ups: dict[str, int] = {}
     for name, workflow in workflows().items():
         for step in steps(workflow):
             if step.get("uses", "").startswith("pulumi/actions@") and step["with"]["command"] == "up":
-                ups += 1
-                assert step["with"]["policyPacks"] == "policies", (name, step)
-                assert step["with"]["policyPackConfigs"] == "policies/config/${{ inputs.stack }}.json", (name, step)
-    assert ups == 2, "the deploy and its rollback"
+                ups[name] = ups.get(name, 0) + 1
+                # a project's `pulumi up` runs in projects/: the action resolves pack paths from its work-dir
+                base = "../" if step["with"].get("work-dir") == "projects" else ""
+                assert step["with"]["policyPacks"] == f"{base}policies", (name, step)
+                expected = f"{base}policies/config/${{{{ inputs.stack }}}}.json"
+                assert step["with"]["policyPackConfigs"] == expected, (name, step)
+    assert ups == {"deploy-stack.yml": 1, "deploy-project.yml": 2}, (
+        "the platform's deploy; a project's and its rollback"
+    )
 
 
 def test_an_approval_is_proposed_as_a_pull_request_and_deployed_on_merge() -> None:
@@ -52,26 +57,29 @@ def test_an_approval_is_proposed_as_a_pull_request_and_deployed_on_merge() -> No
     promote = flows["promote-model.yml"]["jobs"]["staging"]
     assert promote["uses"] == "./.github/workflows/propose-promotion.yml"
     assert promote["with"]["stack"] == "staging"
+    assert "client_payload.project" in promote["with"]["project"], "the approval event names its project"
     (propose,) = flows["propose-promotion.yml"]["jobs"].values()
-    assert propose["environment"] == "${{ inputs.stack }}", "the environment's reviewers see the proposal"
+    assert propose["environment"] == "${{ inputs.stack }}-${{ inputs.project }}", "the team's reviewers see it"
     script = "\n".join(step.get("run", "") for step in propose["steps"])
-    assert 'branch="promote/$STACK"' in script and 'gh pr create --head "$branch" --base main' in script
-    assert "mlops model promote" in script, "only an approved, lineage-stamped package is proposed"
+    assert 'branch="promote/$PROJECT-$STACK"' in script and 'gh pr create --head "$branch" --base main' in script
+    assert "mlops model promote" in script and '--project "$PROJECT"' in script, "only an approved package"
     deploy = flows["deploy.yml"]
     assert deploy[True]["push"]["branches"] == ["main"]  # YAML 1.1 reads the `on` key as True
     assert deploy["jobs"]["propose-prod"]["needs"] == "next-promotion"
     assert deploy["jobs"]["propose-prod"]["with"]["stack"] == "prod"
-    assert deploy["jobs"]["next-promotion"]["needs"] == "staging", "prod is proposed once staging serves it"
+    assert deploy["jobs"]["propose-prod"]["with"]["project"] == "${{ matrix.project }}"
+    assert deploy["jobs"]["next-promotion"]["needs"] == "projects-staging", "prod is proposed once staging serves it"
 
 
 def test_a_failed_smoke_test_restores_the_previous_pin() -> None:
-    (job,) = workflows()["deploy-stack.yml"]["jobs"].values()
+    (job,) = workflows()["deploy-project.yml"]["jobs"].values()
     by_id = {step.get("id"): step for step in job["steps"] if step.get("id")}
-    assert by_id["smoke"]["run"] == '.venv/bin/mlops model smoke --stack "$STACK"'
+    assert by_id["smoke"]["run"] == '.venv/bin/mlops model smoke --stack "$STACK" --project "$PROJECT"'
     assert "steps.smoke.outcome == 'failure'" in by_id["restore"]["if"]
-    assert by_id["restore"]["run"] == 'git show "HEAD^:Pulumi.$STACK.yaml" > "Pulumi.$STACK.yaml"'
+    restore = 'git show "HEAD^:projects/$PROJECT/project.yaml" > "projects/$PROJECT/project.yaml"'
+    assert by_id["restore"]["run"] == restore, "the project's previous pin, in its own file"
     rollback = next(s for s in job["steps"] if "steps.restore.outcome" in s.get("if", "") and "uses" in s)
-    assert rollback["with"]["command"] == "up" and rollback["with"]["policyPacks"] == "policies"
+    assert rollback["with"]["command"] == "up" and rollback["with"]["policyPacks"] == "../policies"
 
 
 def test_next_promotion_names_the_package_staging_serves_and_prod_does_not(project: Path) -> None:

@@ -29,32 +29,40 @@ def _triggers(workflow: dict[str, Any]) -> set[str]:
     return set(on) if isinstance(on, dict) else set(as_list(on))
 
 
-def subjects_of_jobs(repo: str, stack: str) -> list[tuple[str, str, str]]:
-    """(workflow/job, role kind, subject) for every job step that asks `mlops ci role-arn`."""
+def subjects_of_jobs(repo: str, stack: str, project: str) -> list[tuple[str, str | None, str, str]]:
+    """(workflow/job, project or None, role kind, subject) for every job step that asks `mlops ci role-arn`.
+
+    A job that names a GitHub environment presents `environment:<stack>` (the platform's) or
+    `environment:<stack>-<project>` (a project's, whose name the workflow takes from its matrix or inputs).
+    """
     found = []
     for path in sorted(WORKFLOWS.glob("*.yml")):
         workflow = yaml.safe_load(path.read_text(encoding="utf-8"))
         for name, job in workflow.get("jobs", {}).items():
-            text = yaml.safe_dump(job.get("steps", []))
-            for kind in re.findall(r"role-arn --stack \S+ --kind (\w+)", text):
-                where = f"{path.name}/{name}"
+            text = yaml.safe_dump(job.get("steps", []), width=1_000_000)
+            for scoped, kind in re.findall(r"role-arn --stack \S+ (--project \S+ )?--kind (\w+)", text):
+                where, owner = f"{path.name}/{name}", project if scoped else None
                 if "environment" in job:
-                    found.append((where, KINDS[kind], f"{repo}:environment:{stack}"))
+                    environment = f"{stack}-{project}" if owner else stack
+                    assert str(job["environment"]).count("}-${{") == (1 if owner else 0), (where, job["environment"])
+                    found.append((where, owner, KINDS[kind], f"{repo}:environment:{environment}"))
                     continue
                 for trigger in _triggers(workflow):
                     subject = "pull_request" if trigger == "pull_request" else "ref:refs/heads/main"
                     assert trigger == "pull_request" or trigger in BRANCH_TRIGGERS, (where, trigger)
-                    found.append((where, KINDS[kind], f"{repo}:{subject}"))
+                    found.append((where, owner, KINDS[kind], f"{repo}:{subject}"))
     return found
 
 
 def test_every_ci_job_can_assume_its_role(plan: Plan, config: StackConfig, stack: str) -> None:
+    """The platform's jobs and each project's (here churn's) can assume the role they ask for, on every trigger."""
     repo = f"repo:{config.identity.github.org}/{config.identity.github.repo}"
-    roles = {r.inputs["tags"]["role-kind"]: r for r in plan.of_type("aws:iam/role:Role")}
-    jobs = subjects_of_jobs(repo, stack)
-    assert {kind for _, kind, _ in jobs} == set(KINDS.values())
-    assert any(where.startswith("drift-check") for where, _, _ in jobs)
-    for where, kind, subject in jobs:
-        (trust,) = statements(roles[kind], "assumeRolePolicy")
+    roles = {(r.ml_project, r.inputs["tags"]["role-kind"]): r for r in plan.of_type("aws:iam/role:Role")}
+    jobs = subjects_of_jobs(repo, stack, "churn")
+    assert {kind for _, _, kind, _ in jobs} == set(KINDS.values())
+    assert {owner for _, owner, _, _ in jobs} == {None, "churn"}, "platform and project jobs both assume roles"
+    assert any(where.startswith("drift-check") for where, _, _, _ in jobs)
+    for where, owner, kind, subject in jobs:
+        (trust,) = statements(roles[(owner, kind)], "assumeRolePolicy")
         trusted = as_list(trust["Condition"]["StringEquals"]["token.actions.githubusercontent.com:sub"])
         assert subject in trusted, f"{where} presents {subject}; {kind} trusts only {trusted}"

@@ -21,7 +21,7 @@ from kernel import ConfigError
 from kernel.stack_set import check_project
 from mlops.validation import validate_stacks
 from tests.cli.test_cli import run
-from tests.helpers import FIXTURE_STACKS, load_view, shipped_settings, write_stack
+from tests.helpers import FIXTURE_STACKS, load_view, shipped_settings, where, write_stack
 
 ZONES_OF_US_EAST_1 = ["us-east-1a", "us-east-1b", "us-east-1c", "us-east-1d", "us-east-1e", "us-east-1f"]
 """DescribeAvailabilityZones in us-east-1 (moto 5.2.5's table of what AWS answers)."""
@@ -97,8 +97,8 @@ def test_a_persona_from_another_account(tmp_path: Path, capsys: pytest.CaptureFi
     stacks["prod"]["mlops:identity"]["personas"]["modelApprovers"] = [staging_approver]
     (line,) = refusals(write_project(tmp_path, stacks), "prod", capsys)
     staging, prod = stacks["staging"]["mlops:accountId"], stacks["prod"]["mlops:accountId"]
-    assert line.startswith(
-        f"Pulumi.prod.yaml: mlops:identity.personas.modelApprovers[0]: is in account {staging}, "
+    assert line.startswith(  # a team persona: named in the project's file
+        f"{where('prod', 'mlops:identity.personas.modelApprovers[0]')}: is in account {staging}, "
         f"not this stack's account {prod}"
     )
 
@@ -150,7 +150,7 @@ def test_prod_without_model_approvers(tmp_path: Path, capsys: pytest.CaptureFixt
     stacks = fixture_project()
     del stacks["prod"]["mlops:identity"]["personas"]["modelApprovers"]
     (line,) = refusals(write_project(tmp_path, stacks), "prod", capsys)
-    assert line.startswith("Pulumi.prod.yaml: mlops:identity.personas.modelApprovers: prod needs at least one model")
+    assert line.startswith(f"{where('prod', 'mlops:identity.personas.modelApprovers')}: prod needs at least one model")
 
 
 def test_a_setting_under_the_wrong_namespace(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

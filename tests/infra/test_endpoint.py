@@ -55,7 +55,7 @@ def test_realtime_models_are_isolated_in_the_vpc(pinned: dict[str, Plan]) -> Non
         assert model["enableNetworkIsolation"] is True
         assert model["vpcConfig"]["subnets"] == outputs_of(plan)["subnet_ids"]
         assert model["executionRoleArn"] == outputs_of(plan)["role_arns"]["model"]
-        assert re.fullmatch(f"mlops-{stack}-churn-primary-v7-{DIGEST}", model["name"])
+        assert re.fullmatch(f"mlops-{stack}-churn-model-primary-v7-{DIGEST}", model["name"])
 
 
 def test_realtime_capture_is_encrypted_and_sampled_per_config(pinned: dict[str, Plan], configs: dict[str, Any]) -> None:
@@ -83,7 +83,7 @@ def test_dev_serverless_uses_none_of_the_features_sagemaker_excludes(pinned: dic
     model = one(plan, "aws:sagemaker/model:Model")
     assert "vpcConfig" not in model and model["enableNetworkIsolation"] is False
     assert variant["modelName"] == model["name"]
-    assert re.fullmatch(f"mlops-dev-churn-serverless-v7-{DIGEST}", model["name"])
+    assert re.fullmatch(f"mlops-dev-churn-model-serverless-v7-{DIGEST}", model["name"])
     assert not plan.of_type("aws:sagemaker/dataQualityJobDefinition:DataQualityJobDefinition")
     assert not plan.of_type("aws:appautoscaling/target:Target")
     assert "deploymentConfig" not in one(plan, "aws:sagemaker/endpoint:Endpoint")
@@ -104,11 +104,24 @@ def test_the_guardrails_exempt_only_devs_serverless_model(pinned: dict[str, Plan
     assert "sagemaker:CreateModel" not in by_sid["DenyJobsOutsideVpc"]["Action"]
     assert "sagemaker:CreateTrainingJob" in by_sid["DenyJobsOutsideVpc"]["Action"]
     assert by_sid["DenyMissingNetworkIsolationModels"]["NotResource"] == [exempt]
+    # The same exemption in the platform's boundary (every project role's ceiling) and in churn's own guardrails,
+    # which exempt churn's serverless models only, never another project's.
+    policies = {p.inputs["name"]: p for p in plan.of_type("aws:iam/policy:Policy")}
+    other_project = model_arn.replace("/mlops-dev-churn-", "/mlops-dev-fraud-")
+    for name in ("mlops-dev-boundary", "mlops-dev-churn-guardrails"):
+        sids = {s["Sid"]: s for s in statements(policies[name])}
+        for sid in ("DenyJobsOutsideVpcModels", "DenyMissingNetworkIsolationModels"):
+            (pattern,) = sids[sid]["NotResource"]
+            assert fnmatch.fnmatchcase(model_arn, pattern), (name, sid)
+            assert not fnmatch.fnmatchcase(model_arn.replace("-serverless-", "-primary-"), pattern), (name, sid)
+            if name != "mlops-dev-boundary":
+                assert not fnmatch.fnmatchcase(other_project, pattern), (name, sid)
     for stack in ("staging", "prod"):
-        (policy,) = [
-            p for p in pinned[stack].of_type("aws:iam/policy:Policy") if p.inputs["name"] == f"mlops-{stack}-guardrails"
-        ]
-        assert all("NotResource" not in statement for statement in statements(policy))
+        names = {f"mlops-{stack}-guardrails", f"mlops-{stack}-boundary", f"mlops-{stack}-churn-guardrails"}
+        found = [p for p in pinned[stack].of_type("aws:iam/policy:Policy") if p.inputs["name"] in names]
+        assert len(found) == len(names)
+        for policy in found:
+            assert all("NotResource" not in statement for statement in statements(policy)), policy.inputs["name"]
 
 
 @pytest.mark.parametrize(("stack", "routing"), [("staging", "LINEAR"), ("prod", "CANARY")])
@@ -126,9 +139,9 @@ def test_realtime_rolls_out_blue_green_with_alarm_rollback(
     assert traffic["type"] == routing and traffic["waitIntervalInSeconds"] == serving.rollout.wait_seconds
     alarms = {a.inputs["name"]: a.inputs for a in plan.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")}
     rollback = [a["alarmName"] for a in deployment["autoRollbackConfiguration"]["alarms"]]
-    assert sorted(rollback) == [f"mlops-{stack}-churn-error-rate", f"mlops-{stack}-churn-latency-p99"]
+    assert sorted(rollback) == [f"mlops-{stack}-churn-model-error-rate", f"mlops-{stack}-churn-model-latency-p99"]
     assert set(rollback) <= set(alarms)
-    latency = alarms[f"mlops-{stack}-churn-latency-p99"]
+    latency = alarms[f"mlops-{stack}-churn-model-latency-p99"]
     assert latency["threshold"] == configs[stack].monitoring.latency_p99_ms * 1000
     assert all(a["alarmActions"] == [outputs_of(plan)["alerts_topic_arn"]] for a in alarms.values())
 
@@ -207,7 +220,7 @@ def test_changing_a_setting_renames_the_endpoint_configuration(
     write_stack(tmp_path, "staging", settings)
     changed = one(evaluate_stack("staging", tmp_path), "aws:sagemaker/endpointConfiguration:EndpointConfiguration")
     original = one(pinned["staging"], "aws:sagemaker/endpointConfiguration:EndpointConfiguration")
-    assert changed["name"] != original["name"] and changed["name"].startswith("mlops-staging-churn-v7-")
+    assert changed["name"] != original["name"] and changed["name"].startswith("mlops-staging-churn-model-v7-")
 
 
 def test_shadow_variant_gets_a_share_of_traffic(tmp_path: Path, project_root: Path) -> None:
@@ -224,8 +237,8 @@ def test_shadow_variant_gets_a_share_of_traffic(tmp_path: Path, project_root: Pa
     assert shadow["variantName"] == "shadow" and shadow["initialVariantWeight"] == 0.2
     names = sorted(m.inputs["name"] for m in plan.of_type("aws:sagemaker/model:Model"))
     assert [name[: -len("-01234567")] for name in names] == [
-        "mlops-prod-churn-primary-v7",
-        "mlops-prod-churn-shadow-v8",
+        "mlops-prod-churn-model-primary-v7",
+        "mlops-prod-churn-model-shadow-v8",
     ]
 
 
@@ -267,12 +280,26 @@ def test_ab_challenger_answers_its_share(tmp_path: Path, project_root: Path) -> 
 
 def test_approvals_dispatch_the_promotion_workflow_when_a_token_is_set(tmp_path: Path, project_root: Path) -> None:
     settings = copy.deepcopy(shipped_settings(project_root, "dev"))
-    settings["github:dispatchToken"] = "ghp_not-a-real-token"
+    settings["github:dispatchToken"] = "ghp_not-a-real-token"  # the project's own stack file holds the secret
     write_stack(tmp_path, "dev", settings)
+    assert "dispatchToken" in (tmp_path / "projects" / "Pulumi.churn-dev.yaml").read_text()
     plan = evaluate_stack("dev", tmp_path)
     (connection,) = plan.of_type("aws:cloudwatch/eventConnection:EventConnection")
+    assert connection.ml_project == "churn"
     assert connection.inputs["authParameters"] == "[secret]", "the token never reaches the plan"
-    assert connection.inputs["kmsKeyIdentifier"] == outputs_of(plan)["key_arns"]["alerts"]
+    key_arn = outputs_of(plan)["key_arns"]["models"]  # the project's own key: the platform's keys serve no project
+    assert connection.inputs["kmsKeyIdentifier"] == key_arn
+    # EventBridge uses a customer managed key for a connection only when it is tagged so, and the creating
+    # principal uses it through Secrets Manager (EventBridge user guide, encryption-connections).
+    (key,) = [k for k in plan.of_project("churn").of_type("aws:kms/key:Key") if k.inputs["tags"]["purpose"] == "models"]
+    assert key.inputs["tags"]["EventBridgeApiDestinations"] == "true"
+    by_sid = {s["Sid"]: s for s in statements(key)}
+    via = by_sid["AccountUseThroughServices"]["Condition"]["StringEquals"]["kms:ViaService"]
+    assert {"secretsmanager.eu-west-1.amazonaws.com", "events.eu-west-1.amazonaws.com"} <= set(via)
+    readers = by_sid["ConnectionReadersDecryptViaEvents"]
+    assert readers["Principal"] == {"AWS": [outputs_of(plan)["role_arns"]["github-preview"]]}
+    for platform_key in plan.of_project(None).of_type("aws:kms/key:Key"):
+        assert "EventBridgeApiDestinations" not in platform_key.inputs["tags"]
     (destination,) = plan.of_type("aws:cloudwatch/eventApiDestination:EventApiDestination")
     assert (
         destination.inputs["invocationEndpoint"] == "https://api.github.com/repos/example-org/mlops-platform/dispatches"
@@ -285,7 +312,12 @@ def test_approvals_dispatch_the_promotion_workflow_when_a_token_is_set(tmp_path:
         t.inputs for t in plan.of_type("aws:cloudwatch/eventTarget:EventTarget") if t.inputs.get("httpTarget")
     )
     assert target["roleArn"] == outputs_of(plan)["role_arns"]["automation"]
-    assert '"event_type": "model-package-approved"' in target["inputTransformer"]["inputTemplate"]
+    payload = json.loads(target["inputTransformer"]["inputTemplate"].replace("<package>", '"arn"'))
+    # the shape promote-model reads: its package, and its project (one repository serves every project)
+    assert payload == {
+        "event_type": "model-package-approved",
+        "client_payload": {"package_arn": "arn", "project": "churn"},
+    }
     assert "ghp_" not in json.dumps(plan.to_dict())
 
 

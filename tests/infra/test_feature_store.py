@@ -6,16 +6,19 @@ import boto3
 from moto import mock_aws
 
 from kernel import StackConfig
-from kernel.feature_schema import load_schemas
 from kernel.plan import Plan
+from kernel.projects import load_project
 from pipelines.plan_requests import api_request
-from tests.helpers import outputs_of
+from tests.helpers import FIXTURE_STACKS, outputs_of
 
 
 def test_one_feature_group_per_schema(plan: Plan, config: StackConfig, stack: str) -> None:
     groups = plan.of_type("aws:sagemaker/featureGroup:FeatureGroup")
-    schemas = load_schemas()
-    assert sorted(g.inputs["featureGroupName"] for g in groups) == sorted(f"mlops-{stack}-{s.name}" for s in schemas)
+    schemas = load_project(FIXTURE_STACKS, "churn").schemas  # the project's features/*.yaml
+    assert all(g.ml_project == "churn" for g in groups), "feature groups belong to their project's stack"
+    assert sorted(g.inputs["featureGroupName"] for g in groups) == sorted(
+        f"mlops-{stack}-churn-{s.name}" for s in schemas
+    )
     for group, schema in zip(sorted(groups, key=lambda g: g.name), sorted(schemas, key=lambda s: s.name), strict=True):
         assert group.inputs["recordIdentifierFeatureName"] == schema.record_identifier
         assert group.inputs["eventTimeFeatureName"] == schema.event_time
@@ -29,7 +32,7 @@ def test_both_stores_are_encrypted_and_catalogued(plan: Plan, config: StackConfi
         offline = group.inputs["offlineStoreConfig"]
         assert offline["s3StorageConfig"]["kmsKeyId"] == data_key
         assert offline["s3StorageConfig"]["s3Uri"].startswith(f"s3://{outputs_of(plan)['bucket_names']['features']}/")
-        assert offline["dataCatalogConfig"]["database"] == f"mlops_{stack}_features"
+        assert offline["dataCatalogConfig"]["database"] == f"mlops_{stack}_churn_features"
         assert offline["tableFormat"] == config.feature_store.table_format == "Iceberg"
         online = group.inputs.get("onlineStoreConfig")
         if not config.feature_store.online_store:
@@ -60,4 +63,4 @@ def test_planned_feature_group_is_accepted_by_the_sagemaker_api(plans: dict[str,
         client.create_feature_group(**api_request(group.inputs))
         described = client.describe_feature_group(FeatureGroupName=group.inputs["featureGroupName"])
     assert described["OfflineStoreConfig"]["S3StorageConfig"]["KmsKeyId"] == outputs_of(plan)["key_arns"]["data"]
-    assert len(described["FeatureDefinitions"]) == len(load_schemas()[0].features)
+    assert len(described["FeatureDefinitions"]) == len(load_project(FIXTURE_STACKS, "churn").schemas[0].features)

@@ -21,8 +21,9 @@ def _groups(plan: Plan) -> dict[str, dict[str, object]]:
     return {g.inputs["name"]: g.inputs for g in plan.of_type("aws:cloudwatch/logGroup:LogGroup")}
 
 
-def _access(plan: Plan, kind: str) -> list[dict[str, object]]:
-    role = outputs_of(plan)["role_arns"][kind].rsplit("/", 1)[1]
+def _access(plan: Plan, kind: str, role_arn: str | None = None) -> list[dict[str, object]]:
+    """The statements of a role's access policies: churn's role of `kind` (or the platform's), or `role_arn`'s."""
+    role = (role_arn or outputs_of(plan)["role_arns"][kind]).rsplit("/", 1)[1]
     return [
         s
         for p in plan.of_type("aws:iam/policy:Policy")
@@ -52,8 +53,12 @@ def test_the_trail_delivers_to_an_encrypted_expiring_group(plan: Plan, config: S
 
 
 def test_the_deployer_may_hand_the_trail_its_role(plan: Plan) -> None:
+    """The trail is the platform's: its deploy role passes the trail's role; a project's deploy role cannot."""
     assert "iam:PassRole" in cfn_permissions("AWS::CloudTrail::Trail", "create")
-    passes = granting(_access(plan, "github-deploy"), "iam:PassRole", outputs_of(plan)["role_arns"]["trail-logs"])
+    trail_role = outputs_of(plan)["role_arns"]["trail-logs"]
+    platform_deployer = plan.of_project(None).outputs["role_arns"]["github-deploy"]
+    assert not granting(_access(plan, "github-deploy"), "iam:PassRole", trail_role), "churn's deploy role"
+    passes = granting(_access(plan, "github-deploy", platform_deployer), "iam:PassRole", trail_role)
     assert any(
         "cloudtrail.amazonaws.com" in as_list(s["Condition"]["StringEquals"]["iam:PassedToService"]) for s in passes
     )

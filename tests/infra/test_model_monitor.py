@@ -60,7 +60,7 @@ def test_a_violation_starts_retraining(monitored: tuple[Plan, Path]) -> None:
     )
     pattern = json.loads(rule["eventPattern"])
     assert pattern["detail"] == {
-        "MonitoringScheduleName": ["mlops-prod-churn-data-quality"],
+        "MonitoringScheduleName": ["mlops-prod-churn-model-data-quality"],
         "MonitoringExecutionStatus": ["CompletedWithViolations"],
     }
 

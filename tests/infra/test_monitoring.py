@@ -31,7 +31,7 @@ def served(tmp_path_factory: pytest.TempPathFactory, project_root: Path) -> dict
 
 def alarms(plan: Plan) -> dict[str, dict[str, Any]]:
     return {
-        a.inputs["name"].removeprefix(f"mlops-{plan.stack}-churn-"): a.inputs
+        a.inputs["name"].removeprefix(f"mlops-{plan.stack}-churn-model-"): a.inputs
         for a in plan.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
     }
 
@@ -90,7 +90,7 @@ def test_drift_runs_on_schedule_in_the_vpc_encrypted(served: dict[str, Plan], co
         assert schedule["target"]["roleArn"] == outputs_of(plan)["role_arns"]["automation"]
     plan = served["prod"]  # the monitoring role is the drift pipeline's execution role
     monitoring = next(
-        p for p in plan.of_type("aws:iam/policy:Policy") if p.inputs["name"] == "mlops-prod-monitoring-access-1"
+        p for p in plan.of_type("aws:iam/policy:Policy") if p.inputs["name"] == "mlops-prod-churn-monitoring-access-1"
     )
     by_sid = {s["Sid"]: s for s in statements(monitoring)}
     assert "sagemaker:CreateProcessingJob" in by_sid["RunDriftJobs"]["Action"], "it runs the drift pipeline's job"
@@ -119,17 +119,23 @@ def test_drift_in_dev_starts_dev_training_with_a_role_that_can_only_start_pipeli
     )
     pattern = json.loads(rule["eventPattern"])
     assert pattern["detail"] == {"state": {"value": ["ALARM"]}}
-    assert pattern["resources"][0].endswith(":alarm:mlops-dev-churn-drift")
+    assert pattern["resources"][0].endswith(":alarm:mlops-dev-churn-model-drift")
     target = next(
         t.inputs for t in plan.of_type("aws:cloudwatch/eventTarget:EventTarget") if t.inputs["rule"] == rule["name"]
     )
-    assert target["arn"].endswith(":pipeline/mlops-dev-training")
+    assert target["arn"].endswith(":pipeline/mlops-dev-churn-training")
     assert target["roleArn"] == outputs_of(plan)["role_arns"]["automation"]
-    access = [p for p in plan.of_type("aws:iam/policy:Policy") if p.inputs["name"] == "mlops-dev-automation-access-1"]
+    access = [
+        p for p in plan.of_type("aws:iam/policy:Policy") if p.inputs["name"] == "mlops-dev-churn-automation-access-1"
+    ]
     by_sid = {s["Sid"]: s for s in statements(access[0])}
-    assert set(by_sid) == {"StartPipelines", "CallPromotionHook"}
+    fence = {"FenceOtherProjectsResources", "FenceOtherProjectsTags"}  # denies only: another project's resources
+    assert set(by_sid) == {"StartPipelines", "CallPromotionHook", *fence}
+    assert all(by_sid[sid]["Effect"] == "Deny" for sid in fence)
     assert by_sid["StartPipelines"]["Action"] == ["sagemaker:StartPipelineExecution"]
-    assert by_sid["StartPipelines"]["Resource"] == ["arn:aws:sagemaker:eu-west-1:111111111111:pipeline/mlops-dev-*"]
+    assert by_sid["StartPipelines"]["Resource"] == [
+        "arn:aws:sagemaker:eu-west-1:111111111111:pipeline/mlops-dev-churn-*"
+    ]
     assert by_sid["CallPromotionHook"]["Action"] == ["events:InvokeApiDestination"]
 
 
@@ -139,7 +145,7 @@ def test_staging_and_prod_train_nothing_and_send_their_drift_to_dev(served: dict
     for stack in ("staging", "prod"):
         plan = served[stack]
         assert [p.inputs["pipelineName"] for p in plan.of_type("aws:sagemaker/pipeline:Pipeline")] == [
-            f"mlops-{stack}-drift"
+            f"mlops-{stack}-churn-drift"
         ], "no training pipeline whose models no one would approve or promote"
         assert outputs_of(plan).get("training_pipeline_name") is None
         rule = next(
@@ -147,14 +153,16 @@ def test_staging_and_prod_train_nothing_and_send_their_drift_to_dev(served: dict
             for r in plan.of_type("aws:cloudwatch/eventRule:EventRule")
             if r.inputs["name"].endswith("-retrain-on-drift")
         )
-        assert json.loads(rule["eventPattern"])["resources"][0].endswith(f":alarm:mlops-{stack}-churn-drift")
+        assert json.loads(rule["eventPattern"])["resources"][0].endswith(f":alarm:mlops-{stack}-churn-model-drift")
         (target,) = [
             t.inputs for t in plan.of_type("aws:cloudwatch/eventTarget:EventTarget") if t.inputs["rule"] == rule["name"]
         ]
         assert target["arn"] == dev_bus and "sagemakerPipelineTarget" not in target
         assert target["roleArn"] == outputs_of(plan)["role_arns"]["automation"]
         (access,) = [
-            p for p in plan.of_type("aws:iam/policy:Policy") if p.inputs["name"] == f"mlops-{stack}-automation-access-1"
+            p
+            for p in plan.of_type("aws:iam/policy:Policy")
+            if p.inputs["name"] == f"mlops-{stack}-churn-automation-access-1"
         ]
         forward = {s["Sid"]: s for s in statements(access)}["ForwardDriftToTrainingAccount"]
         assert forward["Action"] == ["events:PutEvents"] and forward["Resource"] == [dev_bus]
@@ -172,40 +180,44 @@ def test_dev_accepts_drift_only_from_its_serving_accounts(
     rule = next(
         r.inputs
         for r in plan.of_type("aws:cloudwatch/eventRule:EventRule")
-        if r.inputs["name"] == "mlops-dev-retrain-on-forwarded-drift"
+        if r.inputs["name"] == "mlops-dev-churn-retrain-on-forwarded-drift"
     )
     (target,) = [
         t.inputs for t in plan.of_type("aws:cloudwatch/eventTarget:EventTarget") if t.inputs["rule"] == rule["name"]
     ]
-    assert target["arn"].endswith(":pipeline/mlops-dev-training")
+    assert target["arn"].endswith(":pipeline/mlops-dev-churn-training")
     assert target["sagemakerPipelineTarget"]["pipelineParameterLists"] == [
         {"name": "DataSource", "value": "feature-store"}
     ]
     pattern = json.loads(rule["eventPattern"])
     assert pattern["account"] == sorted(readers)
-    assert_matches(pattern, alarm_event("222222222222", "mlops-staging-churn-drift"), True)
-    assert_matches(pattern, alarm_event("333333333333", "mlops-prod-churn-drift"), True)
-    assert_matches(pattern, alarm_event("444444444444", "mlops-prod-churn-drift"), False)
-    assert_matches(pattern, alarm_event("333333333333", "mlops-prod-churn-cpu"), False)
-    assert_matches(pattern, alarm_event("333333333333", "mlops-prod-churn-drift", state="OK"), False)
+    assert_matches(pattern, alarm_event("222222222222", "mlops-staging-churn-model-drift"), True)
+    assert_matches(pattern, alarm_event("333333333333", "mlops-prod-churn-model-drift"), True)
+    assert_matches(pattern, alarm_event("444444444444", "mlops-prod-churn-model-drift"), False)
+    assert_matches(pattern, alarm_event("333333333333", "mlops-prod-churn-model-cpu"), False)
+    assert_matches(pattern, alarm_event("333333333333", "mlops-prod-churn-model-drift", state="OK"), False)
+    # another project's drift retrains that project, never churn
+    assert_matches(pattern, alarm_event("333333333333", "mlops-prod-claims-model-drift"), False)
+    assert_matches(pattern, alarm_event("333333333333", "mlops-prod-xchurn-model-drift"), False)
     violations = next(
         r.inputs
         for r in plan.of_type("aws:cloudwatch/eventRule:EventRule")
-        if r.inputs["name"] == "mlops-dev-retrain-on-forwarded-violations"
+        if r.inputs["name"] == "mlops-dev-churn-retrain-on-forwarded-violations"
     )  # a serving environment on monitoring.backend: model-monitor forwards these instead
     (target,) = [
         t.inputs
         for t in plan.of_type("aws:cloudwatch/eventTarget:EventTarget")
         if t.inputs["rule"] == violations["name"]
     ]
-    assert target["arn"].endswith(":pipeline/mlops-dev-training")
+    assert target["arn"].endswith(":pipeline/mlops-dev-churn-training")
     pattern = json.loads(violations["eventPattern"])
     assert_matches(pattern, monitor_event("333333333333", "CompletedWithViolations"), True)
     assert_matches(pattern, monitor_event("333333333333", "Completed"), False)
     assert_matches(pattern, monitor_event("444444444444", "CompletedWithViolations"), False)
+    assert_matches(pattern, monitor_event("333333333333", "CompletedWithViolations", "claims"), False)
 
 
-def monitor_event(account: str, status: str) -> dict[str, Any]:
+def monitor_event(account: str, status: str, project: str = "churn") -> dict[str, Any]:
     """A Model Monitor execution status-change event (SageMaker's EventBridge event reference)."""
     return {
         "version": "0",
@@ -216,7 +228,10 @@ def monitor_event(account: str, status: str) -> dict[str, Any]:
         "time": "2026-11-29T07:00:00Z",
         "region": "eu-west-1",
         "resources": [],
-        "detail": {"MonitoringScheduleName": "mlops-prod-churn-data-quality", "MonitoringExecutionStatus": status},
+        "detail": {
+            "MonitoringScheduleName": f"mlops-prod-{project}-model-data-quality",
+            "MonitoringExecutionStatus": status,
+        },
     }
 
 
@@ -284,6 +299,6 @@ def test_dashboard_shows_endpoint_pipeline_and_drift(served: dict[str, Plan]) ->
     body = json.loads(dashboard.inputs["dashboardBody"])
     titles = [w["properties"]["title"] for w in body["widgets"]]
     assert "Drift: features past the threshold" in titles and "Endpoint traffic and errors" in titles
-    assert "mlops-dev-churn-model" in json.dumps(body) and "mlops-dev-training" in json.dumps(body)
+    assert "mlops-dev-churn-model" in json.dumps(body) and "mlops-dev-churn-training" in json.dumps(body)
     (prod,) = served["prod"].of_type("aws:cloudwatch/dashboard:Dashboard")
     assert "Training pipeline executions" not in prod.inputs["dashboardBody"]

@@ -10,7 +10,7 @@ import pytest
 
 from infra.plan.evaluate import evaluate_stack
 from infra.plan.mocks import OfflineMocks, UnsupportedInvokeError
-from kernel.plan import Plan
+from kernel.plan import Plan, PlannedResource
 from kernel.tags import MANDATORY_TAG_KEYS
 
 
@@ -20,10 +20,23 @@ def test_plan_json_follows_the_contract(plans: dict[str, Plan], tmp_path: Path) 
     document = json.loads(path.read_text())
     assert set(document) >= {"stack", "project", "resources"}
     assert (document["stack"], document["project"]) == ("dev", "mlops")
+    programs = set()
     for resource in document["resources"]:
-        assert set(resource) == {"urn", "type", "name", "parent", "inputs", "dependencies", "options"}
+        assert set(resource) == {
+            *("urn", "type", "name", "parent", "inputs", "dependencies", "options"),
+            *("program", "stack", "ml_project"),  # which program and stack registers it (issue 21)
+        }
         assert set(resource["options"]) <= {"protect", "retainOnDelete", "deleteBeforeReplace", "replacementTrigger"}
-        assert resource["urn"].startswith("urn:pulumi:dev::mlops::")
+        if resource["program"] == "platform":
+            assert (resource["stack"], resource["ml_project"]) == ("dev", None)
+            assert resource["urn"].startswith("urn:pulumi:dev::mlops::")
+        else:
+            assert resource["program"] == "project"
+            assert resource["stack"] == f"{resource['ml_project']}-dev"
+            assert resource["urn"].startswith(f"urn:pulumi:{resource['stack']}::mlops-projects::")
+        programs.add((resource["program"], resource["stack"]))
+    assert programs == {("platform", "dev"), ("project", "churn-dev")}, "the environment: platform and projects"
+    assert set(document["outputs"]["projects"]) == {"churn"}
     assert Plan.read(path) == plans["dev"]
 
 
@@ -32,7 +45,7 @@ def test_same_stack_planned_twice_is_identical(plans: dict[str, Plan], project_r
 
 
 FORWARDED_DRIFT = (
-    "monitoring-forwarded-drift",
+    "forwarded-drift-policy",
     "monitoring-retrain-on-forwarded-drift",
     "monitoring-retrain-on-forwarded-violations",
 )
@@ -73,21 +86,37 @@ def _policy_strings(inputs: dict[str, object]) -> list[str]:
     return [str(inputs[key]) for key in ("policy", "resourcePolicy") if key in inputs]
 
 
+def _stack_urn(resource: PlannedResource) -> str:
+    """The root stack resource of the program and stack that registers `resource`."""
+    pulumi_project = "mlops" if resource.program == "platform" else "mlops-projects"
+    return f"urn:pulumi:{resource.stack}::{pulumi_project}::pulumi:pulumi:Stack::{pulumi_project}-{resource.stack}"
+
+
 def test_every_resource_is_inside_a_component(plan: Plan) -> None:
     components = {r.urn for r in plan.resources if r.type.startswith("mlops:")}
     for resource in plan.resources:
         if resource.type.startswith("mlops:"):
-            assert resource.parent is not None and resource.parent.endswith("pulumi:pulumi:Stack::mlops-" + plan.stack)
+            assert resource.parent == _stack_urn(resource), resource.urn
         else:
             assert resource.parent in components, resource.urn
+            assert plan.by_urn(resource.parent).stack == resource.stack, "a component's children are its stack's"
 
 
 def test_dependencies_point_at_planned_resources(plan: Plan) -> None:
+    """Every dependency is a planned resource of the same stack, or (for a project) the reference to its
+    environment's platform stack, whose resources are in this plan too."""
     urns = {r.urn for r in plan.resources}
     policy = next(r for r in plan.of_type("aws:s3/bucketPolicy:BucketPolicy"))
     assert policy.dependencies, "a bucket policy depends on its bucket"
     for resource in plan.resources:
-        assert set(resource.dependencies) <= urns, resource.urn
+        reference = (
+            f"urn:pulumi:{resource.stack}::mlops-projects::pulumi:pulumi:Stack$pulumi:pulumi:StackReference::"
+            f"organization/mlops/{plan.stack}"
+        )
+        outside = set(resource.dependencies) - urns
+        assert outside <= ({reference} if resource.program == "project" else set()), resource.urn
+        assert all(plan.by_urn(urn).stack == resource.stack for urn in set(resource.dependencies) & urns)
+    assert any(r.program == "platform" for r in plan.resources), "the referenced platform stack is planned"
 
 
 def _taggable(token: str) -> bool:

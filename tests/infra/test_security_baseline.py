@@ -104,7 +104,8 @@ def test_every_data_bucket_logs_access_to_the_log_bucket(plan: Plan) -> None:
             assert name not in logging  # a bucket logging into itself loops
             continue
         assert logging[name].inputs["targetBucket"] == log_bucket
-        assert logging[name].inputs["targetPrefix"] == bucket.inputs["tags"]["purpose"] + "/"
+        owner = f"{bucket.ml_project}/" if bucket.ml_project else ""  # a project's logs under its own prefix
+        assert logging[name].inputs["targetPrefix"] == owner + bucket.inputs["tags"]["purpose"] + "/"
 
 
 def test_lifecycle_expires_old_versions_and_capture_data(plan: Plan, config: StackConfig) -> None:

@@ -12,7 +12,7 @@ from infra.cost.estimate import estimate
 from infra.plan.evaluate import evaluate_stack
 from kernel import ConfigError, StackConfig, load_stack_file
 from kernel.plan import Plan
-from tests.helpers import as_list, outputs_of, shipped_settings, statements, write_stack
+from tests.helpers import as_list, load_view, outputs_of, shipped_settings, statements, write_stack
 
 APP = "aws:sagemaker/mlflowApp:MlflowApp"
 SERVER = "aws:sagemaker/mlflowTrackingServer:MlflowTrackingServer"
@@ -51,7 +51,12 @@ def test_environments_that_do_not_train_pay_for_no_tracking(
 def test_the_tracking_role_reaches_only_its_artifact_prefix(plan: Plan) -> None:
     role = outputs_of(plan)["role_arns"]["tracking"].rsplit("/", 1)[1]
     (policy,) = [p for p in plan.of_type("aws:iam/policy:Policy") if p.inputs["name"] == f"{role}-access-1"]
-    granted = {(a, r) for s in statements(policy) for a in as_list(s["Action"]) for r in as_list(s["Resource"])}
+    allowed = [s for s in statements(policy) if s["Effect"] == "Allow"]
+    assert {s["Sid"] for s in statements(policy) if s not in allowed} == {
+        "FenceOtherProjectsResources",
+        "FenceOtherProjectsTags",
+    }, "the only denials: the project fence"
+    granted = {(a, r) for s in allowed for a in as_list(s["Action"]) for r in as_list(s["Resource"])}
     artifacts = outputs_of(plan)["bucket_names"]["artifacts"]
     object_grants = {resource for action, resource in granted if action.startswith("s3:") and "/" in str(resource)}
     assert object_grants == {f"arn:aws:s3:::{artifacts}/mlflow/*"}
@@ -106,5 +111,5 @@ def test_inconsistent_tracking_settings_are_rejected(
         settings["mlops:network"]["interfaceEndpoints"] = endpoints
     path = write_stack(tmp_path, "dev", settings)
     with pytest.raises(ConfigError) as caught:
-        load_stack_file(path)
+        load_view(path)  # the churn project's view: its training section completed by the platform's network
     assert any(expected in line for line in caught.value.lines()), caught.value.lines()

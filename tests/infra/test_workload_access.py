@@ -73,7 +73,9 @@ def test_the_model_role_reads_its_rollback_alarms() -> None:
     """SageMaker developer guide, auto-rollback (deployment guardrails): the endpoint's execution role
     needs cloudwatch:DescribeAlarms on the alarms named in the deployment configuration."""
     role = workload_statements("model", ARNS, NAMES)
-    assert granting(role, "cloudwatch:DescribeAlarms", ARNS.regional("cloudwatch", "alarm:mlops-dev-churn-latency-p99"))
+    assert granting(
+        role, "cloudwatch:DescribeAlarms", ARNS.regional("cloudwatch", "alarm:mlops-dev-churn-model-latency-p99")
+    )
     assert not granting(
-        role, "cloudwatch:PutMetricAlarm", ARNS.regional("cloudwatch", "alarm:mlops-dev-churn-latency-p99")
+        role, "cloudwatch:PutMetricAlarm", ARNS.regional("cloudwatch", "alarm:mlops-dev-churn-model-latency-p99")
     )
