@@ -163,7 +163,7 @@ class Identity(pulumi.ComponentResource):
     def _role(self, key: RoleKey, description: str, trust: Statement, access: list[Statement]) -> None:
         if key not in self._wanted:
             return
-        access = [*access, *self._args.fence]
+        access = [*self._args.fence, *access]  # first: the fence's two statements stay in one policy
         child = pulumi.ResourceOptions(parent=self)
         role = aws.iam.Role(
             f"{self._name}-{key}",
