@@ -25,6 +25,7 @@ from infra.iam.workloads import workload_statements
 from infra.policy_document import Statement, chunk_statements, policy_json
 from kernel.models import GithubConfig, PersonasConfig
 from kernel.naming import Naming
+from kernel.program_stacks import PLATFORM_PROJECT, PROJECTS_PROJECT, project_stack
 from kernel.types import Environment
 
 SESSION_SECONDS = 3600
@@ -162,7 +163,7 @@ class Identity(pulumi.ComponentResource):
     def _role(self, key: RoleKey, description: str, trust: Statement, access: list[Statement]) -> None:
         if key not in self._wanted:
             return
-        access = [*access, *self._args.fence]
+        access = [*self._args.fence, *access]  # first: the fence's two statements stay in one policy
         child = pulumi.ResourceOptions(parent=self)
         role = aws.iam.Role(
             f"{self._name}-{key}",
@@ -314,6 +315,10 @@ class Identity(pulumi.ComponentResource):
 
     def _state_backend(self, writable: bool) -> list[Statement]:
         bucket, key = self._args.state_bucket, self._args.secrets_key_arn
-        return (state_backend_statements(bucket, writable) if bucket else []) + (
+        naming = self._args.naming
+        # A project's CI roles reach only their own stack's state, and read the platform's (StackReference).
+        own = (PROJECTS_PROJECT, project_stack(naming.project, naming.environment)) if naming.project else None
+        reads = ((PLATFORM_PROJECT, naming.environment),) if naming.project else ()
+        return (state_backend_statements(bucket, writable, own, reads) if bucket else []) + (
             secrets_provider_statements(key, writable) if key else []
         )

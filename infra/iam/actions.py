@@ -110,8 +110,11 @@ def observability_reads(arns: Arns) -> list[Statement]:
                 "logs:FilterLogEvents",
             ],
             resources=[
-                arns.regional("cloudwatch", "alarm:*"),
-                f"arn:aws:cloudwatch::{arns.account}:dashboard/*",
+                # This scope's alarms, and those target tracking creates after its endpoints (no tags of ours).
+                arns.regional("cloudwatch", f"alarm:{arns.naming.base}-*"),
+                arns.regional("cloudwatch", f"alarm:TargetTracking-endpoint/{arns.naming.base}-*"),
+                # Dashboards take no tags: their names set one project's apart (`<prefix>-<env>-<project>-*`).
+                f"arn:aws:cloudwatch::{arns.account}:dashboard/{arns.naming.base}-*",
                 arns.log_group("*"),
             ],
         ),

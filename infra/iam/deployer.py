@@ -286,7 +286,8 @@ UNSCOPED_READ_ONLY = [
     "sns:List*",
     "logs:DescribeLogGroups",
     "cloudwatch:GetMetricData",
-    "cloudwatch:List*",
+    "cloudwatch:ListDashboards",
+    "cloudwatch:ListMetrics",
     "events:List*",
     "scheduler:List*",
     "athena:ListWorkGroups",
@@ -319,12 +320,24 @@ def _read_only(arns: Arns) -> dict[str, tuple[list[str], list[str]]]:
         "ReadTrails": (["cloudtrail:Get*"], [arns.regional("cloudtrail", "trail/*")]),
         "ReadTopics": (["sns:Get*"], [arns.regional("sns", "*")]),
         "ReadLogGroups": (["logs:ListTagsForResource", "logs:ListTagsLogGroup"], [arns.log_group("*")]),
+        # Dashboards take no tags and schedules no tag conditions on Get: their names set a project's apart.
         "ReadAlarmsAndDashboards": (
-            ["cloudwatch:Describe*", "cloudwatch:GetDashboard"],
-            [arns.regional("cloudwatch", "*"), f"arn:aws:cloudwatch::{account}:dashboard/*"],
+            ["cloudwatch:Describe*", "cloudwatch:GetDashboard", "cloudwatch:ListTagsForResource"],
+            [
+                arns.regional("cloudwatch", f"alarm:{arns.naming.base}-*"),
+                arns.regional("cloudwatch", f"alarm:TargetTracking-endpoint/{arns.naming.base}-*"),
+                arns.regional("cloudwatch", "insight-rule/*"),
+                f"arn:aws:cloudwatch::{account}:dashboard/{arns.naming.base}-*",
+            ],
         ),
         "ReadEvents": (["events:Describe*"], [arns.regional("events", "*")]),
-        "ReadSchedules": (["scheduler:Get*"], [arns.regional("scheduler", "*")]),
+        "ReadSchedules": (
+            ["scheduler:Get*"],
+            [
+                arns.regional("scheduler", f"schedule/*/{arns.naming.base}-*"),
+                arns.regional("scheduler", "schedule-group/*"),
+            ],
+        ),
         "ReadCatalog": (
             ["glue:GetDatabase*", "glue:GetTable*", "glue:GetTags"],
             [arns.regional("glue", "catalog"), arns.regional("glue", "database/*"), arns.regional("glue", "table/*")],
@@ -511,7 +524,11 @@ def deployer_statements(arns: Arns, boundary_arn: str) -> list[Statement]:
             # Promotion reads the package it deploys from the training account (dev), whose group
             # policy grants the other half (infra/components/registry.py).
             actions=["sagemaker:DescribeModelPackage"],
-            resources=[f"arn:aws:sagemaker:{region}:*:model-package/{arns.naming.prefix}-*/*"],
+            # A project's deploy role reads only its own project's packages (`<prefix>-<env>-<project>-...`).
+            resources=[
+                f"arn:aws:sagemaker:{region}:*:model-package/{arns.naming.prefix}-*"
+                + (f"-{arns.naming.project}-*/*" if arns.naming.project else "/*")
+            ],
         ),
         # MLflow App ARNs end in a generated id, not the name: scope them by the environment tag instead.
         Statement(
@@ -648,18 +665,35 @@ def secrets_provider_statements(key_arn: str, writable: bool) -> list[Statement]
     ]
 
 
-def state_backend_statements(bucket: str, writable: bool) -> list[Statement]:
-    """Access to the Pulumi S3 state backend: the deploy role writes state, preview only its lock."""
-    objects = f"arn:aws:s3:::{bucket}/.pulumi/*"
+def state_backend_statements(
+    bucket: str, writable: bool, stack: tuple[str, str] | None = None, reads: tuple[tuple[str, str], ...] = ()
+) -> list[Statement]:
+    """Access to the Pulumi S3 state backend: the deploy role writes state, preview only its lock.
+
+    `stack` (Pulumi project, stack) limits a project's roles to their own stack's files, so that one project's
+    deploy role can neither read nor overwrite another's state (issue 21); `reads` adds the stacks it reads by
+    StackReference (the platform's). The DIY backend's layout (pulumi/pulumi pkg/backend/diy): state in
+    `.pulumi/stacks/<project>/<stack>.json`, history and backups under `.pulumi/{history,backups}/<project>/<stack>/`,
+    locks under `.pulumi/locks/organization/<project>/<stack>/`, the backend's version in `.pulumi/meta.yaml`.
+    """
+    root = f"arn:aws:s3:::{bucket}/.pulumi"
+    if stack is None:
+        objects, locks = [f"{root}/*"], [f"{root}/locks/*"]
+    else:
+        project, name = stack
+        locks = [f"{root}/locks/organization/{project}/{name}/*"]
+        objects = [
+            f"{root}/stacks/{project}/{name}.json*",
+            f"{root}/history/{project}/{name}/*",
+            f"{root}/backups/{project}/{name}/*",
+            *locks,
+        ]
+    readable = objects + ([f"{root}/meta.yaml"] if stack else []) + [f"{root}/stacks/{p}/{n}.json" for p, n in reads]
     write = ["s3:PutObject", "s3:DeleteObject"]
     return [
         Statement(
             sid="StateList", actions=["s3:ListBucket", "s3:GetBucketLocation"], resources=[f"arn:aws:s3:::{bucket}"]
         ),
-        Statement(sid="StateRead", actions=["s3:GetObject", "s3:GetObjectVersion"], resources=[objects]),
-        Statement(
-            sid="StateWrite",
-            actions=write,
-            resources=[objects if writable else f"arn:aws:s3:::{bucket}/.pulumi/locks/*"],
-        ),
+        Statement(sid="StateRead", actions=["s3:GetObject", "s3:GetObjectVersion"], resources=readable),
+        Statement(sid="StateWrite", actions=write, resources=objects if writable else locks),
     ]

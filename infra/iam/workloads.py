@@ -206,14 +206,16 @@ def promoted_models(arns: Arns) -> list[Statement]:
 
     The owning account's bucket and key policies grant these reads to this account; this is the
     caller's half. Scoped to the platform's artifact buckets and their model output prefix, and to
-    decryption through S3 only.
+    decryption through S3 only. A project's roles read only that project's models, in any environment
+    (`<prefix>-*-<project>-...`: environment and project names have no hyphen, so no other project matches).
     """
     prefix = arns.naming.prefix
+    scope = f"{prefix}-*-{arns.naming.project}" if arns.naming.project else prefix + "-*"
     return [
         Statement(
             sid="PromotedModelArtifacts",
             actions=["s3:GetObject", "s3:GetObjectVersion"],
-            resources=[f"arn:aws:s3:::{prefix}-*-artifacts-*/{TRAINING_OUTPUTS}/*"],
+            resources=[f"arn:aws:s3:::{scope}-artifacts-*/{TRAINING_OUTPUTS}/*"],
         ),
         Statement(
             sid="PromotedModelKeys",
@@ -224,7 +226,7 @@ def promoted_models(arns: Arns) -> list[Statement]:
         Statement(
             sid="ServedModelPackages",
             actions=["sagemaker:DescribeModelPackage"],
-            resources=[f"arn:aws:sagemaker:{arns.region}:*:model-package/{prefix}-*/*"],
+            resources=[f"arn:aws:sagemaker:{arns.region}:*:model-package/{scope}-*/*"],
         ),
     ]
 

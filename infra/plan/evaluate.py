@@ -138,7 +138,9 @@ def _evaluate(  # noqa: PLR0917 - one call site per program, all arguments by po
     ml_project: str | None,
     references: dict[str, dict[str, Any]],
 ) -> RecordingMonitor:
-    offline_mocks = OfflineMocks(account_id=account_id, region=region, stack_references=references)
+    offline_mocks = OfflineMocks(
+        account_id=account_id, region=region, stack_references=references, scope=ml_project or ""
+    )
     monitor = RecordingMonitor(offline_mocks, program, stack, ml_project)
     pulumi_project = PLATFORM_PROJECT if program == PLATFORM_PROGRAM else PROJECTS_PROJECT
     with _lock:

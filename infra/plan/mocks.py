@@ -43,11 +43,20 @@ _NAME_INPUTS = (
 class OfflineMocks(pulumi.runtime.Mocks):
     """Fabricates the outputs AWS would return, for one account and region."""
 
-    def __init__(self, account_id: str, region: str, stack_references: dict[str, dict[str, Any]] | None = None) -> None:
+    def __init__(
+        self,
+        account_id: str,
+        region: str,
+        stack_references: dict[str, dict[str, Any]] | None = None,
+        scope: str = "",
+    ) -> None:
         self.account_id = account_id
         self.region = region
         self.stack_references = stack_references or {}
         """Outputs of the stacks a program references, by fully qualified name (the platform's, for a project)."""
+        self.scope = scope
+        """The ML project whose program runs (empty for the platform's): two projects' resources share logical
+        names (`encryption-data`), but never ids, or one project's key ARN would be another's."""
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
         """Return a deterministic id and the inputs completed with `arn` and friends."""
@@ -58,7 +67,8 @@ class OfflineMocks(pulumi.runtime.Mocks):
                 raise UnsupportedInvokeError(f"the plan has no outputs of stack {name!r} to answer its reference with")
             return name, {"name": name, "outputs": self.stack_references[name], "secretOutputNames": []}
         physical = next((str(inputs[key]) for key in _NAME_INPUTS if inputs.get(key)), args.name)
-        digest = hashlib.sha256(f"{self.account_id}|{token}|{args.name}".encode()).hexdigest()
+        scoped = f"|{self.scope}" if self.scope else ""
+        digest = hashlib.sha256(f"{self.account_id}|{token}|{args.name}{scoped}".encode()).hexdigest()
         resource_id = self._id(token, physical, digest)
         state: dict[str, Any] = {**inputs, "id": resource_id}
         if token == "aws:iam/openIdConnectProvider:OpenIdConnectProvider":

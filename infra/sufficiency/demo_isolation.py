@@ -26,6 +26,7 @@ class Decision:
     """One request and the simulator's verdict."""
 
     principal: str
+    """The role's key after its environment: `<project>-<role>` (`churn-data-scientist`)."""
     action: str
     resource: str
     decision: str
@@ -44,9 +45,9 @@ def _requests(plan: Plan, actor: str, owner: str) -> list[tuple[str, str, str, d
     tags = {"aws:ResourceTag/project": owner, "aws:ResourceTag/environment": plan.stack}
     assert group.endswith(f"-{MODEL_NAME}"), group
     return [
-        (f"{actor}-data-scientist", "sagemaker:DescribeModelPackage", package, tags),
-        (f"{actor}-ml-engineer", "sagemaker:StartPipelineExecution", pipeline, tags),
-        (f"{actor}-jobs", "s3:GetObject", artifacts, {}),
+        (f"{actor}/data-scientist", "sagemaker:DescribeModelPackage", package, tags),
+        (f"{actor}/ml-engineer", "sagemaker:StartPipelineExecution", pipeline, tags),
+        (f"{actor}/jobs", "s3:GetObject", artifacts, {}),
     ]
 
 
@@ -85,6 +86,6 @@ def cross_project_decisions(plan: Plan, root: Path) -> list[Decision]:
     ]
     outcomes = evaluate(docs, rows)
     return [
-        Decision(row.principal, row.action, row.resource, outcome.decision, own)
+        Decision(row.principal.replace("/", "-"), row.action, row.resource, outcome.decision, own)
         for row, outcome, own in zip(rows, outcomes, owners, strict=True)
     ]

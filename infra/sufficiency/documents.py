@@ -1,16 +1,18 @@
 """The policy documents of one plan, as AWS would hold them: who has which identity, boundary and resource policy.
 
 Everything is read from the plan JSON (the contract in shared/DESIGN.md), never from the builders in
-infra/iam: the proof is about the documents AWS receives.
+infra/iam: the proof is about the documents AWS receives. An environment's plan holds several programs (the
+platform and every project), all in one account: every policy document of the environment is collected, and
+each role belongs to the program that created it (`Documents.program` is one program's view, its roles by key).
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from kernel.plan import Plan
+from kernel.plan import Plan, PlannedResource
 
 ADMINISTRATOR_ACCESS = {
     "Version": "2012-10-17",
@@ -19,6 +21,8 @@ ADMINISTRATOR_ACCESS = {
 """The AWS managed policy `AdministratorAccess` (arn:aws:iam::aws:policy/AdministratorAccess, version v1):
 what the bootstrap admin who runs the first `pulumi up` in a fresh account holds."""
 BOOTSTRAP_ADMIN = "bootstrap-admin"
+PLATFORM = "platform"
+"""How a project's view names the platform's roles: `platform/<role>`."""
 DEFAULT_KEY_POLICY = "kms-default-key-policy"
 """KMS's default key policy (AWS KMS developer guide, "Default key policy"): the account may use IAM policies
 to allow access to the key. Assumed for a key the plan does not hold (the bootstrap secrets-provider key)."""
@@ -34,6 +38,8 @@ class Principal:
     identity: tuple[str, ...]
     boundary: tuple[str, ...] | None
     trust: str | None
+    program: str | None = None
+    """The ML project whose program created the role; None for the platform's (and the bootstrap admin)."""
 
 
 @dataclass
@@ -45,13 +51,35 @@ class Documents:
     region: str
     policies: dict[str, Any] = field(default_factory=dict)
     principals: dict[str, Principal] = field(default_factory=dict)
+    """Roles by key: `<role>` for the platform's, `<project>/<role>` for a project's (see `program`)."""
     resource_policies: dict[str, str] = field(default_factory=dict)
     """Resource ARN (key, bucket, topic, package group) -> name of its policy in `policies`."""
     namespace: str = ""
+    project: str | None = None
+    """The program whose view this is (`program`): None for the platform's, or for the environment's whole."""
 
     def name(self, arn: str) -> str:
         """The batch name of a document of this plan."""
         return f"{self.namespace}|{arn}"
+
+    def program(self, project: str | None) -> Documents:
+        """One program's view: its roles (and the bootstrap admin) by their plain keys, every document kept.
+
+        The environment's documents stay: a project's role may act on the platform's resources (subnets, the
+        logs key), and the isolation proof asks it to act on another project's, whose policies must be there.
+        """
+        own = {
+            principal.key: principal
+            for principal in self.principals.values()
+            if principal.program == project or principal.key == BOOTSTRAP_ADMIN
+        }
+        if project is not None:  # the platform's roles a project's rows may name (its auditor reads runs)
+            own |= {
+                f"{PLATFORM}/{principal.key}": principal
+                for principal in self.principals.values()
+                if principal.program is None and principal.key != BOOTSTRAP_ADMIN
+            }
+        return replace(self, principals=own, project=project)
 
 
 def documents(plan: Plan, namespace: str = "") -> Documents:
@@ -70,21 +98,25 @@ def documents(plan: Plan, namespace: str = "") -> Documents:
     attached: dict[str, list[str]] = {}
     for attachment in plan.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment"):
         attached.setdefault(attachment.inputs["role"], []).append(attachment.inputs["policyArn"])
-    role_keys = {arn: key for key, arn in plan.outputs.get("role_arns", {}).items()}
+    role_keys = _role_keys(plan)
     for role in plan.of_type("aws:iam/role:Role"):
         arn = f"arn:aws:iam::{account}:role/{role.inputs['name']}"
         trust = docs.name(f"{arn}#trust")
         docs.policies[trust] = json.loads(role.inputs["assumeRolePolicy"])
         boundary = role.inputs.get("permissionsBoundary")
         environment = str(plan.outputs.get("environment", ""))
-        key = role_keys.get(arn) or role.inputs["name"].partition(f"-{environment}-")[2] or role.inputs["name"]
-        docs.principals[key] = Principal(
+        own = role.inputs["name"].partition(f"-{environment}-")[2] or role.inputs["name"]
+        if role.ml_project:
+            own = own.removeprefix(f"{role.ml_project}-")
+        key = role_keys.get(arn) or own
+        docs.principals[f"{role.ml_project}/{key}" if role.ml_project else key] = Principal(
             key=key,
             arn=arn,
             account=account,
             identity=tuple(sorted(managed[p] for p in attached.get(role.inputs["name"], []) if p in managed)),
             boundary=(managed.get(boundary, docs.name(boundary)),) if boundary else None,
             trust=trust,
+            program=role.ml_project,
         )
     docs.policies[docs.name(BOOTSTRAP_ADMIN)] = ADMINISTRATOR_ACCESS
     docs.policies[docs.name(DEFAULT_KEY_POLICY)] = {
@@ -111,10 +143,23 @@ def documents(plan: Plan, namespace: str = "") -> Documents:
     return docs
 
 
+def _role_keys(plan: Plan) -> dict[str, str]:
+    """Role ARN -> key, from the `role_arns` output of every program of the plan."""
+    programs = [plan.outputs, *plan.outputs.get("projects", {}).values()]
+    return {arn: key for outputs in programs for key, arn in outputs.get("role_arns", {}).items()}
+
+
+def key_arn(plan: Plan, key: PlannedResource) -> str | None:
+    """The ARN of a planned KMS key: its program's `key_arns` output for the key's `purpose` tag."""
+    outputs = plan.outputs.get("projects", {}).get(key.ml_project, {}) if key.ml_project else plan.outputs
+    purpose = key.inputs.get("tags", {}).get("purpose", "")
+    arn = outputs.get("key_arns", {}).get(purpose) or plan.outputs.get("key_arns", {}).get(purpose)
+    return str(arn) if arn else None
+
+
 def _resource_policies(plan: Plan, docs: Documents) -> None:
-    keys = plan.outputs.get("key_arns", {})
     for key in plan.of_type("aws:kms/key:Key"):
-        arn = keys.get(key.inputs.get("tags", {}).get("purpose", ""))
+        arn = key_arn(plan, key)
         if arn:
             _add(docs, arn, key.inputs["policy"])
     for policy in plan.of_type("aws:s3/bucketPolicy:BucketPolicy"):

@@ -37,7 +37,7 @@ def known_gaps(path: Path = GAPS_FILE) -> dict[str, Gap]:
 
 
 def found_gaps(results: list[PlanResult]) -> dict[str, Gap]:
-    """The refused rows of a run (evaluated and not allowed), keyed like known_gaps.yaml."""
+    """The refused rows of a run (evaluated and not allowed), keyed like known_gaps.yaml, by `<plan>/<program>`."""
     found: dict[str, Gap] = {}
     for result in results:
         for outcome in result.outcomes:
@@ -45,5 +45,5 @@ def found_gaps(results: list[PlanResult]) -> dict[str, Gap]:
                 continue
             key = f"{outcome.requirement.principal} | {outcome.requirement.action}"
             gap = found.setdefault(key, Gap(example=outcome.describe()))
-            gap.plans.add(result.name)
+            gap.plans.add(result.label)
     return found

@@ -17,7 +17,9 @@ from infra.sufficiency.requirements import (
     tags_of,
 )
 from kernel import StackConfig
+from kernel.naming import Naming
 from kernel.plan import Plan
+from kernel.program_stacks import PLATFORM_PROJECT, PROJECTS_PROJECT, project_stack
 
 OIDC_PROVIDER = "token.actions.githubusercontent.com"
 TRAIL = "aws:cloudtrail/trail:Trail"
@@ -25,21 +27,40 @@ TRAIL = "aws:cloudtrail/trail:Trail"
 
 @dataclass(frozen=True)
 class StackFacts:
-    """What a stack file says that the plan does not carry: the GitHub repository and the state bucket."""
+    """What one program's config view says that its plan does not carry.
+
+    The GitHub repository, the state bucket and secrets key; the program's Pulumi project and stack (the state
+    backend's paths), the GitHub environment its deploy jobs name, and the base of its resources' names.
+    """
 
     github: str
     state_bucket: str | None
     secrets_key: str | None = None
-    project: str = "mlops"
+    pulumi_project: str = PLATFORM_PROJECT
+    stack: str = ""
+    environment: str = ""
+    deploy_environment: str = ""
+    name_base: str = ""
+    """`<prefix>-<env>` for the platform, `<prefix>-<env>-<project>` for a project: what its names start with."""
+    program: str | None = None
+    """The ML project of the view; None for the platform's."""
 
     @classmethod
     def of(cls, config: StackConfig) -> StackFacts:
-        """The facts of a validated stack file."""
+        """The facts of a validated config view: the platform's (`load_stack_file`) or a project's."""
         identity = config.identity
+        project = config.project
+        naming = Naming(config.name_prefix, config.environment, config.account_id, config.region, project)
         return cls(
             github=f"{identity.github.org}/{identity.github.repo}",
             state_bucket=identity.state_bucket,
             secrets_key=identity.secrets_key_arn,
+            pulumi_project=PROJECTS_PROJECT if project else PLATFORM_PROJECT,
+            stack=project_stack(project, config.environment) if project else config.environment,
+            environment=config.environment,
+            deploy_environment=f"{config.environment}-{project}" if project else config.environment,
+            name_base=naming.base,
+            program=project,
         )
 
 
@@ -50,7 +71,7 @@ def hand_requirements(
     values = _values(plan, docs, registry, registry_docs, facts)
     rows: list[Requirement] = []
     for row in load_required():
-        if not _applies(row, plan, docs):
+        if not _applies(row, plan, docs, facts):
             continue
         try:
             rows += _row(row, values, plan, docs, registry, registry_docs)
@@ -61,8 +82,11 @@ def hand_requirements(
 
 def _values(plan: Plan, docs: Documents, registry: Plan, registry_docs: Documents, facts: StackFacts) -> dict[str, Any]:
     return {
-        "stack": plan.stack,
-        "project": facts.project,
+        "stack": facts.stack,
+        "project": facts.pulumi_project,
+        "platform_project": PLATFORM_PROJECT,
+        "environment": facts.environment,
+        "deploy_environment": facts.deploy_environment,
         "state_bucket": facts.state_bucket,
         "secrets_key": facts.secrets_key,
         "region": docs.region,
@@ -70,6 +94,7 @@ def _values(plan: Plan, docs: Documents, registry: Plan, registry_docs: Document
         "out": plan.outputs,
         "github": facts.github,
         "tracking": _tracking_arn(plan, docs),
+        "feature_group": next(iter(sorted(plan.outputs.get("feature_group_names", {}).values())), None),
         "trail_log_group": next(
             (t.inputs.get("cloudWatchLogsGroupArn", "").removesuffix(":*") for t in plan.of_type(TRAIL)), None
         )
@@ -86,7 +111,10 @@ def _tracking_arn(plan: Plan, docs: Documents) -> str | None:
     return plan.outputs.get("tracking_arn") or None
 
 
-def _applies(row: dict[str, Any], plan: Plan, docs: Documents) -> bool:
+def _applies(row: dict[str, Any], plan: Plan, docs: Documents, facts: StackFacts) -> bool:
+    programs = row.get("program", "project")
+    if programs != "both" and (programs == "project") != (facts.program is not None):
+        return False
     if row.get("if_role") and row["principal"] not in docs.principals:
         return False
     if row.get("when_environment") and plan.outputs.get("environment") != row["when_environment"]:

@@ -27,6 +27,7 @@ from kernel.plan import Plan, PlannedResource
 HERE = Path(__file__).resolve().parent
 REQUIRED_FILE = HERE / "required.yaml"
 DEPLOYERS = ("github-deploy", "platform-admin", BOOTSTRAP_ADMIN)
+"""Who runs `pulumi up` on the platform: its deploy role, the platform admin (break-glass), the bootstrap admin."""
 PREVIEWER = "github-preview"
 GLOBAL_REGION = "us-east-1"
 """Where IAM, STS's global endpoint, Budgets and Cost Explorer serve requests (aws:RequestedRegion)."""
@@ -191,6 +192,17 @@ def resource_values(plan: Plan, docs: Documents, resource: PlannedResource) -> d
     return values
 
 
+def deployers(docs: Documents) -> tuple[str, ...]:
+    """Who runs `pulumi up` on a program: its own deploy role and the bootstrap admin (and the platform's admin).
+
+    A project deploys with its own deploy role (issue 21: only that project's resources); the platform admin's
+    break-glass statements are scoped to the platform's names, so it is not a project's deployer.
+    """
+    if docs.project is None:
+        return DEPLOYERS
+    return ("github-deploy", BOOTSTRAP_ADMIN)
+
+
 def deployer_requirements(plan: Plan, docs: Documents) -> list[Requirement]:
     """`pulumi up` (deploy role, platform admin, bootstrap admin) and `pulumi preview --refresh` (preview role)."""
     table = cfn_types()
@@ -267,7 +279,7 @@ def _resource_rows(plan: Plan, docs: Documents, resource: PlannedResource, entry
                 if entry.get("requested_region"):
                     full["aws:RequestedRegion"] = entry["requested_region"]
                 cite = cited.replace("<h>", handler)
-                rows += _for_principals(DEPLOYERS, docs, action, target, needed_by, cite, full, problem)
+                rows += _for_principals(deployers(docs), docs, action, target, needed_by, cite, full, problem)
                 if handler == "read":
                     preview = f"pulumi preview --refresh: read {resource.type} {resource.name}"
                     rows += _for_principals((PREVIEWER,), docs, action, target, preview, cite, full, problem)
@@ -422,7 +434,7 @@ def _object_key_rows(
     # Reads are HeadObject and GetObjectTagging, which need no key: only writes use it.
     for action, verb in (("kms:GenerateDataKey", "create"),):
         rows += _for_principals(
-            DEPLOYERS,
+            deployers(docs),
             docs,
             action,
             key,

@@ -10,8 +10,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from infra.sufficiency.documents import Documents
-from infra.sufficiency.requirements import Requirement, bucket_key, principal_context, sagemaker_context
+from infra.sufficiency.documents import BOOTSTRAP_ADMIN, Documents
+from infra.sufficiency.requirements import (
+    Requirement,
+    bucket_key,
+    deployers,
+    principal_context,
+    sagemaker_context,
+)
 from kernel.plan import Plan
 
 MODEL_ARTIFACT = "pipelines/training/planned-execution/Train/model/planned-job/output/model.tar.gz"
@@ -48,7 +54,7 @@ def serving_requirements(plan: Plan, docs: Documents, registry: Plan, registry_d
             via = {"kms:ViaService": f"s3.{docs.region}.amazonaws.com", "kms:CallerAccount": docs.account}
             add(role, "kms:Decrypt", key, needed_by, f"{MODEL_SOURCE}; {CROSS_SOURCE}", via, owner=owner)
         keys = sagemaker_context(model.inputs)
-        for deployer in ("github-deploy", "platform-admin") if owner is not docs else ():
+        for deployer in [d for d in deployers(docs) if d != BOOTSTRAP_ADMIN] if owner is not docs else ():
             add(deployer, "sagemaker:CreateModel", package, f"pulumi up: create {needed_by}", CORE_SOURCE, keys, owner)
     for config in plan.of_type("aws:sagemaker/endpointConfiguration:EndpointConfiguration"):
         capture = config.inputs.get("dataCaptureConfig") or {}

@@ -41,6 +41,10 @@ class Outcome:
     decision: str
     refused_by: str = ""
     detail: str = ""
+    allowed_by: str = ""
+    """The statements that allowed the request (`<document>#<sid>`), when it was allowed."""
+    ignored: tuple[str, ...] = ()
+    """Condition keys of the request the action does not carry (the simulator's IAM data), lower case."""
 
     @property
     def allowed(self) -> bool:
@@ -86,14 +90,27 @@ def evaluate(
     verdicts: Verdicts | None = None,
 ) -> list[Outcome]:
     """Evaluate every row against the plan's documents in one simulator process."""
+    return evaluate_many([(docs, rows)], extra_policies, verdicts)[0]
+
+
+def evaluate_many(
+    parts: list[tuple[Documents, list[Requirement]]],
+    extra_policies: dict[str, Any] | None = None,
+    verdicts: Verdicts | None = None,
+) -> list[list[Outcome]]:
+    """Evaluate several lists of rows, each against its own view of the documents, in one simulator process."""
     allow_all = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
-    policies = {**docs.policies, **(extra_policies or {}), _ONLY_THIS: allow_all}
+    policies: dict[str, Any] = {}
+    for docs, _ in parts:
+        policies |= docs.policies
+    policies |= {**(extra_policies or {}), _ONLY_THIS: allow_all}
     digests = {
         name: hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest() for name, doc in policies.items()
     }
     verdicts = verdicts or Verdicts()
+    flat = [(docs, row) for docs, rows in parts for row in rows]
     requests, outcomes, keys = [], {}, {}
-    for index, row in enumerate(rows):
+    for index, (docs, row) in enumerate(flat):
         request = _request(index, row, docs, policies)
         if isinstance(request, Outcome):
             outcomes[index] = request
@@ -107,8 +124,12 @@ def evaluate(
     for result in _run({"policies": policies, "requests": requests}) if requests else []:
         index = int(result["id"])
         verdicts.put(keys[index], result)
-        outcomes[index] = _outcome(rows[index], result, docs)
-    return [outcomes[index] for index in range(len(rows))]
+        outcomes[index] = _outcome(flat[index][1], result, flat[index][0])
+    results, start = [], 0
+    for _, rows in parts:
+        results.append([outcomes[index] for index in range(start, start + len(rows))])
+        start += len(rows)
+    return results
 
 
 def _cache_key(request: dict[str, Any], digests: dict[str, str]) -> str:
@@ -177,11 +198,13 @@ def _resource_policy(resource: str, docs: Documents) -> str | None:
 
 def _outcome(row: Requirement, result: dict[str, Any], docs: Documents) -> Outcome:
     decision = str(result["decision"])
+    ignored = tuple(sorted(str(key).lower() for key in result.get("ignoredContextKeys", [])))
     if decision == ALLOWED:
-        return Outcome(row, decision)
+        names = [str(name).rsplit("|", 1)[-1] for name in result.get("allowedBy", [])]
+        return Outcome(row, decision, allowed_by=", ".join(dict.fromkeys(names)), ignored=ignored)
     if decision == NOT_EVALUATED:
         return Outcome(row, decision, detail=str(result.get("reason", "")))
-    return Outcome(row, decision, refused_by=_refusal(result.get("denials", []), row, docs))
+    return Outcome(row, decision, refused_by=_refusal(result.get("denials", []), row, docs), ignored=ignored)
 
 
 def _refusal(denials: list[dict[str, Any]], row: Requirement, docs: Documents) -> str:

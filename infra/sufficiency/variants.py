@@ -1,4 +1,7 @@
-"""The plans the sufficiency suite evaluates: every shipped stack and every variant of the program.
+"""The plans the sufficiency suite evaluates: every shipped environment and every variant of churn's settings.
+
+A shipped environment's plan holds the platform and every project of the repository (churn and claims); each
+program's rows are computed with its own config view (`program_views`).
 
 A variant is a shipped stack file with a few settings changed, the way a user changes them: a model
 pinned (each serving mode), an A/B challenger, a shadow variant, the Model Monitor backend, an MLflow
@@ -15,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from infra.plan.evaluate import PROJECT_ROOT, evaluate_stack
-from kernel import StackConfig, stack_file
+from kernel import StackConfig, load_stack_file, stack_file
 from kernel.loader import parse_settings, read_stack_file
 from kernel.plan import Plan
 from kernel.projects import load_project
@@ -93,12 +96,17 @@ def variant_settings(variant: Variant, root: Path = PROJECT_ROOT) -> dict[str, A
     return settings
 
 
-def variant_plan(variant: Variant, root: Path = PROJECT_ROOT) -> tuple[Plan, StackConfig]:
+Views = dict[str | None, StackConfig]
+"""A plan's config views by program: the platform's (None) and each project's."""
+
+
+def variant_plan(variant: Variant, root: Path = PROJECT_ROOT) -> tuple[Plan, Views]:
     """Plan the variant offline (the shipped files with its settings replaced, in a scratch repository)."""
     with tempfile.TemporaryDirectory(prefix=f"mlops-{variant.name}-") as scratch:
         project = Path(scratch)
         path = write_view(project, variant.stack, variant_settings(variant, root), VARIANT_PROJECT, root)
-        return evaluate_stack(variant.stack, project), project_view(path, VARIANT_PROJECT)
+        plan = evaluate_stack(variant.stack, project)
+        return plan, program_views(path, plan)
 
 
 def project_view(path: Path, project: str) -> StackConfig:
@@ -106,11 +114,19 @@ def project_view(path: Path, project: str) -> StackConfig:
     return parse_settings(read_stack_file(path), path.name, load_project(path.parent, project))
 
 
-def all_plans(root: Path = PROJECT_ROOT) -> dict[str, tuple[Plan, StackConfig]]:
-    """Every shipped stack and every variant, by name, with churn's view of its stack file."""
-    plans = {
-        stack: (evaluate_stack(stack, root), project_view(stack_file(stack, root), VARIANT_PROJECT))
-        for stack in SHIPPED
-    }
+def program_views(path: Path, plan: Plan) -> Views:
+    """Every program's view of the stack file at `path`: the platform's, and each project's the plan holds."""
+    return {None: load_stack_file(path)} | {project: project_view(path, project) for project in plan.projects}
+
+
+def shipped_plan(stack: str, root: Path = PROJECT_ROOT) -> tuple[Plan, Views]:
+    """A shipped environment's plan (the platform and every project of `root`) and its programs' views."""
+    plan = evaluate_stack(stack, root)
+    return plan, program_views(stack_file(stack, root), plan)
+
+
+def all_plans(root: Path = PROJECT_ROOT) -> dict[str, tuple[Plan, Views]]:
+    """Every shipped environment and every variant, by name, with its programs' config views."""
+    plans = {stack: shipped_plan(stack, root) for stack in SHIPPED}
     plans |= {variant.name: variant_plan(variant, root) for variant in VARIANTS}
     return plans

@@ -10,47 +10,91 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import json
+import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 
 from infra.plan.evaluate import PROJECT_ROOT
 from infra.sufficiency.cfn_extract import PERMISSIONS_FILE, cfn_types, extract, render
-from infra.sufficiency.documents import documents
+from infra.sufficiency.documents import BOOTSTRAP_ADMIN, PLATFORM, Documents, documents
 from infra.sufficiency.gaps import found_gaps, known_gaps
 from infra.sufficiency.hand_rows import StackFacts
-from infra.sufficiency.simulate import NOT_EVALUATED, evaluate
-from infra.sufficiency.suite import PlanResult, registry_documents, requirements, run
-from infra.sufficiency.variants import VARIANTS, variant_plan
-from kernel import StackConfig
+from infra.sufficiency.requirements import Requirement
+from infra.sufficiency.simulate import NOT_EVALUATED, evaluate, evaluate_many
+from infra.sufficiency.suite import Facts, PlanResult, SuiteResult, registry_documents, requirements, run_suite
+from infra.sufficiency.variants import SHIPPED, VARIANTS, Views, shipped_plan, variant_plan
 from kernel.plan import Plan
+from tests.helpers import FIXTURE_STACKS
+
+SECOND_PROJECT = FIXTURE_STACKS.parent / "projects" / "claims"
+"""The tests' copy of the claims project: the environments the suite proves hold two projects (staging serving
+a promoted model of each, so that endpoints, their models and log groups are proved and fenced too)."""
 
 
 @pytest.fixture(scope="module")
-def variants(project_root: Path) -> dict[str, tuple[Plan, StackConfig]]:
-    """Each variant of the tests' own stack files (the shipped stacks' plans come from the same folder)."""
+def environment_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The fixture stacks with both projects (churn, the classifier; claims, the regressor)."""
+    root = tmp_path_factory.mktemp("two-projects")
+    shutil.copytree(FIXTURE_STACKS, root, dirs_exist_ok=True)
+    shutil.copytree(SECOND_PROJECT, root / "projects" / "claims")
+    for project in ("churn", "claims"):  # staging serves a promoted model of each: endpoints, their logs, models
+        path = root / "projects" / project / "project.yaml"
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        package = f"arn:aws:sagemaker:eu-west-1:111111111111:model-package/mlops-dev-{project}-model/7"
+        document["environments"]["staging"]["serving"]["modelPackageArn"] = package
+        path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+    return root
+
+
+@pytest.fixture(scope="module")
+def environments(environment_root: Path) -> dict[str, tuple[Plan, Views]]:
+    """Every environment's plan (the platform, churn and claims) and its programs' config views."""
+    return {stack: shipped_plan(stack, environment_root) for stack in SHIPPED}
+
+
+@pytest.fixture(scope="module")
+def plans(environments: dict[str, tuple[Plan, Views]]) -> dict[str, Plan]:
+    """The environments' plans, by stack."""
+    return {stack: plan for stack, (plan, _) in environments.items()}
+
+
+@pytest.fixture(scope="module")
+def variants(project_root: Path) -> dict[str, tuple[Plan, Views]]:
+    """Each variant of the tests' own stack files (churn's settings changed)."""
     return {variant.name: variant_plan(variant, project_root) for variant in VARIANTS}
 
 
 @pytest.fixture(scope="module")
-def all_plans(plans: dict[str, Plan], variants: dict[str, tuple[Plan, StackConfig]]) -> dict[str, Plan]:
-    """The shipped stacks and every variant."""
+def all_plans(plans: dict[str, Plan], variants: dict[str, tuple[Plan, Views]]) -> dict[str, Plan]:
+    """The shipped environments and every variant."""
     return {**plans, **{name: plan for name, (plan, _) in variants.items()}}
 
 
 @pytest.fixture(scope="module")
-def facts(configs: dict[str, StackConfig], variants: dict[str, tuple[Plan, StackConfig]]) -> dict[str, StackFacts]:
-    """What each plan's stack file says beyond the plan (repository, state bucket, secrets key)."""
-    shipped = {stack: StackFacts.of(config) for stack, config in configs.items()}
-    return shipped | {name: StackFacts.of(config) for name, (_, config) in variants.items()}
+def facts(environments: dict[str, tuple[Plan, Views]], variants: dict[str, tuple[Plan, Views]]) -> dict[str, Facts]:
+    """What each program's config view says beyond the plan (repository, state bucket, stack, names)."""
+    return {
+        name: {program: StackFacts.of(view) for program, view in views.items()}
+        for name, (_, views) in {**environments, **variants}.items()
+    }
 
 
 @pytest.fixture(scope="module")
-def results(all_plans: dict[str, Plan], facts: dict[str, StackFacts]) -> list[PlanResult]:
-    return run(all_plans, facts)
+def suite(all_plans: dict[str, Plan], facts: dict[str, Facts]) -> SuiteResult:
+    return run_suite(all_plans, facts)
+
+
+@pytest.fixture(scope="module")
+def results(suite: SuiteResult) -> list[PlanResult]:
+    return suite.sufficiency
 
 
 def test_every_required_row_is_allowed_or_a_known_gap(results: list[PlanResult]) -> None:
+    """Every program of every plan (`dev/platform`, `dev/churn`, `dev/claims`, the variants): no new refusal."""
     known, found = known_gaps(), found_gaps(results)
     new = {key: found[key] for key in found if key not in known or found[key].plans != known[key].plans}
     fixed = {key: known[key].plans - (found[key].plans if key in found else set()) for key in known}
@@ -81,20 +125,27 @@ def test_unevaluated_rows_say_why_and_are_never_counted_as_allowed(results: list
 
 
 def test_every_role_has_required_rows(all_plans: dict[str, Plan], results: list[PlanResult]) -> None:
-    """No role is left unproven: each one the plans create is the principal of required rows.
+    """No role is left unproven: each one the plans create, the platform's and each project's, is the
+    principal of required rows of its own program.
 
     (A role may have none in one plan: dev creates the model role before any endpoint needs it.)
     """
-    roles = {key for plan in all_plans.values() for key in documents(plan).principals}
-    covered = {o.requirement.principal for r in results for o in r.outcomes}
+    roles = {
+        (principal.program or PLATFORM, principal.key)
+        for plan in all_plans.values()
+        for principal in documents(plan).principals.values()
+        if principal.key != BOOTSTRAP_ADMIN
+    }
+    covered = {(r.program or PLATFORM, o.requirement.principal) for r in results for o in r.outcomes}
     assert sorted(roles - covered) == []
+    assert {r.label for r in results} >= {f"{s}/{p}" for s in SHIPPED for p in ("platform", "churn", "claims")}
 
 
-def test_removing_one_needed_statement_fails_the_suite(plans: dict[str, Plan], facts: dict[str, StackFacts]) -> None:
-    """The deploy role's trail statement, taken out of its policy: the suite refuses the rows it granted."""
+def test_removing_one_needed_statement_fails_the_suite(plans: dict[str, Plan], facts: dict[str, Facts]) -> None:
+    """The platform deploy role's trail statement, taken out of its policy: the suite refuses the rows it granted."""
     plan = plans["dev"]
     docs = documents(plan)
-    rows = [r for r in requirements(plan, docs, plan, facts["dev"]) if r.principal == "github-deploy"]
+    rows = [r for r in requirements(plan, docs, plan, facts["dev"][None]) if r.principal == "github-deploy"]
     trail_reads = [r for r in rows if r.action == "cloudtrail:GetTrail"]
     registry = registry_documents(plan).policies
     assert trail_reads and all(o.allowed for o in evaluate(docs, trail_reads, registry))
@@ -108,11 +159,13 @@ def test_removing_one_needed_statement_fails_the_suite(plans: dict[str, Plan], f
     assert all("cloudtrail:GetTrail" in o.describe() and "pulumi up" in o.describe() for o in outcomes)
 
 
-def test_a_trust_that_misses_a_trigger_is_refused(plans: dict[str, Plan], facts: dict[str, StackFacts]) -> None:
-    """The preview role's trust without the main-branch subject: drift-check's schedule cannot assume it."""
+def test_a_trust_that_misses_a_trigger_is_refused(plans: dict[str, Plan], facts: dict[str, Facts]) -> None:
+    """A project's preview role's trust without the main-branch subject: drift-check's schedule cannot assume it."""
     plan = plans["dev"]
-    docs = documents(plan)
-    rows = [r for r in requirements(plan, docs, plan, facts["dev"]) if r.trust and "refs/heads/main" in r.needed_by]
+    docs = documents(plan).program("churn")
+    rows = [
+        r for r in requirements(plan, docs, plan, facts["dev"]["churn"]) if r.trust and "refs/heads/main" in r.needed_by
+    ]
     assert rows and all(o.allowed for o in evaluate(docs, rows))
     broken = copy.deepcopy(docs)
     trust = broken.policies[broken.principals["github-preview"].trust or ""]
@@ -135,14 +188,14 @@ def test_the_tool_is_pinned_by_its_lockfile() -> None:
 
 
 def test_a_job_without_its_volume_key_is_refused_by_the_guardrail(
-    plans: dict[str, Plan], facts: dict[str, StackFacts]
+    plans: dict[str, Plan], facts: dict[str, Facts]
 ) -> None:
-    """The pipeline's tuning job as planned is allowed; the same request without its volume key is denied."""
+    """A project pipeline's tuning job as planned is allowed; the same request without its volume key is denied."""
     plan = plans["dev"]
-    docs = documents(plan)
+    docs = documents(plan).program("claims")
     rows = [
         r
-        for r in requirements(plan, docs, plan, facts["dev"])
+        for r in requirements(plan, docs, plan, facts["dev"]["claims"])
         if r.principal == "pipeline" and r.action == "sagemaker:CreateHyperParameterTuningJob"
     ]
     assert rows and all(o.allowed for o in evaluate(docs, rows))
@@ -152,3 +205,112 @@ def test_a_job_without_its_volume_key_is_refused_by_the_guardrail(
     ]
     outcomes = evaluate(docs, unencrypted)
     assert outcomes and all("guardrail DenyUnencryptedVolumes" in o.refused_by for o in outcomes)
+
+
+# --- Issue 21 §3: the isolation proof. Every project's needs, asked by another project's principals, are denied. ---
+
+FENCE = "FenceOtherProjects"
+"""The sids of the ABAC fence (infra/iam/project_scope.py)."""
+
+
+def test_no_project_principal_can_do_what_another_project_needs(suite: SuiteResult) -> None:
+    """In every environment, each of churn's and claims' rows on its own resources, asked by the other project's
+    principal of the same kind and by every other of its roles, is denied; and the deploy trust refuses the other
+    project's GitHub environment."""
+    assert [proof.environment for proof in suite.isolation] == sorted(SHIPPED)
+    leaks = [c for proof in suite.isolation for c in proof.crossings if not c.denied]
+    assert not leaks, f"{len(leaks)} cross-project requests not denied:\n" + "\n".join(c.describe() for c in leaks[:40])
+    for proof in suite.isolation:
+        pairs = {(c.actor, c.owner) for c in proof.crossings}
+        assert pairs == {("churn", "claims"), ("claims", "churn")}
+        kinds = {c.outcome.requirement.principal for c in proof.crossings if c.same_kind}
+        assert {"github-deploy", "github-preview", "data-engineer", "model-approver", "feature-store"} <= kinds
+        assert any(c.outcome.requirement.trust for c in proof.crossings), "the deploy trust is asked too"
+    trained = {c.outcome.requirement.principal for c in suite.isolation[0].crossings if c.same_kind}
+    assert {"jobs", "pipeline", "tracking", "automation"} <= trained, "dev (the one that trains) asks its roles"
+    # data, keys, feature groups, pipelines, packages, endpoints, MLflow, logs (staging serves both projects)
+    asked = {
+        (c.outcome.requirement.action, c.outcome.requirement.resource.split(":")[5].split("/")[0])
+        for proof in suite.isolation
+        for c in proof.crossings
+        if c.outcome.requirement.resource.count(":") >= 5
+    }
+    kinds = {kind for _, kind in asked} | {a.split(":")[0] for a, _ in asked}
+    assert {"s3", "kms", "feature-group", "pipeline", "model-package-group", "endpoint", "mlflow-app"} <= kinds
+    assert {"log-group"} <= kinds, "an endpoint's log group is asked"
+
+
+def _without_fence(docs: Documents) -> Documents:
+    broken = copy.deepcopy(docs)
+    for document in broken.policies.values():
+        statements = document.get("Statement", [])
+        if isinstance(statements, list):
+            document["Statement"] = [s for s in statements if not str(s.get("Sid", "")).startswith(FENCE)]
+    return broken
+
+
+def _statement(docs: Documents, allowed_by: str) -> dict[str, Any]:
+    """The statement an `allowed_by` entry names (`<policy ARN>#<sid>`)."""
+    policy, _, sid = allowed_by.partition("#")
+    document = docs.policies[docs.name(policy)]
+    return next(s for s in document["Statement"] if s.get("Sid") == sid)
+
+
+def test_without_the_fence_names_still_deny(plans: dict[str, Plan], suite: SuiteResult) -> None:
+    """The crossings the fence denies, asked again with the fence removed: no statement that names the actor's
+    project (`<prefix>-<env>-<project>-*`) lets any through; those let through are granted by statements on
+    resources without a name to scope (`*`, `key/*`, region-wide reads), which the fence exists to guard."""
+    proof = next(p for p in suite.isolation if p.environment == "dev")
+    fenced = [c for c in proof.crossings if FENCE in c.outcome.refused_by]
+    assert fenced, "the fence denies crossings"
+    docs = _without_fence(documents(plans["dev"], namespace="dev"))
+    by_actor: dict[str, list[Requirement]] = {}
+    for crossing in fenced:
+        by_actor.setdefault(crossing.actor, []).append(crossing.outcome.requirement)
+    parts = [(docs.program(actor), rows) for actor, rows in by_actor.items()]
+    found = dict(zip(by_actor, evaluate_many(parts), strict=True))
+    named = []
+    for actor, outcomes in found.items():
+        for outcome in (o for o in outcomes if o.allowed):
+            for granted in outcome.allowed_by.split(", "):
+                if granted.startswith("arn:aws:iam::") and f"-dev-{actor}-" in json.dumps(_statement(docs, granted)):
+                    named.append(f"{outcome.describe()} <- {granted}")
+    assert not named, "a statement naming the actor's project grants another's resource:\n" + "\n".join(named[:20])
+    still_denied = sum(not o.allowed for outcomes in found.values() for o in outcomes)
+    assert still_denied, "names alone deny some of what the fence denies"
+
+
+def test_a_lost_name_scope_is_caught_by_the_fence(plans: dict[str, Plan], suite: SuiteResult) -> None:
+    """churn's jobs role with its names widened to every project's (`mlops-dev-churn-` -> `mlops-dev-*-`): its
+    requests on claims' tagged resources are still denied, by the fence, wherever AWS evaluates the tag. S3 does
+    not evaluate `aws:ResourceTag` on buckets and objects (the simulator's IAM data): there the names are the
+    only guard, and this test names S3 as the one service where a lost name scope is not caught."""
+    proof = next(p for p in suite.isolation if p.environment == "dev")
+    tagged = [
+        c.outcome.requirement
+        for c in proof.crossings
+        if c.actor == "churn"
+        and c.outcome.requirement.principal == "jobs"
+        and ("aws:ResourceTag/project", "claims") in c.outcome.requirement.context
+    ]
+    assert tagged
+    docs = documents(plans["dev"], namespace="dev")
+    widened = copy.deepcopy(docs)
+    for name in widened.principals["churn/jobs"].identity:
+        text = json.dumps(widened.policies[name]).replace("mlops-dev-churn-", "mlops-dev-*-")
+        widened.policies[name] = json.loads(text)
+    outcomes = evaluate(widened.program("churn"), tagged)
+    evaluated = [o for o in outcomes if "aws:resourcetag/project" not in o.ignored]
+    leaks = [o.describe() for o in evaluated if o.allowed]
+    assert not leaks, "a lost name scope lets through where AWS evaluates the tag:\n" + "\n".join(leaks[:20])
+    assert any(FENCE in o.refused_by for o in evaluated), "the fence is what denies them now"
+    untagged = {o.requirement.action.split(":")[0] for o in outcomes if o.allowed}
+    assert untagged <= {"s3"}, f"only S3 (objects and buckets take no aws:ResourceTag) relies on names: {untagged}"
+
+
+def test_the_isolation_tally_counts_every_crossing(suite: SuiteResult) -> None:
+    """`python -m infra.sufficiency` prints this tally: allowed and denied per principal kind, per environment."""
+    for proof in suite.isolation:
+        tally = proof.tally()
+        assert sum(leaked + denied for leaked, denied in tally.values()) == len(proof.crossings)
+        assert all(leaked == 0 for leaked, _ in tally.values())

@@ -1,7 +1,7 @@
 // Evaluate a batch of IAM requests with @cloud-copilot/iam-simulate (versions pinned in package-lock.json).
 // stdin: {"policies": {name: document}, "requests": [{id, principal, action, resource, account, context,
 //         identity: [name], boundary: [name] | null, resourcePolicy: name | null, core: bool}]}
-// stdout: [{id, decision, reason, denials, ignoredContextKeys}] where decision is Allowed, ExplicitlyDenied,
+// stdout: [{id, decision, reason, denials, allowedBy, ignoredContextKeys}] where decision is Allowed, ExplicitlyDenied,
 // ImplicitlyDenied or NotEvaluated (the simulator refused the request: reason says why). Never guesses "Allowed".
 const path = require("node:path");
 const { runSimulation, getDenialReasons, isWildcardOnlyAction } = require("@cloud-copilot/iam-simulate");
@@ -48,6 +48,16 @@ function denials(analysis) {
     sid: denial.statementId || null,
     explicit: denial.denialType === "Explicit",
   }));
+}
+
+// What allowed a request: the identity and resource statements that matched it ("<policy>#<sid or index>").
+function allowedBy(analysis) {
+  const named = (statements) =>
+    (statements || []).map((s) => `${s.policyId}#${s.statement.sid() || `statement ${s.statement.index()}`}`);
+  return [
+    ...named(analysis.identityAnalysis && analysis.identityAnalysis.allowStatements),
+    ...named(analysis.resourceAnalysis && analysis.resourceAnalysis.allowStatements),
+  ];
 }
 
 function coreAnalysis(request, policies) {
@@ -101,6 +111,7 @@ async function evaluate(request, policies) {
     return {
       decision: analysis.result,
       denials: analysis.result === "Allowed" ? [] : denials(analysis),
+      allowedBy: analysis.result === "Allowed" ? allowedBy(analysis) : [],
       ignoredContextKeys: [],
     };
   }
@@ -115,6 +126,7 @@ async function evaluate(request, policies) {
   return {
     decision: response.overallResult,
     denials: response.overallResult === "Allowed" ? [] : denials(analysis),
+    allowedBy: response.overallResult === "Allowed" ? allowedBy(analysis) : [],
     ignoredContextKeys: response.result.ignoredContextKeys || [],
   };
 }
