@@ -14,7 +14,7 @@ PARITY_ENVS := $(PARITY_IMAGES:%=.venv-parity/%/.synced)
 PARITY_PYTHON ?= $(firstword $(wildcard $(or $(PYENV_ROOT),$(HOME)/.pyenv)/versions/3.12*/bin/python3.12) \
 	$(shell command -v python3.12 2>/dev/null))
 
-.PHONY: demo test lint lint-workflows fmt plan fork-check clean parity-envs parity-lock bench
+.PHONY: bench-smoke demo test lint lint-workflows fmt plan fork-check clean parity-envs parity-lock bench
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -52,7 +52,10 @@ $(SIMULATOR): tools/iam-simulate/package-lock.json
 TEST_WORKERS ?= 2
 
 test: $(VENV)/.synced $(PARITY_ENVS) $(SIMULATOR) ## Run the test suite (offline: Pulumi mocks, moto, the npm IAM simulator).
-	$(VENV)/bin/pytest -n $(TEST_WORKERS) --dist worksteal
+	$(VENV)/bin/pytest -n $(TEST_WORKERS) --dist worksteal -m "not bench_smoke"
+
+bench-smoke: $(VENV)/.synced $(PARITY_ENVS) ## The benchmark harness at its smallest size (CI; `make bench` for figures)
+	$(VENV)/bin/pytest -m bench_smoke tests/bench
 
 lint: $(VENV)/.synced ## ruff, ruff format check, the import layers (import-linter) and mypy (strict).
 	$(VENV)/bin/ruff check .

@@ -11,7 +11,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from bench.__main__ import growth
+
+pytestmark = pytest.mark.bench_smoke
+"""Left out of `make test` (about 40 s of benchmarks at their smallest size); `.ci/run` runs it: `make bench-smoke`."""
 
 ROOT = Path(__file__).resolve().parents[2]
 
