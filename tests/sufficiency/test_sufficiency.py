@@ -30,7 +30,6 @@ from infra.sufficiency.variants import SHIPPED, VARIANTS, Views, shipped_plan, v
 from kernel.plan import Plan
 from tests.helpers import FIXTURE_STACKS
 
-
 SECOND_PROJECT = FIXTURE_STACKS.parent / "projects" / "claims"
 """The tests' copy of the claims project: the environments the suite proves hold two projects (staging serving
 a promoted model of each, so that endpoints, their models and log groups are proved and fenced too)."""
