@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -23,7 +24,7 @@ from infra.iam.project_scope import project_deployer_statements, project_preview
 from infra.iam.roles import CI_ROLES, PERSONAS, WORKLOADS, Persona, RoleKey
 from infra.iam.workloads import workload_statements
 from infra.policy_document import Statement, chunk_statements, policy_json
-from kernel.models import GithubConfig, PersonasConfig
+from kernel.models import GithubConfig, PersonasConfig, StackConfig
 from kernel.naming import Naming
 from kernel.program_stacks import PLATFORM_PROJECT, PROJECTS_PROJECT, project_stack
 from kernel.types import Environment
@@ -75,6 +76,26 @@ class IdentityArgs:
     """The GitHub environment whose jobs may assume the deploy role (default: the stack's environment)."""
     fence: Sequence[Statement] = ()
     """Statements added to every role's access: a project's ABAC fence."""
+
+    @classmethod
+    def of(cls, naming: Naming, tags: Mapping[str, str], config: StackConfig, **scope: Any) -> IdentityArgs:
+        """The arguments both programs take from the stack's settings, completed by their own `scope`.
+
+        `scope`: `roles`, `models_outside_vpc`, the platform's trail, or a project's boundary, fence and deploy
+        environment.
+        """
+        return cls(
+            naming=naming,
+            tags=tags,
+            environment=config.environment,
+            github=config.identity.github,
+            personas=config.identity.personas,
+            state_bucket=config.identity.state_bucket,
+            secrets_key_arn=config.identity.secrets_key_arn,
+            allowed_instance_types=config.allowed_instance_types,
+            require_network_isolation=config.guardrails.require_network_isolation,
+            **scope,
+        )
 
 
 PLATFORM_ROLES: tuple[RoleKey, ...] = ("platform-admin", "auditor", "github-deploy", "github-preview", "trail-logs")

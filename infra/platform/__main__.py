@@ -39,16 +39,10 @@ trains_here = config.environment == TRAINING_ENVIRONMENT
 
 identity = Identity(
     "identity",
-    IdentityArgs(
-        naming=naming,
-        tags=tags,
-        environment=config.environment,
-        github=config.identity.github,
-        personas=config.identity.personas,
-        state_bucket=config.identity.state_bucket,
-        secrets_key_arn=config.identity.secrets_key_arn,
-        allowed_instance_types=config.allowed_instance_types,
-        require_network_isolation=config.guardrails.require_network_isolation,
+    IdentityArgs.of(
+        naming,
+        tags,
+        config,
         # Only dev may serve outside the VPC (serverless supports no VPC); each project's own guardrails
         # then exempt only its serverless model, if its project.yaml asks for it.
         models_outside_vpc=(

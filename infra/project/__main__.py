@@ -75,16 +75,10 @@ trains_here = config.environment == TRAINING_ENVIRONMENT
 training_bus = None if trains_here else training_bus_arn(config.serving.model_package_arn)
 identity = Identity(
     "identity",
-    IdentityArgs(
-        naming=naming,
-        tags=tags,
-        environment=config.environment,
-        github=config.identity.github,
-        personas=config.identity.personas,
-        state_bucket=config.identity.state_bucket,
-        secrets_key_arn=config.identity.secrets_key_arn,
-        allowed_instance_types=config.allowed_instance_types,
-        require_network_isolation=config.guardrails.require_network_isolation,
+    IdentityArgs.of(
+        naming,
+        tags,
+        config,
         models_outside_vpc=(
             [Arns(naming).sagemaker("model", f"{serverless_model_prefix(naming, MODEL_NAME)}-*")]
             if config.serving.serverless.outside_vpc
