@@ -81,6 +81,9 @@ class EncryptionArgs:
     connection_readers: Sequence[pulumi.Input[str]] = ()
     """The preview role: EventBridge decrypts the promotion hook connection's parameters (connection key)
     with the caller's permission when `pulumi preview --refresh` describes it."""
+    s3_readers: Sequence[pulumi.Input[str]] = ()
+    """Roles of another program that read objects under the models key through S3 only (a project's key
+    admits the platform's auditor, who reads every project's runs)."""
     key_grantors: Mapping[KeyPurpose, Sequence[pulumi.Input[str]]] = field(default_factory=dict)
     """The deployers: they create grants for AWS resources (endpoints, feature groups) and use the key
     only through the services of `DEPLOYER_VIA_SERVICES`."""
@@ -166,6 +169,21 @@ class Encryption(pulumi.ComponentResource):
                     actions=["kms:Decrypt"],
                     resources=["*"],
                     conditions={"StringEquals": {"kms:ViaService": f"events.{naming.region}.amazonaws.com"}},
+                )
+            )
+        if purpose == "models" and self._args.s3_readers:
+            statements.append(
+                Statement(
+                    sid="ReadersDecryptViaS3",
+                    principals={"AWS": list(self._args.s3_readers)},
+                    actions=["kms:Decrypt"],
+                    resources=["*"],
+                    conditions={
+                        "StringEquals": {
+                            "kms:ViaService": f"s3.{naming.region}.amazonaws.com",
+                            "kms:CallerAccount": naming.account_id,
+                        }
+                    },
                 )
             )
         if purpose == "models" and self._args.reader_accounts:

@@ -35,6 +35,11 @@ class Arns:
         """Objects of a bucket, optionally under a key prefix."""
         return f"{self.bucket(purpose)}/{prefix}*"
 
+    def project_buckets(self, purpose: str) -> str:
+        """The `purpose` bucket of every project of this environment (bucket level, not objects)."""
+        naming = self.naming.platform
+        return f"arn:aws:s3:::{naming.base}-*-{purpose}-{naming.account_id}-{naming.region}"
+
     def sagemaker(self, kind: str, name: str | None = None) -> str:
         """A SageMaker resource: `kind/<env prefix>-*` by default, or `kind/name` (name may be `*`)."""
         return f"arn:aws:sagemaker:{self.region}:{self.account}:{kind}/{name or self.naming.base + '-*'}"

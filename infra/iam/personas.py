@@ -14,7 +14,7 @@ from infra.iam import actions
 from infra.iam.arns import Arns
 from infra.iam.deployer import deployer_statements
 from infra.iam.roles import Persona
-from infra.iam.workloads import buckets, pass_roles, tracking_access
+from infra.iam.workloads import TRACKING_PREFIX, buckets, pass_roles, tracking_access
 from infra.policy_document import Statement
 from kernel.types import Environment
 from pipelines.definitions.training import OUTPUT_PREFIX as TRAINING_OUTPUTS
@@ -177,6 +177,22 @@ def _model_approver(arns: Arns) -> list[Statement]:
     ]
 
 
+def _project_runs(arns: Arns) -> list[Statement]:
+    """Read every project's MLflow run artifacts: an auditor's read-only reach across projects is by design.
+
+    The objects are under each project's models key, whose policy admits the platform's auditor for a
+    Decrypt through S3 only (`EncryptionArgs.s3_readers`).
+    """
+    return [
+        Statement(sid="ProjectRunsList", actions=actions.S3_LIST, resources=[arns.project_buckets("artifacts")]),
+        Statement(
+            sid="ProjectRunsRead",
+            actions=actions.S3_READ,
+            resources=[f"{arns.project_buckets('artifacts')}/{TRACKING_PREFIX}*"],
+        ),
+    ]
+
+
 def _auditor(arns: Arns) -> list[Statement]:
     bucket_config = [
         "s3:GetBucketPolicy",
@@ -190,6 +206,7 @@ def _auditor(arns: Arns) -> list[Statement]:
     return [
         *_observe(arns),
         *tracking_access(arns, log=False),
+        *_project_runs(arns),
         *actions.trail_reads(arns),
         *buckets(arns, "AuditLogs", read=["audit"]),
         Statement(sid="ReadBucketControls", actions=bucket_config, resources=[arns.env_buckets()]),

@@ -106,6 +106,12 @@ KEY_USERS: dict[KeyPurpose, tuple[str, ...]] = {
         "model-approver",
     ),
 }
+# The platform's auditor reads every project's runs (its artifacts under this project's models key).
+platform_auditor = (
+    platform.get_output("role_arns").apply(lambda arns: str(arns["auditor"]))
+    if config.identity.personas.auditors
+    else None
+)
 encryption = Encryption(
     "encryption",
     EncryptionArgs(
@@ -115,6 +121,7 @@ encryption = Encryption(
         reader_accounts=config.registry.reader_accounts,
         connection_key="models",
         connection_readers=[roles["github-preview"]],
+        s3_readers=[platform_auditor] if platform_auditor is not None else [],
         key_users={purpose: [roles[r] for r in users if r in roles] for purpose, users in KEY_USERS.items()},
         key_grantors={purpose: [roles["github-deploy"]] for purpose in ("data", "models")},
         purposes=("data", "models"),

@@ -207,6 +207,29 @@ def test_a_job_without_its_volume_key_is_refused_by_the_guardrail(
     assert outcomes and all("guardrail DenyUnencryptedVolumes" in o.refused_by for o in outcomes)
 
 
+def test_the_platform_auditor_reads_project_runs_through_s3_only(
+    plans: dict[str, Plan], facts: dict[str, Facts]
+) -> None:
+    """The platform's auditor reads each project's run artifacts (S3 and its models key, through S3), and
+    the same reach writes nothing and decrypts nothing outside S3."""
+    plan = plans["staging"]
+    for project in ("churn", "claims"):
+        docs = documents(plan).program(project)
+        rows = [
+            r for r in requirements(plan, docs, plan, facts["staging"][project]) if r.principal == "platform/auditor"
+        ]
+        assert {r.action for r in rows} == {"s3:GetObject", "kms:Decrypt"}
+        assert all(o.allowed for o in evaluate(docs, rows)), f"{project}: the auditor cannot read its runs"
+        read = next(r for r in rows if r.action == "s3:GetObject")
+        decrypt = next(r for r in rows if r.action == "kms:Decrypt")
+        writes = [dataclasses.replace(read, action=action) for action in ("s3:PutObject", "s3:DeleteObject")]
+        outside_s3 = dataclasses.replace(
+            decrypt, context=tuple((k, v) for k, v in decrypt.context if k != "kms:ViaService")
+        )
+        outcomes = evaluate(docs, [*writes, outside_s3])
+        assert len(outcomes) == 3 and not any(o.allowed for o in outcomes), [o.describe() for o in outcomes]
+
+
 # --- Issue 21 §3: the isolation proof. Every project's needs, asked by another project's principals, are denied. ---
 
 FENCE = "FenceOtherProjects"
