@@ -18,6 +18,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic.alias_generators import to_camel
 
+from kernel import yaml_text
 from kernel.errors import ConfigError, Loc, Problem, problems_from
 
 FeatureType = Literal["Integral", "Fractional", "String"]
@@ -168,7 +169,7 @@ def load_schema(path: Path, source: str | None = None) -> FeatureGroupSchema:
     """Load and validate one schema file; `ConfigError` names the file (`source`, or its name) and each key."""
     source = source or path.name
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        document = yaml_text.load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as error:
         raise ConfigError(source, [Problem("", f"is not valid YAML: {error}")]) from None
     try:

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 import yaml
 from pydantic import ValidationError
 
+from kernel import yaml_text
 from kernel.errors import ConfigError, Loc, Problem, problems_from
 from kernel.models import NAMESPACE, StackConfig
 from kernel.types import ENVIRONMENTS, Environment
@@ -84,7 +85,7 @@ def read_stack_file(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise missing_stack_file(path)
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        document = yaml_text.load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -92,7 +93,7 @@ def read_stack_file(path: Path) -> dict[str, Any]:
     config = document.get("config", {}) if isinstance(document, dict) else None
     if not isinstance(config, dict):
         raise ConfigError(path.name, [Problem("config", "must be a mapping of `namespace:key: value` entries")])
-    octal = _octal_numbers(yaml.compose(path.read_text(encoding="utf-8")))
+    octal = _octal_numbers(yaml_text.compose(path.read_text(encoding="utf-8")))
     if octal:
         raise ConfigError(path.name, octal)
     secrets = [key for key, value in config.items() if isinstance(value, dict) and set(value) == {"secure"}]
@@ -119,7 +120,7 @@ def _octal_numbers(document: yaml.Node | None) -> list[Problem]:
         elif (
             isinstance(node, yaml.ScalarNode)
             and node.tag == "tag:yaml.org,2002:int"
-            and node.style is None
+            and not node.style  # plain: None from PyYAML's parser, "" from libyaml's
             and re.fullmatch(r"0[0-7]+", node.value)
         ):
             number = int(node.value, 8)

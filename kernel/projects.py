@@ -19,6 +19,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic.alias_generators import to_camel
 
+from kernel import yaml_text
 from kernel.errors import ConfigError, Loc, Problem, problems_from
 from kernel.feature_schema import FeatureGroupSchema, load_schemas
 from kernel.types import ENVIRONMENTS, Environment
@@ -207,7 +208,7 @@ def load_project(root: Path, name: str, file: Path | None = None) -> Project:
         fix = f"no such project (projects here: {known}); `mlops project new {name}` creates one"
         raise ConfigError(source, [Problem("", fix)])
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        document = yaml_text.load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as error:
         raise ConfigError(source, [Problem("", f"is not valid YAML: {error}")]) from None
     try:

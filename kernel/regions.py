@@ -11,7 +11,7 @@ import json
 from functools import cache
 from pathlib import Path
 
-import yaml
+from kernel import yaml_text
 
 ZONES = Path(__file__).with_name("zones.json")
 PRICES = Path(__file__).with_name("prices.yaml")
@@ -35,7 +35,7 @@ def region_zones() -> dict[str, tuple[str, ...]]:
 @cache
 def priced_regions() -> tuple[str, ...]:
     """Regions the cost estimate has prices for (kernel/prices.yaml)."""
-    document = yaml.safe_load(PRICES.read_text(encoding="utf-8"))
+    document = yaml_text.load(PRICES.read_text(encoding="utf-8"))
     return tuple(sorted(document["regions"]))
 
 

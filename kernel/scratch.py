@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from kernel import yaml_text
 from kernel.loader import PROJECT_KEYS, PROJECT_PERSONAS
 from kernel.projects import PROJECT_FILE, PROJECTS_DIR
 
@@ -24,9 +25,9 @@ its secrets, such as `github:dispatchToken`."""
 
 def combined_view(root: Path, stack: str, project: str) -> dict[str, Any]:
     """Stack `stack`'s `config:` mapping completed by `project`'s sections for its environment (YAML data)."""
-    document = yaml.safe_load((root / f"Pulumi.{stack}.yaml").read_text(encoding="utf-8"))
+    document = yaml_text.load((root / f"Pulumi.{stack}.yaml").read_text(encoding="utf-8"))
     settings: dict[str, Any] = document["config"]
-    project_document = yaml.safe_load((root / PROJECTS_DIR / project / PROJECT_FILE).read_text(encoding="utf-8"))
+    project_document = yaml_text.load((root / PROJECTS_DIR / project / PROJECT_FILE).read_text(encoding="utf-8"))
     sections = dict(project_document["environments"][settings["mlops:environment"]])
     personas = sections.pop("personas", {})
     settings.update({f"mlops:{key}": value for key, value in sections.items()})
@@ -72,7 +73,7 @@ def write_view(root: Path, stack: str, view: dict[str, Any], project: str, sourc
             if (source / PROJECTS_DIR / extra).is_file():
                 shutil.copy(source / PROJECTS_DIR / extra, root / PROJECTS_DIR / extra)
     project_file = folder / PROJECT_FILE
-    document = yaml.safe_load(project_file.read_text(encoding="utf-8"))
+    document = yaml_text.load(project_file.read_text(encoding="utf-8"))
     document["environments"][str(view.get("mlops:environment", stack))] = sections
     project_file.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
     return path

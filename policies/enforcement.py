@@ -7,8 +7,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any, cast
 
-import yaml
-
+from kernel import yaml_text
 from policies.model import Level, Rule
 
 ENFORCEMENT_FILE = Path(__file__).with_name("enforcement.yaml")
@@ -17,7 +16,7 @@ CONFIG_DIR = Path(__file__).with_name("config")
 
 @cache
 def _settings() -> dict[str, Any]:
-    return dict(yaml.safe_load(ENFORCEMENT_FILE.read_text(encoding="utf-8")))
+    return dict(yaml_text.load(ENFORCEMENT_FILE.read_text(encoding="utf-8")))
 
 
 def level(rule: Rule, environment: str) -> Level:

@@ -16,8 +16,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-
+from kernel import yaml_text
 from kernel.models import StackConfig
 from kernel.regions import PRICES as REGION_PRICES
 
@@ -118,7 +117,7 @@ class CostReport:
 @cache
 def price_table() -> dict[str, Any]:
     """The price table (prices.yaml)."""
-    return dict(yaml.safe_load(PRICES.read_text(encoding="utf-8")))
+    return dict(yaml_text.load(PRICES.read_text(encoding="utf-8")))
 
 
 def estimate(stack: str, resources: Sequence[Any], config: StackConfig) -> CostReport:

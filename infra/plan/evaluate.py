@@ -17,12 +17,14 @@ from typing import Any
 
 import pulumi
 from pulumi.runtime import mocks, rpc, settings
+from pulumi.runtime import resource as runtime_resource
 from pulumi.runtime.config import set_all_config
 from pulumi.runtime.stack import run_in_stack
 from pulumi.runtime.sync_await import _sync_await
 
 from infra.plan.mocks import OfflineMocks
-from kernel import stack_file
+from infra.plan.parallel import PlannedProject, ProjectJob, ProjectWorker
+from kernel import stack_file, yaml_text
 from kernel.loader import parse_settings, read_stack_file
 from kernel.plan import SECRET, Plan, PlannedResource
 from kernel.program_stacks import (
@@ -44,6 +46,19 @@ PROGRAM_DIRS = {
 }
 
 _lock = threading.Lock()
+
+
+def _without_stack_traces() -> None:
+    """Offline plans send the mock engine no stack traces: the mocks never read them.
+
+    Pulumi 3.272's `_get_stack_trace` sends one with each resource registration, for the engine's diagnostics.
+    Capturing one walks the Python stack and turns every frame's file into a URI, about a tenth of a plan's
+    time. The SDK builds an empty trace itself when it finds no user frame, so this is a state it knows.
+    """
+    runtime_resource._get_stack_trace = runtime_resource.source_pb2.StackTrace  # type: ignore[attr-defined]
+
+
+_without_stack_traces()
 
 
 class RecordingMonitor(mocks.MockMonitor):
@@ -100,24 +115,16 @@ def evaluate_stack(
     values = read_stack_file(stack_file(stack, root))
     for project in loaded:
         check_training_data(parse_settings(values, stack_file(stack, root).name, project), project)
-    platform_plan = _evaluate(root, PLATFORM_PROGRAM, stack, values, config.account_id, config.region, None, {})
+    with ProjectWorker.for_projects(len(loaded)) as worker:
+        platform_plan = _evaluate(root, PLATFORM_PROGRAM, stack, values, config.account_id, config.region, None, {})
+        job = ProjectJob(root, stack, config.environment, config.account_id, config.region, platform_plan.outputs)
+        planned = worker.evaluate(job, [project.name for project in loaded], evaluate_project)
     resources = list(platform_plan.records) if platform else []
     outputs: dict[str, Any] = dict(platform_plan.outputs)
     project_outputs: dict[str, Any] = {}
-    references = {platform_stack_reference(config.environment): platform_plan.outputs}
-    for project in loaded:
-        run = _evaluate(
-            root,
-            PROJECT_PROGRAM,
-            project_stack(project.name, stack),
-            _project_stack_values(root, project_stack(project.name, stack)),
-            config.account_id,
-            config.region,
-            project.name,
-            references,
-        )
-        resources += run.records
-        project_outputs[project.name] = run.outputs
+    for project in loaded:  # in the projects' order, whichever process planned them
+        records, project_outputs[project.name] = planned[project.name]
+        resources += records
     if project_outputs:
         outputs["projects"] = project_outputs
     return Plan(
@@ -126,6 +133,22 @@ def evaluate_stack(
         resources=sorted(resources, key=lambda resource: resource.urn),
         outputs=outputs,
     )
+
+
+def evaluate_project(job: ProjectJob, name: str) -> PlannedProject:
+    """One project's stack of the environment `job` describes: its resources and outputs."""
+    stack = project_stack(name, job.stack)
+    run = _evaluate(
+        job.root,
+        PROJECT_PROGRAM,
+        stack,
+        _project_stack_values(job.root, stack),
+        job.account_id,
+        job.region,
+        name,
+        {platform_stack_reference(job.environment): job.platform_outputs},
+    )
+    return run.records, run.outputs
 
 
 def _evaluate(  # noqa: PLR0917 - one call site per program, all arguments by position
@@ -180,9 +203,8 @@ def _options(request: Any) -> dict[str, Any]:
 
 
 def _project_name(root: Path) -> str:
-    import yaml
 
-    document = yaml.safe_load((root / "Pulumi.yaml").read_text(encoding="utf-8"))
+    document = yaml_text.load((root / "Pulumi.yaml").read_text(encoding="utf-8"))
     return str(document["name"])
 
 

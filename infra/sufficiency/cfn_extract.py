@@ -15,7 +15,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-import yaml
+from kernel import yaml_text
 
 HERE = Path(__file__).resolve().parent
 TYPES_FILE = HERE / "cfn_types.yaml"
@@ -25,7 +25,7 @@ HANDLERS = ("create", "read", "update", "delete")
 
 def cfn_types() -> dict[str, Any]:
     """The Pulumi type token -> CloudFormation type table (cfn_types.yaml)."""
-    document: dict[str, Any] = yaml.safe_load(TYPES_FILE.read_text(encoding="utf-8"))
+    document: dict[str, Any] = yaml_text.load(TYPES_FILE.read_text(encoding="utf-8"))
     types: dict[str, Any] = document["types"]
     return types
 

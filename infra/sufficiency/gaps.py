@@ -10,10 +10,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from infra.sufficiency.simulate import NOT_EVALUATED
 from infra.sufficiency.suite import PlanResult
+from kernel import yaml_text
 
 GAPS_FILE = Path(__file__).resolve().parent / "known_gaps.yaml"
 
@@ -29,7 +28,7 @@ class Gap:
 
 def known_gaps(path: Path = GAPS_FILE) -> dict[str, Gap]:
     """The gaps recorded in known_gaps.yaml, keyed `<principal> | <action>`."""
-    document: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    document: dict[str, Any] = yaml_text.load(path.read_text(encoding="utf-8")) or {}
     return {
         key: Gap(plans=set(entry["plans"]), reason=str(entry.get("reason", "")))
         for key, entry in (document.get("gaps") or {}).items()

@@ -18,10 +18,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from infra.sufficiency.cfn_extract import PERMISSIONS_FILE, cfn_types
 from infra.sufficiency.documents import BOOTSTRAP_ADMIN, Documents
+from kernel import yaml_text
 from kernel.plan import Plan, PlannedResource
 
 HERE = Path(__file__).resolve().parent
@@ -475,7 +474,7 @@ def _for_principals(  # noqa: PLR0917 - the row's fields, in the order a row rea
 
 def load_required() -> list[dict[str, Any]]:
     """The hand-written rows of required.yaml."""
-    document: dict[str, Any] = yaml.safe_load(REQUIRED_FILE.read_text(encoding="utf-8"))
+    document: dict[str, Any] = yaml_text.load(REQUIRED_FILE.read_text(encoding="utf-8"))
     rows: list[dict[str, Any]] = document["rows"]
     return rows
 

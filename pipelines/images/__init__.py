@@ -11,7 +11,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
+from kernel import yaml_text
 
 HERE = Path(__file__).parent
 CATALOG = HERE / "catalog.yaml"
@@ -62,7 +62,7 @@ class ImageRecord:
 @cache
 def catalog() -> dict[str, ImageRecord]:
     """Every image of `catalog.yaml`, by key."""
-    raw = yaml.safe_load(CATALOG.read_text(encoding="utf-8"))
+    raw = yaml_text.load(CATALOG.read_text(encoding="utf-8"))
     records = {}
     for key, entry in raw.items():
         try:
