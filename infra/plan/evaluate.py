@@ -115,10 +115,10 @@ def evaluate_stack(
     values = read_stack_file(stack_file(stack, root))
     for project in loaded:
         check_training_data(parse_settings(values, stack_file(stack, root).name, project), project)
-    with ProjectWorker.for_projects(len(loaded)) as worker:
+    with ProjectWorker.for_projects(evaluate_project, len(loaded)) as worker:
         platform_plan = _evaluate(root, PLATFORM_PROGRAM, stack, values, config.account_id, config.region, None, {})
         job = ProjectJob(root, stack, config.environment, config.account_id, config.region, platform_plan.outputs)
-        planned = worker.evaluate(job, [project.name for project in loaded], evaluate_project)
+        planned = worker.evaluate(job, [project.name for project in loaded])
     resources = list(platform_plan.records) if platform else []
     outputs: dict[str, Any] = dict(platform_plan.outputs)
     project_outputs: dict[str, Any] = {}

@@ -66,7 +66,8 @@ def workers_for(projects: int) -> int:
 class ProjectWorker:
     """An optional helper process that plans projects; a context manager that always stops it."""
 
-    def __init__(self, helper: bool) -> None:
+    def __init__(self, evaluate: Evaluate, helper: bool) -> None:
+        self._evaluate = evaluate
         self._process: BaseProcess | None = None
         if helper:
             context = multiprocessing.get_context("spawn")
@@ -74,14 +75,17 @@ class ProjectWorker:
             self._tasks: Any = context.Queue()
             self._results: Any = context.Queue()
             self._process = context.Process(
-                target=_serve, args=(self._setup, self._tasks, self._results), daemon=True, name="mlops-plan-projects"
+                target=_serve,
+                args=(evaluate, self._setup, self._tasks, self._results),
+                daemon=True,
+                name="mlops-plan-projects",
             )
             self._process.start()
 
     @classmethod
-    def for_projects(cls, projects: int) -> ProjectWorker:
-        """A worker with a helper process when `workers_for(projects)` says two."""
-        return cls(helper=workers_for(projects) == 2)
+    def for_projects(cls, evaluate: Evaluate, projects: int) -> ProjectWorker:
+        """A worker planning projects with `evaluate` (a module-level function), helped when `workers_for` says so."""
+        return cls(evaluate, helper=workers_for(projects) == 2)
 
     def __enter__(self) -> ProjectWorker:
         return self
@@ -99,8 +103,9 @@ class ProjectWorker:
                 channel.close()
                 channel.join_thread()
 
-    def evaluate(self, job: ProjectJob, names: Sequence[str], evaluate: Evaluate) -> dict[str, PlannedProject]:
+    def evaluate(self, job: ProjectJob, names: Sequence[str]) -> dict[str, PlannedProject]:
         """Every project of `names` planned once, here or in the helper; raises what planning it here raises."""
+        evaluate = self._evaluate
         if self._process is None:
             return {name: evaluate(job, name) for name in names}
         self._setup.put(job)
@@ -134,13 +139,15 @@ class ProjectWorker:
         return collected
 
 
-def _serve(setup: Any, tasks: Any, results: Any) -> None:
-    """The helper process: plan projects from `tasks` until the end marker; None for a project that failed."""
-    from infra.plan.evaluate import evaluate_project  # here: the helper's imports overlap the platform's plan
+def _serve(evaluate: Evaluate, setup: Any, tasks: Any, results: Any) -> None:
+    """The helper process: plan projects from `tasks` until the end marker; None for a project that failed.
 
+    `evaluate` arrives by name (pickled as its module and qualified name), so the helper imports that module
+    itself, while this process plans the platform.
+    """
     job: ProjectJob = setup.get()
     while (name := tasks.get()) is not None:
         try:
-            results.put((name, evaluate_project(job, name)))
+            results.put((name, evaluate(job, name)))
         except Exception:  # the parent plans it again, and raises the error where errors are reported
             results.put((name, None))

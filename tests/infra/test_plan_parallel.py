@@ -8,7 +8,9 @@ planned which project, and a project the helper could not plan is planned in the
 from __future__ import annotations
 
 import json
+import multiprocessing
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -49,20 +51,27 @@ def test_two_processes_plan_what_one_plans(four_projects: Path, monkeypatch: pyt
     assert two == one
 
 
+def _fails_in_the_helper(job: ProjectJob, name: str) -> PlannedProject:
+    """Plans nothing in the helper process (it leaves a mark and fails); in the main process, it first waits
+    until the helper has taken a project, so that the fallback is always exercised."""
+    if multiprocessing.parent_process() is not None:
+        (job.root / f"taken-{name}").touch()
+        raise RuntimeError("the helper cannot plan")
+    deadline = time.monotonic() + 120
+    while not list(job.root.glob("taken-*")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return [], {"planned_by": "main"}
+
+
 def test_a_project_the_helper_cannot_plan_is_planned_here(tmp_path: Path) -> None:
-    """The helper plans a root that does not exist and fails; every project is then planned in this process."""
-    planned_here: list[str] = []
-
-    def here(job: ProjectJob, name: str) -> PlannedProject:
-        planned_here.append(name)
-        return [], {"planned": name}
-
-    job = ProjectJob(tmp_path / "absent", "dev", "dev", "111111111111", "eu-west-1", {})
-    names = [f"p{index}" for index in range(6)]
-    with ProjectWorker(helper=True) as worker:
-        planned = worker.evaluate(job, names, here)
-    assert {name: outputs["planned"] for name, (_, outputs) in planned.items()} == {name: name for name in names}
-    assert sorted(planned_here) == names
+    job = ProjectJob(tmp_path, "dev", "dev", "111111111111", "eu-west-1", {})
+    names = [f"p{index}" for index in range(4)]
+    with ProjectWorker(_fails_in_the_helper, helper=True) as worker:
+        planned = worker.evaluate(job, names)
+    taken = sorted(path.name.removeprefix("taken-") for path in tmp_path.glob("taken-*"))
+    assert taken, "the helper took no project"
+    assert sorted(planned) == names
+    assert all(outputs == {"planned_by": "main"} for _, outputs in planned.values())
 
 
 def test_a_second_process_only_where_it_pays(monkeypatch: pytest.MonkeyPatch) -> None:
