@@ -14,6 +14,7 @@ import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -23,6 +24,7 @@ from kernel.loader import parse_settings, read_stack_file
 from kernel.plan import Plan
 from kernel.projects import load_project
 from pipelines.parity import PROJECT_ROOT, ParityRun, run_chain
+from tests import once
 from tests.helpers import FIXTURE_STACKS
 
 STACKS = ("dev", "staging", "prod")
@@ -36,6 +38,19 @@ FAKE_CREDENTIALS = {
     "AWS_DEFAULT_REGION": "eu-west-1",
 }
 """Credentials moto accepts; set for the whole session so no test can ever sign a real request."""
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    once.configure(config)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    once.configure_node(node)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    once.unconfigure(config)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -71,8 +86,8 @@ def project_root() -> Path:
 
 @pytest.fixture(scope="session")
 def plans() -> dict[str, Plan]:
-    """The plan of every fixture stack, evaluated once: the program is deterministic."""
-    return {stack: evaluate_stack(stack, FIXTURE_STACKS) for stack in STACKS}
+    """The plan of every fixture stack, evaluated once per run (by one worker): the program is deterministic."""
+    return once.once("fixture-plans", lambda: {stack: evaluate_stack(stack, FIXTURE_STACKS) for stack in STACKS})
 
 
 @pytest.fixture(scope="session")
@@ -127,22 +142,39 @@ class _Background:
     result: dict[str, ParityRun] | BaseException | None = None
 
 
+LONG_FIRST = ("tests/sufficiency/", "tests/faults/", "tests/e2e/")
+"""The modules with the longest single setups or tests: run first, so that the other worker (work stealing)
+takes over the rest of the queue instead of waiting at the end for one long test."""
+
+
+def _rank(item: pytest.Item) -> int:
+    return next((index for index, prefix in enumerate(LONG_FIRST) if item.nodeid.startswith(prefix)), len(LONG_FIRST))
+
+
 @pytest.hookimpl(trylast=True)  # after -k and -m have deselected what will not run
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    items.sort(key=_rank)  # stable: the same order on every worker, as xdist requires
     wanted = ("parity_run", "parity_runs")
     if _Background.thread or not any(set(wanted) & set(getattr(item, "fixturenames", ())) for item in items):
         return
-    root = Path(tempfile.mkdtemp(prefix="parity-"))
-    atexit.register(shutil.rmtree, root, True)
 
     def run() -> None:
         try:
-            _Background.result = _run_chains(root)
+            _Background.result = once.once("parity-runs", lambda: _run_chains(_parity_root()))
         except BaseException as error:  # reported by the fixture, in the test that needs it
             _Background.result = error
 
     _Background.thread = threading.Thread(target=run, name="parity-run", daemon=True)
     _Background.thread.start()
+
+
+def _parity_root() -> Path:
+    """A new folder for the chains: in the run's shared folder under xdist (the other workers read it)."""
+    shared = once.shared_folder()
+    root = Path(tempfile.mkdtemp(prefix="parity-", dir=shared))
+    if shared is None:
+        atexit.register(shutil.rmtree, root, True)
+    return root
 
 
 def _run_chains(root: Path) -> dict[str, ParityRun]:

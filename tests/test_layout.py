@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-SUPPORT = {"__init__.py", "conftest.py", "helpers.py"}
+SUPPORT = {"__init__.py", "conftest.py", "helpers.py", "once.py"}
 
 
 def test_no_test_file_is_silently_skipped() -> None:

@@ -29,16 +29,15 @@ from infra.sufficiency.suite import Facts, PlanResult, SuiteResult, registry_doc
 from infra.sufficiency.variants import SHIPPED, VARIANTS, Views, shipped_plan, variant_plan
 from kernel.plan import Plan
 from tests.helpers import FIXTURE_STACKS
+from tests.once import once
 
 SECOND_PROJECT = FIXTURE_STACKS.parent / "projects" / "claims"
 """The tests' copy of the claims project: the environments the suite proves hold two projects (staging serving
 a promoted model of each, so that endpoints, their models and log groups are proved and fenced too)."""
 
 
-@pytest.fixture(scope="module")
-def environment_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The fixture stacks with both projects (churn, the classifier; claims, the regressor)."""
-    root = tmp_path_factory.mktemp("two-projects")
+def _environment_root(root: Path) -> Path:
+    """The fixture stacks with both projects (churn, the classifier; claims, the regressor), written under `root`."""
     shutil.copytree(FIXTURE_STACKS, root, dirs_exist_ok=True)
     shutil.copytree(SECOND_PROJECT, root / "projects" / "claims")
     for project in ("churn", "claims"):  # staging serves a promoted model of each: endpoints, their logs, models
@@ -50,10 +49,38 @@ def environment_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-@pytest.fixture(scope="module")
-def environments(environment_root: Path) -> dict[str, tuple[Plan, Views]]:
+@dataclasses.dataclass(frozen=True)
+class Proved:
+    """Every plan the suite proves, its programs' facts, and the suite's verdicts."""
+
+    environments: dict[str, tuple[Plan, Views]]
     """Every environment's plan (the platform, churn and claims) and its programs' config views."""
-    return {stack: shipped_plan(stack, environment_root) for stack in SHIPPED}
+    variants: dict[str, tuple[Plan, Views]]
+    """Each variant of the tests' own stack files (churn's settings changed)."""
+    suite: SuiteResult
+
+
+def _prove(root: Path, project_root: Path) -> Proved:
+    both = _environment_root(root)
+    environments = {stack: shipped_plan(stack, both) for stack in SHIPPED}
+    variants = {variant.name: variant_plan(variant, project_root) for variant in VARIANTS}
+    planned = {**environments, **variants}
+    facts = {
+        name: {program: StackFacts.of(view) for program, view in views.items()} for name, (_, views) in planned.items()
+    }
+    return Proved(environments, variants, run_suite({name: plan for name, (plan, _) in planned.items()}, facts))
+
+
+@pytest.fixture(scope="module")
+def proved(tmp_path_factory: pytest.TempPathFactory, project_root: Path) -> Proved:
+    """The plans and the suite's verdicts, computed once per test run: the slowest proof of `make test`."""
+    return once("sufficiency-suite", lambda: _prove(tmp_path_factory.mktemp("two-projects"), project_root))
+
+
+@pytest.fixture(scope="module")
+def environments(proved: Proved) -> dict[str, tuple[Plan, Views]]:
+    """Every environment's plan (the platform, churn and claims) and its programs' config views."""
+    return proved.environments
 
 
 @pytest.fixture(scope="module")
@@ -63,9 +90,9 @@ def plans(environments: dict[str, tuple[Plan, Views]]) -> dict[str, Plan]:
 
 
 @pytest.fixture(scope="module")
-def variants(project_root: Path) -> dict[str, tuple[Plan, Views]]:
+def variants(proved: Proved) -> dict[str, tuple[Plan, Views]]:
     """Each variant of the tests' own stack files (churn's settings changed)."""
-    return {variant.name: variant_plan(variant, project_root) for variant in VARIANTS}
+    return proved.variants
 
 
 @pytest.fixture(scope="module")
@@ -84,8 +111,8 @@ def facts(environments: dict[str, tuple[Plan, Views]], variants: dict[str, tuple
 
 
 @pytest.fixture(scope="module")
-def suite(all_plans: dict[str, Plan], facts: dict[str, Facts]) -> SuiteResult:
-    return run_suite(all_plans, facts)
+def suite(proved: Proved) -> SuiteResult:
+    return proved.suite
 
 
 @pytest.fixture(scope="module")

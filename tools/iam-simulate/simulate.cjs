@@ -5,7 +5,12 @@
 // ImplicitlyDenied or NotEvaluated (the simulator refused the request: reason says why). Never guesses "Allowed".
 const path = require("node:path");
 const { runSimulation, getDenialReasons, isWildcardOnlyAction } = require("@cloud-copilot/iam-simulate");
-const { loadPolicy } = require("@cloud-copilot/iam-policy");
+const {
+  loadPolicy,
+  createValidatedPolicy,
+  validateIdentityPolicy,
+  validateResourcePolicy,
+} = require("@cloud-copilot/iam-policy");
 
 // The core engine, for requests the validated path cannot take (see `coreAnalysis`). runUnsafeSimulation
 // would do, but 0.1.173 loads the resource policy without a name and then fails reading it, so the core is
@@ -15,6 +20,34 @@ const { authorize } = require(path.join(dist, "core_engine/CoreSimulatorEngine.j
 const { AwsRequestImpl } = require(path.join(dist, "request/request.js"));
 const { RequestContextImpl } = require(path.join(dist, "requestContext.js"));
 const { DiscoveryContextKeyConstraints } = require(path.join(dist, "context_keys/discoveryContextKeyConstraints.js"));
+const resourceTypes = require(path.join(dist, "simulation_engine/resourceTypes.js"));
+
+// Speed, not semantics: a batch asks the same few thousand (action, resource) pairs of many principals.
+// `getResourceTypesForAction` is a pure lookup in the IAM data (service, action, resource ARN -> resource types);
+// the simulator's modules call it through this exports object, so one answer per pair serves the whole batch.
+const lookUp = resourceTypes.getResourceTypesForAction;
+resourceTypes.getResourceTypesForAction = remembered(lookUp);
+
+// Likewise the policy library's case-insensitive comparisons (a locale-aware compare, on every condition operator
+// of every statement of every request): pure functions of two strings, over a few dozen distinct operators.
+const policyUtils = require(path.join(path.dirname(require.resolve("@cloud-copilot/iam-policy")), "utils.js"));
+policyUtils.caseInsensitiveEquals = remembered(policyUtils.caseInsensitiveEquals);
+policyUtils.caseInsensitiveEndsWith = remembered(policyUtils.caseInsensitiveEndsWith);
+
+// A pure function of strings, answering each distinct argument list once (anything else goes straight through).
+function remembered(pure) {
+  const answers = new Map();
+  return (...args) => {
+    if (!args.every((arg) => typeof arg === "string")) {
+      return pure(...args);
+    }
+    const key = args.join("\u0000");
+    if (!answers.has(key)) {
+      answers.set(key, pure(...args));
+    }
+    return answers.get(key);
+  };
+}
 
 function readStdin() {
   return new Promise((resolve) => {
@@ -24,8 +57,21 @@ function readStdin() {
   });
 }
 
-function simulation(request, policies) {
-  const named = (names) => (names || []).map((name) => ({ name, policy: policies[name] }));
+// Each document is validated once per batch, with the function runSimulation would apply to it, and handed over
+// as the library's ValidatedPolicy (runSimulation then reuses its errors instead of validating it per request).
+function validatedOnce(policies) {
+  const cache = { identity: new Map(), resource: new Map() };
+  const check = { identity: validateIdentityPolicy, resource: validateResourcePolicy };
+  return (kind, name) => {
+    if (!cache[kind].has(name)) {
+      cache[kind].set(name, createValidatedPolicy(policies[name], check[kind]));
+    }
+    return cache[kind].get(name);
+  };
+}
+
+function simulation(request, validated) {
+  const named = (names) => (names || []).map((name) => ({ name, policy: validated("identity", name) }));
   return {
     request: {
       principal: request.principal,
@@ -37,7 +83,7 @@ function simulation(request, policies) {
     serviceControlPolicies: [],
     resourceControlPolicies: [],
     ...(request.boundary ? { permissionBoundaryPolicies: named(request.boundary) } : {}),
-    ...(request.resourcePolicy ? { resourcePolicy: policies[request.resourcePolicy] } : {}),
+    ...(request.resourcePolicy ? { resourcePolicy: validated("resource", request.resourcePolicy) } : {}),
   };
 }
 
@@ -96,7 +142,7 @@ async function wildcardOnly(action) {
   return wildcardOnlyActions.get(action);
 }
 
-async function evaluate(request, policies) {
+async function evaluate(request, policies, validated) {
   const wildcard = await wildcardOnly(request.action);
   if (wildcard === undefined) {
     return { decision: "NotEvaluated", reason: `the IAM data has no action ${request.action}` };
@@ -115,7 +161,7 @@ async function evaluate(request, policies) {
       ignoredContextKeys: [],
     };
   }
-  const response = await runSimulation(simulation(resolved, policies), {});
+  const response = await runSimulation(simulation(resolved, validated), {});
   if (response.resultType === "error") {
     return { decision: "NotEvaluated", reason: `simulator refused the request: ${JSON.stringify(response.errors)}` };
   }
@@ -133,9 +179,10 @@ async function evaluate(request, policies) {
 
 async function main() {
   const batch = JSON.parse(await readStdin());
+  const validated = validatedOnce(batch.policies);
   const results = [];
   for (const request of batch.requests) {
-    results.push({ id: request.id, ...(await evaluate(request, batch.policies)) });
+    results.push({ id: request.id, ...(await evaluate(request, batch.policies, validated)) });
   }
   process.stdout.write(JSON.stringify(results));
 }
