@@ -9,7 +9,7 @@ export UV_PYTHON_DOWNLOADS := never
 export SAGEMAKER_TELEMETRY_OPT_OUT := true
 # The step images' own Python and pins (pipelines/images/catalog.yaml), one locked venv per image.
 # Both images run Python 3.12; pyenv's or the PATH's interpreter serves (uv downloads none).
-PARITY_IMAGES := sklearn-1.9-0 distribution-3.2.0
+PARITY_IMAGES := sklearn-1.9-0 distribution-3.2.0 spark-3.5
 PARITY_ENVS := $(PARITY_IMAGES:%=.venv-parity/%/.synced)
 PARITY_PYTHON ?= $(firstword $(wildcard $(or $(PYENV_ROOT),$(HOME)/.pyenv)/versions/3.12*/bin/python3.12) \
 	$(shell command -v python3.12 2>/dev/null))
