@@ -334,7 +334,9 @@ class IngestionConfig(Section):
     @model_validator(mode="after")
     def _spark_settings(self) -> Self:
         spark_only = sorted(
-            to_camel(key) for key in ("instance_type", "instance_count", "target_stores") if key in self.model_fields_set
+            to_camel(key)
+            for key in ("instance_type", "instance_count", "target_stores")
+            if key in self.model_fields_set
         )
         if self.engine != "spark" and spark_only:
             raise ValueError(f"{', '.join(spark_only)} apply to engine: spark only; remove them or set engine: spark")
@@ -924,7 +926,7 @@ class StackConfig(Section):
         return len(self.network.interface_endpoints) + jobs + processing + serving
 
     def _instance_problems(self) -> list[Problem]:
-        used: dict[tuple[str, str], str] = {
+        used: dict[tuple[str, ...], str] = {
             ("monitoring", "processingInstanceType"): self.monitoring.processing_instance_type,
         }
         if self.training is not None:

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pyspark.sql import SparkSession  # type: ignore[import-not-found]
-from pyspark.sql import functions as F  # type: ignore[import-not-found]  # noqa: N812 - Spark's own idiom
+from pyspark.sql import functions as F  # noqa: N812 - Spark's own idiom
 
 SPARK_TYPES = {"Integral": "bigint", "Fractional": "double", "String": "string"}
 """Feature Store type -> the Spark type the connector expects (its InputDataSchemaValidator.TYPE_MAP)."""
@@ -58,7 +58,7 @@ class SchemaError(ValueError):
 
 @dataclass(frozen=True)
 class Schema:
-    """The feature group's schema as the job receives it: `--feature name=Type` per feature."""
+    """The feature group's schema as the job receives it: `--feature name=Type[,name=Type...]`."""
 
     name: str
     identifier: str
@@ -69,7 +69,7 @@ class Schema:
     def parse(cls, name: str, identifier: str, event_time: str, features: Sequence[str]) -> Schema:
         """From the job's arguments; ValueError naming the argument at fault."""
         types = {}
-        for feature in features:
+        for feature in (item for argument in features for item in argument.split(",")):
             field, _, kind = feature.partition("=")
             if kind not in SPARK_TYPES:
                 raise ValueError(f"--feature {feature!r}: the type must be one of {', '.join(SPARK_TYPES)}")
@@ -84,7 +84,9 @@ def column_problems(columns: Sequence[str], schema: Schema) -> list[str]:
     """What is wrong with the input's header: unknown, reserved or missing columns."""
     problems = [f"column {c!r} is reserved by the Feature Store Spark connector" for c in columns if c in RESERVED]
     problems += [
-        f"column {c!r} is not a feature of {schema.name}" for c in columns if c not in schema.types and c not in RESERVED
+        f"column {c!r} is not a feature of {schema.name}"
+        for c in columns
+        if c not in schema.types and c not in RESERVED
     ]
     problems += [
         f"column {required!r} is missing (it is the {what})"
@@ -152,7 +154,9 @@ def ingest(frame: Any, feature_group_arn: str, target_stores: Sequence[str]) -> 
     `target_stores` ["OfflineStore"] writes the offline store's table directly (Iceberg or Glue), without
     PutRecord; a list with "OnlineStore" streams every row through PutRecord from the executors.
     """
-    from feature_store_pyspark.FeatureStoreManager import FeatureStoreManager  # submitted with --py-files
+    from feature_store_pyspark.FeatureStoreManager import (  # type: ignore[import-not-found]  # with --py-files
+        FeatureStoreManager,
+    )
 
     FeatureStoreManager().ingest_data(
         input_data_frame=frame, feature_group_arn=feature_group_arn, target_stores=list(target_stores)
@@ -209,16 +213,14 @@ def parser() -> argparse.ArgumentParser:
     options.add_argument("--feature-group-arn", required=True)
     options.add_argument("--identifier", required=True, help="the record identifier feature")
     options.add_argument("--event-time", required=True, help="the event time feature")
-    options.add_argument("--feature", action="append", default=[], help="name=Integral|Fractional|String, each")
+    options.add_argument("--feature", action="append", default=[], help="name=Integral|Fractional|String[,...]")
     options.add_argument("--target-stores", nargs="+", choices=TARGET_STORES, default=list(TARGET_STORES))
     return options
 
 
 def session(app: str) -> Any:
     """The job's Spark session; CORRECTED parses dates as Spark 3 does (a non-existent date is null, not an error)."""
-    return (
-        SparkSession.builder.appName(app).config("spark.sql.legacy.timeParserPolicy", "CORRECTED").getOrCreate()
-    )
+    return SparkSession.builder.appName(app).config("spark.sql.legacy.timeParserPolicy", "CORRECTED").getOrCreate()
 
 
 def main(argv: list[str] | None = None, write: Writer = ingest) -> dict[str, Any]:

@@ -10,6 +10,7 @@ here to the same CSV, so the two paths are proven to refuse the same values. The
 from __future__ import annotations
 
 import csv
+import itertools
 import json
 import shutil
 import subprocess
@@ -20,6 +21,7 @@ import pytest
 
 from kernel.feature_schema import FeatureGroupSchema
 from kernel.projects import load_project
+from pipelines.definitions.ingestion import feature_arguments
 from pipelines.images import STEP_IMAGES
 from pipelines.local_run import STEPS_DIR
 from pipelines.parity import PROJECT_ROOT, interpreter
@@ -83,7 +85,9 @@ def churn_schema() -> FeatureGroupSchema:
 
 
 def _argv(schema: FeatureGroupSchema, data: Path, output: Path, *extra: str) -> list[str]:
-    features = [arg for feature in schema.features for arg in ("--feature", f"{feature.name}={feature.type}")]
+    features = feature_arguments(
+        [(feature.name, feature.type) for feature in schema.features]
+    )  # as the pipeline packs them
     return [
         "--input", str(data), "--output", str(output), "--feature-group", schema.name,
         "--feature-group-arn", f"arn:aws:sagemaker:eu-west-1:111111111111:feature-group/mlops-dev-churn-{schema.name}",
@@ -93,7 +97,7 @@ def _argv(schema: FeatureGroupSchema, data: Path, output: Path, *extra: str) -> 
 
 def _corrupted(sample: Path, target: Path, rows: int = 40) -> list[dict[str, str]]:
     with sample.open(encoding="utf-8", newline="") as handle:
-        records = [dict(row) for _, row in zip(range(rows), csv.DictReader(handle))]
+        records = [dict(row) for row in itertools.islice(csv.DictReader(handle), rows)]
     for index, cells in CORRUPT.items():
         records[index].update(cells)
         if "customer_id" not in cells:
@@ -120,7 +124,7 @@ def spark_run(tmp_path_factory: pytest.TempPathFactory, churn_schema: FeatureGro
         {"name": "unknown", "argv": _argv(churn_schema, unknown, root / "out-unknown")},
     ]
     (root / "harness.py").write_text(HARNESS, encoding="utf-8")
-    done = subprocess.run(  # noqa: S603 - the parity interpreter on our own harness
+    done = subprocess.run(
         [str(interpreter(STEP_IMAGES["ingest_spark.py"])), "-E", "-s", str(root / "harness.py"), str(STEPS_DIR),
          json.dumps(cases)],
         capture_output=True, text=True, timeout=300, check=False, cwd=root,

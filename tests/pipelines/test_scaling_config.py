@@ -36,7 +36,16 @@ def view(root: Path, stack: str = "staging") -> Any:
 def test_the_default_is_the_record_path_and_spark_is_chosen_per_environment(tmp_path: Path) -> None:
     assert view(copy_project(tmp_path / "a", "churn", {})).feature_store.ingestion.engine == "records"
     root = copy_project(
-        tmp_path / "b", "churn", {SPARK: {"engine": "spark", "instanceType": "ml.c5.xlarge", "instanceCount": 4, "targetStores": ["OfflineStore"]}}
+        tmp_path / "b",
+        "churn",
+        {
+            SPARK: {
+                "engine": "spark",
+                "instanceType": "ml.c5.xlarge",
+                "instanceCount": 4,
+                "targetStores": ["OfflineStore"],
+            }
+        },
     )
     ingestion = view(root).feature_store.ingestion
     assert (ingestion.engine, ingestion.instance_count, ingestion.target_stores) == ("spark", 4, ["OfflineStore"])
@@ -76,19 +85,31 @@ def test_spark_writing_the_online_store_needs_the_runtime_endpoint(tmp_path: Pat
     network = json.loads(network) if isinstance(network, str) else dict(network)
     network["interfaceEndpoints"] = [e for e in DEFAULT_INTERFACE_ENDPOINTS if e != "sagemaker.featurestore-runtime"]
     stack["mlops:network"] = network
-    root = copy_project(tmp_path, "churn", {SPARK: {"engine": "spark", "instanceType": "ml.c5.xlarge"}})  # staging's churn has its online store
+    root = copy_project(
+        tmp_path, "churn", {SPARK: {"engine": "spark", "instanceType": "ml.c5.xlarge"}}
+    )  # staging's churn has its online store
     with pytest.raises(ConfigError) as caught:
         parse_settings(stack, "Pulumi.staging.yaml", load_project(root, "churn"))
     assert any("add sagemaker.featurestore-runtime" in line for line in caught.value.lines())
-    offline = copy_project(tmp_path / "b", "churn", {SPARK: {"engine": "spark", "instanceType": "ml.c5.xlarge", "targetStores": ["OfflineStore"]}})
-    assert parse_settings(stack, "Pulumi.staging.yaml", load_project(offline, "churn")).feature_store.spark_writes_online is False
+    offline = copy_project(
+        tmp_path / "b",
+        "churn",
+        {SPARK: {"engine": "spark", "instanceType": "ml.c5.xlarge", "targetStores": ["OfflineStore"]}},
+    )
+    assert (
+        parse_settings(stack, "Pulumi.staging.yaml", load_project(offline, "churn")).feature_store.spark_writes_online
+        is False
+    )
 
 
 def test_the_spark_instance_type_must_be_allowed(tmp_path: Path) -> None:
     root = copy_project(tmp_path, "churn", {SPARK: {"engine": "spark", "instanceType": "ml.r5.24xlarge"}})
     with pytest.raises(ConfigError) as caught:
         view(root)
-    assert any("featureStore.ingestion.instanceType" in line and "allowedInstanceTypes" in line for line in caught.value.lines())
+    assert any(
+        "featureStore.ingestion.instanceType" in line and "allowedInstanceTypes" in line
+        for line in caught.value.lines()
+    )
 
 
 def test_a_feature_named_as_a_connector_partition_refuses_spark(tmp_path: Path) -> None:
