@@ -324,6 +324,12 @@ class IngestionConfig(Section):
         le=100,  # ProcessingResources.ClusterConfig.InstanceCount: 1 to 100 (botocore's SageMaker model)
         description="engine spark: instances of the Spark cluster (one driver and executors across them).",
     )
+    max_runtime_seconds: int = Field(
+        default=14_400,
+        ge=1,
+        le=777_600,  # ProcessingMaxRuntimeInSeconds: 1 to 777,600 (botocore's SageMaker model)
+        description="engine spark: hard stop of the job.",
+    )
     target_stores: list[TargetStore] | None = Field(
         default=None,
         description="engine spark: [OfflineStore] writes the offline store's table directly (no PutRecord, no "

@@ -21,6 +21,9 @@ from typing import Any
 from pipelines.definitions.jobs import JobBuilder
 
 OUTPUT_PREFIX = "pipelines/ingestion"
+SCRIPT = "ingest_spark.py"
+CODE_DIR = "/opt/ml/processing/input/code"
+"""Where the processing job mounts the submitted application (the SDK's `code` input)."""
 CONNECTOR_VERSION = "2.2.2"
 """sagemaker-feature-store-pyspark on PyPI: the connector release for Spark 3.1 to 3.5 and Python 3.12."""
 CONNECTOR_PREFIX = f"connectors/sagemaker-feature-store-pyspark-{CONNECTOR_VERSION}/"
@@ -53,8 +56,8 @@ class IngestionPipelineSettings:
     feature_group_arn: str
     identifier: str
     event_time: str
-    features: Sequence[tuple[str, str]]
-    """(name, Feature Store type) of every feature, in the schema's order."""
+    feature_arguments: Sequence[str]
+    """The schema as the step's arguments: `feature_arguments(features)`."""
     target_stores: Sequence[str]
     instance_type: str
     instance_count: int
@@ -84,6 +87,10 @@ def compile_ingestion_definition(
     """The ingestion pipeline definition as data, with stable key order."""
     builder = _Builder(settings, session_region or settings.region)
     definition = json.loads(builder.pipeline().definition())
+    for step in definition["Steps"]:
+        # The SDK names the mounted script after its S3 key's last segment: `ingest_spark.py` for every real
+        # code prefix, but a template's placeholder prefix would leak into it.
+        step["Arguments"]["AppSpecification"]["ContainerEntrypoint"][-1] = f"{CODE_DIR}/{SCRIPT}"
     normalized: dict[str, Any] = json.loads(json.dumps(definition, sort_keys=True))
     return normalized
 
@@ -125,10 +132,10 @@ class _Builder(JobBuilder):
             "--input", self.input, "--output", "/opt/ml/processing/report",
             "--feature-group", s.feature_group, "--feature-group-arn", s.feature_group_arn,
             "--identifier", s.identifier, "--event-time", s.event_time,
-            *feature_arguments(s.features), "--target-stores", *s.target_stores,
+            *s.feature_arguments, "--target-stores", *s.target_stores,
         ]  # fmt: skip
         step_args = processor.run(
-            submit_app=f"{s.code_uri}ingest_spark.py",
+            submit_app=f"{s.code_uri}{SCRIPT}",
             submit_py_files=[f"{connector}{CONNECTOR_PY}"],
             submit_jars=[f"{connector}{CONNECTOR_JAR}"],
             outputs=[

@@ -45,7 +45,7 @@ def settings() -> IngestionPipelineSettings:
         input_uri="s3://mlops-dev-churn-raw/churn/", feature_group=schema.name,
         feature_group_arn=f"arn:aws:sagemaker:eu-west-1:111111111111:feature-group/mlops-dev-churn-{schema.name}",
         identifier=schema.record_identifier, event_time=schema.event_time,
-        features=[(f.name, f.type) for f in schema.features], target_stores=["OfflineStore"],
+        feature_arguments=feature_arguments([(f.name, f.type) for f in schema.features]), target_stores=["OfflineStore"],
         instance_type="ml.m5.xlarge", instance_count=4, max_runtime_seconds=7200,
     )  # fmt: skip
 
@@ -115,9 +115,12 @@ def test_the_arguments_carry_the_schema_and_the_target_stores(
     job: dict[str, Any], settings: IngestionPipelineSettings
 ) -> None:
     """The step's parser reads these (the Spark test runs the step on `feature_arguments`' packing)."""
+    schema = load_project(PROJECT_ROOT, "churn").schema
     arguments = _concrete(job)["AppSpecification"]["ContainerArguments"]
     values = [arguments[i + 1] for i, a in enumerate(arguments) if a == "--feature"]
-    assert [tuple(item.split("=")) for value in values for item in value.split(",")] == list(settings.features)
+    assert [tuple(item.split("=")) for value in values for item in value.split(",")] == [
+        (f.name, f.type) for f in schema.features
+    ]
     assert arguments[arguments.index("--target-stores") + 1 :] == ["OfflineStore"]
     assert arguments[arguments.index("--input") + 1] == "s3://mlops-dev-churn-raw/churn/"
 
