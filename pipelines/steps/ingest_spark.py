@@ -104,6 +104,8 @@ def _cell_problem(field: str, kind: str, schema: Schema) -> Any:
         checks.append((cell.isNull(), "is required"))
     if kind == "Integral":
         checks.append((~cell.rlike(INTEGRAL), "must be an integer"))
+        # Stricter than the record path, which leaves this to PutRecord: Spark would write a null instead.
+        checks.append((cell.cast("bigint").isNull(), "is outside the 64-bit range of an Integral feature"))
     elif kind == "Fractional":
         checks.append((cell.rlike(NOT_FINITE), "must be finite"))
         checks.append((~cell.rlike(NUMBER), "must be a number"))

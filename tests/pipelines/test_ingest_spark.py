@@ -116,12 +116,18 @@ def spark_run(tmp_path_factory: pytest.TempPathFactory, churn_schema: FeatureGro
     root = tmp_path_factory.mktemp("spark")
     sample = load_project(PROJECT_ROOT, "churn").sample_data
     records = _corrupted(sample, root / "corrupt.csv")
+    overflow = root / "overflow.csv"
+    with (root / "corrupt.csv").open(encoding="utf-8") as handle:
+        header, first = handle.readline(), handle.readline().split(",")
+    first[header.split(",").index("tenure_months")] = "9223372036854775808"  # 2**63: one past a long
+    overflow.write_text(header + ",".join(first), encoding="utf-8")
     unknown = root / "unknown.csv"
     unknown.write_text("customer_id,event_time,hour,loyalty\nC1,2026-01-31T10:00:00Z,3,gold\n", encoding="utf-8")
     cases = [
         {"name": "corrupt", "argv": _argv(churn_schema, root / "corrupt.csv", root / "out-corrupt")},
         {"name": "sample", "argv": _argv(churn_schema, sample, root / "out-sample", "--target-stores", "OfflineStore")},
         {"name": "unknown", "argv": _argv(churn_schema, unknown, root / "out-unknown")},
+        {"name": "overflow", "argv": _argv(churn_schema, overflow, root / "out-overflow")},
     ]
     (root / "harness.py").write_text(HARNESS, encoding="utf-8")
     done = subprocess.run(
@@ -179,3 +185,12 @@ def test_an_unknown_or_reserved_column_refuses_the_input(spark_run: dict[str, An
         "column 'loyalty' is not a feature of customer-churn",
     ]
     assert unknown["written"] == [] and "nothing was written" in unknown["error"]
+
+
+def test_an_integer_beyond_64_bits_is_refused_rather_than_written_as_null(spark_run: dict[str, Any]) -> None:
+    """Stricter than the record path: Spark's cast would turn it into a null (the connector types Integral as long)."""
+    overflow = spark_run["overflow"]
+    assert [(p["field"], p["message"]) for p in overflow["problems"]] == [
+        ("tenure_months", "is outside the 64-bit range of an Integral feature")
+    ]
+    assert overflow["written"] == []
