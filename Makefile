@@ -8,13 +8,13 @@ VENV := .venv
 export UV_PYTHON_DOWNLOADS := never
 export SAGEMAKER_TELEMETRY_OPT_OUT := true
 # The step images' own Python and pins (pipelines/images/catalog.yaml), one locked venv per image.
-# Both images run Python 3.12; pyenv's or the PATH's interpreter serves (uv downloads none).
-PARITY_IMAGES := sklearn-1.9-0 distribution-3.2.0
+# All three images run Python 3.12; pyenv's or the PATH's interpreter serves (uv downloads none).
+PARITY_IMAGES := sklearn-1.9-0 distribution-3.2.0 spark-3.5
 PARITY_ENVS := $(PARITY_IMAGES:%=.venv-parity/%/.synced)
 PARITY_PYTHON ?= $(firstword $(wildcard $(or $(PYENV_ROOT),$(HOME)/.pyenv)/versions/3.12*/bin/python3.12) \
 	$(shell command -v python3.12 2>/dev/null))
 
-.PHONY: bench-smoke demo test lint lint-workflows fmt plan fork-check clean parity-envs parity-lock bench
+.PHONY: java-check bench-smoke demo test lint lint-workflows fmt plan fork-check clean parity-envs parity-lock bench
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -51,7 +51,12 @@ $(SIMULATOR): tools/iam-simulate/package-lock.json
 # Two workers (pytest-xdist, work stealing): one per core of the 2-core machines this runs on.
 TEST_WORKERS ?= 2
 
-test: $(VENV)/.synced $(PARITY_ENVS) $(SIMULATOR) ## Run the test suite (offline: Pulumi mocks, moto, the npm IAM simulator).
+# The Spark step's parity test runs pyspark, which needs a Java runtime (the Spark image installs Java 17).
+java-check:
+	@command -v java >/dev/null || { echo "make: the Spark ingestion step's test needs a Java 17 runtime;" \
+		"install one (Debian: apt-get install openjdk-17-jre-headless) or put its bin/ on PATH" >&2; exit 1; }
+
+test: $(VENV)/.synced $(PARITY_ENVS) $(SIMULATOR) java-check ## Run the test suite (offline: Pulumi mocks, moto, the npm IAM simulator).
 	$(VENV)/bin/pytest -n $(TEST_WORKERS) --dist worksteal -m "not bench_smoke"
 
 bench-smoke: $(VENV)/.synced $(PARITY_ENVS) ## The benchmark harness at its smallest size (CI; `make bench` for figures)

@@ -302,6 +302,59 @@ class GuardrailsConfig(Section):
     )
 
 
+FEATURE_STORE_SPARK = "https://github.com/aws/sagemaker-feature-store-spark (commit 81d099d)"
+"""The Feature Store Spark connector: FeatureGroupHelper.checkAndParseTargetStore refuses an empty or repeated
+target store and a store the feature group does not have; InputDataSchemaValidator refuses its reserved names."""
+TargetStore = Literal["OnlineStore", "OfflineStore"]
+
+
+class IngestionConfig(Section):
+    """How records reach the feature group: `PutRecord` per record, or a Spark processing job in bulk."""
+
+    engine: Literal["records", "spark"] = Field(
+        default="records",
+        description="records: PutRecord per record from `mlops` (bounded threads, resumable); spark: a processing job "
+        "on SageMaker's Spark image that validates the whole input and ingests it with the Feature Store Spark "
+        "connector (the ingestion pipeline).",
+    )
+    instance_type: InstanceType = Field(default="ml.m5.xlarge", description="engine spark: the job's instance type.")
+    instance_count: int = Field(
+        default=1,
+        ge=1,
+        le=100,  # ProcessingResources.ClusterConfig.InstanceCount: 1 to 100 (botocore's SageMaker model)
+        description="engine spark: instances of the Spark cluster (one driver and executors across them).",
+    )
+    max_runtime_seconds: int = Field(
+        default=14_400,
+        ge=1,
+        le=777_600,  # ProcessingMaxRuntimeInSeconds: 1 to 777,600 (botocore's SageMaker model)
+        description="engine spark: hard stop of the job.",
+    )
+    target_stores: list[TargetStore] | None = Field(
+        default=None,
+        description="engine spark: [OfflineStore] writes the offline store's table directly (no PutRecord, no "
+        "write units); a list with OnlineStore streams every record through PutRecord. Unset: every store the "
+        "feature group has.",
+    )
+
+    @model_validator(mode="after")
+    def _spark_settings(self) -> Self:
+        spark_only = sorted(
+            to_camel(key)
+            for key in ("instance_type", "instance_count", "target_stores")
+            if key in self.model_fields_set
+        )
+        if self.engine != "spark" and spark_only:
+            raise ValueError(f"{', '.join(spark_only)} apply to engine: spark only; remove them or set engine: spark")
+        stores = self.target_stores
+        if stores is not None and (not stores or len(set(stores)) != len(stores)):
+            raise ValueError(
+                f"targetStores must name each store once and at least one (the Spark connector refuses "
+                f"{stores}: {FEATURE_STORE_SPARK}); remove it to write every store the feature group has"
+            )
+        return self
+
+
 class FeatureStoreConfig(Section):
     """Where features are served from. The offline store is always on; the online store costs per GB-month."""
 
@@ -313,11 +366,26 @@ class FeatureStoreConfig(Section):
         default="Iceberg", description="Offline store table format; Iceberg compacts and supports time travel."
     )
 
+    ingestion: IngestionConfig = Field(default_factory=IngestionConfig)
+
     @model_validator(mode="after")
     def _ttl_needs_online(self) -> Self:
         if self.online_ttl_days is not None and not self.online_store:
             raise ValueError("onlineTtlDays is set but onlineStore is false; remove onlineTtlDays or enable the store")
+        if "OnlineStore" in (self.ingestion.target_stores or []) and not self.online_store:
+            raise ValueError(
+                "ingestion.targetStores names OnlineStore but onlineStore is false: the Spark connector refuses a "
+                f"store the feature group does not have ({FEATURE_STORE_SPARK}); write [OfflineStore] or enable it"
+            )
         return self
+
+    @property
+    def spark_writes_online(self) -> bool:
+        """The Spark ingestion job calls PutRecord (its executors reach the featurestore-runtime endpoint)."""
+        stores = self.ingestion.target_stores
+        return self.ingestion.engine == "spark" and (
+            "OnlineStore" in stores if stores is not None else self.online_store
+        )
 
 
 class SearchRange(Section):
@@ -392,6 +460,12 @@ class TrackingConfig(Section):
         return self
 
 
+SKLEARN_SINGLE_MACHINE = (
+    "the SageMaker Python SDK's SKLearn estimator refuses instance_count above 1: "
+    "aws/sagemaker-python-sdk src/sagemaker/sklearn/estimator.py, commit 5d36aec"
+)
+"""Why `training.instanceCount` is 1: scikit-learn fits on one machine, and SageMaker's container does not spread it."""
+
 LOWER_IS_BETTER = frozenset({"rmse", "mae"})
 """Gate metrics that are errors: a model passes at or below the threshold (pipelines/steps/evaluate.py)."""
 
@@ -402,6 +476,12 @@ class TrainingConfig(Section):
     instance_type: InstanceType = Field(default="ml.m5.xlarge", description="Training job instance type.")
     processing_instance_type: InstanceType = Field(
         default="ml.m5.large", description="Instance type of the pipeline's preprocessing, evaluation and Clarify jobs."
+    )
+    instance_count: int = Field(
+        default=1,
+        ge=1,
+        description="Instances of the training job. The training step fits scikit-learn's gradient boosting, "
+        "which runs on one machine: only 1 is accepted (scale up with instanceType, out with tuning.maxParallel).",
     )
     use_spot: bool = Field(default=True, description="Managed spot training with checkpoints.")
     max_runtime_seconds: int = Field(default=3600, ge=60, le=432_000, description="Hard stop of a training job.")
@@ -424,6 +504,18 @@ class TrainingConfig(Section):
     )
     tuning: TuningConfig | None = Field(default=None, description="Tune hyperparameters instead of one training job.")
     tracking: TrackingConfig = Field(default_factory=TrackingConfig)
+
+    @field_validator("instance_count")
+    @classmethod
+    def _one_machine(cls, value: int) -> int:
+        if value != 1:
+            raise ValueError(
+                f"{value} instances cannot train this model: the training step fits scikit-learn's gradient boosting "
+                "in the SageMaker scikit-learn container, which does not support distributed training "
+                f"({SKLEARN_SINGLE_MACHINE}); every instance would fit the same model on the same data. Set 1, "
+                "a larger instanceType, or tuning.maxParallel to train several candidates at once"
+            )
+        return value
 
     @model_validator(mode="after")
     def _threshold_fits_metric(self) -> Self:
@@ -767,6 +859,7 @@ class StackConfig(Section):
                 *self._environment_problems(),
                 *self._tracking_problems(),
                 *self._retraining_problems(),
+                *self._ingestion_problems(),
             ]
         if problems:
             raise ValidationError.from_exception_data(
@@ -834,10 +927,12 @@ class StackConfig(Section):
         training = self.training
         jobs = 0 if training is None else training.tuning.max_parallel if training.tuning else 1
         serving = self.serving.max_instances if self.serving.mode == "realtime" else 0  # serverless: no ENIs here
-        return len(self.network.interface_endpoints) + jobs + 1 + serving  # + 1: a processing job
+        ingestion = self.feature_store.ingestion
+        processing = max(self.monitoring.processing_instance_count, ingestion.instance_count)  # one ENI per instance
+        return len(self.network.interface_endpoints) + jobs + processing + serving
 
     def _instance_problems(self) -> list[Problem]:
-        used: dict[tuple[str, str], str] = {
+        used: dict[tuple[str, ...], str] = {
             ("monitoring", "processingInstanceType"): self.monitoring.processing_instance_type,
         }
         if self.training is not None:
@@ -845,6 +940,8 @@ class StackConfig(Section):
             used[("training", "processingInstanceType")] = self.training.processing_instance_type
         if self.serving.mode == "realtime":
             used[("serving", "instanceType")] = self.serving.instance_type
+        if self.feature_store.ingestion.engine == "spark":
+            used[("featureStore", "ingestion", "instanceType")] = self.feature_store.ingestion.instance_type
         allowed = ", ".join(self.allowed_instance_types)
         return [
             (
@@ -854,6 +951,20 @@ class StackConfig(Section):
             )
             for loc, value in used.items()
             if value not in self.allowed_instance_types
+        ]
+
+    def _ingestion_problems(self) -> list[Problem]:
+        """The Spark job's executors call PutRecord from private subnets: only through the runtime's endpoint."""
+        endpoints = self.network.interface_endpoints
+        if not self.feature_store.spark_writes_online or "sagemaker.featurestore-runtime" in endpoints:
+            return []
+        return [
+            (
+                ("network", "interfaceEndpoints"),
+                endpoints,
+                "featureStore.ingestion (engine spark) writes the online store: add sagemaker.featurestore-runtime, "
+                "or set its targetStores to [OfflineStore]",
+            )
         ]
 
     def _tracking_problems(self) -> list[Problem]:

@@ -258,7 +258,34 @@ def _model_problems(project: Project) -> list[Problem]:
                 "above it as the favourable outcome",
             )
         )
-    return problems + _metric_problems(project)
+    return problems + _metric_problems(project) + _spark_ingestion_problems(project)
+
+
+SPARK_RESERVED = frozenset({"year", "month", "day", "hour", "temp_event_time_col"})
+"""Names the Feature Store Spark connector reserves beyond Feature Store's own (`feature_schema.RESERVED`):
+its InputDataSchemaValidator.RESERVED_FEATURE_NAMES (aws/sagemaker-feature-store-spark, commit 81d099d)."""
+
+
+def _spark_ingestion_problems(project: Project) -> list[Problem]:
+    """A feature group the Spark connector cannot ingest: one of its features has a name the connector reserves."""
+    problems = []
+    for environment, sections in project.file.environments.items():
+        store = sections.get("featureStore")
+        ingestion = store.get("ingestion") if isinstance(store, dict) else None
+        if not isinstance(ingestion, dict) or ingestion.get("engine") != "spark":
+            continue
+        for schema in project.schemas:
+            clash = sorted(SPARK_RESERVED & {feature.name.lower() for feature in schema.features})
+            if clash:
+                problems.append(
+                    Problem(
+                        f"environments.{environment}.featureStore.ingestion.engine",
+                        f"spark cannot ingest {schema.name}: the Feature Store Spark connector reserves the feature "
+                        f"name(s) {', '.join(clash)} for the offline store's partitions; rename them in "
+                        f"features/{schema.name}.yaml or keep engine: records",
+                    )
+                )
+    return problems
 
 
 def _metric_problems(project: Project) -> list[Problem]:

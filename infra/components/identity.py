@@ -76,6 +76,8 @@ class IdentityArgs:
     """The GitHub environment whose jobs may assume the deploy role (default: the stack's environment)."""
     fence: Sequence[Statement] = ()
     """Statements added to every role's access: a project's ABAC fence."""
+    jobs_extra: Sequence[Statement] = ()
+    """Statements added to the jobs role: a project's Spark ingestion (`workloads.spark_ingestion`)."""
 
     @classmethod
     def of(cls, naming: Naming, tags: Mapping[str, str], config: StackConfig, **scope: Any) -> IdentityArgs:
@@ -222,7 +224,10 @@ class Identity(pulumi.ComponentResource):
                 workload,
                 f"SageMaker execution role: {workload}",
                 trust,
-                workload_statements(workload, self._arns, self._names),
+                [
+                    *workload_statements(workload, self._arns, self._names),
+                    *(self._args.jobs_extra if workload == "jobs" else ()),
+                ],
             )
 
     def _automation_role(self) -> None:

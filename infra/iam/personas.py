@@ -121,6 +121,11 @@ def _data_engineer(arns: Arns) -> list[Statement]:
             actions=["sagemaker:PutRecord", "sagemaker:GetRecord", "sagemaker:BatchGetRecord"],
             resources=[arns.sagemaker("feature-group")],
         ),
+        Statement(  # bulk loads: the Spark ingestion pipelines (`featureStore.ingestion.engine: spark`), nothing else
+            sid="IngestWithSpark",
+            actions=actions.SAGEMAKER_PIPELINE_RUN,
+            resources=[arns.sagemaker("pipeline", f"{arns.naming.base}-ingest-*")],
+        ),
     ]
 
 

@@ -297,6 +297,46 @@ def _feature_store(arns: Arns, role_names: dict[str, str]) -> list[Statement]:
     ]
 
 
+SPARK_CONNECTOR = "aws/sagemaker-feature-store-spark 81d099d, FeatureStoreManager.scala"
+
+
+def spark_ingestion(arns: Arns, *, online: bool, offline: bool) -> list[Statement]:
+    """The jobs role's extra reach when the project ingests with Spark (`featureStore.ingestion.engine: spark`).
+
+    What the Feature Store Spark connector calls from the job (`SPARK_CONNECTOR`): DescribeFeatureGroup first;
+    with the online store as a target, PutRecord from every executor; with only the offline store, a direct
+    write of the offline store's table (Iceberg: data and metadata files under the offline store's prefix and a
+    commit of the Glue table; Glue format: Parquet files under that prefix). Only this project's groups.
+    """
+    statements = [
+        Statement(
+            sid="SparkIngestionDescribe",
+            actions=["sagemaker:DescribeFeatureGroup"],
+            resources=[arns.sagemaker("feature-group")],
+        )
+    ]
+    if online:
+        statements.append(
+            Statement(
+                sid="SparkIngestionOnline", actions=["sagemaker:PutRecord"], resources=[arns.sagemaker("feature-group")]
+            )
+        )
+    if offline:
+        statements += [
+            Statement(
+                sid="SparkIngestionOfflineWrite",
+                actions=[*actions.S3_WRITE, "s3:DeleteObject"],
+                resources=[arns.objects("features", "offline-store/")],
+            ),
+            Statement(
+                sid="SparkIngestionOfflineCommit",
+                actions=["glue:GetDatabase", "glue:GetTable", "glue:UpdateTable"],
+                resources=_glue(arns),
+            ),
+        ]
+    return statements
+
+
 def _glue(arns: Arns) -> list[str]:
     database = arns.naming.glue_database("*")
     return [

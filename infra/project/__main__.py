@@ -17,6 +17,7 @@ from infra.components.encryption import Encryption, EncryptionArgs, KeyPurpose
 from infra.components.endpoint import Endpoint, EndpointArgs, serverless_model_prefix
 from infra.components.feature_store import FeatureStore, FeatureStoreArgs
 from infra.components.identity import PROJECT_ROLES, Identity, IdentityArgs
+from infra.components.ingestion_pipeline import IngestionPipelines, IngestionPipelinesArgs
 from infra.components.log_groups import SageMakerLogs, SageMakerLogsArgs
 from infra.components.monitoring import Monitoring, MonitoringArgs, training_bus_arn
 from infra.components.registry import PromotionHook, Registry, RegistryArgs
@@ -25,6 +26,7 @@ from infra.components.tracking import ExperimentTracking, ExperimentTrackingArgs
 from infra.components.training_pipeline import TrainingPipeline, TrainingPipelineArgs
 from infra.iam.arns import Arns
 from infra.iam.project_scope import project_fence
+from infra.iam.workloads import spark_ingestion
 from infra.retention import keep_data
 from kernel import ConfigError, stack_file
 from kernel.loader import parse_settings, read_stack_file
@@ -34,7 +36,8 @@ from kernel.program_stacks import parse_project_stack, platform_stack_reference
 from kernel.projects import load_project
 from kernel.tags import mandatory_tags
 from pipelines.definitions.clarify import check_training_data
-from pipelines.definitions.settings import config_hash
+from pipelines.definitions.ingestion import CONNECTOR_PREFIX
+from pipelines.definitions.settings import config_hash, ingestion_input_prefix
 
 ROOT = Path(pulumi.get_root_directory()).parent
 """The repository: the parent of `projects/`, where this program's Pulumi.yaml is."""
@@ -89,6 +92,15 @@ identity = Identity(
         platform_boundary_arn=boundary_arn,
         deploy_environment=f"{config.environment}-{project.name}",
         fence=project_fence(project.name),
+        jobs_extra=(
+            spark_ingestion(
+                Arns(naming),
+                online=config.feature_store.spark_writes_online,
+                offline=not config.feature_store.spark_writes_online,
+            )
+            if config.feature_store.ingestion.engine == "spark"
+            else ()
+        ),
     ),
     opts=opts,
 )
@@ -227,6 +239,29 @@ training_pipeline = TrainingPipeline(
     ),
     opts=pulumi.ResourceOptions(depends_on=[identity]),
 )
+ingestion = (
+    IngestionPipelines(
+        "ingestion",
+        IngestionPipelinesArgs(
+            naming=naming,
+            tags=tags,
+            config=config,
+            schemas=list(project.schemas),
+            feature_group_names=feature_store.feature_group_names,
+            artifacts_bucket=storage.bucket_names["artifacts"],
+            raw_bucket=storage.bucket_names["raw"],
+            models_key_arn=encryption.key_arns["models"],
+            jobs_role_arn=roles["jobs"],
+            pipeline_role_arn=roles["pipeline"],
+            subnet_ids=subnet_ids,
+            security_group_ids=security_group_ids,
+            code_prefix=training_pipeline.code_prefix,
+        ),
+        opts=pulumi.ResourceOptions(depends_on=[identity, training_pipeline]),
+    )
+    if config.feature_store.ingestion.engine == "spark"
+    else None
+)
 endpoint = Endpoint(
     "serving",
     EndpointArgs(
@@ -314,3 +349,13 @@ pulumi.export("config_hash", config_hash(config))
 pulumi.export("tracking_arn", tracking.tracking_arn if tracking else "")
 pulumi.export("endpoint_name", endpoint.endpoint_name)
 pulumi.export("drift_pipeline_name", monitoring.drift_pipeline_name)
+if ingestion is not None:  # what the Spark ingestion's rows in infra/sufficiency/required.yaml are filled from
+    ingested = project.schema.name
+    pulumi.export("spark_pipeline", ingestion.pipeline_names[ingested])
+    pulumi.export("spark_input_prefix", ingestion_input_prefix(project.name, ingested))
+    pulumi.export("spark_connector_prefix", CONNECTOR_PREFIX)
+    if config.feature_store.spark_writes_online:
+        pulumi.export("spark_online_feature_group", feature_store.feature_group_names[ingested])
+    else:
+        pulumi.export("spark_offline_feature_group", feature_store.feature_group_names[ingested])
+        pulumi.export("spark_offline_table", project.schema.offline_table)

@@ -66,8 +66,10 @@ VARIANTS = (
                 "challengerPercent": 25,
             },
             "mlops:monitoring": {"processingInstanceCount": 3},
+            "mlops:featureStore": {"ingestion": {"engine": "spark", "instanceType": "ml.m5.large", "instanceCount": 2}},
         },
-        "realtime serving with an A/B challenger; the sharded drift pipeline (tallies on 3 instances, one merge)",
+        "realtime serving with an A/B challenger; the sharded drift pipeline (tallies on 3 instances, one merge); "
+        "Spark ingestion into both stores (the connector's PutRecord path)",
     ),
     Variant(
         "prod-shadow-model-monitor",
@@ -79,8 +81,12 @@ VARIANTS = (
                 "shadowPercent": 20,
             },
             "mlops:monitoring": {"backend": "model-monitor"},
+            "mlops:featureStore": {
+                "ingestion": {"engine": "spark", "instanceType": "ml.m5.xlarge", "targetStores": ["OfflineStore"]}
+            },
         },
-        "realtime serving with a shadow variant; the Model Monitor backend",
+        "realtime serving with a shadow variant; the Model Monitor backend; Spark ingestion writing the offline "
+        "store's Iceberg table directly",
     ),
 )
 

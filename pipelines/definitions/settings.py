@@ -6,12 +6,13 @@ from collections.abc import Mapping
 from functools import partial
 from typing import Any
 
-from kernel.feature_schema import offline_table_name
+from kernel.feature_schema import FeatureGroupSchema, offline_table_name
 from kernel.models import StackConfig, TrainingConfig
 from kernel.projects import ProjectSpec
 from pipelines.definitions.clarify import analysis_configs, config_prefix, label_values, require_sensitive
 from pipelines.definitions.drift import DriftPipelineSettings
-from pipelines.definitions.templates import clarify_image, distribution_image, image_for
+from pipelines.definitions.ingestion import IngestionPipelineSettings, feature_arguments
+from pipelines.definitions.templates import clarify_image, distribution_image, image_for, spark_image
 from pipelines.definitions.training import TUNING_OBJECTIVES, TrainingPipelineSettings
 
 
@@ -179,4 +180,39 @@ def drift_settings(config: StackConfig, values: Mapping[str, Any]) -> DriftPipel
         drift_p_value=config.monitoring.drift_p_value,
         processing_instance_count=config.monitoring.processing_instance_count,
         sharded=config.monitoring.processing_instance_count > 1,
+    )
+
+
+def ingestion_input_prefix(project: str, feature_group: str) -> str:
+    """The key prefix (in the raw bucket) the Spark ingestion of `feature_group` reads by default."""
+    return f"{project}/ingest/{feature_group}/"
+
+
+def ingestion_settings(
+    config: StackConfig, schema: FeatureGroupSchema, values: Mapping[str, Any]
+) -> IngestionPipelineSettings:
+    """The Spark ingestion pipeline of one feature group, from the stack config and resolved names (keys as below)."""
+    ingestion = config.feature_store.ingestion
+    online = ["OnlineStore"] if config.feature_store.online_store else []
+    chosen = ingestion.target_stores
+    stores = [str(store) for store in chosen] if chosen else [*online, "OfflineStore"]  # unset: every store
+    return IngestionPipelineSettings(
+        image_uri=spark_image(config.region),
+        region=config.region,
+        artifacts_bucket=values["artifacts_bucket"],
+        code_prefix=values["code_prefix"],
+        jobs_role_arn=values["jobs_role_arn"],
+        kms_key_arn=values["kms_key_arn"],
+        subnet_ids=list(values["subnet_ids"]),
+        security_group_ids=list(values["security_group_ids"]),
+        input_uri=f"s3://{values['raw_bucket']}/{ingestion_input_prefix(values['project'], schema.name)}",
+        feature_group=schema.name,
+        feature_group_arn=values["feature_group_arn"],
+        identifier=schema.record_identifier,
+        event_time=schema.event_time,
+        feature_arguments=feature_arguments([(feature.name, feature.type) for feature in schema.features]),
+        target_stores=stores,
+        instance_type=ingestion.instance_type,
+        instance_count=ingestion.instance_count,
+        max_runtime_seconds=ingestion.max_runtime_seconds,
     )

@@ -19,8 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.definitions.drift import DriftPipelineSettings, compile_drift_definition
+from pipelines.definitions.ingestion import IngestionPipelineSettings, compile_ingestion_definition
 from pipelines.definitions.training import TrainingPipelineSettings, compile_definition
-from pipelines.images import SKLEARN_IMAGE, TRACKING_IMAGE, image
+from pipelines.images import SKLEARN_IMAGE, SPARK_IMAGE, TRACKING_IMAGE, image
 
 TEMPLATE_DIR = Path(__file__).parent / "compiled"
 SESSION_REGION = "us-east-1"
@@ -36,11 +37,19 @@ NUMBER_SENTINELS: dict[str, float] = {
     "tuning_max_jobs": 987652,
     "tuning_max_parallel": 987653,
     "processing_instance_count": 987655,
+    "instance_count": 987656,
 }
 """Numbers that stand for a setting in a template; no real setting takes these values."""
 DERIVED_NUMBERS = {2 * NUMBER_SENTINELS["max_runtime_seconds"]: "max_wait_seconds"}
 """Numbers the builder computes from a setting (a spot job waits twice its runtime)."""
-LIST_FIELDS = ("subnet_ids", "security_group_ids", "feature_names", "label_values")
+LIST_FIELDS = (
+    "subnet_ids",
+    "security_group_ids",
+    "feature_names",
+    "label_values",
+    "feature_arguments",
+    "target_stores",
+)
 
 
 class TemplateError(RuntimeError):
@@ -90,6 +99,7 @@ KINDS = (
     TemplateKind(
         "drift", DriftPipelineSettings, compile_drift_definition, {"": {"sharded": False}, "sharded": {"sharded": True}}
     ),
+    TemplateKind("ingestion", IngestionPipelineSettings, compile_ingestion_definition, {"": {}}),
 )
 
 
@@ -125,6 +135,10 @@ IMAGE_TABLES: dict[str, tuple[str, dict[str, str]]] = {
         {"version": image(TRACKING_IMAGE).version, "image_scope": "inference", "instance_type": "ml.m5.large"},
     ),
     "clarify-images.json": ("clarify", {}),
+    "spark-images.json": (
+        "spark",
+        {"version": image(SPARK_IMAGE).version, "py_version": "py312", "instance_type": "ml.m5.xlarge"},
+    ),
 }
 """Committed image tables: file -> the SDK framework and arguments it is retrieved with.
 
@@ -166,6 +180,11 @@ def image_for(region: str, directory: Path = TEMPLATE_DIR) -> str:
 def distribution_image(region: str, directory: Path = TEMPLATE_DIR) -> str:
     """The SageMaker Distribution image (it ships mlflow and sagemaker-mlflow) of `region`."""
     return _committed_image("distribution-images.json", region, directory, "turn training.tracking off there")
+
+
+def spark_image(region: str, directory: Path = TEMPLATE_DIR) -> str:
+    """SageMaker's Spark processing image (3.5, Python 3.12) of `region`: the Spark ingestion job's."""
+    return _committed_image("spark-images.json", region, directory, "use featureStore.ingestion.engine: records there")
 
 
 def clarify_image(region: str, directory: Path = TEMPLATE_DIR) -> str:

@@ -19,6 +19,8 @@ REQUIREMENTS = HERE / "requirements"
 
 SKLEARN_IMAGE = "sklearn-1.9-0"
 """Preprocess, train, evaluate, baseline, drift, and serving (the Clarify shadow model and endpoints)."""
+SPARK_IMAGE = "spark-3.5"
+"""The Spark ingestion step (`featureStore.ingestion.engine: spark`): SageMaker's Spark processing image."""
 TRACKING_IMAGE = "distribution-3.2.0"
 """The track step: SageMaker Distribution ships mlflow and the sagemaker-mlflow request signer."""
 STEP_IMAGES = {
@@ -30,6 +32,7 @@ STEP_IMAGES = {
     "drift.py": SKLEARN_IMAGE,
     "inference.py": SKLEARN_IMAGE,
     "track.py": TRACKING_IMAGE,
+    "ingest_spark.py": SPARK_IMAGE,
 }
 """Step script -> the image it runs in. `dataset.py` is imported by the others (and by inference)."""
 

@@ -201,8 +201,15 @@ def test_prod_writes_belong_to_deployers_and_the_approval_gate(environment: str)
     }
     assert writes["auditor"] == []
     assert writes["model-approver"] == ["sagemaker:UpdateModelPackage"]
-    loads = [a for a in actions.S3_WRITE if not is_read(a)] + ["sagemaker:PutRecord"]
+    spark = [a for a in actions.SAGEMAKER_PIPELINE_RUN if not is_read(a)]  # a bulk load: the Spark ingestion
+    loads = [a for a in actions.S3_WRITE if not is_read(a)] + ["sagemaker:PutRecord", *spark]
     assert writes["data-engineer"] == sorted(loads), "loads data, nothing else"
+    runs = [
+        statement
+        for statement in persona_statements("data-engineer", environment, Arns(naming), names, "arn:boundary")  # type: ignore[arg-type]
+        if set(spark) & set(statement.actions)
+    ]
+    assert [r for s in runs for r in s.resources] == [Arns(naming).sagemaker("pipeline", f"{naming.base}-ingest-*")]
     assert "sagemaker:CreateEndpoint" in writes["platform-admin"]
     if environment == "prod":
         assert writes["data-scientist"] == [] and writes["ml-engineer"] == []

@@ -131,6 +131,25 @@ def test_every_required_row_is_allowed_or_a_known_gap(results: list[PlanResult])
     assert not {key: plans for key, plans in fixed.items() if plans}, "fixed: update known_gaps.yaml"
 
 
+def test_the_spark_ingestion_job_is_proved_on_both_of_the_connector_s_write_paths(results: list[PlanResult]) -> None:
+    """staging-ab streams into both stores (PutRecord); prod-shadow-model-monitor writes the Iceberg table itself."""
+    rows = {
+        r.label: [o for o in r.outcomes if "IngestFeatures" in o.requirement.needed_by]
+        for r in results
+        if r.label in ("staging-ab/churn", "prod-shadow-model-monitor/churn")
+    }
+    online = {o.requirement.action for o in rows["staging-ab/churn"]}
+    offline = {o.requirement.action for o in rows["prod-shadow-model-monitor/churn"]}
+    assert {"sagemaker:DescribeFeatureGroup", "sagemaker:PutRecord", "s3:GetObject", "ecr:BatchGetImage"} <= online
+    assert {"sagemaker:DescribeFeatureGroup", "s3:PutObject", "glue:UpdateTable", "kms:GenerateDataKey"} <= offline
+    assert "glue:UpdateTable" not in online and "sagemaker:PutRecord" not in offline
+    assert all(o.allowed for outcomes in rows.values() for o in outcomes), [
+        o.describe() for outcomes in rows.values() for o in outcomes if not o.allowed
+    ]
+    starts = [o for r in results for o in r.outcomes if o.requirement.needed_by.startswith("README Scaling")]
+    assert starts and all(o.allowed for o in starts), "a data engineer starts the bulk load"
+
+
 def test_every_known_gap_says_why() -> None:
     assert all(gap.reason.strip() and "TODO" not in gap.reason for gap in known_gaps().values())
 
