@@ -20,6 +20,7 @@ def respond(
     body: str,
     content_type: str,
     accept: str,
+    *,
     program: str = "inference.py",
     inference_id: str | None = None,
 ) -> str:

@@ -21,7 +21,6 @@ from pipelines.aws_errors import is_not_found
 from pipelines.lifecycle import LifecycleError
 from pipelines.lifecycle.jobs import job_name, start_once
 
-
 ACCEPT_WITH_IDS = "text/csv;inference-ids=true"
 """What the inference handler (pipelines/steps/inference.py, `CSV_WITH_IDS`) answers with an id per row."""
 

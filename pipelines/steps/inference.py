@@ -70,7 +70,7 @@ def row_ids(base: str | None, rows: int) -> list[str]:
 
 def input_fn(body: str | bytes, content_type: str = CSV, inference_id: str | None = None) -> pd.DataFrame:
     """Parse CSV rows into the feature frame the model expects, with the rows' ids in `attrs`."""
-    if content_type.split(";")[0].strip() != CSV:
+    if content_type.split(";", maxsplit=1)[0].strip() != CSV:
         raise ValueError(f"unsupported content type {content_type!r}; send {CSV}")
     text = body.decode("utf-8") if isinstance(body, bytes) else body
     first = [name.strip() for name in text.lstrip().split("\n", 1)[0].split(",")]
