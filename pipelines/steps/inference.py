@@ -17,13 +17,14 @@ the smoke test read.
 The sklearn image serves with sagemaker-containers' Flask worker (aws/deep-learning-containers
 `docker/sklearn/1.9-0/Dockerfile`: `SAGEMAKER_SERVING_MODULE=sagemaker_sklearn_container.serving:main`;
 aws/sagemaker-containers `_worker.py`, `_transformer.py` at 913aa80), which calls these handlers inside
-the Flask request, so the header is read from `flask.request`.
+the Flask request, so the header is read from `flask.request` (Flask 3.1.3 in the image's pyproject).
 """
 
 from __future__ import annotations
 
 import io
 import os
+import sys
 import uuid
 from typing import Any
 
@@ -51,12 +52,13 @@ def model_fn(model_dir: str) -> Any:
 
 
 def caller_inference_id() -> str | None:
-    """The caller's InferenceId, when this runs inside the serving container's Flask request."""
-    try:
-        import flask
-    except ImportError:  # outside the serving container (local runs, the step images)
-        return None
-    if not flask.has_request_context():
+    """The caller's InferenceId, when this runs inside the serving container's Flask request.
+
+    The serving worker is a Flask app, so Flask is already loaded there; anywhere else (local runs,
+    the parity environments, which do not list Flask) there is no request and no id.
+    """
+    flask: Any = sys.modules.get("flask")
+    if flask is None or not flask.has_request_context():
         return None
     value = flask.request.headers.get(ID_HEADER)
     return str(value) if value else None
