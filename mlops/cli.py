@@ -74,10 +74,11 @@ def demo(
 
 
 def _register_groups() -> None:
-    from mlops.commands import ci, cost, features, lineage, model, pipeline, policy
+    from mlops.commands import ci, cost, features, labels, lineage, model, pipeline, policy
 
     app.add_typer(pipeline.app, name="pipeline")
     app.add_typer(features.app, name="features")
+    app.add_typer(labels.app, name="labels")
     app.add_typer(model.app, name="model")
     app.add_typer(policy.app, name="policy")
     app.add_typer(ci.app, name="ci")
