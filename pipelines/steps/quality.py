@@ -447,25 +447,30 @@ def _tolerances(pairs: list[str]) -> dict[str, float]:
     return parsed
 
 
+def parser() -> argparse.ArgumentParser:
+    """The step's command line (the quality pipeline passes these arguments)."""
+    command = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    command.add_argument("--capture", default="/opt/ml/processing/input/capture")
+    command.add_argument("--labels", default="/opt/ml/processing/input/labels")
+    command.add_argument("--baseline", default="", help="evaluation.json; default: the model package's")
+    command.add_argument("--model-package-arn", default="")
+    command.add_argument("--output", default="/opt/ml/processing/quality")
+    command.add_argument("--problem", choices=("classifier", "regressor"), default="classifier")
+    command.add_argument("--threshold", type=float, default=0.5, help="the serving threshold of a classifier")
+    command.add_argument("--window-hours", type=float, default=24.0)
+    command.add_argument("--delay-hours", type=float, default=48.0, help="how long labels may take to arrive")
+    command.add_argument("--min-samples", type=int, default=200)
+    command.add_argument("--tolerance", action="append", default=[], metavar="NAME=VALUE")
+    command.add_argument("--now", default="", help="the run's time (ISO-8601); default: the clock")
+    command.add_argument("--endpoint", default="")
+    command.add_argument("--region", default=os.environ.get("AWS_REGION", ""))
+    command.add_argument("--publish", action="store_true", help="put the metrics to CloudWatch")
+    return command
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     """Run the step and write `<output>/quality.json` and `<output>/metric-data.json`."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--capture", default="/opt/ml/processing/input/capture")
-    parser.add_argument("--labels", default="/opt/ml/processing/input/labels")
-    parser.add_argument("--baseline", default="", help="evaluation.json; default: the model package's")
-    parser.add_argument("--model-package-arn", default="")
-    parser.add_argument("--output", default="/opt/ml/processing/quality")
-    parser.add_argument("--problem", choices=("classifier", "regressor"), default="classifier")
-    parser.add_argument("--threshold", type=float, default=0.5, help="the serving threshold of a classifier")
-    parser.add_argument("--window-hours", type=float, default=24.0)
-    parser.add_argument("--delay-hours", type=float, default=48.0, help="how long labels may take to arrive")
-    parser.add_argument("--min-samples", type=int, default=200)
-    parser.add_argument("--tolerance", action="append", default=[], metavar="NAME=VALUE")
-    parser.add_argument("--now", default="", help="the run's time (ISO-8601); default: the clock")
-    parser.add_argument("--endpoint", default="")
-    parser.add_argument("--region", default=os.environ.get("AWS_REGION", ""))
-    parser.add_argument("--publish", action="store_true", help="put the metrics to CloudWatch")
-    args = parser.parse_args(argv)
+    args = parser().parse_args(argv)
     now = parse_time(args.now) if args.now else datetime.now(UTC)
     window = Window.ending(now, args.window_hours, args.delay_hours)
     baseline_path = args.baseline or baseline_of_package(args.model_package_arn, args.region, args.output)
