@@ -74,7 +74,7 @@ def demo(
 
 
 def _register_groups() -> None:
-    from mlops.commands import ci, cost, features, labels, lineage, model, pipeline, policy
+    from mlops.commands import ci, cost, features, labels, lineage, model, pipeline, policy, report
 
     app.add_typer(pipeline.app, name="pipeline")
     app.add_typer(features.app, name="features")
@@ -83,6 +83,7 @@ def _register_groups() -> None:
     app.add_typer(policy.app, name="policy")
     app.add_typer(ci.app, name="ci")
     app.command("cost")(cost.cost)
+    app.command("report")(report.report)
     app.command("lineage")(lineage.lineage_command)
     model.app.command("lineage", hidden=True)(lineage.lineage_command)  # the name earlier releases used
 

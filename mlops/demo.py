@@ -79,6 +79,7 @@ def run_demo(root: Path, out: Path) -> None:
             ("deploy + smoke test", _smoke),
             ("lineage", _lineage),
             ("drift + retrain", _drift),
+            ("concept drift: quality + report", _quality),  # issue 22: see the section at the end of this file
         ]
         for name, stage in stages:
             console.rule(name)
@@ -614,4 +615,41 @@ def _drift(state: DemoState) -> str:
         f"{drift_dir / 'drift.json'} (simulated: moto neither evaluates alarms nor delivers their events, so the "
         "demo compared the drifted count with the alarm's threshold and started the target of dev's forwarded-drift "
         "rule itself; the drift job ran with dev's key, since moto shares no package across accounts)"
+    )
+
+
+# --- issue 22: model quality with ground truth (concept drift), and the report -------------------------
+
+
+def _quality(state: DemoState) -> str:
+    """Concept drift the inputs cannot show: data drift stays quiet, the quality job flags it; then the report."""
+    from mlops.report.artefacts import load_artefacts
+    from mlops.report.page import render
+    from pipelines.local_run import LocalTrainingRun, load_step_module
+    from pipelines.quality_scenario import EMULATOR_LIMITS, quality_history, run_concept_drift
+
+    training = LocalTrainingRun(state.out / "training")
+    result = run_concept_drift(state.out / "quality" / "concept", training)
+    history = quality_history(training)
+    (state.out / "quality" / "history.json").write_text(json.dumps(history, indent=2, sort_keys=True) + "\n")
+    if result.drift["drifted_features"] or result.quality["status"] != "violated" or result.detection is None:
+        raise UserError("the concept-drift scenario was not told apart: data drift must be quiet, quality must flag")
+    endpoint = state.plans["staging"].outputs["endpoint_name"]
+    document = json.loads((result.root / "quality" / "metric-data.json").read_text())
+    quality = load_step_module("quality")
+    data = [
+        {**d, "Dimensions": [{"Name": "Endpoint", "Value": endpoint}], "Timestamp": quality.parse_time(d["Timestamp"])}
+        for d in document["MetricData"]
+    ]
+    cloudwatch = _client("cloudwatch", state, "staging")  # the job runs where the endpoint serves
+    cloudwatch.put_metric_data(Namespace=quality.NAMESPACE, MetricData=data)
+    series = cloudwatch.list_metrics(Namespace=quality.NAMESPACE)["Metrics"]
+    violations = next(d["Value"] for d in data if d["MetricName"] == "Violations")
+    report = state.out / "report.html"
+    report.write_text(render(load_artefacts(state.out), f"churn in staging ({endpoint})"), encoding="utf-8")
+    return (
+        f"inputs unchanged (drift job: no drifted feature); quality job: {result.detection.summary()}; "
+        f"{int(violations)} violation(s) published to {quality.NAMESPACE} ({len(series)} series in staging's account), "
+        "the quality alarm's threshold is 1; "
+        f"report {report} (simulated: {EMULATOR_LIMITS})"
     )

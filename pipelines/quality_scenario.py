@@ -130,3 +130,49 @@ def run_concept_drift(
         detection=detection_point(predictions, arrived, baseline, min_samples=min_samples),
         root=root,
     )
+
+
+def quality_history(
+    training: LocalTrainingRun,
+    *,
+    days: int = 8,
+    drift_from: int = 4,
+    rows_per_day: int = 400,
+    min_samples: int = 200,
+    now: datetime = datetime(2026, 11, 29, tzinfo=UTC),
+) -> list[dict[str, Any]]:
+    """What the daily quality job reports over `days` windows; the concept shifts from day `drift_from` on.
+
+    Each day's customers are fresh draws of the training population; a tenth of them gets no label.
+    Every window is judged by the quality step's own `measure`, as the scheduled job would judge it.
+    """
+    handlers, quality = load_step_module("inference"), load_step_module("quality")
+    model = handlers.model_fn(str(training.model_dir))
+    baseline = json.loads(training.evaluation.read_text(encoding="utf-8"))
+    history = []
+    for day in range(days):
+        frame = customers(rows_per_day, seed=20261200 + day)
+        concept: Concept = "shifted" if day >= drift_from else "original"
+        labels = outcomes(frame, concept, seed=20261200 + day)
+        scores = handlers.predict_fn(handlers.input_fn(frame[list(handlers.FEATURES)].to_csv(index=False)), model)
+        ids = [f"day{day}-{i}" for i in range(len(frame))]
+        predictions = pd.DataFrame({"inference_id": ids, "prediction": list(scores), "group": frame["gender"]})
+        kept = [i for i in range(len(frame)) if i % 10 != 0]
+        arrived = pd.DataFrame(
+            {"inference_id": [ids[i] for i in kept], "label": labels[kept], "event_time": now.isoformat()}
+        )
+        report = quality.measure(predictions, arrived, baseline, min_samples=min_samples)
+        window_end = now - timedelta(hours=DELAY_HOURS) - timedelta(days=days - 1 - day)
+        history.append(
+            {
+                "window_end": window_end.isoformat(),
+                "concept": concept,
+                "labelled": report["labelled"],
+                "status": report["status"],
+                "metrics": report["metrics"],
+                "baseline": report["baseline"],
+                "tolerances": report["tolerances"],
+                "violations": report["violations"],
+            }
+        )
+    return history

@@ -25,7 +25,7 @@ def test_demo_runs_the_whole_lifecycle(tmp_path: Path, project_root: Path, confi
     assert result.stdout.count("✓") >= 11 + 3  # eleven stages, three stack files
     for stage in ("validate", "plan dev + policy + cost", "train locally", "provision from plan", "ingest features",
                   "pipeline", "register", "approve + promote", "deploy + smoke test", "lineage",
-                  "drift + retrain"):  # fmt: skip
+                  "drift + retrain", "concept drift: quality + report"):  # fmt: skip
         assert stage in result.stdout
     assert not (out / "stale-from-last-run.txt").exists(), "each run starts from an empty folder"
     assert json.loads((out / "plan-dev.json").read_text())["stack"] == "dev"
@@ -33,6 +33,10 @@ def test_demo_runs_the_whole_lifecycle(tmp_path: Path, project_root: Path, confi
     assert json.loads((out / "training" / "evaluation" / "evaluation.json").read_text())["decision"]["passed"] is True
     assert json.loads((out / "drift" / "drift.json").read_text())["drifted_features"] == ["contract", "monthly_charges"]
     assert "demographic parity gap" in result.stdout and "top features" in result.stdout
+    concept = json.loads((out / "quality" / "concept" / "quality" / "quality.json").read_text())
+    assert concept["status"] == "violated" and "inputs unchanged (drift job: no drifted feature)" in result.stdout
+    assert json.loads((out / "quality" / "concept" / "drift" / "drift.json").read_text())["drifted_features"] == []
+    assert "* plotly.js v" in (out / "report.html").read_text(), "the demo writes the self-contained report"
     chain = json.loads((out / "lineage.json").read_text())  # traced back from the live staging endpoint
     assert chain["endpoint"]["endpoint"] == "mlops-staging-churn" and chain["approval"] == "Approved"
     assert chain["data_version"].startswith("sha256:") and chain["config_hash"] != "missing"
@@ -54,7 +58,8 @@ def test_demo_runs_the_whole_lifecycle(tmp_path: Path, project_root: Path, confi
     assert "123456789012" not in result.stdout, "no emulator default account anywhere"
     for line in result.stdout.splitlines():  # an ARN is never cut by the console at the end of a line
         assert not re.search(r"arn:aws:[\w-]*:?[\w-]*:?\d{0,12}$", line.rstrip(" │")), line
-    for simulated in ("moto cannot run a model", "moto neither evaluates alarms", "moto records the execution"):
+    for simulated in ("moto cannot run a model", "moto neither evaluates alarms", "moto records the execution",
+                      "moto runs no endpoint, no data capture and no processing job"):  # fmt: skip
         assert simulated in " ".join(result.stdout.split())
     prod = (out / "workspace" / "Pulumi.prod.yaml").read_text()
     assert "model-package/mlops-dev-churn/1" in prod
