@@ -17,7 +17,7 @@ sys.path.insert(0, str(ROOT))
 
 from mlops.report.artefacts import load_artefacts  # noqa: E402 - after the project is on the path
 from mlops.report.page import render  # noqa: E402
-from tests.report.browser import headless_chromium  # noqa: E402
+from tests.report.helpers import headless_chromium  # noqa: E402
 
 
 def main() -> None:

@@ -14,9 +14,11 @@ before the run so late labels have time to arrive, and computes:
   and the mean residual (a calibrated model has slope 1 and residual 0; a changed concept does not).
 
 It compares them with the evaluation baseline of the served package (evaluate.py's `evaluation.json`)
-within the configured tolerances. Below `--min-samples` labelled rows it reports "insufficient
-labels" and never violates. Writes `quality.json` and `metric-data.json` (the CloudWatch metric data,
-one datum per metric for this run); with `--publish` also puts them to CloudWatch.
+within the configured tolerances: a metric violates only when it is past its tolerance even at the
+edge of its sampling noise (1.645 standard errors, one-sided 95%), so a small sample does not alarm on
+chance (the drift job's "material and significant" rule). Below `--min-samples` labelled rows it
+reports "insufficient labels" and never violates. Writes `quality.json` and `metric-data.json` (the
+CloudWatch metric data, one datum per metric for this run); with `--publish` also puts them to CloudWatch.
 
 Capture files are SageMaker data-capture JSON lines (developer guide "Capture data from real-time
 endpoint", awsdocs/amazon-sagemaker-developer-guide bc87781, `model-monitor-data-capture-endpoint.md`:
@@ -51,6 +53,8 @@ CHUNK_ROWS = 50_000
 """Rows gathered before they become a frame: memory grows with the window, not with the capture."""
 EPSILON = 1e-4
 CALIBRATION_BINS = 10
+Z = 1.645
+"""One-sided 95%: a metric violates only when it is past the tolerance even at the edge of its sampling noise."""
 HIGHER_IS_BETTER = {"auc", "precision", "recall"}
 LOWER_IS_BETTER = {"mae", "rmse"}
 DEFAULT_TOLERANCES = {
@@ -243,6 +247,59 @@ def regressor_metrics(labels: np.ndarray, predictions: np.ndarray) -> dict[str, 
     }
 
 
+def _binomial(share: float, count: int) -> float:
+    """Agresti-Coull standard error of a share: two successes and two failures added, so 0/n is not certain."""
+    adjusted = (share * count + 2) / (count + 4)
+    return math.sqrt(adjusted * (1 - adjusted) / (count + 4))
+
+
+def classifier_errors(labels: np.ndarray, scores: np.ndarray, threshold: float) -> dict[str, float]:
+    """Standard errors of the classifier's metrics from their counts.
+
+    AUC: Hanley and McNeil (1982, Radiology 143:29, equation 2); precision and recall: binomial over the
+    predicted and the actual positives; calibration error: the share-weighted binomial error of the
+    bins' outcome rates (the error a perfectly calibrated model shows on this many rows).
+    """
+    predicted = scores >= threshold
+    positives, negatives = int((labels == 1).sum()), int((labels == 0).sum())
+    errors = {
+        "precision": _binomial(float(labels[predicted].mean()) if predicted.any() else 0.0, int(predicted.sum())),
+        "recall": _binomial(float(predicted[labels == 1].mean()) if positives else 0.0, positives),
+        "auc": math.inf,
+    }
+    if positives and negatives:
+        a = float(roc_auc_score(labels, scores))
+        q1, q2 = a / (2 - a), 2 * a * a / (1 + a)
+        variance = (a * (1 - a) + (positives - 1) * (q1 - a * a) + (negatives - 1) * (q2 - a * a)) / (
+            positives * negatives
+        )
+        errors["auc"] = math.sqrt(max(variance, 0.0))
+    edges = np.linspace(0.0, 1.0, CALIBRATION_BINS + 1)
+    which = np.clip(np.digitize(scores, edges[1:-1]), 0, CALIBRATION_BINS - 1)
+    floor = 0.0
+    for b in range(CALIBRATION_BINS):
+        mask = which == b
+        if mask.any():
+            rate = float(scores[mask].mean())
+            floor += float(mask.mean()) * _binomial(rate, int(mask.sum()))
+    errors["calibration_error"] = floor
+    return errors
+
+
+def regressor_errors(labels: np.ndarray, predictions: np.ndarray) -> dict[str, float]:
+    """Standard errors of MAE (of the mean absolute error) and RMSE (delta method on the mean squared error)."""
+    residuals = labels - predictions
+    n = len(residuals)
+    if n < 2:
+        return {"mae": math.inf, "rmse": math.inf}
+    rmse = math.sqrt(float((residuals**2).mean()))
+    mse_error = float(np.std(residuals**2, ddof=1)) / math.sqrt(n)
+    return {
+        "mae": float(np.std(np.abs(residuals), ddof=1)) / math.sqrt(n),
+        "rmse": mse_error / (2 * rmse) if rmse > 0 else math.inf,
+    }
+
+
 def relationship(labels: np.ndarray, predictions: np.ndarray) -> dict[str, float]:
     """Least-squares slope and intercept of the label on the prediction, and the mean residual."""
     spread = float(np.var(predictions))
@@ -290,17 +347,17 @@ def label_drift(baseline: dict[str, Any], labels: np.ndarray, problem: str) -> d
     }
 
 
-def per_group(frame: pd.DataFrame, problem: str, threshold: float) -> dict[str, dict[str, float]]:
-    """The metrics of each group of the sensitive attribute (groups the requests carried)."""
-    groups: dict[str, dict[str, float]] = {}
+def per_group(frame: pd.DataFrame, problem: str, threshold: float) -> dict[str, dict[str, Any]]:
+    """The metrics of each group of the sensitive attribute (groups the requests carried), with their errors."""
+    groups: dict[str, dict[str, Any]] = {}
     for name, part in frame.dropna(subset=["group"]).groupby("group"):
         labels, predictions = part["label"].to_numpy(dtype=float), part["prediction"].to_numpy(dtype=float)
-        metrics = (
-            classifier_metrics(labels.astype(int), predictions, threshold)
-            if problem == "classifier"
-            else regressor_metrics(labels, predictions)
-        )
-        groups[str(name)] = {"rows": float(len(part)), **metrics}
+        if problem == "classifier":
+            metrics = classifier_metrics(labels.astype(int), predictions, threshold)
+            errors = classifier_errors(labels.astype(int), predictions, threshold)
+        else:
+            metrics, errors = regressor_metrics(labels, predictions), regressor_errors(labels, predictions)
+        groups[str(name)] = {"rows": float(len(part)), **metrics, "standard_errors": errors}
     return groups
 
 
@@ -312,27 +369,42 @@ def baseline_metrics(baseline: dict[str, Any]) -> dict[str, float]:
 def _violations(
     report: dict[str, Any], reference: dict[str, float], tolerances: dict[str, float], problem: str
 ) -> list[str]:
+    """What is past its tolerance even at the edge of its sampling noise (`Z` standard errors)."""
     found = []
+    errors = report["standard_errors"]
     for name, value in report["metrics"].items():
         if name not in reference or math.isnan(value):
             continue
-        allowed = tolerances[name]
-        if name in HIGHER_IS_BETTER and reference[name] - value > allowed:
+        allowed, noise = tolerances[name], Z * errors.get(name, math.inf)
+        if name in HIGHER_IS_BETTER and reference[name] - value - noise > allowed:
             found.append(
-                f"{name} {value:.4f} fell {reference[name] - value:.4f} below the baseline {reference[name]:.4f}"
+                f"{name} {value:.4f} fell {reference[name] - value:.4f} below the baseline {reference[name]:.4f} "
+                f"(tolerance {allowed}, sampling noise {noise:.4f})"
             )
-        if name in LOWER_IS_BETTER and value > reference[name] * (1 + allowed):
-            found.append(f"{name} {value:.4f} rose above the baseline {reference[name]:.4f} by more than {allowed:.0%}")
+        if name in LOWER_IS_BETTER and value - noise > reference[name] * (1 + allowed):
+            found.append(
+                f"{name} {value:.4f} rose above the baseline {reference[name]:.4f} by more than {allowed:.0%} "
+                f"(sampling noise {noise:.4f})"
+            )
     calibration = report["metrics"].get("calibration_error")
-    if calibration is not None and calibration > tolerances["calibration_error"]:
-        found.append(f"calibration error {calibration:.4f} exceeds {tolerances['calibration_error']}")
+    noise = Z * errors.get("calibration_error", math.inf)
+    if calibration is not None and calibration - noise > tolerances["calibration_error"]:
+        found.append(
+            f"calibration error {calibration:.4f} exceeds {tolerances['calibration_error']} "
+            f"(sampling noise {noise:.4f})"
+        )
     drift = report["label_drift"]
     if drift["psi"] > tolerances["label_psi"] and drift["p_value"] < tolerances["label_p_value"]:
         found.append(f"label drift: PSI {drift['psi']:.4f}, p {drift['p_value']:.2g}")
     gap_metric = "recall" if problem == "classifier" else "mae"
-    values = [group[gap_metric] for group in report["groups"].values() if not math.isnan(group[gap_metric])]
-    if len(values) > 1 and max(values) - min(values) > tolerances["group_gap"]:
-        found.append(f"{gap_metric} differs by {max(values) - min(values):.4f} between groups")
+    judged = [g for g in report["groups"].values() if not math.isnan(g[gap_metric])]
+    if len(judged) > 1:
+        low = min(judged, key=lambda g: g[gap_metric])
+        high = max(judged, key=lambda g: g[gap_metric])
+        gap = high[gap_metric] - low[gap_metric]
+        noise = Z * math.hypot(low["standard_errors"][gap_metric], high["standard_errors"][gap_metric])
+        if gap - noise > tolerances["group_gap"]:
+            found.append(f"{gap_metric} differs by {gap:.4f} between groups (sampling noise {noise:.4f})")
     return found
 
 
@@ -370,9 +442,16 @@ def measure(
         }
     y = joined["label"].to_numpy(dtype=float)
     p = joined["prediction"].to_numpy(dtype=float)
-    metrics = classifier_metrics(y.astype(int), p, threshold) if problem == "classifier" else regressor_metrics(y, p)
+    if problem == "classifier":
+        metrics, errors = (
+            classifier_metrics(y.astype(int), p, threshold),
+            classifier_errors(y.astype(int), p, threshold),
+        )
+    else:
+        metrics, errors = regressor_metrics(y, p), regressor_errors(y, p)
     report |= {
         "metrics": metrics,
+        "standard_errors": errors,
         "relationship": relationship(y, p),
         "label_drift": label_drift(baseline, y.astype(int) if problem == "classifier" else y, problem),
         "groups": per_group(joined, problem, threshold),

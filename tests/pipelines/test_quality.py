@@ -36,12 +36,14 @@ def concept_drift(training_run: LocalTrainingRun, tmp_path_factory: pytest.TempP
 
 @pytest.fixture(scope="module")
 def clean(training_run: LocalTrainingRun, tmp_path_factory: pytest.TempPathFactory) -> ScenarioResult:
-    return run_concept_drift(tmp_path_factory.mktemp("clean"), training_run, concept="original")
+    return run_concept_drift(tmp_path_factory.mktemp("clean"), training_run, rows=1200, concept="original")
 
 
 @pytest.fixture(scope="module")
 def data_drift(training_run: LocalTrainingRun, tmp_path_factory: pytest.TempPathFactory) -> ScenarioResult:
-    return run_concept_drift(tmp_path_factory.mktemp("data"), training_run, concept="original", data_drift=True)
+    return run_concept_drift(
+        tmp_path_factory.mktemp("data"), training_run, rows=1200, concept="original", data_drift=True
+    )
 
 
 def test_concept_drift_is_flagged_by_quality_while_data_drift_stays_quiet(concept_drift: ScenarioResult) -> None:
@@ -207,3 +209,29 @@ def test_a_regressor_is_judged_by_mae_and_rmse_against_its_baseline(quality: Any
     report = quality.measure(predictions, changed, baseline, problem="regressor")
     assert report["status"] == "violated" and any(v.startswith("mae") for v in report["violations"])
     assert report["relationship"]["slope"] > 1.2
+
+
+def test_at_the_floor_clean_and_data_drift_stay_quiet_and_concept_drift_is_caught_across_samples(
+    training_run: LocalTrainingRun, quality: Any
+) -> None:
+    """20 independent samples of 200 labelled rows each (the default floor), per scenario."""
+    handlers = load_step_module("inference")
+    model = handlers.model_fn(str(training_run.model_dir))
+    baseline = json.loads(training_run.evaluation.read_text())
+
+    def violated(seed: int, *, concept: str, data_drift: bool = False) -> bool:
+        frame = customers(200, seed=seed, data_drift=data_drift)
+        drawn = outcomes(frame, "shifted" if concept == "shifted" else "original", seed=seed)
+        labels = frame["churned"].to_numpy() if concept == "clean" else drawn
+        ids = [f"{seed}-{i}" for i in range(len(frame))]
+        predictions = pd.DataFrame(
+            {"inference_id": ids, "prediction": model.predict_proba(frame[handlers.FEATURES])[:, 1],
+             "group": frame["gender"]}
+        )  # fmt: skip
+        arrived = pd.DataFrame({"inference_id": ids, "label": labels, "event_time": NOW.isoformat()})
+        return bool(quality.measure(predictions, arrived, baseline)["violations"])
+
+    seeds = range(100, 120)
+    assert sum(violated(s, concept="clean") for s in seeds) == 0, "false alarms on clean traffic"
+    assert sum(violated(s, concept="original", data_drift=True) for s in seeds) == 0, "false alarms on data drift"
+    assert sum(violated(s, concept="shifted") for s in seeds) == 20, "concept drift missed"

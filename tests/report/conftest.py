@@ -22,6 +22,6 @@ def artefacts(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (root / "drift").mkdir()
     shutil.copy(shifted.root / "drift" / "drift.json", root / "drift" / "drift.json")
     (root / "quality").mkdir()
-    history = quality_history(training, days=6, drift_from=3)
+    history = quality_history(training, days=5, drift_from=3, rows_per_day=300)
     (root / "quality" / "history.json").write_text(json.dumps(history), encoding="utf-8")
     return root
