@@ -18,7 +18,7 @@ CATALOG = HERE / "catalog.yaml"
 REQUIREMENTS = HERE / "requirements"
 
 SKLEARN_IMAGE = "sklearn-1.9-0"
-"""Preprocess, train, evaluate, baseline, drift, and serving (the Clarify shadow model and endpoints)."""
+"""Preprocess, train, evaluate, baseline, drift, quality, and serving (the Clarify shadow model and endpoints)."""
 TRACKING_IMAGE = "distribution-3.2.0"
 """The track step: SageMaker Distribution ships mlflow and the sagemaker-mlflow request signer."""
 STEP_IMAGES = {
@@ -28,6 +28,7 @@ STEP_IMAGES = {
     "evaluate.py": SKLEARN_IMAGE,
     "baseline.py": SKLEARN_IMAGE,
     "drift.py": SKLEARN_IMAGE,
+    "quality.py": SKLEARN_IMAGE,
     "inference.py": SKLEARN_IMAGE,
     "track.py": TRACKING_IMAGE,
 }
