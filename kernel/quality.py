@@ -1,18 +1,18 @@
 """The model-quality section of a project's config: when the quality job runs and what it tolerates.
 
 The quality job (pipelines/steps/quality.py) joins captured predictions with the labels that came back
-and compares the model's quality with its evaluation baseline. These settings reach it as arguments
-of its pipeline (infra/components/quality.py); the names of the tolerances are the job's own.
+and compares the model's quality with its evaluation baseline. It is a project's setting, per environment
+in `projects/<name>/project.yaml` (`environments.<env>.quality`); the model's kind (classifier or
+regressor) is the project's `model.kind`. These settings reach the job as arguments of its pipeline
+(infra/components/quality.py); the names of the tolerances are the job's own.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Literal
-
 from pydantic import Field, model_validator
 
-from kernel.models import SCHEDULE, Section
+from kernel.section import SCHEDULE, Section
 from kernel.types import InstanceType
 
 _RATE = re.compile(r"^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$")
@@ -64,7 +64,6 @@ class QualityConfig(Section):
         le=10_000_000,
         description="Labelled predictions below which the job reports 'insufficient labels' and never violates.",
     )
-    problem: Literal["classifier", "regressor"] = Field(default="classifier", description="The model's task.")
     threshold: float = Field(default=0.5, gt=0, lt=1, description="The serving threshold of a classifier's score.")
     tolerances: QualityTolerances = Field(default_factory=QualityTolerances, description="See QualityTolerances.")
     retrain_on_violation: bool = Field(

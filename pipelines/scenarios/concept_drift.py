@@ -1,6 +1,6 @@
 """Concept drift, locally: the inputs keep their distribution, the outcome's relationship changes.
 
-`run_concept_drift` scores fresh customers of the training population with a trained model, writes
+`run_concept_drift` scores fresh customers of the churn project's training population with its trained model, writes
 the requests as SageMaker data-capture files and the outcomes (drawn under a changed concept) as
 late-arriving labels, then runs the real step scripts on them: the drift job (which must stay quiet:
 the inputs did not move) and the quality job (which must flag the model). It also finds after how
@@ -17,8 +17,8 @@ from typing import Any
 
 import pandas as pd
 
-from pipelines.data.traffic import Concept, Traffic, customers, outcomes, write_traffic
-from pipelines.local_run import LocalTrainingRun, load_step_module, run_step
+from pipelines.local_run import LocalTrainingRun, load_model_handlers, load_step_module, run_step
+from pipelines.scenarios.traffic import Concept, Traffic, customers, outcomes, write_traffic
 
 WINDOW_HOURS = 24.0
 DELAY_HOURS = 72.0
@@ -64,6 +64,7 @@ def detection_point(
     labels: pd.DataFrame,
     baseline: dict[str, Any],
     *,
+    spec: Any,
     min_samples: int,
     steps: tuple[int, ...] = DETECTION_STEPS,
     **measure: Any,
@@ -72,7 +73,9 @@ def detection_point(
     quality = load_step_module("quality")
     arrived = labels.sort_values("event_time").reset_index(drop=True)
     for count in steps:
-        report = quality.measure(predictions, arrived.head(count), baseline, min_samples=min_samples, **measure)
+        report = quality.measure(
+            predictions, arrived.head(count), baseline, spec=spec, min_samples=min_samples, **measure
+        )
         if report["violations"]:
             moved = {
                 name: {"baseline": report["baseline"][name], "value": value, "change": value - report["baseline"][name]}
@@ -96,7 +99,9 @@ def run_concept_drift(
     min_samples: int = 200,
 ) -> ScenarioResult:
     """Write the scenario's traffic under `root` and run the drift and quality steps on it."""
-    handlers, dataset, quality = (load_step_module(name) for name in ("inference", "dataset", "quality"))
+    dataset, quality = load_step_module("dataset"), load_step_module("quality")
+    handlers = load_model_handlers(training.model_dir)
+    spec = dataset.load_spec(str(training.spec))
     model = handlers.model_fn(str(training.model_dir))
     frame = customers(rows, data_drift=data_drift)
     labels = outcomes(frame, concept)
@@ -106,28 +111,28 @@ def run_concept_drift(
         return list(handlers.predict_fn(handlers.input_fn(features.to_csv(index=False)), model))
 
     traffic = write_traffic(
-        root, frame, labels, score, features=list(dataset.FEATURES), sensitive=dataset.SENSITIVE,
+        root, frame, labels, score, features=spec.features, sensitive=spec.sensitive,
         start=start, hours=WINDOW_HOURS,
     )  # fmt: skip
     run_step(
         "drift", "--capture", str(traffic.capture), "--baseline", str(training.baseline),
-        "--output", str(root / "drift"),
+        "--output", str(root / "drift"), "--project-spec", str(training.spec),
     )  # fmt: skip
     run_step(
         "quality", "--capture", str(traffic.capture), "--labels", str(traffic.labels),
         "--baseline", str(training.evaluation), "--output", str(root / "quality"), "--now", now.isoformat(),
         "--window-hours", str(WINDOW_HOURS), "--delay-hours", str(DELAY_HOURS), "--min-samples", str(min_samples),
-        "--endpoint", "local",
+        "--endpoint", "local", "--project-spec", str(training.spec),
     )  # fmt: skip
     baseline = json.loads(training.evaluation.read_text(encoding="utf-8"))
     window = quality.Window.ending(now, WINDOW_HOURS, DELAY_HOURS)
-    predictions, _ = quality.read_predictions(str(traffic.capture), window)
+    predictions, _ = quality.read_predictions(str(traffic.capture), window, spec)
     arrived = quality.read_labels(str(traffic.labels), window.labels_until)
     return ScenarioResult(
         traffic=traffic,
         drift=json.loads((root / "drift" / "drift.json").read_text(encoding="utf-8")),
         quality=json.loads((root / "quality" / "quality.json").read_text(encoding="utf-8")),
-        detection=detection_point(predictions, arrived, baseline, min_samples=min_samples),
+        detection=detection_point(predictions, arrived, baseline, spec=spec, min_samples=min_samples),
         root=root,
     )
 
@@ -146,7 +151,8 @@ def quality_history(
     Each day's customers are fresh draws of the training population; a tenth of them gets no label.
     Every window is judged by the quality step's own `measure`, as the scheduled job would judge it.
     """
-    handlers, quality = load_step_module("inference"), load_step_module("quality")
+    quality, handlers = load_step_module("quality"), load_model_handlers(training.model_dir)
+    spec = load_step_module("dataset").load_spec(str(training.spec))
     model = handlers.model_fn(str(training.model_dir))
     baseline = json.loads(training.evaluation.read_text(encoding="utf-8"))
     history = []
@@ -154,14 +160,14 @@ def quality_history(
         frame = customers(rows_per_day, seed=20261200 + day)
         concept: Concept = "shifted" if day >= drift_from else "original"
         labels = outcomes(frame, concept, seed=20261200 + day)
-        scores = handlers.predict_fn(handlers.input_fn(frame[list(handlers.FEATURES)].to_csv(index=False)), model)
+        scores = handlers.predict_fn(handlers.input_fn(frame[spec.features].to_csv(index=False)), model)
         ids = [f"day{day}-{i}" for i in range(len(frame))]
-        predictions = pd.DataFrame({"inference_id": ids, "prediction": list(scores), "group": frame["gender"]})
+        predictions = pd.DataFrame({"inference_id": ids, "prediction": list(scores), "group": frame[spec.sensitive]})
         kept = [i for i in range(len(frame)) if i % 10 != 0]
         arrived = pd.DataFrame(
             {"inference_id": [ids[i] for i in kept], "label": labels[kept], "event_time": now.isoformat()}
         )
-        report = quality.measure(predictions, arrived, baseline, min_samples=min_samples)
+        report = quality.measure(predictions, arrived, baseline, spec=spec, min_samples=min_samples)
         window_end = now - timedelta(hours=DELAY_HOURS) - timedelta(days=days - 1 - day)
         history.append(
             {

@@ -1,7 +1,8 @@
-"""Endpoint traffic and late labels for the quality scenarios: clean, data drift, concept drift.
+"""Endpoint traffic and late labels for the churn project's quality scenarios: clean, data drift, concept drift.
 
-Fresh customers come from the shipped generator (`generate_churn.generate`, another seed), so the
-inputs follow the training population. Their outcomes then follow one of two concepts:
+Fresh customers come from the churn project's own generator (`projects/churn/data/generate.py`, loaded
+by path as `python projects/churn/data/generate.py` runs it, another seed), so the inputs follow the
+training population. Their outcomes then follow one of two concepts:
 
 - `original`: the generator's own churn relationship (its logit, coefficients copied below);
 - `shifted`: the same inputs, a different relationship (month-to-month customers now stay rather
@@ -16,6 +17,7 @@ the JSON lines `mlops labels upload` accepts.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import math
 from collections.abc import Callable
@@ -27,12 +29,23 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from pipelines.data.generate_churn import generate
-
+GENERATOR = Path(__file__).resolve().parents[2] / "projects" / "churn" / "data" / "generate.py"
+"""The churn project's sample generator: its `logit` is the concept `original` copies."""
 Concept = Literal["original", "shifted"]
 TRAFFIC_SEED = 20261129
 REQUEST_ROWS = 10
 """Rows per captured request."""
+
+
+def generate(rows: int, seed: int) -> list[dict[str, object]]:
+    """`rows` customers of the churn project's population (its generator, loaded by path)."""
+    loader = importlib.util.spec_from_file_location("churn_generate", GENERATOR)
+    if loader is None or loader.loader is None:
+        raise FileNotFoundError(f"{GENERATOR}: the churn project's generator is missing")
+    module = importlib.util.module_from_spec(loader)
+    loader.loader.exec_module(module)
+    records: list[dict[str, object]] = module.generate(rows, seed)
+    return records
 
 
 def churn_probability(frame: pd.DataFrame, concept: Concept) -> np.ndarray:
@@ -44,7 +57,7 @@ def churn_probability(frame: pd.DataFrame, concept: Concept) -> np.ndarray:
     calls = frame["support_calls_90d"].to_numpy(dtype=float)
     check = (frame["payment_method"] == "electronic-check").to_numpy(dtype=float)
     senior = frame["senior"].to_numpy(dtype=float)
-    if concept == "original":  # pipelines/data/generate_churn.py, `logit`
+    if concept == "original":  # projects/churn/data/generate.py, `logit`
         logit = (
             -1.9 + 1.5 * month - 1.0 * two_year - 0.035 * tenure + 0.022 * charges
             + 0.42 * calls + 0.55 * check + 0.35 * senior

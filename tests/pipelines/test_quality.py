@@ -1,6 +1,6 @@
 """The quality job: joins captured predictions with late labels and flags concept drift, and only that.
 
-Traffic comes from the shipped generator's population (pipelines/data/traffic.py), scored by the
+Traffic comes from the churn project's population (pipelines/scenarios/traffic.py), scored by the
 trained model's own handlers and written as SageMaker data-capture files. Expectations come from the
 scenario's construction (which concept drew the labels), never from the job's own output.
 """
@@ -16,10 +16,11 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from pipelines.data.traffic import customers, outcomes, write_traffic
-from pipelines.local_run import LocalTrainingRun, load_step_module, run_step
+from kernel.projects import Project
+from pipelines.local_run import LocalTrainingRun, load_model_handlers, load_step_module, run_step, write_spec
 from pipelines.parity import PARITY_DIR, ParityRun, _Runner
-from pipelines.quality_scenario import ScenarioResult, detection_point, run_concept_drift
+from pipelines.scenarios.concept_drift import ScenarioResult, detection_point, run_concept_drift
+from pipelines.scenarios.traffic import customers, outcomes, write_traffic
 
 NOW = datetime(2026, 11, 29, tzinfo=UTC)
 
@@ -27,6 +28,12 @@ NOW = datetime(2026, 11, 29, tzinfo=UTC)
 @pytest.fixture(scope="module")
 def quality() -> Any:
     return load_step_module("quality")
+
+
+@pytest.fixture(scope="module")
+def spec(training_run: LocalTrainingRun) -> Any:
+    """The churn project's spec, as the steps read it."""
+    return load_step_module("dataset").load_spec(str(training_run.spec))
 
 
 @pytest.fixture(scope="module")
@@ -100,36 +107,39 @@ def test_per_group_metrics_on_the_sensitive_attribute(concept_drift: ScenarioRes
 
 
 def _small_traffic(root: Path, training_run: LocalTrainingRun, rows: int, **kwargs: Any) -> Any:
-    handlers, dataset = load_step_module("inference"), load_step_module("dataset")
+    handlers = load_model_handlers(training_run.model_dir)
+    spec = handlers.spec_of()
     model = handlers.model_fn(str(training_run.model_dir))
     frame = customers(rows)
     start = NOW - timedelta(hours=96)
     return write_traffic(
         root, frame, outcomes(frame, "shifted"), lambda f: list(model.predict_proba(f)[:, 1]),
-        features=list(dataset.FEATURES), sensitive=dataset.SENSITIVE, start=start, hours=24, **kwargs,
+        features=spec.features, sensitive=spec.sensitive, start=start, hours=24, **kwargs,
     )  # fmt: skip
 
 
-def test_late_and_missing_labels(training_run: LocalTrainingRun, quality: Any, tmp_path: Path) -> None:
+def test_late_and_missing_labels(training_run: LocalTrainingRun, quality: Any, spec: Any, tmp_path: Path) -> None:
     traffic = _small_traffic(tmp_path, training_run, 400, label_delay_hours=(1.0, 96.0), missing=0.25)
     window = quality.Window.ending(NOW, 24, 72)
-    predictions, counts = quality.read_predictions(str(traffic.capture), window)
+    predictions, counts = quality.read_predictions(str(traffic.capture), window, spec)
     assert len(predictions) == 400 and counts.rows_without_id == 0
     every = pd.read_json(traffic.labels / "labels.jsonl", lines=True, dtype={"inference_id": str})
     arrived = quality.read_labels(str(traffic.labels), NOW)
     late = every[pd.to_datetime(every["event_time"], utc=True) > pd.Timestamp(NOW)]
     assert len(late) > 0 and len(arrived) == len(every) - len(late), "labels after the run wait for the next one"
-    report = quality.measure(predictions, arrived, json.loads(training_run.evaluation.read_text()), min_samples=50)
+    evaluation = json.loads(training_run.evaluation.read_text())
+    report = quality.measure(predictions, arrived, evaluation, spec=spec, min_samples=50)
     assert report["labelled"] == len(arrived) and report["label_coverage"] < 0.8, "missing labels lower coverage"
     earlier = quality.Window.ending(NOW, 24, 24)  # no delay for late labels: the same run sees no prediction
-    assert len(quality.read_predictions(str(traffic.capture), earlier)[0]) == 0
+    assert len(quality.read_predictions(str(traffic.capture), earlier, spec)[0]) == 0
 
 
 def test_minimum_sample_size_holds(training_run: LocalTrainingRun, tmp_path: Path) -> None:
     """A handful of labels on a drifted concept must not violate; the same traffic with enough does."""
     traffic = _small_traffic(tmp_path, training_run, 150)
     args = ["--capture", str(traffic.capture), "--labels", str(traffic.labels), "--baseline",
-            str(training_run.evaluation), "--now", NOW.isoformat(), "--delay-hours", "72"]  # fmt: skip
+            str(training_run.evaluation), "--now", NOW.isoformat(), "--delay-hours", "72",
+            "--project-spec", str(training_run.spec)]  # fmt: skip
     run_step("quality", *args, "--output", str(tmp_path / "few"), "--min-samples", "200")
     few = json.loads((tmp_path / "few" / "quality.json").read_text())
     assert few["status"] == "insufficient labels" and few["violations"] == [] and few["labelled"] < 200
@@ -140,27 +150,69 @@ def test_minimum_sample_size_holds(training_run: LocalTrainingRun, tmp_path: Pat
     assert json.loads((tmp_path / "enough" / "quality.json").read_text())["status"] == "violated"
 
 
-def test_chunked_reading_keeps_only_the_window(training_run: LocalTrainingRun, quality: Any, tmp_path: Path) -> None:
+def test_chunked_reading_keeps_only_the_window(
+    training_run: LocalTrainingRun, quality: Any, spec: Any, tmp_path: Path
+) -> None:
     traffic = _small_traffic(tmp_path, training_run, 300)
     window = quality.Window.ending(NOW, 24, 72)
-    whole, _ = quality.read_predictions(str(traffic.capture), window)
-    chunked, _ = quality.read_predictions(str(traffic.capture), window, chunk_rows=7)
+    whole, _ = quality.read_predictions(str(traffic.capture), window, spec)
+    chunked, _ = quality.read_predictions(str(traffic.capture), window, spec, chunk_rows=7)
     pd.testing.assert_frame_equal(whole, chunked)
     half = quality.Window(start=window.start, end=window.start + timedelta(hours=12), labels_until=NOW)
-    assert 0 < len(quality.read_predictions(str(traffic.capture), half)[0]) < len(whole)
+    assert 0 < len(quality.read_predictions(str(traffic.capture), half, spec)[0]) < len(whole)
+
+
+def test_the_sharded_join_reports_what_one_frame_does(
+    training_run: LocalTrainingRun, quality: Any, spec: Any, tmp_path: Path
+) -> None:
+    """Spilled in chunks of 7 rows to 5 hash shards, the join's report equals the whole-frame report."""
+    traffic = _small_traffic(tmp_path, training_run, 400, missing=0.2)
+    window = quality.Window.ending(NOW, 24, 72)
+    evaluation = json.loads(training_run.evaluation.read_text())
+    predictions, _ = quality.read_predictions(str(traffic.capture), window, spec)
+    whole = quality.measure(predictions, quality.read_labels(str(traffic.labels), NOW), evaluation, spec=spec)
+    joined, counts = quality.join_sharded(
+        str(traffic.capture), str(traffic.labels), window, spec, quality.tally_of(spec, evaluation, 0.5),
+        shards=5, chunk_rows=7,
+    )  # fmt: skip
+    sharded = quality.judge(joined, evaluation, min_samples=200)
+    assert counts.rows_in_window == 400 and sharded["labelled"] == whole["labelled"] > 200
+    assert sharded["metrics"] == pytest.approx(whole["metrics"], rel=1e-9)
+    assert sharded["groups"].keys() == whole["groups"].keys() and sharded["violations"] == whole["violations"]
+
+
+def test_tallied_metrics_agree_with_scikit_learn_on_the_whole_frame(quality: Any, spec: Any) -> None:
+    """AUC over the score bins against `roc_auc_score`; precision, recall and the regressor's errors exactly."""
+    import numpy as np
+    from sklearn.metrics import mean_absolute_error, precision_score, recall_score, roc_auc_score
+
+    rng = np.random.default_rng(7)
+    scores = np.round(rng.beta(2, 5, 20_000), 6)  # the six decimals inference.py answers with
+    labels = (rng.random(20_000) < scores).astype(int)
+    tally = quality.Tally(True, 0.3)
+    for part in np.array_split(np.arange(20_000), 9):
+        tally.add(labels[part], scores[part])
+    metrics = quality.classifier_metrics(tally)
+    assert metrics["auc"] == pytest.approx(roc_auc_score(labels, scores), abs=1e-4)
+    assert metrics["precision"] == pytest.approx(precision_score(labels, scores >= 0.3))
+    assert metrics["recall"] == pytest.approx(recall_score(labels, scores >= 0.3))
+    truth, guess = rng.normal(100, 20, 5000), rng.normal(100, 20, 5000)
+    regressor = quality.Tally(False)
+    regressor.add(truth, guess)
+    assert quality.regressor_metrics(regressor)["mae"] == pytest.approx(mean_absolute_error(truth, guess))
 
 
 def test_the_quality_step_runs_on_its_image(parity_run: ParityRun, tmp_path: Path) -> None:
     """quality.py on the sklearn image's Python and pins, on traffic scored by a model trained there."""
     traffic = tmp_path / "traffic"
     handlers = load_step_module("inference")
+    spec = load_step_module("dataset").load_spec(str(parity_run.code / "project.json"))
     frame = customers(300)
     scores = [float(line) for line in (parity_run.root / "response.csv").read_text().split()]
     scored = (scores * (len(frame) // len(scores) + 1))[: len(frame)]
-    dataset = load_step_module("dataset")
     made = write_traffic(
         traffic, frame, outcomes(frame, "original"), lambda part: scored[: len(part)],
-        features=list(dataset.FEATURES), sensitive=dataset.SENSITIVE, start=NOW - timedelta(hours=96), hours=24,
+        features=spec.features, sensitive=spec.sensitive, start=NOW - timedelta(hours=96), hours=24,
     )  # fmt: skip
     assert handlers.CSV_WITH_IDS  # the capture holds both answer forms inference.py serves
     run = ParityRun(tmp_path)
@@ -179,19 +231,21 @@ def test_the_quality_step_runs_on_its_image(parity_run: ParityRun, tmp_path: Pat
 
 
 def test_the_floor_stops_a_handful_of_labels_from_a_false_alarm(
-    clean: ScenarioResult, training_run: LocalTrainingRun, quality: Any
+    clean: ScenarioResult, training_run: LocalTrainingRun, quality: Any, spec: Any
 ) -> None:
     """On clean traffic the first few labels alone look like degradation; the floor keeps the job quiet."""
     window = quality.Window.ending(NOW, 24, 72)
-    predictions, _ = quality.read_predictions(str(clean.traffic.capture), window)
+    predictions, _ = quality.read_predictions(str(clean.traffic.capture), window, spec)
     labels = quality.read_labels(str(clean.traffic.labels), NOW)
     evaluation = json.loads(training_run.evaluation.read_text())
-    early = detection_point(predictions, labels, evaluation, min_samples=0, steps=(10, 20, 30, 40, 50))
+    early = detection_point(predictions, labels, evaluation, spec=spec, min_samples=0, steps=(10, 20, 30, 40, 50))
     assert early is not None and early.labelled_rows <= 50, "a handful of labels is noise that looks like a violation"
-    assert detection_point(predictions, labels, evaluation, min_samples=200) is None
+    assert detection_point(predictions, labels, evaluation, spec=spec, min_samples=200) is None
 
 
-def test_a_regressor_is_judged_by_mae_and_rmse_against_its_baseline(quality: Any) -> None:
+def test_a_regressor_is_judged_by_mae_and_rmse_against_its_baseline(
+    quality: Any, shipped: dict[str, Project], tmp_path: Path
+) -> None:
     import numpy as np
 
     rng = np.random.default_rng(0)
@@ -203,19 +257,20 @@ def test_a_regressor_is_judged_by_mae_and_rmse_against_its_baseline(quality: Any
         "label_profile": {"edges": list(np.quantile(truth, np.linspace(0, 1, 11))), "shares": [0.1] * 10},
     }
     same = pd.DataFrame({"inference_id": predictions["inference_id"], "label": truth, "event_time": NOW})
-    report = quality.measure(predictions, same, baseline, problem="regressor")
+    claims = load_step_module("dataset").load_spec(str(write_spec(shipped["claims"].spec(), tmp_path)))
+    report = quality.measure(predictions, same, baseline, spec=claims)
     assert report["status"] == "ok" and 3.5 < report["metrics"]["mae"] < 4.5 and report["label_drift"]["psi"] < 0.05
     changed = same.assign(label=truth * 1.3)  # the outcome's relationship to the same predictions changed
-    report = quality.measure(predictions, changed, baseline, problem="regressor")
+    report = quality.measure(predictions, changed, baseline, spec=claims)
     assert report["status"] == "violated" and any(v.startswith("mae") for v in report["violations"])
     assert report["relationship"]["slope"] > 1.2
 
 
 def test_at_the_floor_clean_and_data_drift_stay_quiet_and_concept_drift_is_caught_across_samples(
-    training_run: LocalTrainingRun, quality: Any
+    training_run: LocalTrainingRun, quality: Any, spec: Any
 ) -> None:
     """20 independent samples of 200 labelled rows each (the default floor), per scenario."""
-    handlers = load_step_module("inference")
+    handlers = load_model_handlers(training_run.model_dir)
     model = handlers.model_fn(str(training_run.model_dir))
     baseline = json.loads(training_run.evaluation.read_text())
 
@@ -225,11 +280,11 @@ def test_at_the_floor_clean_and_data_drift_stay_quiet_and_concept_drift_is_caugh
         labels = frame["churned"].to_numpy() if concept == "clean" else drawn
         ids = [f"{seed}-{i}" for i in range(len(frame))]
         predictions = pd.DataFrame(
-            {"inference_id": ids, "prediction": model.predict_proba(frame[handlers.FEATURES])[:, 1],
-             "group": frame["gender"]}
+            {"inference_id": ids, "prediction": model.predict_proba(frame[spec.features])[:, 1],
+             "group": frame[spec.sensitive]}
         )  # fmt: skip
         arrived = pd.DataFrame({"inference_id": ids, "label": labels, "event_time": NOW.isoformat()})
-        return bool(quality.measure(predictions, arrived, baseline)["violations"])
+        return bool(quality.measure(predictions, arrived, baseline, spec=spec)["violations"])
 
     seeds = range(100, 120)
     assert sum(violated(s, concept="clean") for s in seeds) == 0, "false alarms on clean traffic"
