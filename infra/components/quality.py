@@ -20,6 +20,7 @@ import pulumi_aws as aws
 
 from kernel.naming import Naming
 from kernel.quality import QualityConfig
+from pipelines.definitions.jobs import PROCESSING_SPEC
 
 NAMESPACE = "mlops/quality"
 """The quality job's CloudWatch namespace (pipelines/steps/quality.py `NAMESPACE`)."""
@@ -36,12 +37,16 @@ class ModelQualityArgs:
     """Inputs of `ModelQuality`."""
 
     naming: Naming
+    """The project's naming (`<prefix>-<env>-<project>-...`): the isolation proof covers what it names."""
     tags: Mapping[str, str]
     model_name: str
-    """The project's model: names the alarms (`<prefix>-<env>-<model>-quality`) and the label prefix."""
+    """The project's model: names the alarms (`<prefix>-<env>-<project>-<model>-quality`)."""
+    project: str
+    """The project: its labels are `<project>/labels/` in `labels_bucket` (pipelines/quality/labels.py)."""
     config: QualityConfig
-    endpoint_name: pulumi.Input[str]
-    model_package_arn: str
+    endpoint_name: pulumi.Input[str] | None
+    """None where nothing is captured (dev's serverless endpoint): then only forwarded alarms retrain here."""
+    model_package_arn: str | None
     """The served package: its evaluation report is the baseline."""
     image_uri: str
     """The step image (the sklearn image of the region, as for the drift job)."""
@@ -55,7 +60,7 @@ class ModelQualityArgs:
     code_prefix: pulumi.Input[str]
     capture_bucket: pulumi.Input[str]
     labels_bucket: pulumi.Input[str]
-    """Where `mlops labels upload` stores labels (the monitoring bucket)."""
+    """Where `mlops labels upload` stores labels (the project's monitoring bucket)."""
     subnet_ids: Sequence[pulumi.Input[str]]
     security_group_ids: Sequence[pulumi.Input[str]]
     alerts_topic_arn: pulumi.Input[str]
@@ -71,28 +76,29 @@ class ModelQualityArgs:
 class ModelQuality(pulumi.ComponentResource):
     """Judge the served model against ground truth on a schedule; alert and retrain when it degrades."""
 
-    pipeline_name: pulumi.Output[str]
-    alarm_name: pulumi.Output[str]
+    pipeline_name: pulumi.Output[str] | None
+    alarm_name: pulumi.Output[str] | None
 
     def __init__(self, name: str, args: ModelQualityArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mlops:monitoring:ModelQuality", name, None, opts)
         self._name, self._args = name, args
-        pipeline = self._pipeline()
-        self._schedule(pipeline)
-        alarm = self._violation_alarm()
-        self._unjudged_alarm()
-        if args.config.retrain_on_violation:
-            self._retrain_on(alarm)
-            if args.forwarding_accounts and args.training_pipeline_arn is not None:
-                self._retrain_on_forwarded(args.forwarding_accounts, args.training_pipeline_arn)
-        self.pipeline_name = pipeline.pipeline_name
-        self.alarm_name = alarm.name
+        self.pipeline_name = self.alarm_name = None
+        if args.endpoint_name is not None and args.model_package_arn is not None:
+            pipeline = self._pipeline(args.endpoint_name, args.model_package_arn)
+            self._schedule(pipeline)
+            alarm = self._violation_alarm(args.endpoint_name)
+            self._unjudged_alarm(args.endpoint_name)
+            if args.config.retrain_on_violation:
+                self._retrain_on(alarm)
+            self.pipeline_name, self.alarm_name = pipeline.pipeline_name, alarm.name
+        if args.config.retrain_on_violation and args.forwarding_accounts and args.training_pipeline_arn is not None:
+            self._retrain_on_forwarded(args.forwarding_accounts, args.training_pipeline_arn)
         self.register_outputs({"pipeline_name": self.pipeline_name, "alarm_name": self.alarm_name})
 
     def _child(self) -> pulumi.ResourceOptions:
         return pulumi.ResourceOptions(parent=self)
 
-    def _pipeline(self) -> aws.sagemaker.Pipeline:
+    def _pipeline(self, endpoint: pulumi.Input[str], package: str) -> aws.sagemaker.Pipeline:
         args = self._args
         values = pulumi.Output.all(
             role=args.job_role_arn,
@@ -101,11 +107,13 @@ class ModelQuality(pulumi.ComponentResource):
             code_prefix=args.code_prefix,
             capture=args.capture_bucket,
             labels=args.labels_bucket,
-            endpoint=args.endpoint_name,
+            endpoint=endpoint,
             subnets=pulumi.Output.all(*args.subnet_ids),
             groups=pulumi.Output.all(*args.security_group_ids),
         )
-        definition = values.apply(lambda v: json.dumps(quality_definition(args, v), sort_keys=True))
+        definition = values.apply(
+            lambda v: json.dumps(quality_definition(args, {**v, "package": package}), sort_keys=True)
+        )
         return aws.sagemaker.Pipeline(
             f"{self._name}-quality",
             pipeline_name=args.naming.sagemaker("quality"),
@@ -133,14 +141,16 @@ class ModelQuality(pulumi.ComponentResource):
             opts=self._child(),
         )
 
-    def _alarm(self, suffix: str, description: str, **settings: Any) -> aws.cloudwatch.MetricAlarm:
+    def _alarm(
+        self, endpoint: pulumi.Input[str], suffix: str, description: str, **settings: Any
+    ) -> aws.cloudwatch.MetricAlarm:
         args = self._args
         return aws.cloudwatch.MetricAlarm(
             f"{self._name}-{suffix}",
             name=args.naming.resource(f"{args.model_name}-{suffix}"),
             alarm_description=description,
             namespace=NAMESPACE,
-            dimensions={"Endpoint": args.endpoint_name},
+            dimensions={"Endpoint": endpoint},
             alarm_actions=[args.alerts_topic_arn],
             ok_actions=[args.alerts_topic_arn],
             tags=dict(args.tags),
@@ -148,8 +158,9 @@ class ModelQuality(pulumi.ComponentResource):
             **settings,
         )
 
-    def _violation_alarm(self) -> aws.cloudwatch.MetricAlarm:
+    def _violation_alarm(self, endpoint: pulumi.Input[str]) -> aws.cloudwatch.MetricAlarm:
         return self._alarm(
+            endpoint,
             "quality",
             "the quality job found the model worse than its evaluation baseline on labelled traffic",
             metric_name="Violations",
@@ -162,9 +173,10 @@ class ModelQuality(pulumi.ComponentResource):
             treat_missing_data="notBreaching",  # no run in the hour is no evidence of degradation
         )
 
-    def _unjudged_alarm(self) -> aws.cloudwatch.MetricAlarm:
+    def _unjudged_alarm(self, endpoint: pulumi.Input[str]) -> aws.cloudwatch.MetricAlarm:
         period = 86_400
         return self._alarm(
+            endpoint,
             "quality-unjudged",
             f"the quality job could not judge the model for {UNJUDGED_RUNS} days: too few labels arrive "
             "(or the job did not run); nothing watches the model's quality meanwhile",
@@ -212,7 +224,11 @@ class ModelQuality(pulumi.ComponentResource):
             f"{self._name}-retrain-on-forwarded-quality",
             name=args.naming.resource("retrain-on-forwarded-quality"),
             description="Model-quality alarms forwarded by the serving accounts start the training pipeline",
-            event_pattern=json.dumps(forwarded_quality_pattern(accounts, args.model_name), sort_keys=True),
+            # `<project>-<model>`: every project's rule sits on dev's one bus; project names have no hyphen
+            event_pattern=json.dumps(
+                forwarded_quality_pattern(accounts, "-".join(filter(None, (args.naming.project, args.model_name)))),
+                sort_keys=True,
+            ),
             tags=dict(args.tags),
             opts=self._child(),
         )
@@ -249,17 +265,17 @@ def forwarded_quality_pattern(accounts: Sequence[str], model_name: str) -> dict[
     }
 
 
-def job_arguments(args: ModelQualityArgs, endpoint: str, labels_prefix: str) -> list[str]:
+def job_arguments(args: ModelQualityArgs, endpoint: str, package: str) -> list[str]:
     """The quality job's command line (pipelines/steps/quality.py), from the config."""
     config = args.config
     return [
         "--capture", "/opt/ml/processing/input/capture",
         "--labels", "/opt/ml/processing/input/labels",
         "--output", "/opt/ml/processing/quality",
-        "--model-package-arn", args.model_package_arn,
+        "--model-package-arn", package,
         "--endpoint", endpoint,
         "--region", args.naming.region,
-        "--problem", config.problem,
+        "--project-spec", PROCESSING_SPEC,
         "--threshold", str(config.threshold),
         "--window-hours", str(config.window_hours),
         "--delay-hours", str(config.delay_hours),
@@ -287,10 +303,9 @@ def quality_definition(args: ModelQualityArgs, v: Mapping[str, Any]) -> dict[str
     """The quality pipeline's definition: one processing step, shaped as the drift template's.
 
     Built as data, field for field like the committed `pipelines/definitions/compiled/drift.json` that
-    the SDK compiles for the drift job; moving it into the templates (`mlops pipeline templates`) is
-    the follow-up once the project program owns its pipelines.
+    the SDK compiles for the drift job (the test compares the two step shapes).
     """
-    labels_prefix = f"{args.model_name}/labels/"
+    labels_prefix = f"{args.project}/labels/"
     step = {
         "Name": STEP,
         "Type": "Processing",
@@ -298,7 +313,7 @@ def quality_definition(args: ModelQualityArgs, v: Mapping[str, Any]) -> dict[str
             "AppSpecification": {
                 "ImageUri": args.image_uri,
                 "ContainerEntrypoint": ["python3", f"{CODE}/quality.py"],
-                "ContainerArguments": job_arguments(args, v["endpoint"], labels_prefix),
+                "ContainerArguments": job_arguments(args, v["endpoint"], v["package"]),
             },
             "NetworkConfig": {
                 "EnableInterContainerTrafficEncryption": True,

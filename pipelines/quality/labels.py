@@ -63,8 +63,12 @@ class LabelSchema:
         return value
 
 
-CHURN_LABELS = LabelSchema("classifier", (0, 1))
-"""The churn target (pipelines/features/customer-churn.yaml `churned`: Integral, 1 if the customer left)."""
+def label_schema(kind: Literal["classifier", "regressor"]) -> LabelSchema:
+    """What a label of a project's model may be: a classifier's 0 or 1, a regressor's finite number.
+
+    kernel/projects.py requires a classifier's label to be Integral (1 the positive class).
+    """
+    return LabelSchema("classifier", (0, 1)) if kind == "classifier" else LabelSchema("regressor")
 
 
 @dataclass(frozen=True)
@@ -216,6 +220,11 @@ def canonical(labels: list[Label]) -> bytes:
     return "".join(label.to_json() + "\n" for label in sorted(labels, key=lambda label: label.inference_id)).encode()
 
 
+def labels_prefix(project: str) -> str:
+    """Where a project's labels live in its monitoring bucket (the quality job's `labels` input)."""
+    return f"{project}/labels/"
+
+
 def label_key(labels: list[Label], prefix: str = "labels/") -> str:
     """`<prefix><yyyy>/<mm>/<dd>/<sha256 of the content>.jsonl`, dated by the latest outcome."""
     latest = max(label.event_time for label in labels)
@@ -258,13 +267,14 @@ def upload_labels(s3: Any, bucket: str, kms_key_arn: str, labels: list[Label], p
     return Upload(uri, len(labels), written=True)
 
 
-def captured_ids(capture: Path) -> set[str]:
-    """The inference ids of every prediction in the data-capture files under `capture`."""
+def captured_ids(capture: Path, spec: Path) -> set[str]:
+    """The inference ids of every prediction in the data-capture files under `capture` (`spec`: project.json)."""
     from pipelines.local_run import load_step_module
 
     quality = load_step_module("quality")
     always = quality.Window(
         start=datetime(1970, 1, 1, tzinfo=UTC), end=datetime(9999, 1, 1, tzinfo=UTC), labels_until=datetime.now(UTC)
     )
-    predictions, _ = quality.read_predictions(str(capture), always)
-    return {str(i) for i in predictions["inference_id"]}
+    counts = quality.CaptureCounts()
+    steps_spec = load_step_module("dataset").load_spec(str(spec))
+    return {str(row["inference_id"]) for row in quality.capture_rows(str(capture), always, counts, steps_spec)}

@@ -9,26 +9,29 @@ from pathlib import Path
 import boto3
 
 from kernel.plan import Plan
-from pipelines.data.traffic import customers, outcomes, write_traffic
+from kernel.projects import load_project
+from pipelines.scenarios.traffic import customers, outcomes, write_traffic
 from tests.cli.test_cli import run
 
 
 def test_labels_upload_refuses_bad_files_and_stores_good_ones_once(
     project: Path, moto_endpoint: str, plans: dict[str, Plan]
 ) -> None:
-    outputs = plans["dev"].outputs
+    outputs = plans["staging"].outputs["projects"]["churn"]  # the churn project's stack in staging
     bucket, key = outputs["bucket_names"]["monitoring"], outputs["key_arns"]["models"]
     s3 = boto3.client("s3", region_name="eu-west-1", endpoint_url=moto_endpoint)
     s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
-    stack_outputs = project / "dev-outputs.json"  # what `pulumi stack output --json` prints
+    stack_outputs = project / "churn-staging-outputs.json"  # what `pulumi stack output --json` prints
     stack_outputs.write_text(json.dumps(outputs))
     frame = customers(20)
+    spec = load_project(project, "churn").spec()
     traffic = write_traffic(
         project / "traffic", frame, outcomes(frame, "original"), lambda part: [0.5] * len(part),
-        features=["tenure_months"], sensitive="gender", start=datetime(2026, 11, 25, tzinfo=UTC), hours=1, missing=0.0,
+        features=spec.features, sensitive=spec.sensitive, start=datetime(2026, 11, 25, tzinfo=UTC), hours=1,
+        missing=0.0,
     )  # fmt: skip
     good = traffic.labels / "labels.jsonl"
-    common = ["--stack", "dev", "--project", "churn", "--outputs", str(stack_outputs), "--endpoint-url", moto_endpoint]
+    common = ["--stack", "staging", "--project", "churn", "--outputs", str(stack_outputs), "--endpoint-url", moto_endpoint]
 
     bad = project / "bad.csv"
     bad.write_text(

@@ -32,9 +32,13 @@ from pipelines.definitions.templates import TEMPLATE_DIR, image_for
 from pipelines.local_run import load_step_module
 
 ACCOUNT, REGION = "222222222222", "eu-west-1"
+CHURN_SPEC = load_step_module("dataset").Spec(
+    name="churn", kind="classifier", feature_group="customer-churn", identifier="customer_id",
+    event_time="event_time", label="churned", sensitive="gender", numeric=("tenure_months",), categorical=(),
+)  # fmt: skip
 DEV_ACCOUNT = "111111111111"
-PACKAGE = f"arn:aws:sagemaker:{REGION}:{DEV_ACCOUNT}:model-package/mlops-dev-churn/7"
-PIPELINE_ARN = f"arn:aws:sagemaker:{REGION}:{DEV_ACCOUNT}:pipeline/mlops-dev-training"
+PACKAGE = f"arn:aws:sagemaker:{REGION}:{DEV_ACCOUNT}:model-package/mlops-dev-churn-model/7"
+PIPELINE_ARN = f"arn:aws:sagemaker:{REGION}:{DEV_ACCOUNT}:pipeline/mlops-dev-churn-training"
 BUS_ARN = f"arn:aws:events:{REGION}:{DEV_ACCOUNT}:event-bus/default"
 TOPIC = f"arn:aws:sns:{REGION}:{ACCOUNT}:mlops-staging-alerts"
 KEY = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/11111111-2222-3333-4444-555555555555"
@@ -42,20 +46,21 @@ KEY = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/11111111-2222-3333-4444-555555555555"
 
 def args(**overrides: Any) -> ModelQualityArgs:
     base: dict[str, Any] = {
-        "naming": Naming("mlops", "staging", ACCOUNT, REGION),
+        "naming": Naming("mlops", "staging", ACCOUNT, REGION, "churn"),
         "tags": {"environment": "staging", "owner": "ml-platform", "project": "churn"},
-        "model_name": "churn",
+        "model_name": "model",
+        "project": "churn",
         "config": QualityConfig(),
-        "endpoint_name": "mlops-staging-churn",
+        "endpoint_name": "mlops-staging-churn-model",
         "model_package_arn": PACKAGE,
         "image_uri": image_for(REGION),
-        "job_role_arn": f"arn:aws:iam::{ACCOUNT}:role/mlops-staging-monitoring",
-        "automation_role_arn": f"arn:aws:iam::{ACCOUNT}:role/mlops-staging-automation",
+        "job_role_arn": f"arn:aws:iam::{ACCOUNT}:role/mlops-staging-churn-monitoring",
+        "automation_role_arn": f"arn:aws:iam::{ACCOUNT}:role/mlops-staging-churn-automation",
         "kms_key_arn": KEY,
-        "artifacts_bucket": "mlops-staging-artifacts",
+        "artifacts_bucket": "mlops-staging-churn-artifacts",
         "code_prefix": "code/0123456789abcdef/",
-        "capture_bucket": "mlops-staging-capture",
-        "labels_bucket": "mlops-staging-monitoring",
+        "capture_bucket": "mlops-staging-churn-capture",
+        "labels_bucket": "mlops-staging-churn-monitoring",
         "subnet_ids": ["subnet-a", "subnet-b"],
         "security_group_ids": ["sg-1"],
         "alerts_topic_arn": TOPIC,
@@ -67,7 +72,7 @@ def args(**overrides: Any) -> ModelQualityArgs:
 def planned(make: Callable[[], ModelQualityArgs]) -> Plan:
     """The resources `ModelQuality` registers, recorded as the offline plan records them."""
     offline = OfflineMocks(account_id=ACCOUNT, region=REGION)
-    monitor = RecordingMonitor(offline)
+    monitor = RecordingMonitor(offline, program="project", stack="churn-staging", ml_project="churn")
 
     def program() -> None:
         ModelQuality("quality", make())
@@ -110,9 +115,9 @@ def test_the_job_runs_the_quality_step_on_the_drift_jobs_image_in_the_vpc_with_k
     assert job["ProcessingResources"]["ClusterConfig"]["VolumeKmsKeyId"] == KEY
     inputs = {i["InputName"]: i["S3Input"]["S3Uri"] for i in job["ProcessingInputs"]}
     assert inputs == {
-        "code": "s3://mlops-staging-artifacts/code/0123456789abcdef/",
-        "capture": "s3://mlops-staging-capture/endpoints/mlops-staging-churn/",
-        "labels": "s3://mlops-staging-monitoring/churn/labels/",  # where `mlops labels upload --project churn` writes
+        "code": "s3://mlops-staging-churn-artifacts/code/0123456789abcdef/",
+        "capture": "s3://mlops-staging-churn-capture/endpoints/mlops-staging-churn-model/",
+        "labels": "s3://mlops-staging-churn-monitoring/churn/labels/",  # `mlops labels upload --project churn`
     }
 
 
@@ -126,7 +131,7 @@ def test_the_step_is_shaped_like_the_sdk_compiled_drift_step(staging: Plan) -> N
 def test_the_processing_job_is_a_valid_create_processing_job_request(staging: Plan) -> None:
     job = json.loads(json.dumps(step_of(staging)["Arguments"]))
     output = job["ProcessingOutputConfig"]["Outputs"][0]["S3Output"]
-    output["S3Uri"] = "s3://mlops-staging-artifacts/pipelines/quality/execution/MeasureQuality/quality"  # a Join at run
+    output["S3Uri"] = "s3://mlops-staging-churn-artifacts/pipelines/quality/execution/MeasureQuality/quality"  # a Join at run
     request = {"ProcessingJobName": "quality", **job}
     model = botocore.session.get_session().get_service_model("sagemaker").operation_model("CreateProcessingJob")
     report = ParamValidator().validate(request, model.input_shape)
@@ -142,14 +147,15 @@ def test_the_job_arguments_are_the_steps_own_and_carry_the_config() -> None:
     parsed = quality.parser().parse_args(job)
     assert (parsed.delay_hours, parsed.min_samples, parsed.window_hours) == (72, 500, 48)
     assert quality._tolerances(parsed.tolerance)["auc"] == 0.03
-    assert parsed.publish and parsed.model_package_arn == PACKAGE and parsed.endpoint == "mlops-staging-churn"
+    assert parsed.publish and parsed.model_package_arn == PACKAGE and parsed.endpoint == "mlops-staging-churn-model"
+    assert parsed.project_spec == "/opt/ml/processing/input/code/project.json", "the spec staged with the code"
 
 
 def test_a_schedule_starts_the_pipeline_as_the_drift_schedule_does(staging: Plan) -> None:
     schedule = only(staging, "aws:scheduler/schedule:Schedule")
     pipeline = staging.of_type("aws:sagemaker/pipeline:Pipeline")[0]
     assert schedule["scheduleExpression"] == "rate(1 day)"
-    assert schedule["target"]["roleArn"].endswith(":role/mlops-staging-automation")
+    assert schedule["target"]["roleArn"].endswith(":role/mlops-staging-churn-automation")
     assert schedule["target"]["arn"].startswith("arn:aws:sagemaker:") and pipeline.urn in {
         dep for r in staging.of_type("aws:scheduler/schedule:Schedule") for dep in r.dependencies
     }
@@ -162,25 +168,25 @@ def _published_metric_names() -> set[str]:
         pd.DataFrame({"inference_id": ["a", "b"], "label": [0, 1], "event_time": ["2026-11-29T00:00:00Z"] * 2}),
         {"metrics": {"auc": {"value": 0.8}}, "binary_classification_metrics": {"confusion_matrix": {
             "0": {"0": 5, "1": 1}, "1": {"0": 1, "1": 3}}}},
-        min_samples=2,
+        spec=CHURN_SPEC, min_samples=2,
     )  # fmt: skip
     return {d["MetricName"] for d in quality.metric_data(report, "e", datetime(2026, 11, 29, tzinfo=UTC))}
 
 
 def test_alarms_watch_what_the_job_publishes_and_notify(staging: Plan) -> None:
     found = alarms(staging)
-    assert sorted(found) == ["mlops-staging-churn-quality", "mlops-staging-churn-quality-unjudged"]
+    assert sorted(found) == ["mlops-staging-churn-model-quality", "mlops-staging-churn-model-quality-unjudged"]
     published = _published_metric_names()
     for alarm in found.values():
         assert alarm["namespace"] == "mlops/quality" and alarm["metricName"] in published
-        assert alarm["dimensions"] == {"Endpoint": "mlops-staging-churn"}
+        assert alarm["dimensions"] == {"Endpoint": "mlops-staging-churn-model"}
         assert alarm["alarmActions"] == [TOPIC] and alarm["okActions"] == [TOPIC]
-    violation = found["mlops-staging-churn-quality"]
+    violation = found["mlops-staging-churn-model-quality"]
     assert (violation["metricName"], violation["comparisonOperator"], violation["threshold"]) == (
         "Violations", "GreaterThanOrEqualToThreshold", 1,
     )  # fmt: skip
     assert violation["treatMissingData"] == "notBreaching", "no run is no evidence of degradation"
-    assert found["mlops-staging-churn-quality-unjudged"]["treatMissingData"] == "breaching"
+    assert found["mlops-staging-churn-model-quality-unjudged"]["treatMissingData"] == "breaching"
 
 
 def test_alarm_periods_fit_what_cloudwatch_accepts(staging: Plan) -> None:
@@ -204,7 +210,7 @@ def test_staging_forwards_its_quality_alarm_to_devs_bus(staging: Plan) -> None:
     pattern = json.loads(rule.inputs["eventPattern"])
     assert pattern["detail-type"] == ["CloudWatch Alarm State Change"]
     assert pattern["detail"] == {"state": {"value": ["ALARM"]}}
-    assert pattern["resources"][0].endswith(":alarm:mlops-staging-churn-quality")
+    assert pattern["resources"][0].endswith(":alarm:mlops-staging-churn-model-quality")
     target = only(staging, "aws:cloudwatch/eventTarget:EventTarget")
     assert target["arn"] == BUS_ARN and "sagemakerPipelineTarget" not in target
 
@@ -212,7 +218,7 @@ def test_staging_forwards_its_quality_alarm_to_devs_bus(staging: Plan) -> None:
 def test_dev_starts_its_training_pipeline_and_accepts_the_serving_accounts_alarms() -> None:
     dev = planned(
         lambda: args(
-            naming=Naming("mlops", "dev", DEV_ACCOUNT, REGION), training_bus_arn=None,
+            naming=Naming("mlops", "dev", DEV_ACCOUNT, REGION, "churn"), training_bus_arn=None,
             training_pipeline_arn=PIPELINE_ARN, forwarding_accounts=["333333333333", ACCOUNT],
         )
     )  # fmt: skip
@@ -224,11 +230,26 @@ def test_dev_starts_its_training_pipeline_and_accepts_the_serving_accounts_alarm
         ]
     rules = {r.inputs["name"]: json.loads(r.inputs["eventPattern"]) for r in dev.of_type(
         "aws:cloudwatch/eventRule:EventRule")}  # fmt: skip
-    assert rules["mlops-dev-retrain-on-forwarded-quality"] == forwarded_quality_pattern(
-        ["333333333333", ACCOUNT], "churn"
-    )
-    assert rules["mlops-dev-retrain-on-forwarded-quality"]["account"] == sorted([ACCOUNT, "333333333333"])
-    assert rules["mlops-dev-retrain-on-forwarded-quality"]["detail"]["alarmName"] == [{"suffix": "-churn-quality"}]
+    forwarded = rules["mlops-dev-churn-retrain-on-forwarded-quality"]
+    assert forwarded == forwarded_quality_pattern(["333333333333", ACCOUNT], "churn-model")
+    assert forwarded["account"] == sorted([ACCOUNT, "333333333333"])
+    # the staging alarm's own name matches, another project's (claims) on the same bus does not
+    assert forwarded["detail"]["alarmName"] == [{"suffix": "-churn-model-quality"}]
+    assert "mlops-staging-churn-model-quality".endswith("-churn-model-quality")
+    assert not "mlops-staging-claims-model-quality".endswith("-churn-model-quality")
+
+
+def test_where_nothing_is_captured_only_forwarded_alarms_retrain() -> None:
+    """Dev's serverless endpoint captures nothing: no quality job there, but the serving accounts' alarms retrain."""
+    dev = planned(
+        lambda: args(
+            naming=Naming("mlops", "dev", DEV_ACCOUNT, REGION, "churn"), endpoint_name=None, training_bus_arn=None,
+            training_pipeline_arn=PIPELINE_ARN, forwarding_accounts=[ACCOUNT],
+        )
+    )  # fmt: skip
+    assert not dev.of_type("aws:sagemaker/pipeline:Pipeline") and not alarms(dev)
+    (rule,) = dev.of_type("aws:cloudwatch/eventRule:EventRule")
+    assert rule.inputs["name"] == "mlops-dev-churn-retrain-on-forwarded-quality"
 
 
 def test_no_retraining_when_turned_off_or_nowhere_to_train() -> None:

@@ -14,11 +14,11 @@ import pytest
 from moto import mock_aws
 
 from pipelines.quality.labels import (
-    CHURN_LABELS,
     LabelFileError,
     LabelSchema,
     canonical,
     label_key,
+    label_schema,
     read_labels,
     upload_labels,
 )
@@ -26,6 +26,8 @@ from pipelines.quality.labels import (
 KEY = "arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555"
 BUCKET = "mlops-dev-monitoring"
 KNOWN = {"a-0", "a-1", "b"}
+CHURN = label_schema("classifier")
+"""The churn project's labels (projects/churn/project.yaml: a classifier of `churned`)."""
 
 
 def write(path: Path, text: str) -> Path:
@@ -40,7 +42,7 @@ def test_a_good_csv_and_jsonl_of_the_same_labels_store_the_same_content(tmp_path
     )
     as_jsonl = write(tmp_path / "l.jsonl", json.dumps({"inference_id": "a-0", "label": 1, "event_time": "2026-11-29T09:00:00Z"})
                      + "\n" + json.dumps({"inference_id": "a-1", "label": "0", "event_time": "2026-11-28T09:00:00Z"}) + "\n")  # fmt: skip
-    one, two = read_labels(as_csv, CHURN_LABELS, KNOWN), read_labels(as_jsonl, CHURN_LABELS, KNOWN)
+    one, two = read_labels(as_csv, CHURN, KNOWN), read_labels(as_jsonl, CHURN, KNOWN)
     assert canonical(one) == canonical(two)
     assert label_key(one).startswith("labels/2026/11/29/") and label_key(one) == label_key(two)
     assert [label.label for label in sorted(one, key=lambda label: label.inference_id)] == [1, 0]
@@ -61,7 +63,7 @@ def test_a_good_csv_and_jsonl_of_the_same_labels_store_the_same_content(tmp_path
 )  # fmt: skip
 def test_a_bad_row_is_refused_with_file_line_column_and_fix(tmp_path: Path, body: str, expected: str) -> None:
     with pytest.raises(LabelFileError) as refused:
-        read_labels(write(tmp_path / "l.csv", body), CHURN_LABELS, KNOWN)
+        read_labels(write(tmp_path / "l.csv", body), CHURN, KNOWN)
     assert expected in str(refused.value) and str(refused.value).endswith("nothing was written")
 
 
@@ -73,12 +75,12 @@ def test_jsonl_wrong_types_and_stray_keys(tmp_path: Path) -> None:
     ]
     file = write(tmp_path / "l.jsonl", "\n".join(json.dumps(line) for line in lines) + "\nnot json\n")
     with pytest.raises(LabelFileError) as refused:
-        read_labels(file, CHURN_LABELS, KNOWN)
+        read_labels(file, CHURN, KNOWN)
     message = str(refused.value)
     assert "l.jsonl:3: customer: not a label column" in message and "l.jsonl:4: line: not JSON" in message
     file = write(tmp_path / "l.jsonl", "\n".join(json.dumps(line) for line in lines[:2]) + "\n")
     with pytest.raises(LabelFileError) as refused:
-        read_labels(file, CHURN_LABELS, KNOWN)
+        read_labels(file, CHURN, KNOWN)
     assert "l.jsonl:1: inference_id: 7 is not an id" in str(refused.value)
     assert "l.jsonl:2: label: True is not a class" in str(refused.value)
 
@@ -99,15 +101,13 @@ def test_a_regressor_label_is_numeric_within_its_range(tmp_path: Path) -> None:
 
 def test_an_unknown_format_or_an_empty_file_is_refused(tmp_path: Path) -> None:
     with pytest.raises(LabelFileError, match=r"l\.txt:0: file: \.txt: name it \.csv or \.jsonl"):
-        read_labels(write(tmp_path / "l.txt", "x"), CHURN_LABELS)
+        read_labels(write(tmp_path / "l.txt", "x"), CHURN)
     with pytest.raises(LabelFileError, match="no labels"):
-        read_labels(write(tmp_path / "l.csv", "inference_id,label,event_time\n"), CHURN_LABELS)
+        read_labels(write(tmp_path / "l.csv", "inference_id,label,event_time\n"), CHURN)
 
 
 def test_upload_is_encrypted_with_the_given_key_and_idempotent(tmp_path: Path) -> None:
-    labels = read_labels(
-        write(tmp_path / "l.csv", "inference_id,label,event_time\nb,1,2026-11-29T09:00:00Z\n"), CHURN_LABELS
-    )
+    labels = read_labels(write(tmp_path / "l.csv", "inference_id,label,event_time\nb,1,2026-11-29T09:00:00Z\n"), CHURN)
     with mock_aws():
         s3 = boto3.client("s3", region_name="eu-west-1")
         s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
@@ -131,5 +131,5 @@ def test_a_refused_file_writes_nothing(tmp_path: Path) -> None:
         s3 = boto3.client("s3", region_name="eu-west-1")
         s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
         with pytest.raises(LabelFileError):
-            upload_labels(s3, BUCKET, KEY, read_labels(bad, CHURN_LABELS, KNOWN))
+            upload_labels(s3, BUCKET, KEY, read_labels(bad, CHURN, KNOWN))
         assert s3.list_objects_v2(Bucket=BUCKET).get("KeyCount") == 0
