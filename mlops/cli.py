@@ -41,7 +41,20 @@ def demo(
 
 
 def _register_groups() -> None:
-    from mlops.commands import ci, cost, features, labels, lineage, model, pipeline, plan, policy, project, report, validate
+    from mlops.commands import (
+        ci,
+        cost,
+        features,
+        labels,
+        lineage,
+        model,
+        pipeline,
+        plan,
+        policy,
+        project,
+        report,
+        validate,
+    )
 
     app.command("validate")(validate.validate)
     app.command("plan")(plan.plan)

@@ -1,8 +1,9 @@
 """What the report is drawn from: the artefacts a training run, the drift job and the quality job wrote.
 
-The layout is the demo's (`mlops demo --out DIR`): `training/` (evaluation report, model, test split),
-`drift/drift.json`, `quality/history.json`. Only the evaluation report is required; a missing optional
-artefact leaves its section saying what would fill it.
+The layout is the demo's per project (`mlops demo --out DIR` leaves it in `DIR/<project>/`): `training/`
+(evaluation report, model, test split, the `project.json` the steps ran with), `drift/drift.json`,
+`quality/history.json`. Only the evaluation report is required; a missing optional artefact leaves its
+section saying what would fill it.
 """
 
 from __future__ import annotations
@@ -53,18 +54,19 @@ def _curve(training: Path) -> Curve | None:
     test, model_dir = training / "data" / "test", training / "model"
     if not (test.is_dir() and (model_dir / "model.joblib").is_file()):
         return None
-    from pipelines.local_run import load_step_module
+    from pipelines.local_run import SPEC_FILE, load_step_module
 
     dataset, evaluate = load_step_module("dataset"), load_step_module("evaluate")
+    spec = dataset.load_spec(str(training / SPEC_FILE))
     frame = dataset.read_csvs(str(test))
     model = evaluate.load_model(str(model_dir))
-    labels = frame[dataset.LABEL]
-    if hasattr(model, "predict_proba"):
+    labels = frame[spec.label]
+    if spec.is_classifier:
         from sklearn.metrics import roc_curve
 
-        fpr, tpr, _ = roc_curve(labels.astype(int), model.predict_proba(frame[dataset.FEATURES])[:, 1])
+        fpr, tpr, _ = roc_curve(labels.astype(int), model.predict_proba(frame[spec.features])[:, 1])
         return Curve("roc", [float(v) for v in fpr], [float(v) for v in tpr])
-    predicted = model.predict(frame[dataset.FEATURES])
+    predicted = model.predict(frame[spec.features])
     return Curve("residuals", [float(v) for v in predicted], [float(v) for v in labels - predicted])
 
 
@@ -73,8 +75,8 @@ def load_artefacts(root: Path) -> Artefacts:
     evaluation = root / "training" / "evaluation" / "evaluation.json"
     if not evaluation.is_file():
         raise UserError(
-            f"{evaluation}: no evaluation report; run `make demo` (or `mlops demo --out {root}`) first, "
-            "or pass --artefacts with the folder a run wrote"
+            f"{evaluation}: no evaluation report; run `make demo` (it leaves each project's run in "
+            "out/demo/<project>) first, or pass --artefacts with the folder a run wrote"
         )
     return Artefacts(
         root=root,

@@ -45,11 +45,14 @@ def bias_figure(bias: dict[str, Any]) -> go.Figure:
     return figure
 
 
-def attribution_figure(attribution: dict[str, float]) -> go.Figure:
-    """Permutation importance per feature (AUC lost when the feature is shuffled), largest on top."""
+def attribution_figure(attribution: dict[str, float], kind: str = "classifier") -> go.Figure:
+    """Permutation importance per feature (the score lost when the feature is shuffled), largest on top."""
     ranked = sorted(attribution.items(), key=lambda item: item[1])
+    score = "AUC" if kind == "classifier" else "RMSE"
     figure = go.Figure(go.Bar(x=[v for _, v in ranked], y=[k for k, _ in ranked], orientation="h"), layout=LAYOUT)
-    figure.update_layout(title="Feature attribution (permutation importance)", xaxis_title="AUC lost when shuffled")
+    figure.update_layout(
+        title="Feature attribution (permutation importance)", xaxis_title=f"{score} lost when shuffled"
+    )
     return figure
 
 
@@ -66,18 +69,22 @@ def drift_figure(drift: dict[str, Any]) -> go.Figure:
 
 
 def quality_figure(history: list[dict[str, Any]], metric: str = "auc") -> go.Figure:
-    """The quality job's metric per window against the evaluation baseline and its tolerance."""
+    """The quality job's metric per window against the evaluation baseline and its tolerance.
+
+    AUC may fall by its tolerance; MAE may rise by its tolerance, relative to the baseline (quality.py).
+    """
     judged = [h for h in history if metric in h["metrics"]]
     when = [h["window_end"][:10] for h in judged]
     baseline = judged[0]["baseline"][metric] if judged else 0.0
-    floor = baseline - judged[0]["tolerances"][metric] if judged else 0.0
+    tolerance = judged[0]["tolerances"][metric] if judged else 0.0
+    floor = baseline - tolerance if metric == "auc" else baseline * (1 + tolerance)
     figure = go.Figure(layout=LAYOUT)
     figure.add_trace(go.Scatter(x=when, y=[h["metrics"][metric] for h in judged], mode="lines+markers",
                                 name=f"{metric} on labelled traffic",
                                 marker={"color": ["#d62728" if h["violations"] else "#2ca02c" for h in judged],
                                         "size": 10}))  # fmt: skip
     figure.add_hline(y=baseline, line_dash="dot", annotation_text="evaluation baseline")
-    figure.add_hline(y=floor, line_dash="dash", line_color="#d62728", annotation_text="baseline - tolerance")
+    figure.add_hline(y=floor, line_dash="dash", line_color="#d62728", annotation_text="tolerance")
     figure.update_layout(title=f"Quality over time: {metric} per window (red: violation)", yaxis_title=metric,
                          xaxis_title="window end")  # fmt: skip
     return figure

@@ -72,8 +72,10 @@ def render(artefacts: Artefacts, title: str) -> str:
         ),
         _section(
             "Feature attribution",
-            "What the model relies on: the AUC lost when a feature's values are shuffled.",
-            attribution_figure(evaluation["attribution"]) if evaluation.get("attribution") else None,
+            "What the model relies on: the score lost when a feature's values are shuffled.",
+            attribution_figure(evaluation["attribution"], evaluation.get("kind", "classifier"))
+            if evaluation.get("attribution")
+            else None,
             "attribution",
             first,
         ),
@@ -91,7 +93,9 @@ def render(artefacts: Artefacts, title: str) -> str:
             "Predictions joined with the labels that came back, per window, against the evaluation baseline."
             if artefacts.quality
             else "No quality history (quality/history.json): the quality job's reports fill it.",
-            quality_figure(artefacts.quality) if artefacts.quality else None,
+            quality_figure(artefacts.quality, "auc" if evaluation.get("kind", "classifier") == "classifier" else "mae")
+            if artefacts.quality
+            else None,
             "quality",
             first,
         ),

@@ -27,7 +27,7 @@ EMULATOR_LIMITS = (
     "moto runs no endpoint, no data capture and no processing job: the requests were scored locally by the "
     "model's own inference handlers and written as data-capture files, and the drift and quality step scripts "
     "ran on this machine instead of in SageMaker; moto neither evaluates CloudWatch alarms nor delivers their "
-    "events to EventBridge, so the quality alarm and its retraining target are not exercised here"
+    "events to EventBridge"
 )
 
 

@@ -62,7 +62,7 @@ from scipy import stats
 NAMESPACE = "mlops/quality"
 CHUNK_ROWS = 50_000
 """Rows gathered before they are spilled to the shards."""
-SHARD_BYTES = 64 * 1024 * 1024
+SHARD_BYTES = 16 * 1024 * 1024
 """Bytes of capture and label files per shard: the join holds one shard's rows at a time."""
 EPSILON = 1e-4
 SCORE_BINS = 100_000

@@ -1,4 +1,4 @@
-"""A folder of artefacts as `mlops demo` leaves them, built once: training, drift and quality history."""
+"""A folder of artefacts as `mlops demo` leaves a project's (out/demo/churn): training, drift and quality history."""
 
 from __future__ import annotations
 
@@ -8,17 +8,19 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.local_run import LocalTrainingRun, run_training
-from pipelines.quality_scenario import quality_history, run_concept_drift
+from infra.plan.evaluate import PROJECT_ROOT
+from kernel.projects import load_project
+from pipelines.local_run import run_training
+from pipelines.scenarios.concept_drift import quality_history, run_concept_drift
 
 
 @pytest.fixture(scope="session")
 def artefacts(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The churn project's training run, its data-drift report and a quality history."""
     root = tmp_path_factory.mktemp("artefacts")
-    training = run_training(root / "training", metric="auc", threshold=0.7, track=False)
-    shifted = run_concept_drift(
-        root / "data-drift", LocalTrainingRun(training.root), concept="original", data_drift=True
-    )
+    churn = load_project(PROJECT_ROOT, "churn")
+    training = run_training(root / "training", churn, metric="auc", threshold=0.7, track=False)
+    shifted = run_concept_drift(root / "data-drift", training, concept="original", data_drift=True, rows=600)
     (root / "drift").mkdir()
     shutil.copy(shifted.root / "drift" / "drift.json", root / "drift" / "drift.json")
     (root / "quality").mkdir()

@@ -1,22 +1,25 @@
 """Debian's headless Chromium, driven by selenium through Debian's chromedriver (no browser download).
 
 Chromium and chromedriver come from the same Debian package version (`apt-get install chromium
-chromium-driver`, 150.0.7871.100-1~deb12u1 here), so they always match. The browser runs offline: every
-host name resolves to nothing, so a page that needs the network shows it as console errors.
+chromium-driver`, 150.0.7871.100-1~deb12u1 here), so they always match; `make test` installs them when they
+are missing and exports the pair it found as CHROMIUM and CHROMEDRIVER (a Chrome and its driver elsewhere, such
+as GitHub's Ubuntu runners). The browser runs offline: every host name resolves to nothing, so a page that
+needs the network shows it as console errors.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMEDRIVER = shutil.which("chromedriver")
+CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMEDRIVER = os.environ.get("CHROMEDRIVER") or shutil.which("chromedriver")
 MISSING = (
     "no Chromium here: install Debian's `chromium` and `chromium-driver` packages "
-    "(apt-get install chromium chromium-driver) to run the report's browser test"
+    "(sudo apt-get install -y chromium chromium-driver; `make test` does it as root) to run the report's browser test"
 )
 
 

@@ -1,4 +1,8 @@
-"""`mlops report`: one self-contained page, rendered in a real headless Chromium with every plot and no error."""
+"""`mlops report`: one self-contained page, rendered in a real headless Chromium with every plot and no error.
+
+The browser is Debian's Chromium; `make test` installs it when it is missing (Makefile `CHROMIUM`), so these tests
+never skip: without it they fail naming the command that installs it. One browser session serves the module.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,9 @@ import json
 import re
 import shutil
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,9 +20,16 @@ from mlops.console import UserError
 from mlops.report.artefacts import load_artefacts
 from mlops.report.page import render
 from tests.cli.test_cli import run
-from tests.report.helpers import CHROMEDRIVER, CHROMIUM, MISSING, headless_chromium
+from tests.report.helpers import headless_chromium
 
 PLOTS = ("evaluation", "bias", "attribution", "drift", "quality")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """One headless Chromium for every browser test of this module."""
+    with headless_chromium() as driver:
+        yield driver
 
 
 @pytest.fixture(scope="module")
@@ -48,51 +61,53 @@ def test_missing_optional_artefacts_say_what_fills_them(artefacts: Path, tmp_pat
 
 
 def test_the_command_writes_the_page(artefacts: Path, project_root: Path, tmp_path: Path) -> None:
-    """(A missing evaluation is refused by `load_artefacts`, tested above, with a UserError the CLI prints.)"""
+    """The project's page; a project without a run is refused naming the file and the fix, without a traceback."""
     out = tmp_path / "r" / "report.html"
     done = run("report", "--stack", "staging", "--project", "churn", "--artefacts", str(artefacts), "--out", str(out),
                cwd=project_root)  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert "self-contained" in done.stdout and "<title>churn in staging (staging, " in out.read_text()
+    missing = run("report", "--stack", "staging", "--project", "churn", "--out", str(out), cwd=tmp_path)
+    assert missing.returncode == 1 and "Traceback" not in missing.stderr
+    assert "out/demo/churn/training/evaluation/evaluation.json: no evaluation report; run `make demo`" in " ".join(
+        missing.stderr.split()
+    )
 
 
-@pytest.mark.skipif(CHROMIUM is None or CHROMEDRIVER is None, reason=MISSING)
-def test_the_page_renders_in_chromium_with_every_plot_and_no_console_error(page: Path) -> None:
-    with headless_chromium() as browser:
-        browser.get(page.as_uri())
-        deadline = time.monotonic() + 30
-        drawn: dict[str, int] = {}
-        while time.monotonic() < deadline:
-            drawn = browser.execute_script(
-                "const out = {}; for (const id of arguments[0]) { const d = document.getElementById(id);"
-                " out[id] = d && d.data && d.querySelector('svg.main-svg') ? d.data.length : 0; } return out;",
-                list(PLOTS),
-            )
-            if all(drawn.values()):
-                break
-            time.sleep(0.2)
-        assert all(drawn[plot] > 0 for plot in PLOTS), f"plots drawn with their traces: {drawn}"
-        marks = browser.execute_script(
-            "return document.querySelectorAll('#evaluation .scatterlayer .trace, #bias .barlayer .trace,"
-            " #drift .barlayer .trace, #quality .scatterlayer .trace').length"
+def test_the_page_renders_in_chromium_with_every_plot_and_no_console_error(page: Path, browser: Any) -> None:
+    browser.get_log("browser")  # what an earlier page of this session left
+    browser.get(page.as_uri())
+    deadline = time.monotonic() + 30
+    drawn: dict[str, int] = {}
+    while time.monotonic() < deadline:
+        drawn = browser.execute_script(
+            "const out = {}; for (const id of arguments[0]) { const d = document.getElementById(id);"
+            " out[id] = d && d.data && d.querySelector('svg.main-svg') ? d.data.length : 0; } return out;",
+            list(PLOTS),
         )
-        assert marks >= 5, "the traces are drawn as SVG"
-        fetched = browser.execute_script(
-            "return performance.getEntriesByType('resource').map(e => e.name).filter(n => /^https?:/.test(n))"
-        )
-        assert fetched == [], f"the page fetched {fetched}"
-        logs = browser.get_log("browser")
+        if all(drawn.values()):
+            break
+        time.sleep(0.2)
+    assert all(drawn[plot] > 0 for plot in PLOTS), f"plots drawn with their traces: {drawn}"
+    marks = browser.execute_script(
+        "return document.querySelectorAll('#evaluation .scatterlayer .trace, #bias .barlayer .trace,"
+        " #drift .barlayer .trace, #quality .scatterlayer .trace').length"
+    )
+    assert marks >= 5, "the traces are drawn as SVG"
+    fetched = browser.execute_script(
+        "return performance.getEntriesByType('resource').map(e => e.name).filter(n => /^https?:/.test(n))"
+    )
+    assert fetched == [], f"the page fetched {fetched}"
+    logs = browser.get_log("browser")
     errors = [entry for entry in logs if entry["level"] == "SEVERE"]
     assert errors == [], json.dumps(errors, indent=1)
 
 
-def test_the_browser_test_would_see_a_broken_page(page: Path, tmp_path: Path) -> None:
+def test_the_browser_test_would_see_a_broken_page(browser: Any, tmp_path: Path) -> None:
     """The console check is live: a page with a script error is reported by the same browser."""
-    if CHROMIUM is None or CHROMEDRIVER is None:
-        pytest.skip(MISSING)
     broken = tmp_path / "broken.html"
     broken.write_text("<html><body><script>undefinedFunction()</script></body></html>", encoding="utf-8")
-    with headless_chromium() as browser:
-        browser.get(broken.as_uri())
-        logs = browser.get_log("browser")
+    browser.get_log("browser")
+    browser.get(broken.as_uri())
+    logs = browser.get_log("browser")
     assert any(entry["level"] == "SEVERE" and "undefinedFunction" in entry["message"] for entry in logs)
