@@ -10,6 +10,7 @@ regressor) is the project's `model.kind`. These settings reach the job as argume
 from __future__ import annotations
 
 import re
+
 from pydantic import Field, model_validator
 
 from kernel.section import SCHEDULE, Section

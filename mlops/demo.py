@@ -666,7 +666,7 @@ def _drift(state: DemoState) -> str:
     # Staging trains nothing: its drift rule sends the alarm to dev's event bus, where the rule that
     # accepts the serving accounts' drift starts dev's training pipeline.
     targets = staging.of_type("aws:cloudwatch/eventTarget:EventTarget")
-    (forward,) = [t for t in targets if ":event-bus/" in t.inputs["arn"]]
+    (forward,) = [t for t in targets if ":event-bus/" in t.inputs["arn"] and "drift" in t.inputs["rule"]]
     dev = state.plans["dev"].of_project(state.current.name)
     (target,) = [
         t

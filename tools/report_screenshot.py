@@ -2,7 +2,7 @@
 
     make demo && .venv/bin/python tools/report_screenshot.py [ARTEFACTS] [PNG]
 
-Renders the report of a demo run's artefacts (default out/demo) and captures the whole page.
+Renders the report of a demo run's project artefacts (default out/demo/churn) and captures the whole page.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from tests.report.helpers import headless_chromium  # noqa: E402
 
 def main() -> None:
     """Write the page next to the PNG, open it, wait for the plots, capture the full page."""
-    artefacts = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "out" / "demo"
+    artefacts = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "out" / "demo" / "churn"
     png = Path(sys.argv[2]) if len(sys.argv) > 2 else ROOT / "docs" / "report.png"
     page = artefacts / "report-screenshot.html"
     page.write_text(render(load_artefacts(artefacts), "churn in staging"), encoding="utf-8")

@@ -31,7 +31,16 @@ def test_labels_upload_refuses_bad_files_and_stores_good_ones_once(
         missing=0.0,
     )  # fmt: skip
     good = traffic.labels / "labels.jsonl"
-    common = ["--stack", "staging", "--project", "churn", "--outputs", str(stack_outputs), "--endpoint-url", moto_endpoint]
+    common = [
+        "--stack",
+        "staging",
+        "--project",
+        "churn",
+        "--outputs",
+        str(stack_outputs),
+        "--endpoint-url",
+        moto_endpoint,
+    ]
 
     bad = project / "bad.csv"
     bad.write_text(

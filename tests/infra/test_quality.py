@@ -131,7 +131,9 @@ def test_the_step_is_shaped_like_the_sdk_compiled_drift_step(staging: Plan) -> N
 def test_the_processing_job_is_a_valid_create_processing_job_request(staging: Plan) -> None:
     job = json.loads(json.dumps(step_of(staging)["Arguments"]))
     output = job["ProcessingOutputConfig"]["Outputs"][0]["S3Output"]
-    output["S3Uri"] = "s3://mlops-staging-churn-artifacts/pipelines/quality/execution/MeasureQuality/quality"  # a Join at run
+    output["S3Uri"] = (
+        "s3://mlops-staging-churn-artifacts/pipelines/quality/execution/MeasureQuality/quality"  # a Join at run
+    )
     request = {"ProcessingJobName": "quality", **job}
     model = botocore.session.get_session().get_service_model("sagemaker").operation_model("CreateProcessingJob")
     report = ParamValidator().validate(request, model.input_shape)
