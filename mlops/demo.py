@@ -31,7 +31,7 @@ EMULATOR_CREDENTIALS = {
 }
 SAMPLE_RECORDS = 200
 CONCEPT_DRIFT_PROJECT = "churn"
-"""The project whose concept drift the demo plays (pipelines/scenarios/traffic.py draws churn's customers)."""
+"""The project whose concept drift the demo plays (mlops/scenarios/traffic.py draws churn's customers)."""
 
 
 @dataclass
@@ -701,9 +701,9 @@ def _quality(state: DemoState) -> str:
     """Concept drift the inputs cannot show: data drift stays quiet, the quality job flags it, retraining starts."""
     from mlops.report.artefacts import load_artefacts
     from mlops.report.page import render
+    from mlops.scenarios.concept_drift import EMULATOR_LIMITS, quality_history, run_concept_drift
     from pipelines.local_run import LocalTrainingRun, load_step_module
     from pipelines.pipeline_ops import start_pipeline
-    from pipelines.scenarios.concept_drift import EMULATOR_LIMITS, quality_history, run_concept_drift
 
     training = LocalTrainingRun(state.work / "training")
     result = run_concept_drift(state.work / "quality" / "concept", training)

@@ -10,7 +10,7 @@ import boto3
 
 from kernel.plan import Plan
 from kernel.projects import load_project
-from pipelines.scenarios.traffic import customers, outcomes, write_traffic
+from mlops.scenarios.traffic import customers, outcomes, write_traffic
 from tests.cli.test_cli import run
 
 

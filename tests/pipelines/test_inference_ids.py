@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import re
 import subprocess
-import sys
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,21 +22,16 @@ from moto import mock_aws
 
 from pipelines.images import image_of_step
 from pipelines.lifecycle.batch import ACCEPT_WITH_IDS, batch_score
-from pipelines.local_run import STEPS_DIR, LocalTrainingRun
+from pipelines.local_run import LocalTrainingRun, load_model_handlers
 from pipelines.parity import PARITY_DIR, ParityRun, interpreter
 
 HEADER = "X-Amzn-SageMaker-Inference-Id"
 
 
 @pytest.fixture(scope="module")
-def handlers() -> Iterator[Any]:
-    sys.path.insert(0, str(STEPS_DIR))
-    try:
-        import inference
-
-        yield inference
-    finally:
-        sys.path.remove(str(STEPS_DIR))
+def handlers(training_run: LocalTrainingRun) -> Any:
+    """The handlers the churn model carries (they read the project.json beside them)."""
+    return load_model_handlers(training_run.model_dir)
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +39,7 @@ def rows(training_run: LocalTrainingRun, handlers: Any) -> str:
     import pandas as pd
 
     frame = pd.read_csv(training_run.root / "data" / "test" / "test.csv").head(3)
-    return str(frame[handlers.FEATURES].to_csv(index=False))
+    return str(frame[handlers.spec_of().features].to_csv(index=False))
 
 
 def test_the_header_name_is_the_one_invoke_endpoint_sends(handlers: Any) -> None:

@@ -1,6 +1,6 @@
 """The quality job: joins captured predictions with late labels and flags concept drift, and only that.
 
-Traffic comes from the churn project's population (pipelines/scenarios/traffic.py), scored by the
+Traffic comes from the churn project's population (mlops/scenarios/traffic.py), scored by the
 trained model's own handlers and written as SageMaker data-capture files. Expectations come from the
 scenario's construction (which concept drew the labels), never from the job's own output.
 """
@@ -17,10 +17,10 @@ import pandas as pd
 import pytest
 
 from kernel.projects import Project
+from mlops.scenarios.concept_drift import ScenarioResult, detection_point, run_concept_drift
+from mlops.scenarios.traffic import customers, outcomes, write_traffic
 from pipelines.local_run import LocalTrainingRun, load_model_handlers, load_step_module, run_step, write_spec
 from pipelines.parity import PARITY_DIR, ParityRun, _Runner
-from pipelines.scenarios.concept_drift import ScenarioResult, detection_point, run_concept_drift
-from pipelines.scenarios.traffic import customers, outcomes, write_traffic
 
 NOW = datetime(2026, 11, 29, tzinfo=UTC)
 

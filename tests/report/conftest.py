@@ -10,8 +10,8 @@ import pytest
 
 from infra.plan.evaluate import PROJECT_ROOT
 from kernel.projects import load_project
+from mlops.scenarios.concept_drift import quality_history, run_concept_drift
 from pipelines.local_run import run_training
-from pipelines.scenarios.concept_drift import quality_history, run_concept_drift
 
 
 @pytest.fixture(scope="session")

@@ -17,8 +17,8 @@ from typing import Any
 
 import pandas as pd
 
+from mlops.scenarios.traffic import Concept, Traffic, customers, outcomes, write_traffic
 from pipelines.local_run import LocalTrainingRun, load_model_handlers, load_step_module, run_step
-from pipelines.scenarios.traffic import Concept, Traffic, customers, outcomes, write_traffic
 
 WINDOW_HOURS = 24.0
 DELAY_HOURS = 72.0
