@@ -14,7 +14,7 @@ PARITY_ENVS := $(PARITY_IMAGES:%=.venv-parity/%/.synced)
 PARITY_PYTHON ?= $(firstword $(wildcard $(or $(PYENV_ROOT),$(HOME)/.pyenv)/versions/3.12*/bin/python3.12) \
 	$(shell command -v python3.12 2>/dev/null))
 
-.PHONY: java-check bench-smoke demo test lint lint-workflows fmt plan fork-check clean parity-envs parity-lock bench
+.PHONY: java-check bench-smoke browser demo test lint lint-workflows fmt plan fork-check clean parity-envs parity-lock bench
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -48,6 +48,27 @@ $(SIMULATOR): tools/iam-simulate/package-lock.json
 	npm ci --silent --prefer-offline --no-audit --no-fund --prefix tools/iam-simulate
 	touch $@
 
+# The report's browser test (tests/report) drives a headless Chromium through its chromedriver: Debian's
+# `chromium` and `chromium-driver` (one package version, so they match), or a Chrome and its driver already on the
+# machine (GitHub's Ubuntu runners ship Google Chrome and set CHROMEWEBDRIVER). Missing on a Debian machine, `make
+# test` installs them as root, and otherwise stops naming the command. Override with CHROMIUM=... CHROMEDRIVER=...
+CHROMIUM ?= $(firstword $(foreach b,chromium chromium-browser google-chrome,$(shell command -v $(b) 2>/dev/null)))
+CHROMEDRIVER ?= $(firstword $(shell command -v chromedriver 2>/dev/null) $(wildcard $(CHROMEWEBDRIVER)/chromedriver))
+export CHROMIUM CHROMEDRIVER
+
+browser: ## Debian's chromium and chromium-driver for the report's browser test (installed when missing, as root)
+	@if [ -z "$(CHROMIUM)" ] || [ -z "$(CHROMEDRIVER)" ]; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			echo "make: installing Debian's chromium and chromium-driver for the report's browser test"; \
+			DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
+		else \
+			echo "make: the report's browser test needs Chromium and chromedriver; install them with" \
+				"\`sudo apt-get install -y chromium chromium-driver\` (or pass CHROMIUM=... CHROMEDRIVER=...)" >&2; \
+			exit 1; \
+		fi; \
+	fi
+
 # Two workers (pytest-xdist, work stealing): one per core of the 2-core machines this runs on.
 TEST_WORKERS ?= 2
 
@@ -56,7 +77,7 @@ java-check:
 	@command -v java >/dev/null || { echo "make: the Spark ingestion step's test needs a Java 17 runtime;" \
 		"install one (Debian: apt-get install openjdk-17-jre-headless) or put its bin/ on PATH" >&2; exit 1; }
 
-test: $(VENV)/.synced $(PARITY_ENVS) $(SIMULATOR) java-check ## Run the test suite (offline: Pulumi mocks, moto, the npm IAM simulator).
+test: $(VENV)/.synced $(PARITY_ENVS) $(SIMULATOR) java-check browser ## Run the test suite (offline: Pulumi mocks, moto, the npm IAM simulator, headless Chromium).
 	$(VENV)/bin/pytest -n $(TEST_WORKERS) --dist worksteal -m "not bench_smoke"
 
 bench-smoke: $(VENV)/.synced $(PARITY_ENVS) ## The benchmark harness at its smallest size (CI; `make bench` for figures)

@@ -18,7 +18,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from bench import drift, ingestion, plan, projects
+from bench import drift, ingestion, plan, projects, quality
 
 
 def machine() -> dict[str, Any]:
@@ -49,6 +49,7 @@ def collect(smallest: bool) -> dict[str, Any]:
     started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     ingest = ingestion.run(per_worker=2) if smallest else ingestion.run()
     jobs = drift.run(sizes=(1_000,)) if smallest else drift.run()
+    judged = quality.run(sizes=(1_000,)) if smallest else quality.run()
     planned = plan.run(smoke=True) if smallest else plan.run()
     many = projects.run(counts=(1, 2), repeats=1) if smallest else projects.run()
     sizes = jobs["sizes"]
@@ -58,6 +59,7 @@ def collect(smallest: bool) -> dict[str, Any]:
         "machine": machine(),
         "ingestion": ingest,
         "drift": jobs,
+        "quality": judged,
         "plan": planned,
         "projects": many,
         "growth": {
@@ -66,6 +68,9 @@ def collect(smallest: bool) -> dict[str, Any]:
             "drift_job_peak_rss": growth([size["job"]["peak_rss_mb"] for size in sizes]),
             "drift_whole_seconds": growth([size["whole"]["seconds"] for size in sizes]),
             "drift_whole_peak_rss": growth([size["whole"]["peak_rss_mb"] for size in sizes]),
+            "quality_job_seconds": growth([size["job"]["seconds"] for size in judged["sizes"]]),
+            "quality_job_peak_rss": growth([size["job"]["peak_rss_mb"] for size in judged["sizes"]]),
+            "quality_whole_peak_rss": growth([size["whole"]["peak_rss_mb"] for size in judged["sizes"]]),
             "plan_over_floor": planned["ratio"]["wall"],
             "plan_projects": many["ratio"]["wall"],
         },
@@ -95,6 +100,15 @@ def table(figures: dict[str, Any]) -> Table:
                     f"{job['seconds']:.1f} s, {job['peak_rss_mb']:.0f} MB",
                     f"{job['peak_rss_mb'] - floor:+.0f} MB over imports")  # fmt: skip
         out.add_row("drift, whole frame", f"{size['rows']:,} rows",
+                    f"{whole['seconds']:.1f} s, {whole['peak_rss_mb']:.0f} MB",
+                    f"{whole['peak_rss_mb'] - floor:+.0f} MB over imports")  # fmt: skip
+    floor = figures["quality"]["imports"]["peak_rss_mb"]
+    for size in figures["quality"]["sizes"]:
+        job, whole = size["job"], size["whole"]
+        out.add_row("quality job (sharded)", f"{size['rows']:,} rows",
+                    f"{job['seconds']:.1f} s, {job['peak_rss_mb']:.0f} MB",
+                    f"{job['peak_rss_mb'] - floor:+.0f} MB over imports")  # fmt: skip
+        out.add_row("quality, whole frame", f"{size['rows']:,} rows",
                     f"{whole['seconds']:.1f} s, {whole['peak_rss_mb']:.0f} MB",
                     f"{whole['peak_rss_mb'] - floor:+.0f} MB over imports")  # fmt: skip
     planned = figures["plan"]

@@ -21,7 +21,7 @@ from kernel.errors import ConfigError, Loc, Problem, problems_from
 from kernel.models import NAMESPACE, StackConfig
 from kernel.types import ENVIRONMENTS, Environment
 
-PROJECT_KEYS = ("featureStore", "training", "serving", "monitoring")
+PROJECT_KEYS = ("featureStore", "training", "serving", "monitoring", "quality")
 """Stack-level sections a project owns; `cost` is both the platform's and each project's own."""
 PROJECT_PERSONAS = ("dataScientists", "dataEngineers", "mlEngineers", "modelApprovers")
 """Persona keys a project team maps to its SSO roles; platform admins and auditors are the platform's."""

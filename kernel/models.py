@@ -10,11 +10,13 @@ from __future__ import annotations
 import re
 from typing import Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from kernel.quality import QualityConfig
 from kernel.regions import zone_problem
+from kernel.section import SCHEDULE, Section
 from kernel.types import (
     AccountId,
     BucketName,
@@ -72,10 +74,6 @@ DEFAULT_INTERFACE_ENDPOINTS: tuple[InterfaceEndpoint, ...] = tuple(
 """Every interface endpoint but MLflow's, which only `training.tracking` (dev) needs."""
 
 
-SCHEDULE = r"^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\([^)]+\))$"
-"""EventBridge Scheduler expressions: rate(1 day), cron(0 6 * * ? *)."""
-
-
 def private_subnet_prefix(vpc_prefix: int) -> int:
     """Prefix length of each private subnet the blueprint carves from a VPC: 16 subnets, at most /28."""
     return min(vpc_prefix + 4, 28)
@@ -87,18 +85,6 @@ def usable_addresses(prefix: int) -> int:
     Source: Amazon VPC user guide, "Subnet CIDR blocks" (a /28 subnet has 16 addresses, 11 usable).
     """
     return int(2 ** (32 - prefix)) - 5
-
-
-class Section(BaseModel):
-    """Base of every config section: camelCase keys, unknown keys rejected, immutable once loaded."""
-
-    model_config = ConfigDict(
-        extra="forbid",
-        frozen=True,
-        alias_generator=to_camel,
-        populate_by_name=True,
-        str_strip_whitespace=True,
-    )
 
 
 def _always_on(what: str, value: Any) -> bool:
@@ -826,6 +812,10 @@ class StackConfig(Section):
     registry: RegistryConfig = Field(default_factory=RegistryConfig)
     cost: CostConfig
     monitoring: MonitoringConfig = Field(default_factory=MonitoringConfig)
+    quality: QualityConfig = Field(
+        default_factory=QualityConfig,
+        description="The model-quality job on captured predictions joined with late labels (a project's setting).",
+    )
     project: str | None = Field(
         default=None,
         description="Set by the loader, never in a file: the project whose settings complete the platform's "

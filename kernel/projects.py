@@ -1,7 +1,7 @@
 """ML projects: what a team declares in `projects/<name>/project.yaml`, validated like the stack files.
 
 A project is a folder. Its `project.yaml` names the team and the model, and holds the project's settings per
-environment (feature store, training, serving, monitoring, budget and the team's SSO roles); `features/*.yaml`
+environment (feature store, training, serving, monitoring, quality, budget and the team's SSO roles); `features/*.yaml`
 are its feature groups; `data/` a small sample dataset; `steps/` optional step code (the blueprint's steps
 otherwise). Adding or removing a project touches no platform code: the project program and every command find
 projects by listing this folder.
@@ -29,7 +29,7 @@ PROJECT_FILE = "project.yaml"
 PROJECT_NAME = r"^[a-z][a-z0-9]{1,11}$"
 """Lower-case letters and digits, 2-12 characters, no hyphen: a project's names are `<prefix>-<env>-<project>-...`,
 so with no hyphen in it no project's name pattern (`...-churn-*`) can match another project's resources."""
-PROJECT_SECTIONS = ("personas", "featureStore", "training", "serving", "monitoring", "cost")
+PROJECT_SECTIONS = ("personas", "featureStore", "training", "serving", "monitoring", "quality", "cost")
 """The settings a project owns per environment; everything else is the platform's (its stack file)."""
 RESERVED_NAMES = frozenset(
     {"access", "alerts", "artifacts", "audit", "boundary", "bootstrap", "capture", "data", "flow", "github",
@@ -70,7 +70,7 @@ class ProjectFile(_Model):
     team: str = Field(min_length=2, max_length=64, pattern=r"^[A-Za-z0-9_.:/=+@-]+$", description="Tag `team`.")
     model: ModelSettings
     environments: dict[Environment, dict[str, Any]] = Field(
-        description="Per environment: personas, featureStore, training, serving, monitoring, cost."
+        description="Per environment: personas, featureStore, training, serving, monitoring, quality, cost."
     )
 
     @model_validator(mode="after")

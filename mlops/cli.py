@@ -41,18 +41,33 @@ def demo(
 
 
 def _register_groups() -> None:
-    from mlops.commands import ci, cost, features, lineage, model, pipeline, plan, policy, project, validate
+    from mlops.commands import (
+        ci,
+        cost,
+        features,
+        labels,
+        lineage,
+        model,
+        pipeline,
+        plan,
+        policy,
+        project,
+        report,
+        validate,
+    )
 
     app.command("validate")(validate.validate)
     app.command("plan")(plan.plan)
 
     app.add_typer(pipeline.app, name="pipeline")
     app.add_typer(features.app, name="features")
+    app.add_typer(labels.app, name="labels")
     app.add_typer(model.app, name="model")
     app.add_typer(policy.app, name="policy")
     app.add_typer(ci.app, name="ci")
     app.add_typer(project.app, name="project")
     app.command("cost")(cost.cost)
+    app.command("report")(report.report)
     app.command("lineage")(lineage.lineage_command)
     model.app.command("lineage", hidden=True)(lineage.lineage_command)  # the name earlier releases used
 

@@ -30,6 +30,8 @@ EMULATOR_CREDENTIALS = {
     "AWS_SESSION_TOKEN": "demo",
 }
 SAMPLE_RECORDS = 200
+CONCEPT_DRIFT_PROJECT = "churn"
+"""The project whose concept drift the demo plays (mlops/scenarios/traffic.py draws churn's customers)."""
 
 
 @dataclass
@@ -116,6 +118,8 @@ def run_demo(root: Path, out: Path) -> None:
             state.project = project
             for name, stage in per_project:
                 _run_stage(state, f"{project.name}: {name}", stage)
+        state.project = next(p for p in _projects(state) if p.name == CONCEPT_DRIFT_PROJECT)
+        _run_stage(state, f"{CONCEPT_DRIFT_PROJECT}: concept drift: quality + report", _quality)
         _run_stage(state, "isolation", _isolation)
     table = Table(title="demo summary", title_justify="left")
     for column in ("stage", "result", "seconds"):
@@ -662,7 +666,7 @@ def _drift(state: DemoState) -> str:
     # Staging trains nothing: its drift rule sends the alarm to dev's event bus, where the rule that
     # accepts the serving accounts' drift starts dev's training pipeline.
     targets = staging.of_type("aws:cloudwatch/eventTarget:EventTarget")
-    (forward,) = [t for t in targets if ":event-bus/" in t.inputs["arn"]]
+    (forward,) = [t for t in targets if ":event-bus/" in t.inputs["arn"] and "drift" in t.inputs["rule"]]
     dev = state.plans["dev"].of_project(state.current.name)
     (target,) = [
         t
@@ -690,6 +694,68 @@ def _drift(state: DemoState) -> str:
         f"{drift_dir / 'drift.json'} (simulated: moto neither evaluates alarms nor delivers their events, so the "
         "demo compared the drifted count with the alarm's threshold and started the target of dev's forwarded-drift "
         "rule itself; the drift job ran with dev's key, since moto shares no package across accounts)"
+    )
+
+
+def _quality(state: DemoState) -> str:
+    """Concept drift the inputs cannot show: data drift stays quiet, the quality job flags it, retraining starts."""
+    from mlops.report.artefacts import load_artefacts
+    from mlops.report.page import render
+    from mlops.scenarios.concept_drift import EMULATOR_LIMITS, quality_history, run_concept_drift
+    from pipelines.local_run import LocalTrainingRun, load_step_module
+    from pipelines.pipeline_ops import start_pipeline
+
+    training = LocalTrainingRun(state.work / "training")
+    result = run_concept_drift(state.work / "quality" / "concept", training)
+    history = quality_history(training)
+    (state.work / "quality" / "history.json").write_text(json.dumps(history, indent=2, sort_keys=True) + "\n")
+    if result.drift["drifted_features"] or result.quality["status"] != "violated" or result.detection is None:
+        raise UserError("the concept-drift scenario was not told apart: data drift must be quiet, quality must flag")
+    staging = state.plans["staging"].of_project(state.current.name)
+    endpoint = state.outputs("staging")["endpoint_name"]
+    document = json.loads((result.root / "quality" / "metric-data.json").read_text())
+    quality = load_step_module("quality")
+    data = [
+        {**d, "Dimensions": [{"Name": "Endpoint", "Value": endpoint}], "Timestamp": quality.parse_time(d["Timestamp"])}
+        for d in document["MetricData"]
+    ]
+    cloudwatch = _client("cloudwatch", state, "staging")  # the job runs where the endpoint serves
+    cloudwatch.put_metric_data(Namespace=quality.NAMESPACE, MetricData=data)
+    series = cloudwatch.list_metrics(Namespace=quality.NAMESPACE)["Metrics"]
+    (alarm,) = [
+        a for a in staging.of_type("aws:cloudwatch/metricAlarm:MetricAlarm") if a.inputs["name"].endswith("-quality")
+    ]
+    violations = next(d["Value"] for d in data if d["MetricName"] == alarm.inputs["metricName"])
+    if violations < alarm.inputs["threshold"]:
+        raise UserError(f"the quality alarm {alarm.inputs['name']} would not fire on {violations} violation(s)")
+    # Staging trains nothing: its quality rule sends the alarm to dev's bus, where the rule accepting the serving
+    # accounts' quality alarms starts dev's training pipeline (the model then waits for the same approval).
+    (forward,) = [
+        t
+        for t in staging.of_type("aws:cloudwatch/eventTarget:EventTarget")
+        if "quality" in t.inputs["rule"] and ":event-bus/" in t.inputs["arn"]
+    ]
+    dev = state.plans["dev"].of_project(state.current.name)
+    (target,) = [
+        t
+        for t in dev.of_type("aws:cloudwatch/eventTarget:EventTarget")
+        if t.inputs.get("sagemakerPipelineTarget") and "forwarded-quality" in t.inputs["rule"]
+    ]
+    parameters = {p["name"]: p["value"] for p in target.inputs["sagemakerPipelineTarget"]["pipelineParameterLists"]}
+    training_pipeline = _training_pipeline(dev)
+    token = f"quality-demo-{state.current.name}"  # an idempotency token, not a secret
+    execution = start_pipeline(_client("sagemaker", state), training_pipeline.inputs["pipelineName"], parameters, token)
+    report = state.work / "report.html"
+    title = f"{state.current.name} in staging ({endpoint})"
+    report.write_text(render(load_artefacts(state.work), title), encoding="utf-8")
+    return (
+        f"inputs unchanged (drift job: no drifted feature); quality job: {result.detection.summary()}; "
+        f"{int(violations)} violation(s) published to {quality.NAMESPACE} ({len(series)} series in staging's "
+        f"account); alarm {alarm.inputs['name']} fires -> {forward.inputs['arn']} -> "
+        f"{training_pipeline.inputs['pipelineName']} {execution.arn.rsplit('/', 1)[1]} started with {parameters}; "
+        f"report {report} (`mlops report --project {state.current.name} --stack staging`) "
+        f"(simulated: {EMULATOR_LIMITS}; the demo compared the violations with the alarm's threshold and started "
+        "the target of dev's forwarded-quality rule itself)"
     )
 
 

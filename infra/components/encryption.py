@@ -81,6 +81,8 @@ class EncryptionArgs:
     connection_readers: Sequence[pulumi.Input[str]] = ()
     """The preview role: EventBridge decrypts the promotion hook connection's parameters (connection key)
     with the caller's permission when `pulumi preview --refresh` describes it."""
+    s3_writers: Sequence[pulumi.Input[str]] = ()
+    """Roles that write objects under the models key through S3 only (a project's data engineers: labels)."""
     s3_readers: Sequence[pulumi.Input[str]] = ()
     """Roles of another program that read objects under the models key through S3 only (a project's key
     admits the platform's auditor, who reads every project's runs)."""
@@ -169,6 +171,21 @@ class Encryption(pulumi.ComponentResource):
                     actions=["kms:Decrypt"],
                     resources=["*"],
                     conditions={"StringEquals": {"kms:ViaService": f"events.{naming.region}.amazonaws.com"}},
+                )
+            )
+        if purpose == "models" and self._args.s3_writers:
+            statements.append(
+                Statement(
+                    sid="WritersEncryptViaS3",
+                    principals={"AWS": list(self._args.s3_writers)},
+                    actions=["kms:GenerateDataKey"],
+                    resources=["*"],
+                    conditions={
+                        "StringEquals": {
+                            "kms:ViaService": f"s3.{naming.region}.amazonaws.com",
+                            "kms:CallerAccount": naming.account_id,
+                        }
+                    },
                 )
             )
         if purpose == "models" and self._args.s3_readers:

@@ -105,13 +105,24 @@ def _data_scientist(environment: Environment, arns: Arns, role_names: dict[str, 
 
 
 def _data_engineer(arns: Arns) -> list[Statement]:
-    """Loads data in every environment: raw files into the raw bucket, records into feature groups.
+    """Loads data in every environment: raw files into the raw bucket, records into feature groups, and labels.
 
     This is the only human write path into the data itself. `PutRecord` goes to the online store
     (and from there to the offline store, written by the feature-store role); the data key is used
     through S3 and Feature Store (its key policy names this role). No delete: a correction is a
     newer record (a later event time), which keeps the history the offline store is for.
+
+    Labels (the ground truth the quality job joins with captured predictions, `mlops labels upload`) go to the
+    project's own prefix of its monitoring bucket, `<project>/labels/`, and nowhere else in it: `s3:PutObject`
+    only (the upload is a conditional write, `If-None-Match`, which needs no read; Amazon S3 user guide,
+    "Add preconditions to S3 operations with conditional requests"), with the models key through S3 (the key
+    policy names this role).
     """
+    labels = (
+        [Statement(sid="UploadLabels", actions=["s3:PutObject"], resources=[arns.objects("monitoring", prefix)])]
+        if (prefix := _labels_prefix(arns))
+        else []
+    )
     return [
         *_observe(arns),
         *_feature_reads(arns),
@@ -126,7 +137,14 @@ def _data_engineer(arns: Arns) -> list[Statement]:
             actions=actions.SAGEMAKER_PIPELINE_RUN,
             resources=[arns.sagemaker("pipeline", f"{arns.naming.base}-ingest-*")],
         ),
+        *labels,
     ]
+
+
+def _labels_prefix(arns: Arns) -> str | None:
+    """A project's labels prefix (pipelines/quality/labels.py `labels_prefix`); None for the platform's roles."""
+    project = arns.naming.project
+    return f"{project}/labels/" if project else None
 
 
 def _ml_engineer(environment: Environment, arns: Arns, role_names: dict[str, str]) -> list[Statement]:

@@ -20,6 +20,7 @@ from infra.components.identity import PROJECT_ROLES, Identity, IdentityArgs
 from infra.components.ingestion_pipeline import IngestionPipelines, IngestionPipelinesArgs
 from infra.components.log_groups import SageMakerLogs, SageMakerLogsArgs
 from infra.components.monitoring import Monitoring, MonitoringArgs, training_bus_arn
+from infra.components.quality import ModelQuality, ModelQualityArgs
 from infra.components.registry import PromotionHook, Registry, RegistryArgs
 from infra.components.storage import Storage, StorageArgs
 from infra.components.tracking import ExperimentTracking, ExperimentTrackingArgs
@@ -38,6 +39,7 @@ from kernel.tags import mandatory_tags
 from pipelines.definitions.clarify import check_training_data
 from pipelines.definitions.ingestion import CONNECTOR_PREFIX
 from pipelines.definitions.settings import config_hash, ingestion_input_prefix
+from pipelines.definitions.templates import image_for
 
 ROOT = Path(pulumi.get_root_directory()).parent
 """The repository: the parent of `projects/`, where this program's Pulumi.yaml is."""
@@ -134,6 +136,8 @@ encryption = Encryption(
         connection_key="models",
         connection_readers=[roles["github-preview"]],
         s3_readers=[platform_auditor] if platform_auditor is not None else [],
+        # labels (`mlops labels upload`): encrypted through S3 into the monitoring bucket, nothing decrypted
+        s3_writers=[roles["data-engineer"]] if "data-engineer" in roles else [],
         key_users={purpose: [roles[r] for r in users if r in roles] for purpose, users in KEY_USERS.items()},
         key_grantors={purpose: [roles["github-deploy"]] for purpose in ("data", "models")},
         purposes=("data", "models"),
@@ -317,6 +321,41 @@ monitoring = Monitoring(
     ),
     opts=pulumi.ResourceOptions(depends_on=[identity]),
 )
+# Model quality with ground truth where the endpoint captures what it predicts (not dev's serverless endpoint): the
+# quality job joins the captures with the labels `mlops labels upload` stores under `<project>/labels/`. Dev, where
+# models are trained, starts its training pipeline on the quality alarms staging and prod forward.
+captures = config.serving.data_capture_percentage > 0
+quality = (
+    ModelQuality(
+        "quality",
+        ModelQualityArgs(
+            naming=naming,
+            tags=tags,
+            model_name=MODEL_NAME,
+            project=project.name,
+            config=config.quality,
+            endpoint_name=endpoint.endpoint_name if captures else None,
+            model_package_arn=config.serving.model_package_arn,
+            image_uri=image_for(config.region),
+            job_role_arn=roles["monitoring"],
+            automation_role_arn=roles["automation"],
+            kms_key_arn=encryption.key_arns["models"],
+            artifacts_bucket=storage.bucket_names["artifacts"],
+            code_prefix=training_pipeline.code_prefix,
+            capture_bucket=storage.bucket_names["capture"],
+            labels_bucket=storage.bucket_names["monitoring"],
+            subnet_ids=subnet_ids,
+            security_group_ids=security_group_ids,
+            alerts_topic_arn=alerts_topic_arn,
+            training_pipeline_arn=training_pipeline.pipeline_arn if trains_here else None,
+            training_bus_arn=training_bus,
+            forwarding_accounts=config.registry.reader_accounts if trains_here else (),
+        ),
+        opts=pulumi.ResourceOptions(depends_on=[identity]),
+    )
+    if config.quality.enabled
+    else None
+)
 budget = Budget(
     "budget",
     BudgetArgs(
@@ -359,3 +398,4 @@ if ingestion is not None:  # what the Spark ingestion's rows in infra/sufficienc
     else:
         pulumi.export("spark_offline_feature_group", feature_store.feature_group_names[ingested])
         pulumi.export("spark_offline_table", project.schema.offline_table)
+pulumi.export("quality_pipeline_name", quality.pipeline_name if quality else None)

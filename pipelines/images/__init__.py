@@ -18,7 +18,7 @@ CATALOG = HERE / "catalog.yaml"
 REQUIREMENTS = HERE / "requirements"
 
 SKLEARN_IMAGE = "sklearn-1.9-0"
-"""Preprocess, train, evaluate, baseline, drift, and serving (the Clarify shadow model and endpoints)."""
+"""Preprocess, train, evaluate, baseline, drift, quality, and serving (the Clarify shadow model and endpoints)."""
 SPARK_IMAGE = "spark-3.5"
 """The Spark ingestion step (`featureStore.ingestion.engine: spark`): SageMaker's Spark processing image."""
 TRACKING_IMAGE = "distribution-3.2.0"
@@ -30,6 +30,7 @@ STEP_IMAGES = {
     "evaluate.py": SKLEARN_IMAGE,
     "baseline.py": SKLEARN_IMAGE,
     "drift.py": SKLEARN_IMAGE,
+    "quality.py": SKLEARN_IMAGE,
     "inference.py": SKLEARN_IMAGE,
     "track.py": TRACKING_IMAGE,
     "ingest_spark.py": SPARK_IMAGE,

@@ -3,6 +3,11 @@
 For models scored in batch rather than behind an endpoint. The job name is derived from its whole
 request, so re-running it (or botocore retrying it after a lost response) finds the job already
 started instead of scoring the data twice.
+
+The output carries an id column: the job asks the inference handler for `text/csv;inference-ids=true`
+and joins its answer to the input (`JoinSource: Input` appends the transformed row to the input row
+for CSV, developer guide "Associate Prediction Results with Input Records"), so each output line is
+`<input columns>,<inference_id>,<probability>`: the key labels are later sent back with.
 """
 
 from __future__ import annotations
@@ -15,6 +20,9 @@ from botocore.exceptions import ClientError
 from pipelines.aws_errors import is_not_found
 from pipelines.lifecycle import LifecycleError
 from pipelines.lifecycle.jobs import job_name, start_once
+
+ACCEPT_WITH_IDS = "text/csv;inference-ids=true"
+"""What the inference handler (pipelines/steps/inference.py, `CSV_WITH_IDS`) answers with an id per row."""
 
 
 @dataclass(frozen=True)
@@ -50,7 +58,7 @@ def batch_score(
         },
         "TransformOutput": {
             "S3OutputPath": output_uri,
-            "Accept": "text/csv",
+            "Accept": ACCEPT_WITH_IDS,
             "AssembleWith": "Line",
             "KmsKeyId": kms_key_arn,
         },

@@ -18,6 +18,7 @@ import tarfile
 from typing import Any
 
 import joblib
+import numpy as np
 import pandas as pd
 from dataset import Spec, default_spec_path, load_spec, read_csvs, require_columns
 from sklearn.inspection import permutation_importance
@@ -166,13 +167,22 @@ def positives(spec: Spec, values: Any) -> list[int]:
     return [int(value > spec.label_threshold) for value in values]
 
 
+def label_profile(labels: list[Any], bins: int = 10) -> dict[str, list[float]]:
+    """A regressor's test labels as decile bins and their shares: the quality job's label-drift baseline."""
+    values = np.asarray(labels, dtype=float)
+    edges = np.unique(np.quantile(values, np.linspace(0.0, 1.0, bins + 1)))
+    counts, _ = np.histogram(values, bins=edges)
+    return {"edges": edges.tolist(), "shares": (counts / max(len(values), 1)).tolist()}
+
+
 def quality_of(spec: Spec, labels: list[Any], outputs: Any) -> tuple[dict[str, float], list[int], dict[str, Any]]:
     """The metrics, the positive predictions and SageMaker's model-quality document of the model's outputs."""
     if not spec.is_classifier:
         metrics = regression_metrics_of(labels, outputs)
         document = {name: {"value": value, "standard_deviation": "NaN"} for name, value in metrics.items()}
         document["mse"] = {"value": metrics["rmse"] ** 2, "standard_deviation": "NaN"}
-        return metrics, positives(spec, outputs) if spec.sensitive else [], {"regression_metrics": document}
+        regression = {"regression_metrics": document, "label_profile": label_profile(labels)}
+        return metrics, positives(spec, outputs) if spec.sensitive else [], regression
     metrics = metrics_of(labels, outputs)
     predicted = [int(score >= CUTOFF) for score in outputs]
     (tn, fp), (fn, tp) = confusion_matrix(labels, predicted, labels=[0, 1]).tolist()

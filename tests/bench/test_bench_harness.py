@@ -38,6 +38,11 @@ def test_the_harness_runs_at_its_smallest_size_and_reports_every_figure(tmp_path
     assert size["rows"] == 1000 and figures["drift"]["python"].startswith(".venv-parity/")
     for mode in ("job", "whole"):
         assert size[mode]["seconds"] > 0 and size[mode]["peak_rss_mb"] >= figures["drift"]["imports"]["peak_rss_mb"]
+    (judged,) = figures["quality"]["sizes"]
+    assert judged["rows"] == 1000 and figures["quality"]["python"].startswith(".venv-parity/")
+    for mode in ("job", "whole"):
+        assert judged[mode]["seconds"] > 0
+        assert judged[mode]["peak_rss_mb"] >= figures["quality"]["imports"]["peak_rss_mb"]
     planned = figures["plan"]
     assert planned["floor"]["modules"][:4] == ["pulumi", "pulumi_aws", "boto3", "pydantic"]
     assert "pulumi_aws.sagemaker" in planned["floor"]["modules"], "the plan's resource classes are in its floor"

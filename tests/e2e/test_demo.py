@@ -38,7 +38,8 @@ def test_demo_runs_the_whole_lifecycle(tmp_path: Path, two_projects: Path, confi
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     stages = ("train locally", "provision from plan", "ingest features", "pipeline", "register", "approve + promote",
               "deploy + smoke test", "lineage", "drift + retrain")  # fmt: skip
-    for stage in ("validate", "plan dev + policy + cost", "plan staging", "isolation"):
+    for stage in ("validate", "plan dev + policy + cost", "plan staging", "churn: concept drift: quality + report",
+                  "isolation"):  # fmt: skip
         assert f"│ {stage} " in result.stdout, stage
     for project in ("churn", "claims"):  # both projects, through the whole lifecycle, on one platform
         for stage in stages:
@@ -55,6 +56,7 @@ def test_demo_runs_the_whole_lifecycle(tmp_path: Path, two_projects: Path, confi
     assert json.loads((churn / "drift" / "drift.json").read_text())["drifted_features"] == ["contract"]
     assert json.loads((claims / "drift" / "drift.json").read_text())["drifted_features"]
     assert "top features" in result.stdout
+    _concept_drift_played(churn, result.stdout)
     # One team is denied on the other's model, data and pipeline; each on its own is allowed (IAM simulator).
     assert "6 cross-project requests denied, 6 same-project requests allowed" in result.stdout
     assert re.search(r"│ churn-data-scientist +│ sagemaker:DescribeModelPackage +│ \S+mlops-dev-claims-model/1 +│ "
@@ -86,5 +88,20 @@ def test_demo_runs_the_whole_lifecycle(tmp_path: Path, two_projects: Path, confi
     for line in result.stdout.splitlines():  # an ARN is never cut by the console at the end of a line
         assert not re.search(r"arn:aws:[\w-]*:?[\w-]*:?\d{0,12}$", line.rstrip(" │")), line
     for simulated in ("moto cannot run a model", "moto neither evaluates alarms", "moto records the execution",
-                      "moto enforces no IAM"):  # fmt: skip
+                      "moto enforces no IAM", "moto runs no endpoint, no data capture and no processing job"):  # fmt: skip
         assert simulated in " ".join(result.stdout.split())
+
+
+def _concept_drift_played(churn: Path, stdout: str) -> None:
+    """Concept drift (churn): the inputs keep their distribution, the outcomes' relationship changes."""
+    concept = churn / "quality" / "concept"
+    assert json.loads((concept / "drift" / "drift.json").read_text())["drifted_features"] == [], "data drift quiet"
+    quality = json.loads((concept / "quality" / "quality.json").read_text())
+    assert quality["status"] == "violated" and "inputs unchanged (drift job: no drifted feature)" in stdout
+    flat = " ".join(stdout.split())
+    assert re.search(
+        r"alarm mlops-staging-churn-model-quality fires -> \S+:event-bus/default -> "
+        r"mlops-dev-churn-training \S+ started",
+        flat,
+    ), "the alarm's target starts dev's training"
+    assert "* plotly.js v" in (churn / "report.html").read_text(), "the demo writes the self-contained report"

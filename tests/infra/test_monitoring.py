@@ -47,6 +47,8 @@ def test_alarm_set_per_serving_mode(served: dict[str, Plan]) -> None:
             "error-rate",
             "latency-p99",
             "memory",
+            "quality",  # the quality job (infra/components/quality.py) where the endpoint captures
+            "quality-unjudged",
         ]
     for plan in served.values():
         for alarm in alarms(plan).values():
@@ -144,8 +146,9 @@ def test_staging_and_prod_train_nothing_and_send_their_drift_to_dev(served: dict
     dev_bus = "arn:aws:events:eu-west-1:111111111111:event-bus/default"  # the pinned package's account
     for stack in ("staging", "prod"):
         plan = served[stack]
-        assert [p.inputs["pipelineName"] for p in plan.of_type("aws:sagemaker/pipeline:Pipeline")] == [
-            f"mlops-{stack}-churn-drift"
+        assert sorted(p.inputs["pipelineName"] for p in plan.of_type("aws:sagemaker/pipeline:Pipeline")) == [
+            f"mlops-{stack}-churn-drift",
+            f"mlops-{stack}-churn-quality",
         ], "no training pipeline whose models no one would approve or promote"
         assert outputs_of(plan).get("training_pipeline_name") is None
         rule = next(

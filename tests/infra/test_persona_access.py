@@ -39,7 +39,25 @@ def test_the_data_key_names_the_data_engineer(plan: Plan, config: StackConfig) -
     assert arns["data-engineer"] in as_list(use["Principal"]["AWS"])
     assert "kms:GenerateDataKey*" in use["Action"]
     (models,) = [k for k in plan.of_type("aws:kms/key:Key") if k.inputs["tags"]["purpose"] == "models"]
-    assert not any(arns["data-engineer"] in as_list(s["Principal"].get("AWS", [])) for s in statements(models))
+    # labels (`mlops labels upload`) are stored under the models key in the monitoring bucket, where the quality
+    # job reads them: the engineer may encrypt through S3 (its S3 rights reach only `<project>/labels/`, test
+    # below) and never decrypt what the key protects (models, captures, runs)
+    naming = [s for s in statements(models) if arns["data-engineer"] in as_list(s["Principal"].get("AWS", []))]
+    assert [(s["Sid"], s["Action"]) for s in naming] == [("WritersEncryptViaS3", "kms:GenerateDataKey")]
+    assert naming[0]["Condition"]["StringEquals"]["kms:ViaService"] == "s3.eu-west-1.amazonaws.com"
+
+
+def test_the_data_engineer_writes_labels_under_the_projects_prefix_only(plan: Plan) -> None:
+    """Only PutObject, only `<project>/labels/` of the project's monitoring bucket (required.yaml proves it allowed
+    and the isolation proof denies it to the other project's roles)."""
+    monitoring = outputs_of(plan)["bucket_names"]["monitoring"]
+    policies = [p for p in plan.of_type("aws:iam/policy:Policy") if "-data-engineer-" in p.inputs["name"]]
+    granted = [s for p in policies for s in statements(p) if s["Effect"] == "Allow"]
+    on_monitoring = [s for s in granted if any(monitoring in r for r in as_list(s["Resource"]))]
+    assert on_monitoring == [
+        {"Sid": "UploadLabels", "Effect": "Allow", "Action": ["s3:PutObject"],
+         "Resource": [f"arn:aws:s3:::{monitoring}/churn/labels/*"]}
+    ]  # fmt: skip
 
 
 def test_the_approver_reads_the_evaluation_report_a_package_points_at() -> None:

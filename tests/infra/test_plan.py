@@ -48,8 +48,10 @@ FORWARDED_DRIFT = (
     "forwarded-drift-policy",
     "monitoring-retrain-on-forwarded-drift",
     "monitoring-retrain-on-forwarded-violations",
+    "quality-retrain-on-forwarded-quality",
 )
-"""Dev's bus policy and rule: staging and prod may put their drift alarms on dev's default bus (and only that)."""
+"""Dev's bus policy and rules: staging and prod may put their drift and quality alarms on dev's default bus (and
+only that)."""
 
 
 def test_stacks_plan_into_their_own_account(plan: Plan, stack: str) -> None:

@@ -1,0 +1,1 @@
+"""Ground truth for the quality job: label files, validated and stored encrypted."""
