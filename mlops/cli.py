@@ -41,7 +41,7 @@ def demo(
 
 
 def _register_groups() -> None:
-    from mlops.commands import ci, cost, features, lineage, model, pipeline, plan, policy, project, validate
+    from mlops.commands import ci, cost, features, lineage, model, pipeline, plan, policy, project, upgrade, validate
 
     app.command("validate")(validate.validate)
     app.command("plan")(plan.plan)
@@ -53,6 +53,7 @@ def _register_groups() -> None:
     app.add_typer(ci.app, name="ci")
     app.add_typer(project.app, name="project")
     app.command("cost")(cost.cost)
+    app.command("upgrade")(upgrade.upgrade)
     app.command("lineage")(lineage.lineage_command)
     model.app.command("lineage", hidden=True)(lineage.lineage_command)  # the name earlier releases used
 
