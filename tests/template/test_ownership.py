@@ -69,3 +69,23 @@ def test_the_blueprints_tracked_files_split_in_two() -> None:
     owned = split(files)
     assert len(owned.fork) + len(owned.blueprint) == len(files)
     assert "pyproject.toml" in owned.blueprint and "policies/config/dev.json" in owned.fork
+
+
+def test_each_rename_migration_moves_a_file_the_template_no_longer_has_into_one_it_has() -> None:
+    """A rename without its migration would delete the fork's edited file at the upgrade (copier drops what a release removes)."""
+    renames = [migration["command"] for migration in COPIER["_migrations"] if migration["command"][:2] == ["git", "mv"]]
+    assert renames, "copier.yml has no rename migration: the upgrade proof's rename step has nothing to check"
+    for command in renames:
+        source, target = command[-2:]
+        assert command[:3] == ["git", "mv", "-k"], command  # -k: a fork without the file upgrades all the same
+        assert not (PROJECT_ROOT / source).exists() and (PROJECT_ROOT / target).is_file(), command
+
+
+def test_the_version_is_the_newest_release_in_the_changelog() -> None:
+    import re
+    import tomllib
+
+    version = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["version"]
+    releases = re.findall(r"^## \[(\d+\.\d+\.\d+)\]", (PROJECT_ROOT / "CHANGELOG.md").read_text(encoding="utf-8"), re.M)
+    assert releases[0] == version and len(releases) >= 2, (version, releases)
+    assert all(f"[{release}]: " in (PROJECT_ROOT / "CHANGELOG.md").read_text(encoding="utf-8") for release in releases)
