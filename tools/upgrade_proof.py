@@ -277,6 +277,9 @@ def check_against_head(fork: Path, template: Path, head: str, kept: list[str], f
         raise ProofError(f"blueprint files HEAD removed are still in the fork: {stale}")
     release = yaml.safe_load((fork / ANSWERS_FILE).read_text(encoding="utf-8"))["_commit"]
     print(f"blueprint files as HEAD has them: {len(expected.blueprint)}; answers file now at {release}")
+    counts = f"{len(expected.fork)} files the fork owns and {len(expected.blueprint)} files the blueprint owns"
+    if counts not in " ".join((template / "README.md").read_text(encoding="utf-8").split()):
+        raise ProofError(f"README's count of owned files is stale: a fork made at HEAD holds {counts!r}")
 
 
 def check_upgraded_fork(fork: Path) -> None:
