@@ -235,8 +235,12 @@ def upgrade_and_check(fork: Path, head: str, edits: dict[str, str]) -> list[str]
     upgraded = run(fork, mlops, "upgrade", "--to", head, check=False)
     print(upgraded.stdout + upgraded.stderr)
     conflicted = [name for name, text in edits.items() if text.endswith(LOCAL_EDIT)]
-    if upgraded.returncode != 1 or not all(name in upgraded.stderr for name in conflicted):
-        raise ProofError(f"`mlops upgrade` exited {upgraded.returncode} without naming the conflict in {conflicted}")
+    named = re.search(r"conflicted with your local edits: (.*?); keep", upgraded.stderr)
+    reported = sorted(named.group(1).split(", ")) if named else []
+    if upgraded.returncode != 1 or reported != sorted(conflicted):
+        raise ProofError(
+            f"`mlops upgrade` exited {upgraded.returncode} naming {reported} as conflicts, not {conflicted}"
+        )
 
     after = {name: (fork / name).read_bytes() for name in owned_before if (fork / name).is_file()}
     changed = sorted(name for name, data in owned_before.items() if after.get(name) != data)
