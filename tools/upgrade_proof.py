@@ -186,7 +186,8 @@ def customise(fork: Path, template: Path, before: str, after: str) -> dict[str, 
         text = levels.read_text(encoding="utf-8")
         levels.write_text(text.replace("cost-endpoint-instances: advisory", "cost-endpoint-instances: mandatory"))
         edits["policies/enforcement.yaml"] = "cost-endpoint-instances: mandatory"
-        run(fork, mlops, "policy", "config")
+        edits["policies/RULES.md"] = "| `cost-endpoint-instances` | cost | advisory | mandatory | mandatory |"
+    regenerate(fork)
     name, line = conflicting_line(template, before, after)
     path = fork / name
     path.write_text(path.read_text(encoding="utf-8").replace(line, line + LOCAL_EDIT, 1), encoding="utf-8")
@@ -196,6 +197,14 @@ def customise(fork: Path, template: Path, before: str, after: str) -> dict[str, 
     edits[kept] = f"{LOCAL_EDIT.strip()}: our on-call rota is in the wiki."
     edits[name] = line + LOCAL_EDIT
     return edits
+
+
+def regenerate(fork: Path) -> None:
+    """What a fork runs after changing a level or taking an upgrade: the pack configs and RULES.md's levels."""
+    run(fork, "make", ".venv/.synced")
+    mlops = str(fork / ".venv" / "bin" / "mlops")
+    run(fork, mlops, "policy", "config")
+    run(fork, mlops, "policy", "docs")
 
 
 def tracked(fork: Path) -> dict[str, bytes]:
@@ -255,6 +264,7 @@ def upgrade_and_check(fork: Path, head: str, edits: dict[str, str]) -> list[str]
             raise ProofError(f"{old} is still there: the release's migration did not move it to {new}")
     for name in conflicted:
         resolve_taking_theirs(fork / name)
+    regenerate(fork)  # README: after an upgrade, the generated policy files from the merged rules and levels
     kept = [name for name in edits if name not in conflicted and name not in RENAMED]
     for name in kept:
         if edits[name] not in (fork / name).read_text(encoding="utf-8"):

@@ -43,6 +43,10 @@ def upgrade(
     if outcome.conflicts:
         raise UserError(
             f"{len(outcome.conflicts)} files conflicted with your local edits: {', '.join(outcome.conflicts)}; "
-            "keep one side of each <<<<<<< block (or apply the .rej hunks), then `make test` and commit"
+            "keep one side of each <<<<<<< block (or apply the .rej hunks), then "
+            "`mlops policy config && mlops policy docs`, `make test` and commit"
         )
-    console.print("review `git diff`, read CHANGELOG.md's upgrade notes, run `make test`, then commit")
+    console.print(
+        "next: review `git diff`, read CHANGELOG.md's upgrade notes, regenerate the policy files from the merged "
+        "rules and your levels (`mlops policy config && mlops policy docs`), `make test`, then commit"
+    )
