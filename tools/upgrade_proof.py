@@ -155,9 +155,10 @@ def conflicting_line(template: Path, before: str, after: str) -> tuple[str, str]
             continue
         diff = git(template, "diff", "--unified=0", before, after, "--", name)
         removed = [line[1:] for line in diff.splitlines() if line.startswith("-") and not line.startswith("---")]
-        changed = [line for line in removed if line.strip() and not line.lstrip().startswith(("#", '"'))]
-        if changed:
-            return name, changed[0]
+        lines = git(template, "show", f"{before}:{name}").splitlines()
+        unique = [line for line in removed if len(line.strip()) > 8 and lines.count(line) == 1]  # the edit hits it
+        if unique:
+            return name, unique[0]
     raise ProofError(f"no blueprint Python line changes between {before} and {after}: nothing to collide with")
 
 
