@@ -85,6 +85,8 @@ def test_the_cli_refuses_a_dirty_fork_in_one_line(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert result.stderr.startswith("error: ") and "uncommitted changes (Pulumi.yaml)" in result.stderr
     assert "Traceback" not in result.stderr and "running: copier update" not in result.stdout
+    unknown = run("upgrade", "--conflict", "both", cwd=fork)
+    assert (unknown.returncode, unknown.stderr.strip()) == (1, "error: --conflict both: must be inline or rej")
 
 
 TEMPLATE = {
