@@ -88,7 +88,7 @@ lint: $(VENV)/.synced ## ruff, ruff format check, the import layers (import-lint
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/mypy
-	$(VENV)/bin/mypy --strict tools/adapted_fork.py
+	$(if $(wildcard tools/upgrade_proof.py),$(VENV)/bin/mypy --strict tools/upgrade_proof.py)  # the blueprint only
 	$(VENV)/bin/mypy --strict bench
 	$(VENV)/bin/mypy --strict --no-namespace-packages pipelines/steps/*.py
 	$(VENV)/bin/vermin --no-tips --violations --eval-annotations -t=3.12- pipelines/steps
@@ -106,8 +106,10 @@ fmt: $(VENV)/.synced
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-fork-check: $(VENV)/.synced ## A fork's first day: adapt the stack files, then `make test` and `make demo` in it (CI).
-	$(VENV)/bin/python tools/adapted_fork.py
+# The template's upgrade proof needs copier.yml and the release tags: the blueprint has both, a fork neither.
+fork-check: $(VENV)/.synced ## A customised fork at the previous release upgrades to HEAD; `make test` passes in it (CI).
+	@if [ -f copier.yml ]; then $(VENV)/bin/python tools/upgrade_proof.py; \
+	else echo "fork-check: no copier.yml, so this is a fork: the upgrade proof runs in the blueprint"; fi
 
 plan: $(VENV)/.synced ## Plan one stack offline: make plan STACK=prod
 	$(VENV)/bin/mlops plan --stack $(or $(STACK),dev) --json out/plan-$(or $(STACK),dev).json

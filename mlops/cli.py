@@ -53,6 +53,7 @@ def _register_groups() -> None:
         policy,
         project,
         report,
+        upgrade,
         validate,
     )
 
@@ -68,6 +69,7 @@ def _register_groups() -> None:
     app.add_typer(project.app, name="project")
     app.command("cost")(cost.cost)
     app.command("report")(report.report)
+    app.command("upgrade")(upgrade.upgrade)
     app.command("lineage")(lineage.lineage_command)
     model.app.command("lineage", hidden=True)(lineage.lineage_command)  # the name earlier releases used
 

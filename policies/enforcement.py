@@ -1,4 +1,8 @@
-"""Enforcement levels per environment (policies/enforcement.yaml), for CrossGuard and the offline check."""
+"""Enforcement levels per environment (policies/config/enforcement.yaml), for CrossGuard and the offline check.
+
+The levels are the fork's to set (mlops/ownership.py): they live with the generated pack configs in
+policies/config/, which an upgrade never touches.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +14,8 @@ from typing import Any, cast
 from kernel import yaml_text
 from policies.model import Level, Rule
 
-ENFORCEMENT_FILE = Path(__file__).with_name("enforcement.yaml")
 CONFIG_DIR = Path(__file__).with_name("config")
+ENFORCEMENT_FILE = CONFIG_DIR / "enforcement.yaml"
 
 
 @cache

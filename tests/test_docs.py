@@ -12,6 +12,8 @@ REPO = Path(__file__).resolve().parents[1]
 README = REPO / "README.md"
 WORKFLOWS = REPO / ".github" / "workflows"
 MLOPS = str(Path(sys.executable).with_name("mlops"))
+COPIER_FILES = {"copier.yml", "copier-answers.yml"}
+"""Files named `*.yml` that are not workflows: the template's questions and a fork's answers (`.copier-answers.yml`)."""
 EXAMPLE_COMMAND = "$ mlops validate --stack prod"
 BROKEN = {
     "Pulumi.prod.yaml": ("eu-west-1c]", "eu-west-1d]"),
@@ -53,7 +55,7 @@ def test_workflow_files_the_docs_name_exist() -> None:
     texts = [README, *sorted((REPO / "docs").glob("*.md")), REPO / "infra" / "sufficiency" / "required.yaml"]
     existing = {path.name for path in WORKFLOWS.glob("*.yml")}
     for path in texts:
-        named = set(re.findall(r"[\w-]+\.yml\b", path.read_text(encoding="utf-8")))
+        named = set(re.findall(r"[\w-]+\.yml\b", path.read_text(encoding="utf-8"))) - COPIER_FILES
         assert named <= existing, f"{path.relative_to(REPO)} names workflows that do not exist: {named - existing}"
 
 
