@@ -41,7 +41,7 @@ def demo(
 
 
 def _register_groups() -> None:
-    from mlops.commands import ci, cost, features, lineage, model, pipeline, plan, policy, project, validate
+    from mlops.commands import ci, cost, features, lineage, model, pipeline, plan, policy, project, review, validate
 
     app.command("validate")(validate.validate)
     app.command("plan")(plan.plan)
@@ -52,6 +52,7 @@ def _register_groups() -> None:
     app.add_typer(policy.app, name="policy")
     app.add_typer(ci.app, name="ci")
     app.add_typer(project.app, name="project")
+    app.add_typer(review.app, name="review")
     app.command("cost")(cost.cost)
     app.command("lineage")(lineage.lineage_command)
     model.app.command("lineage", hidden=True)(lineage.lineage_command)  # the name earlier releases used
