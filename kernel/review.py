@@ -31,6 +31,10 @@ from kernel.types import Environment
 
 REVIEW_ENVIRONMENT: Environment = "dev"
 """Review stacks run in dev's account, on dev's platform (its network and keys)."""
+SWEEP_ENVIRONMENT = "review-sweep"
+"""The GitHub environment of the scheduled sweep's job: its OIDC subject `environment:review-sweep` is trusted by the
+review deploy role (a schedule's own subject, `ref:refs/heads/main`, is not). No project's deploy environment
+(`<env>-<project>`, no hyphen in a project) and no platform's (`dev`, `staging`, `prod`) is named so."""
 REVIEW_TENANT = "pr"
 """The first name segment of every review resource, and of its `project` tag: reserved as a project name."""
 MAX_PR = 999_999

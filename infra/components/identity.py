@@ -28,6 +28,7 @@ from infra.policy_document import Statement, chunk_statements, policy_json
 from kernel.models import GithubConfig, PersonasConfig, StackConfig
 from kernel.naming import Naming
 from kernel.program_stacks import PLATFORM_PROJECT, PROJECTS_PROJECT, project_stack
+from kernel.review import SWEEP_ENVIRONMENT
 from kernel.types import Environment
 
 SESSION_SECONDS = 3600
@@ -344,19 +345,19 @@ class Identity(pulumi.ComponentResource):
         self._review_role(provider_arn, repo)
 
     def _review_role(self, provider_arn: pulumi.Input[str], repo: str) -> None:
-        """Deploys and destroys review stacks: trusted by this repository's pull request jobs only.
+        """Deploys and destroys review stacks: trusted by this repository's pull request jobs and its sweep job only.
 
         GitHub issues no OIDC token to a pull request from a fork (its `GITHUB_TOKEN` is read-only and
-        `id-token: write` is not granted), so only branches of this repository can assume it.
+        `id-token: write` is not granted), so only branches of this repository can assume it. The scheduled sweep
+        names the `review-sweep` environment, whose subject nothing else presents.
         """
         bucket, key = self._args.state_bucket, self._args.secrets_key_arn
+        subjects = [f"{repo}:pull_request", f"{repo}:environment:{SWEEP_ENVIRONMENT}"]
         trust = Statement(
             sid="GithubActionsOidc",
             principals={"Federated": provider_arn},
             actions=["sts:AssumeRoleWithWebIdentity"],
-            conditions={
-                "StringEquals": {f"{OIDC_HOST}:aud": "sts.amazonaws.com", f"{OIDC_HOST}:sub": f"{repo}:pull_request"}
-            },
+            conditions={"StringEquals": {f"{OIDC_HOST}:aud": "sts.amazonaws.com", f"{OIDC_HOST}:sub": subjects}},
         )
         access = [
             *review_fence(),
@@ -364,7 +365,7 @@ class Identity(pulumi.ComponentResource):
             *(review_state_statements(bucket) if bucket else []),
             *(secrets_provider_statements(key, True) if key else []),
         ]
-        self._role(REVIEW_ROLE, f"GitHub Actions: {repo}:pull_request, review stacks only", trust, access)
+        self._role(REVIEW_ROLE, f"GitHub Actions: {' or '.join(subjects)}; review stacks only", trust, access)
 
     def _state_backend(self, writable: bool) -> list[Statement]:
         bucket, key = self._args.state_bucket, self._args.secrets_key_arn

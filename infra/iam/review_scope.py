@@ -64,12 +64,20 @@ def review_deployer_statements(platform: Naming, boundary_arn: str) -> list[Stat
     """Create, update and destroy every review stack's resources: the project deployer of `pr`, tags by pattern."""
     arns = Arns(review_naming(platform))
     aliases = arns.regional("kms", f"alias/{platform.prefix}/{platform.environment}/{REVIEW_TENANT}-*")
+    # The pseudo-project's bucket (`<prefix>-dev-pr-artifacts-...`) stands for every review's (`-pr-*-artifacts-`).
+    own_artifacts = arns.bucket("artifacts")
+    artifacts = own_artifacts.replace(f"{arns.naming.base}-", f"{arns.naming.base}-*-", 1)
     statements = []
     for statement in project_deployer_statements(arns, boundary_arn):
-        resources = statement.resources
+        resources = [
+            resource.replace(own_artifacts, artifacts, 1) if isinstance(resource, str) else resource
+            for resource in statement.resources or []
+        ]
         if statement.sid == "KeyAliases":  # `alias/<prefix>/dev/pr-<N>-<project>/...`, not `.../pr/...`
             resources = [aliases, arns.regional("kms", "key/*")]
-        statements.append(replace(statement, resources=resources, conditions=_tags_by_pattern(statement.conditions)))
+        statements.append(
+            replace(statement, resources=resources or None, conditions=_tags_by_pattern(statement.conditions))
+        )
     return statements
 
 

@@ -127,7 +127,7 @@ def report(
     review = _review(pr, project)
     plan = evaluate_review(review, _root())
     view, _ = review_view(_root(), review)
-    violations = check_plan(plan, view, {review.project: view})
+    violations = check_plan(plan, view, {review.scope: view})
     idle, usage, date = _estimate(review, plan)
     mandatory = [v for v in violations if v.level == "mandatory"]
     lines = [
@@ -156,7 +156,7 @@ def _estimate(review: ReviewStack, plan: Any = None) -> tuple[float, float, str]
 
     view, _ = review_view(_root(), review)
     plan = plan if plan is not None else evaluate_review(review, _root())
-    part = estimate_environment(plan, view, {review.project: view}).projects[review.project]
+    part = estimate_environment(plan, view, {review.scope: view}).projects[review.scope]
     return part.total("idle"), part.total("usage"), part.price_date
 
 
