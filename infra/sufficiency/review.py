@@ -97,14 +97,17 @@ def _signed_by_reviewer(view: Documents) -> Documents:
     return replace(view, principals={**view.principals, **dict.fromkeys(PROJECT_DEPLOYERS, reviewer)})
 
 
-def review_proof(review: ReviewStack, root: Path = PROJECT_ROOT) -> ReviewProof:
-    """Evaluate both proofs for one review stack of dev, beside dev's own project stacks, in one simulator batch."""
+def review_proof(review: ReviewStack, root: Path = PROJECT_ROOT, environment: Plan | None = None) -> ReviewProof:
+    """Evaluate both proofs for one review stack of dev, beside dev's own project stacks, in one simulator batch.
+
+    `environment` is dev's plan (platform and projects) when the caller has it already; planned here otherwise.
+    """
     config, _ = review_view(root, review)
     repo = f"repo:{config.identity.github.org}/{config.identity.github.repo}"
     review_plan = evaluate_review(review, root, with_platform=True)
     docs = documents(review_plan, namespace=review.stack)
     view, needed = review_rows(review_plan, review, docs, repo)
-    environment = evaluate_stack(REVIEW_ENVIRONMENT, root)
+    environment = environment or evaluate_stack(REVIEW_ENVIRONMENT, root)
     env_docs = documents(environment, namespace=REVIEW_ENVIRONMENT)
     parts: list[tuple[Documents, list[Requirement]]] = [(view, needed)]
     for project in environment.projects:

@@ -46,15 +46,22 @@ def check_names(root: Path, review: ReviewStack) -> None:
     """Refuse a review whose names would break an AWS length rule (`NamingError` says which and by how much)."""
     from infra.components.endpoint import DIGEST_LENGTH, SERVERLESS_MODEL
     from kernel import load_stack_file, stack_file
-    from kernel.naming import MODEL_NAME, Naming
+    from kernel.naming import MODEL_NAME, Naming, NamingError
     from kernel.review import REVIEW_ENVIRONMENT
 
     config = load_stack_file(stack_file(REVIEW_ENVIRONMENT, root))
     naming = Naming(config.name_prefix, config.environment, config.account_id, config.region, review.scope)
-    for purpose in PROJECT_BUCKETS:
-        naming.bucket(purpose)
-    naming.sagemaker(f"{MODEL_NAME}-{SERVERLESS_MODEL}-{'0' * DIGEST_LENGTH}")  # the serving model's, digested
-    naming.iam("feature-store")
+    try:
+        for purpose in PROJECT_BUCKETS:
+            naming.bucket(purpose)
+        naming.sagemaker(f"{MODEL_NAME}-{SERVERLESS_MODEL}-{'0' * DIGEST_LENGTH}")  # the serving model's, digested
+        naming.iam("feature-store")
+    except NamingError as error:
+        raise UserError(
+            f"review stack {review.stack}: {str(error).split(';')[0]}; a review adds `{review.scope}-` in place of "
+            f"`{review.project}-` to every name: review this change in a project with a shorter name, or shorten "
+            "`mlops:namePrefix`"
+        ) from None
 
 
 @app.command("stack-name")
