@@ -72,6 +72,34 @@ def stack_name(pr: PrOption, project: ProjectOption = None) -> None:
     console.print(review.stack, soft_wrap=True)
 
 
+@app.command("role-arn")
+def role_arn() -> None:
+    """Print dev's review deploy role (`<prefix>-dev-github-review`): pull request jobs and the sweep assume it."""
+    from infra.components.identity import REVIEW_ROLE
+    from kernel import load_stack_file, stack_file
+    from kernel.naming import Naming
+    from kernel.review import REVIEW_ENVIRONMENT
+
+    dev = load_stack_file(stack_file(REVIEW_ENVIRONMENT, _root()))
+    naming = Naming(dev.name_prefix, dev.environment, dev.account_id, dev.region)
+    console.print(f"arn:aws:iam::{dev.account_id}:role/{naming.iam(REVIEW_ROLE)}", soft_wrap=True)
+
+
+@app.command("secrets-provider")
+def secrets_provider() -> None:
+    """Print the secrets provider a new review stack is created with: dev's KMS key, or an empty passphrase.
+
+    A review stack holds no secret (the promotion hook's token is never read there); `awskms://` when dev's stack
+    file names `mlops:identity.secretsKeyArn`, so its stacks share one provider.
+    """
+    from kernel import load_stack_file, stack_file
+    from kernel.review import REVIEW_ENVIRONMENT
+
+    dev = load_stack_file(stack_file(REVIEW_ENVIRONMENT, _root()))
+    key = dev.identity.secrets_key_arn
+    console.print(f"awskms://{key}?region={dev.region}" if key else "passphrase", soft_wrap=True)
+
+
 @app.command()
 def config(pr: PrOption, project: ProjectOption = None) -> None:
     """Validate the review's cheap profile, write its stack file (`projects/Pulumi.<stack>.yaml`), print the profile.
@@ -173,6 +201,7 @@ def sweep_command(
     open_prs: Annotated[Path, typer.Option("--open-prs", help="`gh pr list --state open --json number`.")],
     now: Annotated[str, typer.Option(help="The time to judge ages by (RFC 3339, UTC), e.g. 2026-11-29T03:00:00Z.")],
     ttl_hours: Annotated[float, typer.Option(help="Destroy a review stack not updated for this long.")] = 72,
+    pr: Annotated[int | None, typer.Option("--pr", help="Only this pull request's review stacks.")] = None,
 ) -> None:
     """Print, as a JSON list, the review stacks to destroy: their pull request is not open, or they outlived the TTL.
 
@@ -201,7 +230,8 @@ def sweep_command(
         selected = sweep(listed, numbers, when, timedelta(hours=ttl_hours))
     except ValueError as error:
         raise UserError(f"--stacks {stacks}: a lastUpdate is not an RFC 3339 time ({error})") from None
-    console.print(json.dumps([{"stack": c.stack, "pr": c.pr, "reason": c.reason} for c in selected]), soft_wrap=True)
+    chosen = [c for c in selected if pr is None or c.pr == pr]
+    console.print(json.dumps([{"stack": c.stack, "pr": c.pr, "reason": c.reason} for c in chosen]), soft_wrap=True)
 
 
 def _json_list(path: Path, option: str, producer: str, valid: Callable[[Any], bool]) -> list[Any]:
