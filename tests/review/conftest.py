@@ -15,14 +15,21 @@ from tests.helpers import FIXTURE_STACKS
 
 PACKAGE = "arn:aws:sagemaker:eu-west-1:111111111111:model-package/mlops-dev-churn-model/3"
 LONGEST_PR = 99_999
-"""Five digits: the review names of the fixture project at this number must fit every AWS limit."""
+"""Five digits: the review names at this number must fit every AWS limit."""
 
 
-def pinned_root(tmp: Path) -> Path:
-    """A copy of the fixture root whose churn project serves PACKAGE in dev."""
+LONG_PROJECT = "churnabcde"
+"""Ten characters: the longest project name README promises a review stack for (with prefix `mlops`, eu-west-1)."""
+
+
+def pinned_root(tmp: Path, name: str = "churn") -> Path:
+    """A copy of the fixture root whose churn project (renamed `name`) serves PACKAGE in dev."""
     shutil.copytree(FIXTURE_STACKS, tmp, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__"))
-    path = tmp / "projects" / "churn" / "project.yaml"
+    if name != "churn":
+        shutil.move(tmp / "projects" / "churn", tmp / "projects" / name)
+    path = tmp / "projects" / name / "project.yaml"
     document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    document["name"] = name
     document["environments"]["dev"]["serving"]["modelPackageArn"] = PACKAGE
     path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
     return tmp
@@ -30,14 +37,14 @@ def pinned_root(tmp: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def review() -> ReviewStack:
-    """The fixture project's review stack at the longest pull request number the tests promise."""
-    return review_stack("churn", LONGEST_PR)
+    """The longest project name's review stack at the longest pull request number README promises."""
+    return review_stack(LONG_PROJECT, LONGEST_PR)
 
 
 @pytest.fixture(scope="session")
 def review_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The fixture root with a model pinned in dev."""
-    return pinned_root(tmp_path_factory.mktemp("review-root"))
+    return pinned_root(tmp_path_factory.mktemp("review-root"), LONG_PROJECT)
 
 
 @pytest.fixture(scope="session")
