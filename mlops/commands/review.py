@@ -19,6 +19,7 @@ from mlops.console import UserError, console
 from mlops.project_context import ProjectOption, project_name
 
 if TYPE_CHECKING:
+    from kernel.plan import Plan
     from kernel.review import ReviewStack
 
 app = typer.Typer(help="Review stacks: one per pull request and project, in dev, on a cheap profile.")
@@ -183,15 +184,15 @@ def report(
         raise UserError(f"{review.stack}: {len(mandatory)} mandatory policy violation(s); see {out}")
 
 
-def _estimate(review: ReviewStack, plan: Any = None) -> tuple[float, float, str]:
+def _estimate(review: ReviewStack, plan: Plan | None = None) -> tuple[float, float, str]:
     """The review plan's monthly idle and usage totals, and the price table's date."""
     from infra.cost.environment import estimate_environment
     from infra.plan.review import evaluate_review
     from kernel.review import review_view
 
     view, _ = review_view(_root(), review)
-    plan = plan if plan is not None else evaluate_review(review, _root())
-    part = estimate_environment(plan, view, {review.scope: view}).projects[review.scope]
+    planned = plan if plan is not None else evaluate_review(review, _root())
+    part = estimate_environment(planned, view, {review.scope: view}).projects[review.scope]
     return part.total("idle"), part.total("usage"), part.price_date
 
 
