@@ -33,9 +33,10 @@ PROJECT_SECTIONS = ("personas", "featureStore", "training", "serving", "monitori
 """The settings a project owns per environment; everything else is the platform's (its stack file)."""
 RESERVED_NAMES = frozenset(
     {"access", "alerts", "artifacts", "audit", "boundary", "bootstrap", "capture", "data", "flow", "github",
-     "guardrails", "logs", "mlflow", "models", "monitoring", "platform", "raw", "trail", "vpc", "sagemaker"}
+     "guardrails", "logs", "mlflow", "models", "monitoring", "platform", "pr", "raw", "trail", "vpc", "sagemaker"}
 )  # fmt: skip
-"""First segments of the platform's own resource names: a project so named would fall inside their patterns."""
+"""First segments of the platform's own resource names, and `pr`, the first of every review stack's
+(kernel/review.py): a project so named would fall inside their patterns."""
 
 ModelKind = Literal["classifier", "regressor"]
 KIND_METRICS: dict[str, tuple[str, ...]] = {"classifier": ("auc", "accuracy", "f1"), "regressor": ("rmse", "mae", "r2")}

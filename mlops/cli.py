@@ -53,6 +53,7 @@ def _register_groups() -> None:
         policy,
         project,
         report,
+        review,
         upgrade,
         validate,
     )
@@ -67,6 +68,7 @@ def _register_groups() -> None:
     app.add_typer(policy.app, name="policy")
     app.add_typer(ci.app, name="ci")
     app.add_typer(project.app, name="project")
+    app.add_typer(review.app, name="review")
     app.command("cost")(cost.cost)
     app.command("report")(report.report)
     app.command("upgrade")(upgrade.upgrade)

@@ -21,12 +21,14 @@ from infra.iam.deployer import (
 from infra.iam.guardrails import sagemaker_guardrails
 from infra.iam.personas import persona_statements
 from infra.iam.project_scope import project_deployer_statements, project_preview_statements
-from infra.iam.roles import CI_ROLES, PERSONAS, WORKLOADS, Persona, RoleKey
+from infra.iam.review_scope import review_deployer_statements, review_fence, review_state_statements
+from infra.iam.roles import CI_ROLES, PERSONAS, WORKLOADS, Persona, ReviewRole, RoleKey
 from infra.iam.workloads import workload_statements
 from infra.policy_document import Statement, chunk_statements, policy_json
 from kernel.models import GithubConfig, PersonasConfig, StackConfig
 from kernel.naming import Naming
 from kernel.program_stacks import PLATFORM_PROJECT, PROJECTS_PROJECT, project_stack
+from kernel.review import SWEEP_ENVIRONMENT
 from kernel.types import Environment
 
 SESSION_SECONDS = 3600
@@ -102,6 +104,10 @@ class IdentityArgs:
 
 PLATFORM_ROLES: tuple[RoleKey, ...] = ("platform-admin", "auditor", "github-deploy", "github-preview", "trail-logs")
 """The platform's roles; every other role belongs to a project."""
+REVIEW_ROLE: ReviewRole = "github-review"
+"""Dev's platform role that deploys and destroys review stacks (kernel/review.py), trusted by pull requests only."""
+REVIEW_STACK_ROLES: tuple[RoleKey, ...] = (*WORKLOADS, "automation")
+"""A review stack's own roles: its jobs' and schedules'; no personas, and the review role deploys it."""
 PROJECT_ROLES: tuple[RoleKey, ...] = (
     *(workload for workload in WORKLOADS),
     *(persona for persona in PERSONAS if persona not in PLATFORM_ROLES),
@@ -113,7 +119,8 @@ PROJECT_ROLES: tuple[RoleKey, ...] = (
 
 def role_names(naming: Naming) -> dict[str, str]:
     """The IAM name of every role the blueprint may create in this environment."""
-    return {key: naming.iam(key) for key in (*WORKLOADS, *PERSONAS, *CI_ROLES, "automation", "trail-logs")}
+    keys = (*WORKLOADS, *PERSONAS, *CI_ROLES, REVIEW_ROLE, "automation", "trail-logs")
+    return {key: naming.iam(key) for key in keys}
 
 
 class Identity(pulumi.ComponentResource):
@@ -146,6 +153,7 @@ class Identity(pulumi.ComponentResource):
             platform_names = role_names(args.naming.platform)
             self._boundary_policy_arn = platform.policy(args.naming.iam("boundary"))
             admins = [platform.role(platform_names[key]) for key in ("github-deploy", "platform-admin")]
+            reviewer = [platform.role(platform_names[REVIEW_ROLE])] if REVIEW_ROLE in self._wanted else []
             boundary = self._policy(
                 "boundary",
                 "Permissions boundary of every role of this environment",
@@ -156,6 +164,7 @@ class Identity(pulumi.ComponentResource):
                     guardrails,
                     platform.role(f"{args.naming.base}-*-pipeline"),
                     break_glass=platform.role(platform_names["platform-admin"]),
+                    key_destroyers=reviewer,
                 ),
             )
             self.boundary_arn = boundary.arn
@@ -338,6 +347,30 @@ class Identity(pulumi.ComponentResource):
             subject = subjects[key]
             described = subject if isinstance(subject, str) else " or ".join(subject)
             self._role(key, f"GitHub Actions: {described}", trust, access[key])
+        self._review_role(provider_arn, repo)
+
+    def _review_role(self, provider_arn: pulumi.Input[str], repo: str) -> None:
+        """Deploys and destroys review stacks: trusted by this repository's pull request jobs and its sweep job only.
+
+        GitHub issues no OIDC token to a pull request from a fork (its `GITHUB_TOKEN` is read-only and
+        `id-token: write` is not granted), so only branches of this repository can assume it. The scheduled sweep
+        names the `review-sweep` environment, whose subject nothing else presents.
+        """
+        bucket, key = self._args.state_bucket, self._args.secrets_key_arn
+        subjects = [f"{repo}:pull_request", f"{repo}:environment:{SWEEP_ENVIRONMENT}"]
+        trust = Statement(
+            sid="GithubActionsOidc",
+            principals={"Federated": provider_arn},
+            actions=["sts:AssumeRoleWithWebIdentity"],
+            conditions={"StringEquals": {f"{OIDC_HOST}:aud": "sts.amazonaws.com", f"{OIDC_HOST}:sub": subjects}},
+        )
+        access = [
+            *review_fence(),
+            *review_deployer_statements(self._args.naming, self._boundary_policy_arn),
+            *(review_state_statements(bucket) if bucket else []),
+            *(secrets_provider_statements(key, True) if key else []),
+        ]
+        self._role(REVIEW_ROLE, f"GitHub Actions: {' or '.join(subjects)}; review stacks only", trust, access)
 
     def _state_backend(self, writable: bool) -> list[Statement]:
         bucket, key = self._args.state_bucket, self._args.secrets_key_arn

@@ -50,6 +50,7 @@ def boundary_statements(
     registrar: str,
     *,
     break_glass: str | None = None,
+    key_destroyers: Sequence[str] = (),
 ) -> list[Statement]:
     """The boundary document: a ceiling of platform services minus explicit denies.
 
@@ -59,7 +60,9 @@ def boundary_statements(
     carries the lineage, reports and
     evaluation gate the pipeline gives it: registration by hand is refused by IAM. `break_glass` (the
     platform admin persona) is the only one that may delete a trail: `pulumi destroy` and a trail
-    replacement retain the trail (infra/retention.py), and that admin deletes it by hand.
+    replacement retain the trail (infra/retention.py), and that admin deletes it by hand. `key_destroyers` (dev's
+    review deploy role) may also schedule key deletion: a review stack's destroy deletes its keys, and that role's
+    own policy reaches only review stacks' keys (infra/iam/review_scope.py).
     """
     not_admin = {"ArnNotLike": {"aws:PrincipalArn": list(admins)}}
     return [
@@ -137,7 +140,7 @@ def boundary_statements(
             effect="Deny",
             actions=["kms:ScheduleKeyDeletion", "kms:DisableKey"],
             resources=["*"],
-            conditions=not_admin,
+            conditions={"ArnNotLike": {"aws:PrincipalArn": [*admins, *key_destroyers]}},
         ),
         Statement(
             sid="DenyInternetPaths",

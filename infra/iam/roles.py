@@ -29,4 +29,7 @@ CI_ROLES: tuple[CiRole, ...] = ("github-deploy", "github-preview")
 TrailLogs = Literal["trail-logs"]
 """CloudTrail: deliver the trail's events to its CloudWatch Logs group (Security Hub CloudTrail.5)."""
 
-RoleKey = Workload | Persona | CiRole | Automation | TrailLogs
+ReviewRole = Literal["github-review"]
+"""GitHub Actions on pull requests: deploys and destroys review stacks (dev's platform only)."""
+
+RoleKey = Workload | Persona | CiRole | Automation | TrailLogs | ReviewRole

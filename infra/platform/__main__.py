@@ -12,7 +12,7 @@ from infra.components.audit import Audit, AuditArgs, trail_log_group
 from infra.components.budget import Budget, BudgetArgs
 from infra.components.encryption import Encryption, EncryptionArgs
 from infra.components.endpoint import SERVERLESS_MODEL
-from infra.components.identity import PLATFORM_ROLES, Identity, IdentityArgs
+from infra.components.identity import PLATFORM_ROLES, REVIEW_ROLE, Identity, IdentityArgs
 from infra.components.log_groups import SageMakerLogs, SageMakerLogsArgs
 from infra.components.monitoring import ForwardedDriftBus
 from infra.components.network import Network, NetworkArgs
@@ -22,6 +22,7 @@ from infra.retention import keep_data
 from kernel import ConfigError, parse_settings, runtime_settings
 from kernel.models import TRAINING_ENVIRONMENT
 from kernel.naming import Naming
+from kernel.review import REVIEW_ENVIRONMENT
 from kernel.tags import MANDATORY_TAG_KEYS, mandatory_tags
 
 try:
@@ -50,7 +51,8 @@ identity = Identity(
         ),
         trail_arn=trail_arn,
         trail_log_group=trail_log_group(naming),
-        roles=PLATFORM_ROLES,
+        # Dev's platform also holds the role that deploys review stacks (kernel/review.py) from pull requests.
+        roles=(*PLATFORM_ROLES, REVIEW_ROLE) if config.environment == REVIEW_ENVIRONMENT else PLATFORM_ROLES,
     ),
 )
 roles = identity.role_arns

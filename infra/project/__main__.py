@@ -6,6 +6,10 @@ preview roles, all named `<prefix>-<env>-<project>-*`, tagged `project: <project
 project's resources. The environment's settings come from the platform's stack file (the config kernel); what
 the platform deployed (subnets, security group, alerts topic, boundary) from its stack, by `StackReference`.
 A project deploys without a platform deploy. Its stack's `aws:region` is the platform's (`mlops ci` sets it).
+
+A review stack (`<project>-dev-pr<N>`, kernel/review.py) runs the same program on dev's platform with the cheap
+profile, named and tagged `pr-<N>-<project>`: only execution and automation roles (the platform's review deploy
+role deploys it), and nothing protected or retained, so that closing the pull request deletes it all.
 """
 
 from pathlib import Path
@@ -16,7 +20,7 @@ from infra.components.budget import Budget, BudgetArgs
 from infra.components.encryption import Encryption, EncryptionArgs, KeyPurpose
 from infra.components.endpoint import Endpoint, EndpointArgs, serverless_model_prefix
 from infra.components.feature_store import FeatureStore, FeatureStoreArgs
-from infra.components.identity import PROJECT_ROLES, Identity, IdentityArgs
+from infra.components.identity import PROJECT_ROLES, REVIEW_ROLE, REVIEW_STACK_ROLES, Identity, IdentityArgs
 from infra.components.ingestion_pipeline import IngestionPipelines, IngestionPipelinesArgs
 from infra.components.log_groups import SageMakerLogs, SageMakerLogsArgs
 from infra.components.monitoring import Monitoring, MonitoringArgs, training_bus_arn
@@ -35,6 +39,7 @@ from kernel.models import TRAINING_ENVIRONMENT
 from kernel.naming import MODEL_NAME, Naming
 from kernel.program_stacks import parse_project_stack, platform_stack_reference
 from kernel.projects import load_project
+from kernel.review import REVIEW_ENVIRONMENT, parse_review_stack, review_view
 from kernel.tags import mandatory_tags
 from pipelines.definitions.clarify import check_training_data
 from pipelines.definitions.ingestion import CONNECTOR_PREFIX
@@ -44,19 +49,27 @@ from pipelines.definitions.templates import image_for
 ROOT = Path(pulumi.get_root_directory()).parent
 """The repository: the parent of `projects/`, where this program's Pulumi.yaml is."""
 
+review = parse_review_stack(pulumi.get_stack())
 try:
-    project_name, environment = parse_project_stack(pulumi.get_stack())
-    project = load_project(ROOT, project_name)
-    platform_file = stack_file(environment, ROOT)
-    config = parse_settings(read_stack_file(platform_file), platform_file.name, project)
+    if review is not None:
+        environment = REVIEW_ENVIRONMENT
+        config, project = review_view(ROOT, review)
+    else:
+        project_name, environment = parse_project_stack(pulumi.get_stack())
+        project = load_project(ROOT, project_name)
+        platform_file = stack_file(environment, ROOT)
+        config = parse_settings(read_stack_file(platform_file), platform_file.name, project)
     check_training_data(config, project)
 except ConfigError as error:
     raise pulumi.RunError(str(error)) from None
 
-pulumi.runtime.register_stack_transformation(keep_data(protect=not config.teardown))
+if review is None:  # a review keeps nothing: its data is the pull request's, its keys guard only that
+    pulumi.runtime.register_stack_transformation(keep_data(protect=not config.teardown))
 
-naming = Naming(config.name_prefix, config.environment, config.account_id, config.region, project.name)
-tags = mandatory_tags(config, team=project.file.team)
+scope = review.scope if review is not None else project.name
+"""What stands for the project in names and its `project` tag: the project, or `pr-<N>-<project>`."""
+naming = Naming(config.name_prefix, config.environment, config.account_id, config.region, scope)
+tags = {**mandatory_tags(config, team=project.file.team), "project": scope}
 platform = pulumi.StackReference(platform_stack_reference(environment))
 opts = pulumi.ResourceOptions()
 
@@ -90,10 +103,10 @@ identity = Identity(
             else []
         ),
         training_bus_arn=training_bus if config.monitoring.retrain_on_drift else None,
-        roles=PROJECT_ROLES,
+        roles=PROJECT_ROLES if review is None else REVIEW_STACK_ROLES,
         platform_boundary_arn=boundary_arn,
         deploy_environment=f"{config.environment}-{project.name}",
-        fence=project_fence(project.name),
+        fence=project_fence(scope),
         jobs_extra=(
             spark_ingestion(
                 Arns(naming),
@@ -107,6 +120,12 @@ identity = Identity(
     opts=opts,
 )
 roles = identity.role_arns
+deployer = (
+    roles["github-deploy"]
+    if review is None
+    else pulumi.Output.from_input(Arns(naming.platform).role(naming.platform.iam(REVIEW_ROLE)))
+)
+"""Who runs `pulumi up` on this stack: the project's deploy role, or the platform's review deploy role."""
 KEY_USERS: dict[KeyPurpose, tuple[str, ...]] = {
     "data": ("pipeline", "jobs", "feature-store", "data-scientist", "data-engineer", "ml-engineer"),
     "models": (
@@ -134,12 +153,12 @@ encryption = Encryption(
         deletion_window_days=config.encryption.deletion_window_days,
         reader_accounts=config.registry.reader_accounts,
         connection_key="models",
-        connection_readers=[roles["github-preview"]],
+        connection_readers=[roles.get("github-preview", deployer)],
         s3_readers=[platform_auditor] if platform_auditor is not None else [],
         # labels (`mlops labels upload`): encrypted through S3 into the monitoring bucket, nothing decrypted
         s3_writers=[roles["data-engineer"]] if "data-engineer" in roles else [],
         key_users={purpose: [roles[r] for r in users if r in roles] for purpose, users in KEY_USERS.items()},
-        key_grantors={purpose: [roles["github-deploy"]] for purpose in ("data", "models")},
+        key_grantors={purpose: [deployer] for purpose in ("data", "models")},
         purposes=("data", "models"),
     ),
     opts=opts,
@@ -180,7 +199,7 @@ feature_store = FeatureStore(
 )
 # The one secret the blueprint reads: a GitHub token for the approval -> promote-model dispatch, set only in the
 # stacks that train (dev): `pulumi config set --secret github:dispatchToken <token> -s <project>-dev`.
-dispatch_token = pulumi.Config("github").get_secret("dispatchToken")
+dispatch_token = None if review is not None else pulumi.Config("github").get_secret("dispatchToken")
 promotion_hook = (
     PromotionHook(
         repository=f"{config.identity.github.org}/{config.identity.github.repo}",

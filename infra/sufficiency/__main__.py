@@ -1,5 +1,7 @@
 """`python -m infra.sufficiency`: plan every environment and variant, prove sufficiency and isolation, print both.
 
+Then the review deploy role (infra/sufficiency/review.py): a review stack's needs, and dev's projects' resources.
+
 Sufficiency: allowed / not evaluated / required per plan, program and principal, then every row that is not
 allowed (what `tests/sufficiency` asserts against known_gaps.yaml). Isolation: per environment and principal
 kind, the cross-project requests allowed and denied (every one must be denied), then every one not denied.
@@ -7,7 +9,9 @@ kind, the cross-project requests allowed and denied (every one must be denied), 
 
 from __future__ import annotations
 
+from infra.plan.evaluate import PROJECT_ROOT
 from infra.sufficiency.hand_rows import StackFacts
+from infra.sufficiency.review import review_proof
 from infra.sufficiency.simulate import summary
 from infra.sufficiency.suite import run_suite
 from infra.sufficiency.variants import VARIANTS, all_plans
@@ -41,6 +45,21 @@ def main() -> None:
         for crossing in proof.crossings:
             if not crossing.denied:
                 print(crossing.describe())
+    _review()
+
+
+def _review() -> None:
+    """The review deploy role: what a review stack needs (all allowed), what dev's projects hold (all denied)."""
+    from kernel.projects import project_names
+    from kernel.review import review_stack
+
+    review = review_stack(project_names(PROJECT_ROOT)[0], 1)
+    proof = review_proof(review)
+    print(f"Review stacks: dev's github-review role on {review.stack}")
+    print(f"  needed  {len(proof.sufficiency) - len(proof.refused):5} allowed of {len(proof.sufficiency)}")
+    print(f"  foreign {len(proof.denials) - len(proof.leaked):5} denied of {len(proof.denials)}")
+    for outcome in [*proof.refused, *proof.leaked]:
+        print(f"  {outcome.describe()}")
 
 
 if __name__ == "__main__":

@@ -39,15 +39,17 @@ def test_every_pulumi_up_applies_the_policy_pack() -> None:
     ups: dict[str, int] = {}
     for name, workflow in workflows().items():
         for step in steps(workflow):
-            if step.get("uses", "").startswith("pulumi/actions@") and step["with"]["command"] == "up":
+            # (a pulumi/actions step without `with` only installs the CLI: review destroys run it themselves)
+            if step.get("uses", "").startswith("pulumi/actions@") and step.get("with", {}).get("command") == "up":
                 ups[name] = ups.get(name, 0) + 1
                 # a project's `pulumi up` runs in projects/: the action resolves pack paths from its work-dir
                 base = "../" if step["with"].get("work-dir") == "projects" else ""
                 assert step["with"]["policyPacks"] == f"{base}policies", (name, step)
-                expected = f"{base}policies/config/${{{{ inputs.stack }}}}.json"
+                stack = "dev" if name == "review-stack.yml" else "${{ inputs.stack }}"  # review stacks run in dev
+                expected = f"{base}policies/config/{stack}.json"
                 assert step["with"]["policyPackConfigs"] == expected, (name, step)
-    assert ups == {"deploy-stack.yml": 1, "deploy-project.yml": 2}, (
-        "the platform's deploy; a project's and its rollback"
+    assert ups == {"deploy-stack.yml": 1, "deploy-project.yml": 2, "review-stack.yml": 1}, (
+        "the platform's deploy; a project's and its rollback; a review stack's"
     )
 
 

@@ -167,7 +167,7 @@ def test_grants_stay_inside_this_environment(plan: Plan, config: StackConfig, st
     for kind, statement in grants(plan):
         if statement["Sid"] in CROSS_ENVIRONMENT_READS:
             assert all(is_read(a) or a == "kms:Decrypt" for a in as_list(statement["Action"])), statement
-            assert kind in ("model", "monitoring", "github-deploy", "platform-admin")
+            assert kind in ("model", "monitoring", "github-deploy", "github-review", "platform-admin")
             continue
         for resource in as_list(statement["Resource"]):
             assert not any(other in resource for other in other_envs), (kind, resource)
@@ -281,10 +281,11 @@ NEWER_THAN_PARLIAMENT = {
 } | {"sagemaker:CallMlflowAppApi"}
 """Real actions newer than parliament's bundled IAM database (it would call them unknown)."""
 
-DEPLOYERS = ("github-deploy", "platform-admin")
+DEPLOYERS = ("github-deploy", "platform-admin", "github-review")
 """A role that manages bucket policies can always write one that grants it data access (parliament's
 RESOURCE_POLICY_PRIVILEGE_ESCALATION). Only the deployers have that power: deploys run from the
-protected GitHub environment or the break-glass role, and CloudTrail records every PutBucketPolicy."""
+protected GitHub environment or the break-glass role, and CloudTrail records every PutBucketPolicy. The review
+role's reaches only review stacks' buckets (`<prefix>-dev-pr-*`), which hold nothing but a pull request's own."""
 
 
 SCOPED_SINCE_PARLIAMENT = {"sns:Unsubscribe", "sns:GetSubscriptionAttributes", "sns:SetSubscriptionAttributes"}
