@@ -43,7 +43,7 @@ def test_the_data_key_names_the_data_engineer(plan: Plan, config: StackConfig) -
     # job reads them: the engineer may encrypt through S3 (its S3 rights reach only `<project>/labels/`, test
     # below) and never decrypt what the key protects (models, captures, runs)
     naming = [s for s in statements(models) if arns["data-engineer"] in as_list(s["Principal"].get("AWS", []))]
-    assert [(s["Sid"], s["Action"]) for s in naming] == [("WritersEncryptViaS3", "kms:GenerateDataKey")]
+    assert [(s["Sid"], s["Action"]) for s in naming] == [("WritersEncryptViaS3", ["kms:GenerateDataKey"])]
     assert naming[0]["Condition"]["StringEquals"]["kms:ViaService"] == "s3.eu-west-1.amazonaws.com"
 
 
