@@ -84,9 +84,13 @@ def steps() -> Iterator[dict[str, Any]]:
         sys.path.remove(str(STEPS_DIR))
 
 
-def copy_project(tmp_path: Path, name: str, edit: dict[str, Any]) -> Path:
-    """A copy of `projects/<name>/` under `tmp_path` whose project.yaml has `edit` applied (dotted keys)."""
-    shutil.copytree(PROJECT_ROOT / "projects" / name, tmp_path / "projects" / name)
+def copy_project(tmp_path: Path, name: str, edit: dict[str, Any], source: Path = PROJECT_ROOT) -> Path:
+    """A copy of `<source>/projects/<name>/` under `tmp_path` whose project.yaml has `edit` applied (dotted keys).
+
+    `source` is the repository by default (its stack files go with it); the tests' fixture root
+    (`FIXTURE_STACKS`) where the test reads the fixture stack files, whose accounts a fork's files do not share.
+    """
+    shutil.copytree(source / "projects" / name, tmp_path / "projects" / name)
     path = tmp_path / "projects" / name / "project.yaml"
     document = yaml.safe_load(path.read_text())
     for dotted, value in edit.items():

@@ -34,7 +34,10 @@ def view(root: Path, stack: str = "staging") -> Any:
 
 
 def test_the_default_is_the_record_path_and_spark_is_chosen_per_environment(tmp_path: Path) -> None:
-    assert view(copy_project(tmp_path / "a", "churn", {})).feature_store.ingestion.engine == "records"
+    assert (
+        view(copy_project(tmp_path / "a", "churn", {}, source=FIXTURE_STACKS)).feature_store.ingestion.engine
+        == "records"
+    )
     root = copy_project(
         tmp_path / "b",
         "churn",
@@ -46,6 +49,7 @@ def test_the_default_is_the_record_path_and_spark_is_chosen_per_environment(tmp_
                 "targetStores": ["OfflineStore"],
             }
         },
+        source=FIXTURE_STACKS,
     )
     ingestion = view(root).feature_store.ingestion
     assert (ingestion.engine, ingestion.instance_count, ingestion.target_stores) == ("spark", 4, ["OfflineStore"])
@@ -86,7 +90,7 @@ def test_spark_writing_the_online_store_needs_the_runtime_endpoint(tmp_path: Pat
     network["interfaceEndpoints"] = [e for e in DEFAULT_INTERFACE_ENDPOINTS if e != "sagemaker.featurestore-runtime"]
     stack["mlops:network"] = network
     root = copy_project(
-        tmp_path, "churn", {SPARK: {"engine": "spark", "instanceType": "ml.c5.xlarge"}}
+        tmp_path, "churn", {SPARK: {"engine": "spark", "instanceType": "ml.c5.xlarge"}}, source=FIXTURE_STACKS
     )  # staging's churn has its online store
     with pytest.raises(ConfigError) as caught:
         parse_settings(stack, "Pulumi.staging.yaml", load_project(root, "churn"))
@@ -95,6 +99,7 @@ def test_spark_writing_the_online_store_needs_the_runtime_endpoint(tmp_path: Pat
         tmp_path / "b",
         "churn",
         {SPARK: {"engine": "spark", "instanceType": "ml.c5.xlarge", "targetStores": ["OfflineStore"]}},
+        source=FIXTURE_STACKS,
     )
     assert (
         parse_settings(stack, "Pulumi.staging.yaml", load_project(offline, "churn")).feature_store.spark_writes_online
@@ -103,7 +108,9 @@ def test_spark_writing_the_online_store_needs_the_runtime_endpoint(tmp_path: Pat
 
 
 def test_the_spark_instance_type_must_be_allowed(tmp_path: Path) -> None:
-    root = copy_project(tmp_path, "churn", {SPARK: {"engine": "spark", "instanceType": "ml.r5.24xlarge"}})
+    root = copy_project(
+        tmp_path, "churn", {SPARK: {"engine": "spark", "instanceType": "ml.r5.24xlarge"}}, source=FIXTURE_STACKS
+    )
     with pytest.raises(ConfigError) as caught:
         view(root)
     assert any(
@@ -113,7 +120,9 @@ def test_the_spark_instance_type_must_be_allowed(tmp_path: Path) -> None:
 
 
 def test_a_feature_named_as_a_connector_partition_refuses_spark(tmp_path: Path) -> None:
-    root = copy_project(tmp_path, "churn", {SPARK: {"engine": "spark", "instanceType": "ml.c5.xlarge"}})
+    root = copy_project(
+        tmp_path, "churn", {SPARK: {"engine": "spark", "instanceType": "ml.c5.xlarge"}}, source=FIXTURE_STACKS
+    )
     schema = root / "projects" / "churn" / "features" / "customer-churn.yaml"
     document = yaml.safe_load(schema.read_text())
     document["features"].append({"name": "hour", "type": "Integral", "description": "Hour of the last call"})
@@ -131,7 +140,7 @@ def test_training_on_several_instances_is_refused_with_the_reason(tmp_path: Path
     with pytest.raises(ValidationError, match="does not support distributed training"):
         TrainingConfig.model_validate({"metricThreshold": 0.7, "instanceCount": 2})
     assert TrainingConfig.model_validate({"metricThreshold": 0.7, "instanceCount": 1}).instance_count == 1
-    root = copy_project(tmp_path / "v", "churn", {"environments.dev.training.instanceCount": 4})
+    root = copy_project(tmp_path / "v", "churn", {"environments.dev.training.instanceCount": 4}, source=FIXTURE_STACKS)
     with pytest.raises(ConfigError) as caught:
         view(root, "dev")
     (line,) = [line for line in caught.value.lines() if "instanceCount" in line]
