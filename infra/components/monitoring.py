@@ -11,6 +11,7 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.components.alarms import PERIOD, metric_settings, rate_settings
+from infra.components.retraining import Retraining, alarm_pattern
 from kernel.models import StackConfig
 from kernel.naming import Naming
 from pipelines.definitions.settings import drift_settings
@@ -276,67 +277,34 @@ class Monitoring(pulumi.ComponentResource):
                 )
             )
 
-    def _retrain_on(self, pattern: pulumi.Output[dict[str, Any]]) -> None:
-        """Drift here retrains: this account's pipeline where models are trained, else dev's, by its bus."""
+    def _retraining(self) -> Retraining:
         args = self._args
-        if args.training_pipeline_arn is None and args.training_bus_arn is None:
-            return
-        rule = aws.cloudwatch.EventRule(
-            f"{self._name}-retrain-on-drift",
-            name=args.naming.resource("retrain-on-drift"),
-            description=(
-                "Drift (an alarm or a Model Monitor violation) starts the training pipeline"
-                if args.training_pipeline_arn is not None
-                else "Drift (an alarm or a Model Monitor violation) is sent to the training account's event bus"
-            ),
-            event_pattern=pattern.apply(json.dumps),
-            tags=dict(args.tags),
-            opts=self._child(),
-        )
-        if args.training_pipeline_arn is not None:
-            self._start_training(f"{self._name}-retrain-on-drift", rule, args.training_pipeline_arn)
-            return
-        aws.cloudwatch.EventTarget(
-            f"{self._name}-retrain-on-drift",
-            rule=rule.name,
-            arn=args.training_bus_arn,
-            role_arn=args.automation_role_arn,
-            opts=self._child(),
+        return Retraining(
+            self,
+            self._name,
+            args.naming,
+            args.tags,
+            args.automation_role_arn,
+            args.training_pipeline_arn,
+            args.training_bus_arn,
         )
 
-    def _start_training(self, name: str, rule: aws.cloudwatch.EventRule, pipeline_arn: pulumi.Input[str]) -> None:
-        aws.cloudwatch.EventTarget(
-            name,
-            rule=rule.name,
-            arn=pipeline_arn,
-            role_arn=self._args.automation_role_arn,
-            sagemaker_pipeline_target={"pipeline_parameter_lists": [{"name": "DataSource", "value": "feature-store"}]},
-            opts=self._child(),
+    def _retrain_on(self, pattern: pulumi.Output[dict[str, Any]]) -> None:
+        """Drift here retrains: this account's pipeline where models are trained, else dev's, by its bus."""
+        self._retraining().on(
+            "retrain-on-drift", "Drift (an alarm or a Model Monitor violation)", pattern.apply(json.dumps)
         )
 
     def _retrain_on_forwarded_drift(self, accounts: Sequence[str]) -> None:
         """Dev: the drift alarms staging and prod forward start this account's training pipeline."""
-        args = self._args
-        if args.training_pipeline_arn is None:
-            return
-        model = "-".join(filter(None, (args.naming.project, args.model_name)))
-        forwarded = {
-            "retrain-on-forwarded-drift": ("Drift alarms", forwarded_drift_pattern(accounts, model)),
-            "retrain-on-forwarded-violations": (
-                "Model Monitor violations",
-                forwarded_violation_pattern(accounts, model),
-            ),
-        }  # each serving environment sends one or the other, by its monitoring.backend
-        for purpose, (what, pattern) in forwarded.items():
-            rule = aws.cloudwatch.EventRule(
-                f"{self._name}-{purpose}",
-                name=args.naming.resource(purpose),
-                description=f"{what} forwarded by the serving accounts start the training pipeline",
-                event_pattern=json.dumps(pattern, sort_keys=True),
-                tags=dict(args.tags),
-                opts=self._child(),
-            )
-            self._start_training(f"{self._name}-{purpose}", rule, args.training_pipeline_arn)
+        model = "-".join(filter(None, (self._args.naming.project, self._args.model_name)))
+        # each serving environment sends one or the other, by its monitoring.backend
+        self._retraining().on_forwarded(
+            "retrain-on-forwarded-drift", "Drift alarms", forwarded_drift_pattern(accounts, model)
+        )
+        self._retraining().on_forwarded(
+            "retrain-on-forwarded-violations", "Model Monitor violations", forwarded_violation_pattern(accounts, model)
+        )
 
     def _scheduled_retraining(self, expression: str, pipeline_arn: pulumi.Input[str]) -> None:
         args = self._args
@@ -441,14 +409,7 @@ class ForwardedDriftBus(pulumi.ComponentResource):
 
 
 def _alarm_pattern(alarm: aws.cloudwatch.MetricAlarm) -> pulumi.Output[dict[str, Any]]:
-    return alarm.arn.apply(
-        lambda arn: {
-            "source": ["aws.cloudwatch"],
-            "detail-type": ["CloudWatch Alarm State Change"],
-            "resources": [arn],
-            "detail": {"state": {"value": ["ALARM"]}},
-        }
-    )
+    return alarm.arn.apply(alarm_pattern)
 
 
 def _dashboard_body(region: str, endpoint: str, pipeline: str) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from infra.components.retraining import Retraining, alarm_pattern
 from kernel.naming import Naming
 from kernel.quality import QualityConfig
 from pipelines.definitions.jobs import PROCESSING_SPEC
@@ -89,10 +90,20 @@ class ModelQuality(pulumi.ComponentResource):
             alarm = self._violation_alarm(args.endpoint_name)
             self._unjudged_alarm(args.endpoint_name)
             if args.config.retrain_on_violation:
-                self._retrain_on(alarm)
+                self._retraining().on(
+                    "retrain-on-quality",
+                    "A model-quality alarm",
+                    alarm.arn.apply(lambda arn: json.dumps(alarm_pattern(arn), sort_keys=True)),
+                )
             self.pipeline_name, self.alarm_name = pipeline.pipeline_name, alarm.name
         if args.config.retrain_on_violation and args.forwarding_accounts and args.training_pipeline_arn is not None:
-            self._retrain_on_forwarded(args.forwarding_accounts, args.training_pipeline_arn)
+            # `<project>-<model>`: every project's rule sits on dev's one bus; project names have no hyphen
+            model = "-".join(filter(None, (args.naming.project, args.model_name)))
+            self._retraining().on_forwarded(
+                "retrain-on-forwarded-quality",
+                "Model-quality alarms",
+                forwarded_quality_pattern(args.forwarding_accounts, model),
+            )
         self.register_outputs({"pipeline_name": self.pipeline_name, "alarm_name": self.alarm_name})
 
     def _child(self) -> pulumi.ResourceOptions:
@@ -190,69 +201,17 @@ class ModelQuality(pulumi.ComponentResource):
             treat_missing_data="breaching",  # a job that stopped running is what this alarm is for
         )
 
-    def _retrain_on(self, alarm: aws.cloudwatch.MetricAlarm) -> None:
-        """The violation alarm retrains: this account's pipeline where models are trained, else dev's, by its bus."""
+    def _retraining(self) -> Retraining:
         args = self._args
-        if args.training_pipeline_arn is None and args.training_bus_arn is None:
-            return
-        rule = aws.cloudwatch.EventRule(
-            f"{self._name}-retrain-on-quality",
-            name=args.naming.resource("retrain-on-quality"),
-            description=(
-                "A model-quality alarm starts the training pipeline"
-                if args.training_pipeline_arn is not None
-                else "A model-quality alarm is sent to the training account's event bus"
-            ),
-            event_pattern=alarm.arn.apply(lambda arn: json.dumps(alarm_pattern(arn), sort_keys=True)),
-            tags=dict(args.tags),
-            opts=self._child(),
+        return Retraining(
+            self,
+            self._name,
+            args.naming,
+            args.tags,
+            args.automation_role_arn,
+            args.training_pipeline_arn,
+            args.training_bus_arn,
         )
-        if args.training_pipeline_arn is not None:
-            self._start_training(f"{self._name}-retrain-on-quality", rule, args.training_pipeline_arn)
-            return
-        aws.cloudwatch.EventTarget(
-            f"{self._name}-retrain-on-quality",
-            rule=rule.name,
-            arn=args.training_bus_arn,
-            role_arn=args.automation_role_arn,
-            opts=self._child(),
-        )
-
-    def _retrain_on_forwarded(self, accounts: Sequence[str], pipeline_arn: pulumi.Input[str]) -> None:
-        args = self._args
-        rule = aws.cloudwatch.EventRule(
-            f"{self._name}-retrain-on-forwarded-quality",
-            name=args.naming.resource("retrain-on-forwarded-quality"),
-            description="Model-quality alarms forwarded by the serving accounts start the training pipeline",
-            # `<project>-<model>`: every project's rule sits on dev's one bus; project names have no hyphen
-            event_pattern=json.dumps(
-                forwarded_quality_pattern(accounts, "-".join(filter(None, (args.naming.project, args.model_name)))),
-                sort_keys=True,
-            ),
-            tags=dict(args.tags),
-            opts=self._child(),
-        )
-        self._start_training(f"{self._name}-retrain-on-forwarded-quality", rule, pipeline_arn)
-
-    def _start_training(self, name: str, rule: aws.cloudwatch.EventRule, pipeline_arn: pulumi.Input[str]) -> None:
-        aws.cloudwatch.EventTarget(
-            name,
-            rule=rule.name,
-            arn=pipeline_arn,
-            role_arn=self._args.automation_role_arn,
-            sagemaker_pipeline_target={"pipeline_parameter_lists": [{"name": "DataSource", "value": "feature-store"}]},
-            opts=self._child(),
-        )
-
-
-def alarm_pattern(arn: str) -> dict[str, Any]:
-    """The alarm entering ALARM, as EventBridge delivers it."""
-    return {
-        "source": ["aws.cloudwatch"],
-        "detail-type": ["CloudWatch Alarm State Change"],
-        "resources": [arn],
-        "detail": {"state": {"value": ["ALARM"]}},
-    }
 
 
 def forwarded_quality_pattern(accounts: Sequence[str], model_name: str) -> dict[str, Any]:
