@@ -278,16 +278,7 @@ class Monitoring(pulumi.ComponentResource):
             )
 
     def _retraining(self) -> Retraining:
-        args = self._args
-        return Retraining(
-            self,
-            self._name,
-            args.naming,
-            args.tags,
-            args.automation_role_arn,
-            args.training_pipeline_arn,
-            args.training_bus_arn,
-        )
+        return Retraining.of(self, self._name, self._args)
 
     def _retrain_on(self, pattern: pulumi.Output[dict[str, Any]]) -> None:
         """Drift here retrains: this account's pipeline where models are trained, else dev's, by its bus."""

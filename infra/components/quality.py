@@ -202,16 +202,7 @@ class ModelQuality(pulumi.ComponentResource):
         )
 
     def _retraining(self) -> Retraining:
-        args = self._args
-        return Retraining(
-            self,
-            self._name,
-            args.naming,
-            args.tags,
-            args.automation_role_arn,
-            args.training_pipeline_arn,
-            args.training_bus_arn,
-        )
+        return Retraining.of(self, self._name, self._args)
 
 
 def forwarded_quality_pattern(accounts: Sequence[str], model_name: str) -> dict[str, Any]:

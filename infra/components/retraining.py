@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import pulumi
 import pulumi_aws as aws
@@ -28,6 +28,30 @@ def alarm_pattern(arn: str) -> dict[str, Any]:
     }
 
 
+class RetrainingArgs(Protocol):
+    """What a component's args say about retraining (`MonitoringArgs`, `ModelQualityArgs`)."""
+
+    @property
+    def naming(self) -> Naming:
+        """The stack's names."""
+
+    @property
+    def tags(self) -> Mapping[str, str]:
+        """The component's tags."""
+
+    @property
+    def automation_role_arn(self) -> pulumi.Input[str]:
+        """The role EventBridge assumes to start the pipeline or to put events on dev's bus."""
+
+    @property
+    def training_pipeline_arn(self) -> pulumi.Input[str] | None:
+        """The training pipeline of this account, where models are trained."""
+
+    @property
+    def training_bus_arn(self) -> pulumi.Input[str] | None:
+        """Dev's event bus, from an account that serves but does not train."""
+
+
 @dataclass(frozen=True)
 class Retraining:
     """One component's retraining rules: names, tags and targets, created as the component's children."""
@@ -42,6 +66,19 @@ class Retraining:
     """This account's training pipeline (where models are trained), else None."""
     training_bus_arn: pulumi.Input[str] | None
     """Dev's event bus, from an account that serves but does not train; else None."""
+
+    @classmethod
+    def of(cls, parent: pulumi.Resource, name: str, args: RetrainingArgs) -> Retraining:
+        """The retraining rules of component `parent` (logical name `name`), from its args."""
+        return cls(
+            parent,
+            name,
+            args.naming,
+            args.tags,
+            args.automation_role_arn,
+            args.training_pipeline_arn,
+            args.training_bus_arn,
+        )
 
     def on(self, purpose: str, what: str, event_pattern: pulumi.Input[str]) -> None:
         """`what` (the events of `event_pattern`) starts the training pipeline here, or goes to dev's bus."""
