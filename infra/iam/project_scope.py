@@ -18,31 +18,40 @@ PLATFORM_ONLY_DEPLOY = frozenset({"GithubOidcProvider", "Network", "Trail", "Top
 """Deployer statements for what only the platform creates: the OIDC provider, the VPC, the trail, the topics."""
 
 
-def project_fence(project: str) -> list[Statement]:
-    """Deny everything on resources, and requests, tagged with another project (ABAC)."""
-    allowed = [project, PLATFORM]
+def tag_fence(sid: str, operator: str, resource_tags: list[str], request_tags: list[str]) -> list[Statement]:
+    """The ABAC fence: deny all on resources, and requests, tagged with a project outside the allowed tags.
+
+    A resource whose `project` tag is not one of `resource_tags`, or a request tagging with a project not one of
+    `request_tags` (`operator`: `StringNotEquals`, or `StringNotLike` for patterns). Untagged resources and requests
+    are left to the name-scoped statements.
+    """
     return [
         Statement(
-            sid="FenceOtherProjectsResources",
+            sid=f"{sid}Resources",
             effect="Deny",
             actions=["*"],
             resources=["*"],
             conditions={
-                "StringNotEquals": {"aws:ResourceTag/project": allowed},
+                operator: {"aws:ResourceTag/project": resource_tags},
                 "Null": {"aws:ResourceTag/project": "false"},
             },
         ),
         Statement(
-            sid="FenceOtherProjectsTags",
+            sid=f"{sid}Tags",
             effect="Deny",
             actions=["*"],
             resources=["*"],
             conditions={
-                "StringNotEquals": {"aws:RequestTag/project": [project]},
+                operator: {"aws:RequestTag/project": request_tags},
                 "Null": {"aws:RequestTag/project": "false"},
             },
         ),
     ]
+
+
+def project_fence(project: str) -> list[Statement]:
+    """Deny everything on resources, and requests, tagged with another project (ABAC)."""
+    return tag_fence("FenceOtherProjects", "StringNotEquals", [project, PLATFORM], [project])
 
 
 def project_deployer_statements(arns: Arns, boundary_arn: str) -> list[Statement]:

@@ -16,7 +16,7 @@ from typing import Any
 
 from infra.iam.arns import Arns
 from infra.iam.deployer import state_backend_statements
-from infra.iam.project_scope import project_deployer_statements
+from infra.iam.project_scope import project_deployer_statements, tag_fence
 from infra.policy_document import Statement
 from kernel.naming import Naming
 from kernel.program_stacks import PLATFORM_PROJECT, PROJECTS_PROJECT
@@ -36,28 +36,7 @@ def review_naming(platform: Naming) -> Naming:
 
 def review_fence() -> list[Statement]:
     """Deny everything on resources, and requests, tagged with a project that is not a review (nor the platform)."""
-    return [
-        Statement(
-            sid="FenceNonReviewResources",
-            effect="Deny",
-            actions=["*"],
-            resources=["*"],
-            conditions={
-                "StringNotLike": {"aws:ResourceTag/project": [REVIEW_TAGS, PLATFORM]},
-                "Null": {"aws:ResourceTag/project": "false"},
-            },
-        ),
-        Statement(
-            sid="FenceNonReviewTags",
-            effect="Deny",
-            actions=["*"],
-            resources=["*"],
-            conditions={
-                "StringNotLike": {"aws:RequestTag/project": [REVIEW_TAGS]},
-                "Null": {"aws:RequestTag/project": "false"},
-            },
-        ),
-    ]
+    return tag_fence("FenceNonReview", "StringNotLike", [REVIEW_TAGS, PLATFORM], [REVIEW_TAGS])
 
 
 def review_deployer_statements(platform: Naming, boundary_arn: str) -> list[Statement]:
