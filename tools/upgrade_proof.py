@@ -2,8 +2,9 @@
 
     python3 tools/upgrade_proof.py [--keep DIR]     # `make fork-check` runs it; CI runs that
 
-1. Generate a fork with copier at the previous release (the second newest in CHANGELOG.md; its tag
-   `vX.Y.Z` must exist: a shallow clone has none, and the proof then fails and says so).
+1. Generate a fork with copier at the previous release (the second newest in CHANGELOG.md), at its tag
+   `vX.Y.Z`, or, in a clone without tags, at the commit CHANGELOG.md records for it (a shallow clone has
+   neither, and the proof then fails and says so).
 2. Customise it as a team does: its answers (accounts, region, zones, org), its SSO roles in the stack
    files and projects, a second project (`mlops project new`), a changed threshold in a project.yaml,
    a changed enforcement level, a local edit that the release collides with, and one it does not. Commit.
@@ -77,24 +78,89 @@ def git(cwd: Path, *args: str) -> str:
     return run(cwd, "git", *identity, *args).stdout
 
 
+RECORDED = re.compile(r"^## \[(\d+\.\d+\.\d+)\][^\n]*\n+Release commit: `([0-9a-f]{40})`", flags=re.MULTILINE)
+"""A release heading and the commit its tag is on, recorded under the heading once tagged (CHANGELOG.md)."""
+
+
 def releases(changelog: Path) -> list[str]:
     """Released versions in CHANGELOG.md, newest first."""
-    return re.findall(r"^## \[(\d+\.\d+\.\d+)\]", changelog.read_text(encoding="utf-8"), flags=re.MULTILINE)
+    return releases_of(changelog.read_text(encoding="utf-8"))
 
 
-def previous_release(template: Path) -> str:
-    """The tag of the release before the newest one; ProofError naming the fix when its tag is missing."""
+def releases_of(text: str) -> list[str]:
+    """Released versions in a CHANGELOG.md's text, newest first."""
+    return re.findall(r"^## \[(\d+\.\d+\.\d+)\]", text, flags=re.MULTILINE)
+
+
+def recorded_commits(changelog: Path) -> dict[str, str]:
+    """Each release's commit as CHANGELOG.md records it under the release's heading."""
+    return dict(RECORDED.findall(changelog.read_text(encoding="utf-8")))
+
+
+def previous_release(template: Path, origin: str = "") -> str:
+    """The tag of the release before the newest one, in `template` (a clone of the checkout).
+
+    A clone that did not fetch the tags (CI's clone of a pushed branch, `git clone --no-tags`) still has the
+    release commits that CHANGELOG.md records: the two newest releases are tagged on them here, in the clone,
+    after checking that each commit's own CHANGELOG.md names that release as its newest; a shallow clone first
+    fetches the history from `origin` (where the checkout came from), if given. ProofError, naming
+    the fix, when neither a tag nor a recorded commit that this clone holds is there.
+    """
     versions = releases(template / "CHANGELOG.md")
     if len(versions) < 2:
         raise ProofError(f"CHANGELOG.md lists {versions}: an upgrade needs a release before the newest")
-    tags = set(git(template, "tag", "--list", "v*").split())
-    missing = [f"v{version}" for version in versions[:2] if f"v{version}" not in tags]
-    if missing:
-        raise ProofError(
-            f"no git tag {', '.join(missing)} (released in CHANGELOG.md): the checkout lacks the release tags; "
-            "fetch them (`git fetch --tags`; in CI, actions/checkout with fetch-depth: 0)"
-        )
+    commits = recorded_commits(template / "CHANGELOG.md")
+    for version in versions[:2]:
+        _ensure_tag(template, version, commits.get(version), origin)
     return f"v{versions[1]}"
+
+
+def _ensure_tag(template: Path, version: str, recorded: str | None, origin: str) -> None:
+    tag = f"v{version}"
+    tagged = run(template, "git", "rev-parse", "-q", "--verify", f"refs/tags/{tag}^{{commit}}", check=False).stdout
+    if tagged.strip():
+        if recorded is not None and tagged.strip() != recorded:
+            raise ProofError(
+                f"tag {tag} is on commit {tagged.strip()[:12]}, but CHANGELOG.md records {recorded[:12]} for "
+                f"{version}: correct the record under its heading (`git rev-parse {tag}^{{commit}}`)"
+            )
+        return
+    if recorded is None:
+        raise ProofError(
+            f"no git tag {tag}, and CHANGELOG.md records no `Release commit:` under [{version}]: fetch the tags "
+            "(`git fetch --tags`; in CI, actions/checkout with fetch-depth: 0) or record the release's commit"
+        )
+    if not _holds(template, recorded) and origin:
+        _deepen(template, origin)
+    if not _holds(template, recorded):
+        raise ProofError(
+            f"release {tag}'s commit {recorded[:12]} (CHANGELOG.md) is not in this clone ({_shape(template)}): "
+            "the proof needs the history; clone without --depth (in CI, actions/checkout with fetch-depth: 0)"
+        )
+    newest = releases_of(git(template, "show", f"{recorded}:CHANGELOG.md"))
+    if not newest or newest[0] != version:
+        raise ProofError(
+            f"CHANGELOG.md records commit {recorded[:12]} for {version}, but that commit's CHANGELOG.md "
+            f"has {newest[:1] or 'no release'} as its newest: the record is wrong"
+        )
+    git(template, "tag", "-a", tag, "-m", f"{tag}, from CHANGELOG.md's record", recorded)
+    print(f"upgrade proof: {tag} tagged on {recorded[:12]} in the proof's clone, from CHANGELOG.md's record")
+
+
+def _holds(template: Path, commit: str) -> bool:
+    return run(template, "git", "cat-file", "-e", f"{commit}^{{commit}}", check=False).returncode == 0
+
+
+def _deepen(template: Path, origin: str) -> None:
+    """Fetch the whole history, with tags, from `origin` (best effort: the caller checks what arrived)."""
+    shallow = run(template, "git", "rev-parse", "--is-shallow-repository", check=False).stdout.strip() == "true"
+    run(template, "git", "fetch", "--quiet", "--tags", *(["--unshallow"] if shallow else []), origin, check=False)
+
+
+def _shape(template: Path) -> str:
+    commits = run(template, "git", "rev-list", "--count", "HEAD", check=False).stdout.strip() or "?"
+    shallow = run(template, "git", "rev-parse", "--is-shallow-repository", check=False).stdout.strip() == "true"
+    return f"{commits} commits{', shallow' if shallow else ''}"
 
 
 def copy_fork(template: Path, ref: str, destination: Path) -> None:
@@ -320,7 +386,8 @@ def prove(work: Path) -> None:
     template, fork = work / "template", work / "fork"
     run(work, "git", "clone", "--quiet", str(ROOT), str(template))
     head = git(template, "rev-parse", "HEAD").strip()
-    before = previous_release(template)
+    origin = run(ROOT, "git", "remote", "get-url", "origin", check=False).stdout.strip()
+    before = previous_release(template, origin)
     print(f"upgrade proof: {before} -> HEAD {head[:12]} in {work}")
     edits = customised_fork(template, before, head, fork)
     kept = upgrade_and_check(fork, head, edits)

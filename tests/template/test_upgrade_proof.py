@@ -22,21 +22,100 @@ def _proof() -> ModuleType:
     return module
 
 
+IDENTITY = ["-c", "user.name=t", "-c", "user.email=t@example.invalid"]
+
+
+def _git(root: Path, *command: str) -> str:
+    return subprocess.run(["git", *IDENTITY, *command], cwd=root, check=True, capture_output=True, text=True).stdout
+
+
 def _repository(root: Path, tags: list[str]) -> Path:
     (root / "CHANGELOG.md").write_text(CHANGELOG, encoding="utf-8")
-    identity = ["-c", "user.name=t", "-c", "user.email=t@example.invalid"]
     for command in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-qm", "c"]):
-        subprocess.run(["git", *identity, *command], cwd=root, check=True, capture_output=True)
+        _git(root, *command)
     for tag in tags:
-        subprocess.run(["git", *identity, "tag", "-a", tag, "-m", tag], cwd=root, check=True, capture_output=True)
+        _git(root, "tag", "-a", tag, "-m", tag)
     return root
+
+
+def _released(root: Path, record: dict[str, str] | None = None) -> dict[str, str]:
+    """A history of two releases, untagged, then a commit whose CHANGELOG.md records them (or `record`)."""
+    _git(root, "init", "-q", "-b", "main")
+    commits: dict[str, str] = {}
+    text = "# Changelog\n\n## [Unreleased]\n"
+    for version in ("1.0.0", "1.1.0"):
+        text = text.replace("## [Unreleased]\n", f"## [Unreleased]\n\n## [{version}] - 2026-11-29\n")
+        (root / "CHANGELOG.md").write_text(text, encoding="utf-8")
+        _git(root, "add", "-A")
+        _git(root, "commit", "-qm", f"Release {version}")
+        commits[version] = _git(root, "rev-parse", "HEAD").strip()
+    recorded = "".join(
+        f"## [{version}] - 2026-11-29\n\nRelease commit: `{commit}`\n\n"
+        for version, commit in sorted((record or commits).items(), reverse=True)
+    )
+    (root / "CHANGELOG.md").write_text(f"# Changelog\n\n## [Unreleased]\n\n{recorded}", encoding="utf-8")
+    _git(root, "commit", "-qam", "Record the release commits")
+    return commits
 
 
 def test_the_previous_release_is_the_second_newest_in_the_changelog(tmp_path: Path) -> None:
     assert _proof().previous_release(_repository(tmp_path, ["v1.0.0", "v1.1.0"])) == "v1.0.0"
 
 
-def test_a_clone_without_the_release_tags_fails_and_says_how_to_fetch_them(tmp_path: Path) -> None:
+def test_a_clone_without_tags_or_records_fails_and_says_how_to_fetch_them(tmp_path: Path) -> None:
     proof = _proof()
-    with pytest.raises(proof.ProofError, match=r"no git tag v1\.1\.0, v1\.0\.0 .*git fetch --tags.*fetch-depth: 0"):
+    with pytest.raises(proof.ProofError, match=r"no git tag v1\.1\.0, .*git fetch --tags.*fetch-depth: 0"):
         proof.previous_release(_repository(tmp_path, []))
+
+
+def test_a_clone_without_tags_tags_the_recorded_release_commits(tmp_path: Path) -> None:
+    commits = _released(tmp_path)
+    assert _proof().previous_release(tmp_path) == "v1.0.0"
+    for version, commit in commits.items():
+        assert _git(tmp_path, "rev-parse", f"v{version}^{{commit}}").strip() == commit
+
+
+def test_a_record_on_a_commit_that_is_not_the_release_is_refused(tmp_path: Path) -> None:
+    proof = _proof()
+    (tmp_path / "first").mkdir()
+    first = _released(tmp_path / "first")["1.0.0"]
+    wrong = {"1.1.0": first, "1.0.0": first}  # 1.1.0 recorded on 1.0.0's commit
+    root = tmp_path / "second"
+    root.mkdir()
+    _released(root, wrong)
+    _git(root, "fetch", "-q", str(tmp_path / "first"), "main")  # the commit exists here, but it is not 1.1.0
+    with pytest.raises(proof.ProofError, match=r"records commit \w{12} for 1\.1\.0, but that commit's CHANGELOG"):
+        proof.previous_release(root)
+
+
+def test_a_tag_that_disagrees_with_the_record_is_refused(tmp_path: Path) -> None:
+    proof = _proof()
+    commits = _released(tmp_path)
+    _git(tmp_path, "tag", "-a", "v1.1.0", "-m", "v1.1.0", commits["1.0.0"])
+    with pytest.raises(proof.ProofError, match=r"tag v1\.1\.0 is on commit .* CHANGELOG\.md records"):
+        proof.previous_release(tmp_path)
+
+
+def test_a_shallow_clone_without_the_release_commit_says_it_needs_the_history(tmp_path: Path) -> None:
+    proof = _proof()
+    (tmp_path / "origin").mkdir()
+    _released(tmp_path / "origin")
+    subprocess.run(
+        ["git", "clone", "-q", "--depth", "1", f"file://{tmp_path / 'origin'}", str(tmp_path / "shallow")],
+        check=True,
+        capture_output=True,
+    )
+    with pytest.raises(proof.ProofError, match=r"not in this clone \(1 commits, shallow\).*fetch-depth: 0"):
+        proof.previous_release(tmp_path / "shallow")
+
+
+def test_every_release_records_its_commit_and_that_commit_is_the_release() -> None:
+    proof = _proof()
+    changelog = PROJECT_ROOT / "CHANGELOG.md"
+    recorded = proof.recorded_commits(changelog)
+    assert sorted(recorded) == sorted(proof.releases(changelog))
+    for version, commit in recorded.items():
+        held = subprocess.run(["git", "cat-file", "-e", f"{commit}^{{commit}}"], cwd=PROJECT_ROOT, check=False)
+        if held.returncode == 0:  # this checkout has the history (CI's clone does; a shallow one would not)
+            newest = proof.releases_of(_git(PROJECT_ROOT, "show", f"{commit}:CHANGELOG.md"))
+            assert newest[0] == version, (version, commit)
