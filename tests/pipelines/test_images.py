@@ -113,9 +113,7 @@ def test_the_pipelines_run_each_step_on_its_chosen_image(dev_definition: dict[st
     # dataset.py and offline_query.py are modules the scripts import; drift.py and quality.py run in the drift and
     # quality jobs, ingest_spark.py in the ingestion job (tests/pipelines/test_ingestion_definition.py), not here
     modules = {"dataset.py", "offline_query.py"}
-    expected = {*STEP_IMAGES} - modules - {"drift.py", "quality.py", "ingest_spark.py"} | {
-        "inference.py (registered)"
-    }
+    expected = {*STEP_IMAGES} - modules - {"drift.py", "quality.py", "ingest_spark.py"} | {"inference.py (registered)"}
     assert set(found) == expected
     for step, uri in found.items():
         key = STEP_IMAGES[step.split(" ")[0]]
