@@ -188,6 +188,18 @@ def test_n_shards_split_exactly_as_one_instance_and_each_record_lands_once(
     assert len(clarify) == one_lineage["train"], "Clarify's headerless parts hold the same rows"
 
 
+def test_an_instance_without_files_writes_an_empty_share(
+    shipped: dict[str, Project], churn_records: list[dict[str, str]], tmp_path: Path
+) -> None:
+    """More instances than UNLOAD files: `ShardedByS3Key` gives the last one nothing, and the whole is still right."""
+    spec_path, _ = _spec(shipped, tmp_path)
+    _, one = _run_shards(churn_records, tmp_path / "one", spec_path, instances=1, files=3)
+    output, four = _run_shards(churn_records, tmp_path / "four", spec_path, instances=4, files=3)
+    empty = json.loads((output / "lineage" / "lineage-algo-4.json").read_text())
+    assert empty["rows"] == 0 and not (output / "train" / "train-algo-4.csv").exists()
+    assert {k: v for k, v in four.items() if k != "instances"} == {k: v for k, v in one.items() if k != "instances"}
+
+
 def test_the_sharded_steps_run_on_the_image_and_agree(
     shipped: dict[str, Project], churn_records: list[dict[str, str]], tmp_path: Path
 ) -> None:
