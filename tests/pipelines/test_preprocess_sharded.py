@@ -17,10 +17,12 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import boto3
 import botocore.session
 import pandas as pd
 import pytest
 from botocore.validate import ParamValidator
+from moto import mock_aws
 
 from kernel import StackConfig
 from kernel.plan import Plan
@@ -31,6 +33,7 @@ from pipelines.definitions.training import compile_definition
 from pipelines.images import STEP_IMAGES
 from pipelines.local_run import STEPS_DIR, load_step_module, run_step, write_spec
 from pipelines.parity import interpreter
+from pipelines.pipeline_ops import PipelineError, start_pipeline, upsert_pipeline
 from tests.helpers import outputs_of, shipped_settings, where
 from tests.infra.test_config import problems_of
 from tests.pipelines.conftest import refusing_aws
@@ -359,6 +362,21 @@ def test_the_pipeline_exports_then_shards_then_merges_the_lineage(sharded: tuple
         (channel,) = [i for i in steps[name]["Arguments"]["ProcessingInputs"] if i["InputName"] in ("train", "test")]
         assert channel["S3Input"]["S3DataDistributionType"] == "FullyReplicated"
     assert render_definition(settings) == definition, "run `mlops pipeline templates`"
+
+
+def test_a_csv_start_is_refused_before_any_job_and_the_retraining_start_is_accepted(
+    sharded: tuple[Any, dict[str, Any]],
+) -> None:
+    """`mlops pipeline start` checks parameters against the deployed definition; retraining passes feature-store."""
+    _, definition = sharded
+    with mock_aws():
+        sagemaker = boto3.client("sagemaker", region_name="eu-west-1")
+        role = "arn:aws:iam::111111111111:role/mlops-dev-churn-pipeline"
+        upsert_pipeline(sagemaker, "mlops-dev-churn-training", definition, role, {})
+        with pytest.raises(PipelineError, match="DataSource='csv' is not one of feature-store"):
+            start_pipeline(sagemaker, "mlops-dev-churn-training", {"DataSource": "csv"})
+        run = start_pipeline(sagemaker, "mlops-dev-churn-training", {"DataSource": "feature-store"})
+        assert run.started
 
 
 def test_each_job_of_the_sharded_preprocess_is_a_valid_create_processing_job_request(
