@@ -273,8 +273,10 @@ class _Builder(JobBuilder):
 
         LatestRecords (one instance) has Athena UNLOAD every record's latest version as several files
         and names their folder; Preprocess reads that folder `ShardedByS3Key` (about 1/n of the files
-        each) and writes part files, which every later step reads as one channel (a folder of CSVs;
-        Clarify collects every file under its dataset prefix). DataLineage adds up the lineage parts.
+        each) and writes part files, which every later step reads as one channel: train, baseline and
+        evaluate read every CSV under their folder (`dataset.read_csvs`), and Clarify "recursively collects
+        all S3 files located under the prefix" of its dataset (SageMaker developer guide, "Analysis
+        Configuration Files", dataset_uri). DataLineage adds up the lineage parts.
         """
         s, sdk = self.s, self.sdk
         export = sdk.PropertyFile(name="LatestRecordsExport", output_name="export", path="export.json")
