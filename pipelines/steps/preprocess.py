@@ -71,7 +71,8 @@ def split(
 
 SPLITS = ("train", "validation", "test")
 RESOURCE_CONFIG = "/opt/ml/config/resourceconfig.json"
-"""Where a processing job tells each instance its host name (`current_host`) and all of them (`hosts`)."""
+"""Where a processing job tells each instance its host name (`current_host`) and all of them (`hosts`):
+SageMaker developer guide, "How to Build Your Own Processing Container", resourceconfig.json."""
 ROW_DIGEST = "sha256-rowsum:"
 """Data version of a sharded run: the sum (mod 2**256) of each record's SHA-256, whatever the shard it was in."""
 
