@@ -469,6 +469,16 @@ class TrainingConfig(Section):
         description="Instances of the training job. The training step fits scikit-learn's gradient boosting, "
         "which runs on one machine: only 1 is accepted (scale up with instanceType, out with tuning.maxParallel).",
     )
+    preprocess_instance_count: int = Field(
+        default=1,
+        ge=1,
+        le=100,  # ProcessingResources.ClusterConfig.InstanceCount: 1 to 100 (botocore's SageMaker model)
+        description="Instances of the preprocess job. Above 1, SageMaker runs the latest-record query on Athena "
+        "first (the job's Athena dataset definition) and gives each instance its share of the result files "
+        "(ShardedByS3Key); records are split by a hash of their identifier. It reads the offline feature store "
+        "only: the pipeline's DataSource parameter then accepts feature-store alone (raw CSV files hold every "
+        "version of a record, which only one instance reading all of them can reduce to the latest).",
+    )
     use_spot: bool = Field(default=True, description="Managed spot training with checkpoints.")
     max_runtime_seconds: int = Field(default=3600, ge=60, le=432_000, description="Hard stop of a training job.")
     objective_metric: Literal["auc", "accuracy", "f1", "rmse", "mae", "r2"] = Field(
@@ -918,7 +928,9 @@ class StackConfig(Section):
         jobs = 0 if training is None else training.tuning.max_parallel if training.tuning else 1
         serving = self.serving.max_instances if self.serving.mode == "realtime" else 0  # serverless: no ENIs here
         ingestion = self.feature_store.ingestion
-        processing = max(self.monitoring.processing_instance_count, ingestion.instance_count)  # one ENI per instance
+        preprocess = 1 if training is None else training.preprocess_instance_count
+        # one ENI per instance
+        processing = max(self.monitoring.processing_instance_count, ingestion.instance_count, preprocess)
         return len(self.network.interface_endpoints) + jobs + processing + serving
 
     def _instance_problems(self) -> list[Problem]:

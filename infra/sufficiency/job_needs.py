@@ -30,6 +30,7 @@ VPC_READ = (
     "ec2:DescribeSecurityGroups",
     "ec2:DescribeDhcpOptions",
 )
+ATHENA_SOURCE = "Athena user guide, 'UNLOAD' and 'Access to Amazon S3' (a query runs with its caller's permissions)"
 CLARIFY_ENDPOINT = (
     "sagemaker:CreateEndpointConfig",
     "sagemaker:CreateEndpoint",
@@ -91,6 +92,9 @@ def job_requirements(
         )
         for action in VPC_READ:
             rows.add(action, "*", {})
+    export = _Rows(docs, principal, f"{needed_by}: the latest-record UNLOAD (Athena, as the job's role)", ATHENA_SOURCE)
+    _export_rows(plan, export, job, steps)
+    rows.rows += export.rows
     if step["Type"] == "ClarifyCheck" and _serves_a_model(plan, job):
         clarify = _Rows(docs, principal, f"{needed_by}: Clarify's shadow endpoint", CLARIFY_SOURCE)
         for action in CLARIFY_ENDPOINT:
@@ -98,6 +102,45 @@ def job_requirements(
             clarify.add(action, f"arn:aws:sagemaker:{docs.region}:{docs.account}:{kind}/sm-clarify-planned", {})
         rows.rows += clarify.rows
     return rows.rows
+
+
+def _export_rows(plan: Plan, rows: _Rows, job: dict[str, Any], steps: dict[str, dict[str, Any]]) -> None:
+    """A job that UNLOADs the offline store's latest records (`preprocess.py --export-to`): Athena acts as its role.
+
+    Athena runs the query with the caller's permissions: it reads the table from the Glue catalog and its
+    files from the offline store, and writes the UNLOAD's files to the TO location, encrypted as the
+    workgroup's results are (Athena user guide, "UNLOAD": "UNLOAD output files are encrypted according to
+    the encryption configuration used for Amazon S3"; "Access to Amazon S3" and "Fine-grained access to
+    databases and tables in the AWS Glue Data Catalog").
+    """
+    arguments = (job.get("AppSpecification") or {}).get("ContainerArguments") or []
+    given = dict(zip(arguments[::2], arguments[1::2], strict=False))
+    if "--export-to" not in given:
+        return
+    docs = rows.docs
+    workgroup, database, table = given.get("--workgroup"), given.get("--database"), given.get("--table")
+    for action in ("athena:StartQueryExecution", "athena:GetQueryExecution"):
+        rows.add(action, f"arn:aws:athena:{docs.region}:{docs.account}:workgroup/{workgroup}", {})
+    for action, resource in (
+        ("glue:GetDatabase", f"database/{database}"),
+        ("glue:GetTable", f"table/{database}/{table}"),
+        ("glue:GetTable", "catalog"),
+    ):
+        rows.add(action, f"arn:aws:glue:{docs.region}:{docs.account}:{resource}", {})
+    for group in plan.of_type("aws:sagemaker/featureGroup:FeatureGroup"):
+        offline = group.inputs.get("offlineStoreConfig") or {}
+        if (offline.get("dataCatalogConfig") or {}).get("tableName") == table:
+            storage = offline.get("s3StorageConfig") or {}
+            _read(rows, plan, f"{str(storage.get('s3Uri', '')).rstrip('/')}/planned.parquet")
+            if storage.get("kmsKeyId"):
+                rows.add("kms:Decrypt", str(storage["kmsKeyId"]), _via_s3(docs))
+    results_key = None
+    for group in plan.of_type("aws:athena/workgroup:Workgroup"):
+        if group.inputs.get("name") == workgroup:
+            configuration = group.inputs.get("configuration") or {}
+            results_key = (configuration.get("resultConfiguration") or {}).get("encryptionConfiguration", {})
+            results_key = (results_key or {}).get("kmsKeyArn")
+    _write(rows, plan, _render(given["--export-to"], steps), results_key)
 
 
 class _Rows:

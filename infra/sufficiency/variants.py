@@ -51,10 +51,14 @@ VARIANTS = (
             "mlops:serving": {"modelPackageArn": PACKAGE},
             "github:dispatchToken": "ghp_not-a-real-token",
             "mlops:identity": {"secretsKeyArn": SECRETS_KEY},
-            "mlops:training": {"tracking": {"enabled": True, "kind": "server", "serverSize": "Small"}},
+            "mlops:training": {
+                "tracking": {"enabled": True, "kind": "server", "serverSize": "Small"},
+                "preprocessInstanceCount": 3,
+            },
         },
         "serverless serving with a pinned model; the promotion hook (EventBridge connection, API destination) "
-        "and the awskms secrets provider that holds its token; an MLflow tracking server (tracking is dev's only)",
+        "and the awskms secrets provider that holds its token; an MLflow tracking server (tracking is dev's only); "
+        "preprocess on 3 instances (Athena's latest-record UNLOAD, the sharded job, the lineage merge)",
     ),
     Variant(
         "staging-ab",

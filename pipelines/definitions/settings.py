@@ -68,7 +68,14 @@ def pipeline_settings(
         clarify_image_uri=clarify_image(region),
         **_tuning(training),
         **_tracking(training, region, values, spec),
+        **_preprocess(training),
     )
+
+
+def _preprocess(training: TrainingConfig) -> dict[str, Any]:
+    """The preprocess fields of the settings (the builder's defaults on one instance)."""
+    count = training.preprocess_instance_count
+    return {"preprocess_instance_count": count, "sharded_preprocess": True} if count > 1 else {}
 
 
 def clarify_prefix(training: TrainingConfig, spec: ProjectSpec) -> str:

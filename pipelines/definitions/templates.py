@@ -38,6 +38,7 @@ NUMBER_SENTINELS: dict[str, float] = {
     "tuning_max_parallel": 987653,
     "processing_instance_count": 987655,
     "instance_count": 987656,
+    "preprocess_instance_count": 987657,
 }
 """Numbers that stand for a setting in a template; no real setting takes these values."""
 DERIVED_NUMBERS = {2 * NUMBER_SENTINELS["max_runtime_seconds"]: "max_wait_seconds"}
@@ -79,13 +80,18 @@ class TemplateKind:
 
 
 def training_variants() -> dict[str, dict[str, Any]]:
-    """Spot or on-demand, each optionally tuned and optionally tracked: `spot`, `on-demand-tuned-tracked`..."""
+    """Spot or on-demand, each optionally tuned, tracked and sharded: `spot`, `on-demand-tuned-tracked-sharded`..."""
     variants = {}
-    for spot, tuned, tracked in itertools.product((True, False), (False, True), (False, True)):
+    for spot, tuned, tracked, sharded in itertools.product((True, False), (False, True), (False, True), (False, True)):
         name = "-".join(
-            ["spot" if spot else "on-demand", *(["tuned"] if tuned else []), *(["tracked"] if tracked else [])]
+            [
+                "spot" if spot else "on-demand",
+                *(["tuned"] if tuned else []),
+                *(["tracked"] if tracked else []),
+                *(["sharded"] if sharded else []),
+            ]
         )
-        variants[name] = {"use_spot": spot, "tuning": tuned, "tracking": tracked}
+        variants[name] = {"use_spot": spot, "tuning": tuned, "tracking": tracked, "sharded_preprocess": sharded}
     return variants
 
 

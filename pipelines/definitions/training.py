@@ -111,6 +111,10 @@ class TrainingPipelineSettings:
     """Image of the Track step (SageMaker Distribution: it ships mlflow and sagemaker-mlflow)."""
     experiment_name: str = ""
     """The MLflow experiment (set from the project: its `training.tracking.experiment`, or its name)."""
+    preprocess_instance_count: int = 1
+    """Instances of the preprocess job (`training.preprocessInstanceCount`); above 1 it is `sharded_preprocess`."""
+    sharded_preprocess: bool = False
+    """Athena exports the latest records as files and each preprocess instance splits its share of them."""
 
     @property
     def code_uri(self) -> str:
@@ -144,7 +148,9 @@ class _Builder(JobBuilder):
         self.s = settings
         sdk = self.sdk
         self.input_data = sdk.ParameterString("InputData", default_value=settings.raw_data_uri)
-        self.data_source = sdk.ParameterString("DataSource", default_value="csv", enum_values=["csv", "feature-store"])
+        # A sharded preprocess reads the offline store only: raw CSV files hold every version of a record.
+        sources = ["feature-store"] if settings.sharded_preprocess else ["csv", "feature-store"]
+        self.data_source = sdk.ParameterString("DataSource", default_value=sources[0], enum_values=sources)
         self.processing_type = sdk.ParameterString(
             "ProcessingInstanceType", default_value=settings.processing_instance_type
         )
@@ -163,7 +169,12 @@ class _Builder(JobBuilder):
         self.lineage = sdk.PropertyFile(name="DataLineage", output_name="lineage", path="lineage.json")
 
     def pipeline(self) -> Any:
-        preprocess = self._preprocess()
+        if self.s.sharded_preprocess:
+            prepared = self._sharded_preprocess()
+            preprocess, lineage = prepared[1], prepared[2]
+        else:
+            prepared = [self._preprocess()]
+            preprocess = lineage = prepared[0]
         baseline = self._baseline(preprocess)
         train = self._tune(preprocess) if self.s.tuning else self._train(preprocess)
         evaluate, report = self._evaluate(preprocess, train)
@@ -173,10 +184,8 @@ class _Builder(JobBuilder):
             self.sdk.Join(on="/", values=[_output_uri(preprocess, "clarify"), "train"]),
             self.sdk.Join(on="/", values=[_output_uri(preprocess, "clarify"), "test"]),
         )
-        register = self._register(
-            train, evaluate, baseline=baseline, preprocess=preprocess, report=report, checks=checks
-        )
-        tracked = [self._track(preprocess, evaluate)] if self.s.tracking else []
+        register = self._register(train, evaluate, baseline=baseline, lineage=lineage, report=report, checks=checks)
+        tracked = [self._track(lineage, evaluate)] if self.s.tracking else []
         fail = self.sdk.FailStep(
             "MetricBelowThreshold",
             error_message=self.sdk.Join(
@@ -212,7 +221,7 @@ class _Builder(JobBuilder):
                 self.skip_clarify,
                 self.register_clarify,
             ],
-            steps=[preprocess, baseline, train, *checks.steps, evaluate, check, *tracked],
+            steps=[*prepared, baseline, train, *checks.steps, evaluate, check, *tracked],
             mlflow_config=self._mlflow_config(),
             sagemaker_session=self.session,
         )
@@ -225,13 +234,13 @@ class _Builder(JobBuilder):
             mlflow_resource_arn=self.s.tracking_arn, mlflow_experiment_name=self.s.experiment_name
         )
 
-    def _track(self, preprocess: Any, evaluate: Any) -> Any:
+    def _track(self, lineage: Any, evaluate: Any) -> Any:
         """Log the execution to MLflow, passed or failed, from the SageMaker Distribution image."""
         s, sdk = self.s, self.sdk
         return self._processing_step(
             name=TRACK_STEP,
             script="track.py",
-            inputs={"evaluation": _output_uri(evaluate, "evaluation"), "lineage": _output_uri(preprocess, "lineage")},
+            inputs={"evaluation": _output_uri(evaluate, "evaluation"), "lineage": _output_uri(lineage, "lineage")},
             outputs=["tracking"],
             arguments=[
                 "--evaluation", "/opt/ml/processing/input/evaluation", "--lineage", "/opt/ml/processing/input/lineage",
@@ -258,6 +267,53 @@ class _Builder(JobBuilder):
                 "--table", s.feature_table, "--workgroup", s.feature_workgroup, "--project-spec", PROCESSING_SPEC,
             ],
         )  # fmt: skip
+
+    def _sharded_preprocess(self) -> list[Any]:
+        """Preprocess on several instances, each on its share of the latest records; then one lineage.
+
+        LatestRecords (one instance) has Athena UNLOAD every record's latest version as several files
+        and names their folder; Preprocess reads that folder `ShardedByS3Key` (about 1/n of the files
+        each) and writes part files, which every later step reads as one channel: train, baseline and
+        evaluate read every CSV under their folder (`dataset.read_csvs`), and Clarify "recursively collects
+        all S3 files located under the prefix" of its dataset (SageMaker developer guide, "Analysis
+        Configuration Files", dataset_uri). DataLineage adds up the lineage parts.
+        """
+        s, sdk = self.s, self.sdk
+        export = sdk.PropertyFile(name="LatestRecordsExport", output_name="export", path="export.json")
+        latest = self._processing_step(
+            name="LatestRecords",
+            script="preprocess.py",
+            inputs={},
+            outputs=["export"],
+            property_files=[export],
+            arguments=[
+                "--export-to", self._output("LatestRecords", "records"), "--output", "/opt/ml/processing",
+                "--source", self.data_source, "--region", s.region, "--database", s.feature_database,
+                "--table", s.feature_table, "--workgroup", s.feature_workgroup, "--project-spec", PROCESSING_SPEC,
+            ],
+            cache=False,  # the offline store grows while the query stays the same: never reuse a result
+        )  # fmt: skip
+        preprocess = self._processing_step(
+            name="Preprocess",
+            script="preprocess.py",
+            inputs={"latest": sdk.JsonGet(step_name=latest.name, property_file=export, json_path="location")},
+            outputs=["train", "validation", "test", "lineage", "clarify"],
+            arguments=[
+                "--input", "/opt/ml/processing/input/latest", "--output", "/opt/ml/processing",
+                "--source", self.data_source, "--split", "hash", "--project-spec", PROCESSING_SPEC,
+            ],
+            instance_count=s.preprocess_instance_count,
+            sharded=("latest",),
+        )  # fmt: skip
+        lineage = self._processing_step(
+            name="DataLineage",
+            script="preprocess.py",
+            inputs={"lineage": _output_uri(preprocess, "lineage")},
+            outputs=["lineage"],
+            property_files=[self.lineage],
+            arguments=["--merge-lineage", "/opt/ml/processing/input/lineage", "--output", "/opt/ml/processing"],
+        )
+        return [latest, preprocess, lineage]
 
     def _baseline(self, preprocess: Any) -> Any:
         return self._processing_step(
@@ -407,7 +463,7 @@ class _Builder(JobBuilder):
         return request
 
     def _register(
-        self, train: Any, evaluate: Any, *, baseline: Any, preprocess: Any, report: Any, checks: ClarifySteps
+        self, train: Any, evaluate: Any, *, baseline: Any, lineage: Any, report: Any, checks: ClarifySteps
     ) -> Any:
         s, sdk = self.s, self.sdk
         evaluation_uri = self.sdk.Join(on="/", values=[_output_uri(evaluate, "evaluation"), "evaluation.json"])
@@ -442,7 +498,7 @@ class _Builder(JobBuilder):
             },
             "CustomerMetadataProperties": {
                 "lineage.data-version": sdk.JsonGet(
-                    step_name=preprocess.name, property_file=self.lineage, json_path="data_version"
+                    step_name=lineage.name, property_file=self.lineage, json_path="data_version"
                 ),
                 "lineage.git-commit": self.git_commit,
                 "lineage.pipeline-execution": sdk.ExecutionVariables.PIPELINE_EXECUTION_ARN,

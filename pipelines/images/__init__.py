@@ -26,6 +26,7 @@ TRACKING_IMAGE = "distribution-3.2.0"
 STEP_IMAGES = {
     "dataset.py": SKLEARN_IMAGE,
     "preprocess.py": SKLEARN_IMAGE,
+    "offline_query.py": SKLEARN_IMAGE,
     "train.py": SKLEARN_IMAGE,
     "evaluate.py": SKLEARN_IMAGE,
     "baseline.py": SKLEARN_IMAGE,
@@ -35,7 +36,8 @@ STEP_IMAGES = {
     "track.py": TRACKING_IMAGE,
     "ingest_spark.py": SPARK_IMAGE,
 }
-"""Step script -> the image it runs in. `dataset.py` is imported by the others (and by inference)."""
+"""Step script -> the image it runs in. `dataset.py` is imported by the others (and by inference),
+`offline_query.py` by preprocess."""
 
 
 class CatalogError(ValueError):

@@ -150,6 +150,24 @@ def test_the_spark_ingestion_job_is_proved_on_both_of_the_connector_s_write_path
     assert starts and all(o.allowed for o in starts), "a data engineer starts the bulk load"
 
 
+def test_the_sharded_preprocess_is_proved_with_its_athena_unload(results: list[PlanResult]) -> None:
+    """dev-pinned-hook preprocesses on 3 instances: its UNLOAD runs as the jobs role (Athena, Glue, S3, KMS)."""
+    (churn,) = [r for r in results if r.label == "dev-pinned-hook/churn"]
+    unload = [o for o in churn.outcomes if "latest-record UNLOAD" in o.requirement.needed_by]
+    actions = {o.requirement.action for o in unload}
+    assert {"athena:StartQueryExecution", "glue:GetTable", "s3:GetObject", "kms:Decrypt"} <= actions
+    assert "s3:PutObject" in actions, "the UNLOAD's files"
+    role = unload[0].requirement.principal  # the workgroup's key is the jobs' output key: one row serves both
+    assert any(
+        o.requirement.principal == role and o.requirement.action == "kms:GenerateDataKey" for o in churn.outcomes
+    )
+    writes = [o.requirement.resource for o in unload if o.requirement.action == "s3:PutObject"]
+    assert writes and all("/LatestRecords/records/" in w for w in writes)
+    assert all(o.allowed for o in unload), [o.describe() for o in unload if not o.allowed]
+    merged = [o for o in churn.outcomes if "DataLineage" in o.requirement.needed_by]
+    assert merged and all(o.allowed for o in merged)
+
+
 def test_every_known_gap_says_why() -> None:
     assert all(gap.reason.strip() and "TODO" not in gap.reason for gap in known_gaps().values())
 
