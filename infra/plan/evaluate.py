@@ -22,6 +22,7 @@ from pulumi.runtime.config import set_all_config
 from pulumi.runtime.stack import run_in_stack
 from pulumi.runtime.sync_await import _sync_await
 
+from infra.plan.collector import collector_paused
 from infra.plan.mocks import OfflineMocks
 from infra.plan.parallel import PlannedProject, ProjectJob, ProjectWorker
 from kernel import stack_file, yaml_text
@@ -109,6 +110,11 @@ def evaluate_stack(
     resources out of the plan (a project's plan still reads the platform's outputs, so it is still evaluated).
     Raises `ConfigError` for a bad stack or project file before any resource is registered.
     """
+    with collector_paused():
+        return _evaluate_stack(stack, root, projects, platform)
+
+
+def _evaluate_stack(stack: str, root: Path, projects: Sequence[str] | None, platform: bool) -> Plan:
     config = check_project(stack, root)
     names = list(project_names(root)) if projects is None else list(projects)
     loaded = [load_project(root, name) for name in names]
@@ -166,7 +172,7 @@ def _evaluate(  # noqa: PLR0917 - one call site per program, all arguments by po
     )
     monitor = RecordingMonitor(offline_mocks, program, stack, ml_project)
     pulumi_project = PLATFORM_PROJECT if program == PLATFORM_PROGRAM else PROJECTS_PROJECT
-    with _lock:
+    with _lock, collector_paused():  # paused already in `evaluate_stack`; this is for the helper process
         mocks.set_mocks(offline_mocks, project=pulumi_project, stack=stack, preview=False, monitor=monitor)
         settings.ROOT.set(None)  # set_mocks made a root stack; run_in_stack makes the one exports go to
         settings.SETTINGS.root_directory = str(root if program == PLATFORM_PROGRAM else root / PROJECTS_DIR)
