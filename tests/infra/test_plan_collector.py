@@ -107,7 +107,7 @@ def test_a_collector_the_caller_turned_off_stays_off() -> None:
 def test_resuming_walks_none_of_the_objects_the_plan_made() -> None:
     with _collections(gc.isenabled) as started:
         with collector_paused():
-            made = [[] for _ in range(10 * gc.get_threshold()[0])]
-        more = [[] for _ in range(10)]
+            made: list[list[int]] = [[] for _ in range(10 * gc.get_threshold()[0])]
+        more: list[list[int]] = [[] for _ in range(10)]
     assert started == [], "a collection of the plan's objects when the collector resumed"
     assert len(made) > len(more)
