@@ -15,6 +15,7 @@ import typer
 
 from mlops import workspace
 from mlops.console import errors
+from mlops.process_exit import skip_final_collection
 
 app = typer.Typer(
     name="mlops",
@@ -84,6 +85,7 @@ def main() -> None:
 
     `--debug` anywhere on the command line prints the traceback of a failure as well.
     """
+    skip_final_collection()
     arguments = sys.argv[1:]
     debug = "--debug" in arguments
     try:

@@ -9,9 +9,12 @@ program reads the platform's outputs through its `StackReference`, answered from
 
 from __future__ import annotations
 
+import asyncio
 import runpy
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +23,9 @@ from pulumi.runtime import mocks, rpc, settings
 from pulumi.runtime import resource as runtime_resource
 from pulumi.runtime.config import set_all_config
 from pulumi.runtime.stack import run_in_stack
-from pulumi.runtime.sync_await import _sync_await
+from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
+from infra.plan.collector import collector_paused
 from infra.plan.mocks import OfflineMocks
 from infra.plan.parallel import PlannedProject, ProjectJob, ProjectWorker
 from kernel import stack_file, yaml_text
@@ -109,16 +113,21 @@ def evaluate_stack(
     resources out of the plan (a project's plan still reads the platform's outputs, so it is still evaluated).
     Raises `ConfigError` for a bad stack or project file before any resource is registered.
     """
+    with collector_paused():
+        return _evaluate_stack(stack, root, projects, platform)
+
+
+def _evaluate_stack(stack: str, root: Path, projects: Sequence[str] | None, platform: bool) -> Plan:
     config = check_project(stack, root)
     names = list(project_names(root)) if projects is None else list(projects)
     loaded = [load_project(root, name) for name in names]
     values = read_stack_file(stack_file(stack, root))
     for project in loaded:
         check_training_data(parse_settings(values, stack_file(stack, root).name, project), project)
-    with ProjectWorker.for_projects(evaluate_project, len(loaded)) as worker:
+    job = ProjectJob(root, stack, config.environment, config.account_id, config.region)
+    with ProjectWorker.for_projects(evaluate_project, job, [project.name for project in loaded]) as worker:
         platform_plan = _evaluate(root, PLATFORM_PROGRAM, stack, values, config.account_id, config.region, None, {})
-        job = ProjectJob(root, stack, config.environment, config.account_id, config.region, platform_plan.outputs)
-        planned = worker.evaluate(job, [project.name for project in loaded])
+        planned = worker.evaluate(platform_plan.outputs)
     resources = list(platform_plan.records) if platform else []
     outputs: dict[str, Any] = dict(platform_plan.outputs)
     project_outputs: dict[str, Any] = {}
@@ -135,8 +144,11 @@ def evaluate_stack(
     )
 
 
-def evaluate_project(job: ProjectJob, name: str) -> PlannedProject:
-    """One project's stack of the environment `job` describes: its resources and outputs."""
+def evaluate_project(job: ProjectJob, name: str, platform_outputs: Mapping[str, Any]) -> PlannedProject:
+    """One project's stack of the environment `job` describes: its resources and outputs.
+
+    `platform_outputs` answers the project's `StackReference`, read only when the program reaches it.
+    """
     stack = project_stack(name, job.stack)
     run = _evaluate(
         job.root,
@@ -146,7 +158,7 @@ def evaluate_project(job: ProjectJob, name: str) -> PlannedProject:
         job.account_id,
         job.region,
         name,
-        {platform_stack_reference(job.environment): job.platform_outputs},
+        {platform_stack_reference(job.environment): platform_outputs},
     )
     return run.records, run.outputs
 
@@ -159,20 +171,38 @@ def _evaluate(  # noqa: PLR0917 - one call site per program, all arguments by po
     account_id: str,
     region: str,
     ml_project: str | None,
-    references: dict[str, dict[str, Any]],
+    references: Mapping[str, Mapping[str, Any]],
 ) -> RecordingMonitor:
     offline_mocks = OfflineMocks(
         account_id=account_id, region=region, stack_references=references, scope=ml_project or ""
     )
     monitor = RecordingMonitor(offline_mocks, program, stack, ml_project)
     pulumi_project = PLATFORM_PROJECT if program == PLATFORM_PROGRAM else PROJECTS_PROJECT
-    with _lock:
+    with _lock, collector_paused():  # paused already in `evaluate_stack`; this is for the helper process
         mocks.set_mocks(offline_mocks, project=pulumi_project, stack=stack, preview=False, monitor=monitor)
         settings.ROOT.set(None)  # set_mocks made a root stack; run_in_stack makes the one exports go to
         settings.SETTINGS.root_directory = str(root if program == PLATFORM_PROGRAM else root / PROJECTS_DIR)
         set_all_config({key: value for key, value in values.items() if value is not None})
-        _sync_await(run_in_stack(lambda: _run_program(PROGRAM_DIRS[program])))
+        with _executor():
+            _sync_await(run_in_stack(lambda: _run_program(PROGRAM_DIRS[program])))
     return monitor
+
+
+@contextmanager
+def _executor() -> Iterator[None]:
+    """The runtime's threads (it calls the mock monitor in its event loop's executor) ended once a program ran.
+
+    A plan leaves no thread behind, so the next plan may fork its helper (infra/plan/parallel.py). The loop
+    keeps an executor, one that has started no thread yet, for whatever else runs on it.
+    """
+    loop: asyncio.AbstractEventLoop = _ensure_event_loop()  # type: ignore[no-untyped-call]
+    executor = ThreadPoolExecutor(thread_name_prefix="mlops-plan")
+    loop.set_default_executor(executor)
+    try:
+        yield
+    finally:
+        executor.shutdown(wait=True)
+        loop.set_default_executor(ThreadPoolExecutor())
 
 
 def _run_program(program_dir: Path) -> None:

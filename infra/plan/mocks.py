@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 import pulumi
@@ -47,7 +48,7 @@ class OfflineMocks(pulumi.runtime.Mocks):
         self,
         account_id: str,
         region: str,
-        stack_references: dict[str, dict[str, Any]] | None = None,
+        stack_references: Mapping[str, Mapping[str, Any]] | None = None,
         scope: str = "",
     ) -> None:
         self.account_id = account_id
@@ -65,7 +66,8 @@ class OfflineMocks(pulumi.runtime.Mocks):
             name = str(inputs.get("name") or args.name)
             if name not in self.stack_references:
                 raise UnsupportedInvokeError(f"the plan has no outputs of stack {name!r} to answer its reference with")
-            return name, {"name": name, "outputs": self.stack_references[name], "secretOutputNames": []}
+            outputs = dict(self.stack_references[name])  # read only here: a helper process may wait for them
+            return name, {"name": name, "outputs": outputs, "secretOutputNames": []}
         physical = next((str(inputs[key]) for key in _NAME_INPUTS if inputs.get(key)), args.name)
         scoped = f"|{self.scope}" if self.scope else ""
         digest = hashlib.sha256(f"{self.account_id}|{token}|{args.name}{scoped}".encode()).hexdigest()

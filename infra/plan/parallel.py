@@ -1,22 +1,36 @@
-"""Plan an environment's projects on two processes, once there are enough projects to pay for a second one.
+"""Plan an environment's projects in a second process, forked before Pulumi's runtime starts.
 
-A project's plan is about 120 resources under Pulumi's mock runtime, each costing milliseconds of Python
-(its properties' futures and callbacks), so an environment's plan grows by ~0.5 s per project. Projects
-are independent of each other: each reads only the platform's outputs. So past `MIN_PROJECTS`, one helper
-process, started (`spawn`, never `fork`: Pulumi's runtime holds threads and an event loop) before the
-platform is planned so that its imports overlap that work, takes projects from the same queue as this
-process. Each project is planned by exactly one of them, and the results are put back in the projects'
+The platform's plan and each project's take about equal parts of `mlops plan`, and a project reads only the
+platform's outputs. So, on two cores, a helper process is forked before the platform is planned: it inherits
+every module already imported (a spawned one would import them again, about 2 s) and starts on the first
+project at once, while this process plans the platform. The project program runs in the helper up to its
+`StackReference` to the platform, and everything that does not need the platform's outputs (importing the
+project's modules, building its components, registering what depends on no output) overlaps the platform's
+plan; the reference's answer waits until this process sends the outputs. Then both take projects from the
+same queue. Each project is planned by exactly one of them, and the results are put back in the projects'
 order, so the plan is the same, byte for byte, as a plan in one process (tests/infra/test_plan_parallel.py).
 If the helper fails in any way, this process plans what it left: the same result, or the same error.
+
+A fork copies only the forking thread, so one is made only while this process runs no other thread
+(`threading.active_count() == 1`): no lock another thread holds can be copied held. A program's Pulumi
+runtime leaves threads (its executor's) and an event loop behind, which is why the fork happens before the
+platform's plan, why each plan shuts its executor down (infra/plan/evaluate.py), and why the helper makes
+an event loop of its own rather than touch the one it inherited, whose epoll and wake-up pipe it shares
+with this process. Where a fork is not safe, or not available, or there is one core, all is planned here.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import multiprocessing
 import os
 import queue
-from collections.abc import Callable, Sequence
+import sys
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 from types import TracebackType
@@ -24,68 +38,133 @@ from typing import Any
 
 from kernel.plan import PlannedResource
 
-MIN_PROJECTS = 3
-"""From how many projects a second process pays off (its start and imports cost about two projects)."""
 WORKERS_VARIABLE = "MLOPS_PLAN_WORKERS"
-"""`1` plans every project in this process; `2` always uses the helper process (tests set it)."""
+"""`1` plans every project in this process; `2` uses the helper wherever a fork is safe (tests set it)."""
 _RESULT_WAIT_S = 0.5
+_INHERITED_LOOPS: list[asyncio.AbstractEventLoop] = []
+"""The helper's copy of this process's event loop, never run and never closed: its epoll instance and wake-up
+pipe are this process's too, so closing it (as a collected, unclosed loop does) would take the pipe out of this
+process's epoll, and this process's loop would never wake again."""
 
 PlannedProject = tuple[list[PlannedResource], dict[str, Any]]
 """A project stack's resources and outputs."""
-Evaluate = Callable[["ProjectJob", str], PlannedProject]
+Evaluate = Callable[["ProjectJob", str, Mapping[str, Any]], PlannedProject]
+"""Plans one project of a job, given the platform's outputs (which it may read only when it needs them)."""
 
 
 @dataclass(frozen=True)
 class ProjectJob:
-    """What planning any project of one environment needs: where, which stack, and the platform's outputs."""
+    """What planning any project of one environment needs besides the platform's outputs: where, which stack."""
 
     root: Path
     stack: str
     environment: str
     account_id: str
     region: str
-    platform_outputs: dict[str, Any]
 
 
 def _cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
+def fork_is_safe() -> bool:
+    """A fork copies only this thread: safe where no other thread runs, on a platform whose fork is sound."""
+    return (
+        sys.platform == "linux" and "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
+    )
+
+
+def _a_core_is_idle() -> bool:
+    """Whether a core besides this process's is free: two or more, and a one-minute load average under one less."""
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
+    return _cores() >= 2 and load < _cores() - 1
+
+
 def workers_for(projects: int) -> int:
-    """How many processes plan `projects` projects: 2 when there are enough of them and two cores, else 1."""
+    """How many processes plan `projects` projects: 2 with a project, an idle core and a safe fork, else 1.
+
+    On a machine whose cores are all busy a helper only takes turns with this process, and costs its share
+    of the projects' imports again (measured: 0.3 to 0.5 s more wall time at a load average of 6 on 2 cores).
+    """
     forced = os.environ.get(WORKERS_VARIABLE, "").strip()
-    if forced in {"1", "2"}:
-        return int(forced)
-    if forced:
+    if forced and forced not in {"1", "2"}:
         raise ValueError(
             f"{WORKERS_VARIABLE}={forced!r}: set it to 1 (one process) or 2 (a helper process), or unset it"
         )
-    return 2 if projects >= MIN_PROJECTS and _cores() >= 2 else 1
+    wanted = int(forced) if forced else (2 if _a_core_is_idle() else 1)
+    return 2 if wanted == 2 and projects >= 1 and fork_is_safe() else 1
+
+
+class _Queue:
+    """The projects' names, each taken once by whichever process asks first (a counter shared by the fork)."""
+
+    def __init__(self, names: Sequence[str], counter: Any) -> None:
+        self._names: list[str] = list(names)
+        self._counter = counter
+
+    def take(self, leave: int = 0) -> str | None:
+        """The next name, unless no more than `leave` are left (they are for the other process)."""
+        with self._counter.get_lock():
+            index: int = self._counter.value
+            if index >= len(self._names) - leave:
+                return None
+            self._counter.value = index + 1
+        return self._names[index]
+
+    def __iter__(self) -> Iterator[str]:
+        while (name := self.take()) is not None:
+            yield name
+
+
+class _Awaited(Mapping[str, Any]):
+    """The platform's outputs in the helper: received from the forking process the first time they are read."""
+
+    def __init__(self, source: Connection) -> None:
+        self._source = source
+        self._outputs: dict[str, Any] | None = None
+        self._lock = threading.Lock()  # read from the runtime's executor threads
+
+    def _received(self) -> dict[str, Any]:
+        with self._lock:
+            if self._outputs is None:
+                self._outputs = self._source.recv()  # EOFError when the forking process stopped: the project fails
+            return self._outputs
+
+    def __getitem__(self, key: str) -> Any:
+        return self._received()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._received())
+
+    def __len__(self) -> int:
+        return len(self._received())
 
 
 class ProjectWorker:
-    """An optional helper process that plans projects; a context manager that always stops it."""
+    """An optional forked helper that plans projects; a context manager that always stops it."""
 
-    def __init__(self, evaluate: Evaluate, helper: bool) -> None:
-        self._evaluate = evaluate
+    def __init__(self, evaluate: Evaluate, job: ProjectJob, names: Sequence[str], helper: bool) -> None:
+        """Fork the helper now (when `helper`), before this process plans the platform."""
+        self._evaluate, self._job, self._names = evaluate, job, list(names)
+        context = multiprocessing.get_context("fork")
+        self._queue = _Queue(self._names, context.Value("i", 0))
         self._process: BaseProcess | None = None
         if helper:
-            context = multiprocessing.get_context("spawn")
-            self._setup: Any = context.Queue()
-            self._tasks: Any = context.Queue()
-            self._results: Any = context.Queue()
+            outputs_in, self._outputs = context.Pipe(duplex=False)
+            self._results: Any = context.Queue()  # its feeder thread, in the helper, never blocks the helper
             self._process = context.Process(
                 target=_serve,
-                args=(evaluate, self._setup, self._tasks, self._results),
+                args=(evaluate, job, self._queue, outputs_in, self._results),
                 daemon=True,
                 name="mlops-plan-projects",
             )
             self._process.start()
+            outputs_in.close()  # the helper's end, closed here: the helper sees EOF if this process stops
 
     @classmethod
-    def for_projects(cls, evaluate: Evaluate, projects: int) -> ProjectWorker:
-        """A worker planning projects with `evaluate` (a module-level function), helped when `workers_for` says so."""
-        return cls(evaluate, helper=workers_for(projects) == 2)
+    def for_projects(cls, evaluate: Evaluate, job: ProjectJob, names: Sequence[str]) -> ProjectWorker:
+        """A worker planning `names` with `evaluate`, helped by a forked process when `workers_for` says so."""
+        return cls(evaluate, job, names, helper=workers_for(len(names)) == 2)
 
     def __enter__(self) -> ProjectWorker:
         return self
@@ -94,32 +173,30 @@ class ProjectWorker:
         self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
     ) -> None:
         if self._process is not None:
+            self._outputs.close()  # a helper still waiting for the platform's outputs stops waiting
             if kind is None:
                 self._process.join(timeout=5)
             if self._process.is_alive():
                 self._process.terminate()
                 self._process.join()
-            for channel in (self._setup, self._tasks, self._results):
-                channel.close()
-                channel.join_thread()
+            self._results.close()
+            self._results.join_thread()
+            self._process.close()
 
-    def evaluate(self, job: ProjectJob, names: Sequence[str]) -> dict[str, PlannedProject]:
-        """Every project of `names` planned once, here or in the helper; raises what planning it here raises."""
-        evaluate = self._evaluate
+    def evaluate(self, platform_outputs: dict[str, Any]) -> dict[str, PlannedProject]:
+        """Every project planned once, here or in the helper; raises what planning it here raises."""
+        evaluate, job = self._evaluate, self._job
         if self._process is None:
-            return {name: evaluate(job, name) for name in names}
-        self._setup.put(job)
-        for name in names:
-            self._tasks.put(name)
-        self._tasks.put(None)  # one end marker each: whoever takes one stops taking projects
-        self._tasks.put(None)
+            return {name: evaluate(job, name, platform_outputs) for name in self._names}
+        with contextlib.suppress(OSError):  # the helper is gone: whatever it took is planned here below
+            self._outputs.send(platform_outputs)
         planned: dict[str, PlannedProject] = {}
-        while (name := self._tasks.get()) is not None:
-            planned[name] = evaluate(job, name)
-        planned |= self._collect(set(names) - set(planned))
-        for name in names:  # what the helper could not plan (it failed, or died): here, with the same outcome
+        while (name := self._queue.take(leave=1)) is not None:  # the first costs this process the projects' imports
+            planned[name] = evaluate(job, name, platform_outputs)
+        planned |= self._collect(set(self._names) - set(planned))
+        for name in self._names:  # what the helper could not plan (it failed, or died): here, with the same outcome
             if name not in planned:
-                planned[name] = evaluate(job, name)
+                planned[name] = evaluate(job, name, platform_outputs)
         return planned
 
     def _collect(self, expected: set[str]) -> dict[str, PlannedProject]:
@@ -139,15 +216,15 @@ class ProjectWorker:
         return collected
 
 
-def _serve(evaluate: Evaluate, setup: Any, tasks: Any, results: Any) -> None:
-    """The helper process: plan projects from `tasks` until the end marker; None for a project that failed.
-
-    `evaluate` arrives by name (pickled as its module and qualified name), so the helper imports that module
-    itself, while this process plans the platform.
-    """
-    job: ProjectJob = setup.get()
-    while (name := tasks.get()) is not None:
+def _serve(evaluate: Evaluate, job: ProjectJob, names: _Queue, outputs: Connection, results: Any) -> None:
+    """The helper process: plan projects from `names` until none is left; None for a project that failed."""
+    policy = asyncio.get_event_loop_policy()
+    _INHERITED_LOOPS.append(policy.get_event_loop())
+    policy.set_event_loop(asyncio.new_event_loop())
+    platform_outputs = _Awaited(outputs)
+    for name in names:
         try:
-            results.put((name, evaluate(job, name)))
+            result: PlannedProject | None = evaluate(job, name, platform_outputs)
         except Exception:  # the parent plans it again, and raises the error where errors are reported
-            results.put((name, None))
+            result = None
+        results.put((name, result))

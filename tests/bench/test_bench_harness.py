@@ -47,6 +47,9 @@ def test_the_harness_runs_at_its_smallest_size_and_reports_every_figure(tmp_path
     assert planned["floor"]["modules"][:4] == ["pulumi", "pulumi_aws", "boto3", "pydantic"]
     assert "pulumi_aws.sagemaker" in planned["floor"]["modules"], "the plan's resource classes are in its floor"
     assert abs(planned["ratio"]["wall"] - planned["plan"]["wall_s"] / planned["floor"]["wall_s"]) < 0.05
+    alike = planned["floor_collector_as_plan"]
+    assert alike["cpu_s"] > 0
+    assert abs(planned["ratio_to_floor_collector_as_plan"]["wall"] - planned["plan"]["wall_s"] / alike["wall_s"]) < 0.05
     beyond = {entry["package"] for entry in planned["largest_imports_beyond_floor"]}
     assert {"infra", "mlops"} <= beyond and "pulumi_aws" not in beyond, "the floor loads the plan's pulumi_aws packages"
     assert "make bench on" in done.stdout and "records/s" in done.stdout

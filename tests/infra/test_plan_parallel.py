@@ -1,8 +1,9 @@
-"""An environment's projects planned on two processes: the same plan, byte for byte, as on one.
+"""An environment's projects planned in a forked helper process: the same plan, byte for byte, as in one.
 
-Past `MIN_PROJECTS` projects `mlops plan` hands projects to a helper process (infra/plan/parallel.py). What a
-user relies on is that this changes nothing but the time: the plan JSON is identical, whichever process
-planned which project, and a project the helper could not plan is planned in the main process.
+`mlops plan` forks a helper before it plans the platform (infra/plan/parallel.py). What a user relies on is
+that this changes nothing but the time: the plan JSON is identical, whichever process planned which project;
+a project the helper could not plan is planned in the main process; a failure before the platform's outputs
+exist leaves no process waiting; and a fork happens only where it is safe.
 """
 
 from __future__ import annotations
@@ -10,16 +11,41 @@ from __future__ import annotations
 import json
 import multiprocessing
 import shutil
+import subprocess
+import sys
+import threading
 import time
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from infra.plan.evaluate import evaluate_stack
-from infra.plan.parallel import MIN_PROJECTS, WORKERS_VARIABLE, PlannedProject, ProjectJob, ProjectWorker, workers_for
+from infra.plan.evaluate import PROJECT_ROOT, evaluate_stack
+from infra.plan.parallel import WORKERS_VARIABLE, PlannedProject, ProjectJob, ProjectWorker, workers_for
 from tests.helpers import FIXTURE_STACKS
 
 TEMPLATE = "churn"
+PROJECTS = ["churn", "team1", "team2", "team3"]
+
+PLAN_IN_A_FRESH_PROCESS = """
+import json, os, sys
+from pathlib import Path
+from infra.plan import evaluate
+
+marks = Path(sys.argv[2])
+planned = evaluate.evaluate_project
+
+def marked(job, name, outputs):
+    (marks / f"{name}.{os.getpid()}").touch()
+    return planned(job, name, outputs)
+
+evaluate.evaluate_project = marked
+print(os.getpid())
+print(json.dumps(evaluate.evaluate_stack("dev", Path(sys.argv[1])).to_dict(), sort_keys=True))
+"""
+"""A plan in an interpreter of its own, where nothing but the plan runs threads (so the helper is forked), that
+leaves a mark per project and process: `<project>.<pid>`."""
 
 
 @pytest.fixture(scope="module")
@@ -27,8 +53,7 @@ def four_projects(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The fixture stacks with churn and three copies of it under other names (team1..team3)."""
     root = tmp_path_factory.mktemp("four-projects")
     shutil.copytree(FIXTURE_STACKS, root, dirs_exist_ok=True)
-    for index in (1, 2, 3):
-        name = f"team{index}"
+    for name in PROJECTS[1:]:
         folder = root / "projects" / name
         shutil.copytree(root / "projects" / TEMPLATE, folder, ignore=shutil.ignore_patterns("__pycache__"))
         document = folder / "project.yaml"
@@ -37,21 +62,32 @@ def four_projects(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-def _plan_json(root: Path, workers: str, monkeypatch: pytest.MonkeyPatch) -> str:
-    monkeypatch.setenv(WORKERS_VARIABLE, workers)
-    return json.dumps(evaluate_stack("dev", root).to_dict(), sort_keys=True)
-
-
-def test_two_processes_plan_what_one_plans(four_projects: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    one = _plan_json(four_projects, "1", monkeypatch)
-    two = _plan_json(four_projects, "2", monkeypatch)
+def test_two_processes_plan_what_one_plans(
+    four_projects: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(WORKERS_VARIABLE, "1")
+    threads = threading.active_count()
+    one = json.dumps(evaluate_stack("dev", four_projects).to_dict(), sort_keys=True)
+    assert threading.active_count() == threads, "a plan leaves no thread behind (the next one may fork)"
+    monkeypatch.setenv(WORKERS_VARIABLE, "2")
+    done = subprocess.run(
+        [sys.executable, "-c", PLAN_IN_A_FRESH_PROCESS, str(four_projects), str(tmp_path)],
+        cwd=PROJECT_ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    main, two = done.stdout.splitlines()
     plan = json.loads(one)
-    assert sorted(plan["outputs"]["projects"]) == ["churn", "team1", "team2", "team3"]
-    assert {r["ml_project"] for r in plan["resources"] if r["ml_project"]} == {"churn", "team1", "team2", "team3"}
+    assert sorted(plan["outputs"]["projects"]) == PROJECTS
     assert two == one
+    marks = [path.name.split(".") for path in tmp_path.iterdir()]
+    assert sorted(name for name, _ in marks) == PROJECTS, "each project planned once"
+    assert {pid for _, pid in marks} - {main}, "the helper planned projects"
 
 
-def _fails_in_the_helper(job: ProjectJob, name: str) -> PlannedProject:
+def _fails_in_the_helper(job: ProjectJob, name: str, outputs: Mapping[str, Any]) -> PlannedProject:
     """Plans nothing in the helper process (it leaves a mark and fails); in the main process, it first waits
     until the helper has taken a project, so that the fallback is always exercised."""
     if multiprocessing.parent_process() is not None:
@@ -60,27 +96,88 @@ def _fails_in_the_helper(job: ProjectJob, name: str) -> PlannedProject:
     deadline = time.monotonic() + 120
     while not list(job.root.glob("taken-*")) and time.monotonic() < deadline:
         time.sleep(0.05)
-    return [], {"planned_by": "main"}
+    return [], {"planned_by": "main", **outputs}
 
 
 def test_a_project_the_helper_cannot_plan_is_planned_here(tmp_path: Path) -> None:
-    job = ProjectJob(tmp_path, "dev", "dev", "111111111111", "eu-west-1", {})
+    job = ProjectJob(tmp_path, "dev", "dev", "111111111111", "eu-west-1")
     names = [f"p{index}" for index in range(4)]
-    with ProjectWorker(_fails_in_the_helper, helper=True) as worker:
-        planned = worker.evaluate(job, names)
+    with ProjectWorker(_fails_in_the_helper, job, names, helper=True) as worker:
+        planned = worker.evaluate({"platform": "outputs"})
     taken = sorted(path.name.removeprefix("taken-") for path in tmp_path.glob("taken-*"))
     assert taken, "the helper took no project"
     assert sorted(planned) == names
-    assert all(outputs == {"planned_by": "main"} for _, outputs in planned.values())
+    assert all(outputs == {"planned_by": "main", "platform": "outputs"} for _, outputs in planned.values())
 
 
-def test_a_second_process_only_where_it_pays(monkeypatch: pytest.MonkeyPatch) -> None:
+def _reads_the_outputs(job: ProjectJob, name: str, outputs: Mapping[str, Any]) -> PlannedProject:
+    (job.root / f"waiting-{name}").touch()
+    return [], dict(outputs)
+
+
+def test_a_failure_before_the_platform_s_outputs_leaves_no_helper_waiting(tmp_path: Path) -> None:
+    job = ProjectJob(tmp_path, "dev", "dev", "111111111111", "eu-west-1")
+    started = time.monotonic()
+    with (
+        pytest.raises(RuntimeError, match="the platform's plan failed"),
+        ProjectWorker(_reads_the_outputs, job, ["p0", "p1"], helper=True),
+    ):
+        deadline = time.monotonic() + 120
+        while not list(tmp_path.glob("waiting-*")) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert list(tmp_path.glob("waiting-*")), "the helper started a project before the outputs existed"
+        raise RuntimeError("the platform's plan failed")
+    assert time.monotonic() - started < 60
+
+
+def test_a_second_process_only_where_a_fork_is_safe_and_pays(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(WORKERS_VARIABLE, raising=False)
     monkeypatch.setattr("infra.plan.parallel._cores", lambda: 2)
-    assert workers_for(MIN_PROJECTS - 1) == 1
-    assert workers_for(MIN_PROJECTS) == 2
+    monkeypatch.setattr("infra.plan.parallel.os.getloadavg", lambda: (0.4, 0.4, 0.4))
+    monkeypatch.setattr("infra.plan.parallel.threading.active_count", lambda: 1)
+    assert workers_for(0) == 1, "no project, nothing to help with"
+    assert workers_for(1) == 2
+    monkeypatch.setattr("infra.plan.parallel.threading.active_count", lambda: 2)
+    assert workers_for(4) == 1, "another thread runs: a fork could copy a lock it holds"
+    monkeypatch.setenv(WORKERS_VARIABLE, "2")
+    assert workers_for(4) == 1, "not even when asked for"
+    monkeypatch.setattr("infra.plan.parallel.threading.active_count", lambda: 1)
+    monkeypatch.setattr("infra.plan.parallel.os.getloadavg", lambda: (6.0, 6.0, 6.0))
+    assert workers_for(4) == 2, "asked for: a helper on a busy machine too (the tests do)"
+    monkeypatch.delenv(WORKERS_VARIABLE)
+    assert workers_for(4) == 1, "every core busy: a helper would only take turns with this process"
+    monkeypatch.setattr("infra.plan.parallel.os.getloadavg", lambda: (0.0, 0.0, 0.0))
     monkeypatch.setattr("infra.plan.parallel._cores", lambda: 1)
-    assert workers_for(10) == 1
+    assert workers_for(4) == 1, "one core"
     monkeypatch.setenv(WORKERS_VARIABLE, "many")
     with pytest.raises(ValueError, match=f"{WORKERS_VARIABLE}='many': set it to 1"):
         workers_for(10)
+
+
+SHARED_LOOP = """
+import asyncio, gc, time
+from pathlib import Path
+from infra.plan.parallel import ProjectJob, ProjectWorker
+
+asyncio.set_event_loop(asyncio.new_event_loop())
+asyncio.get_event_loop().run_until_complete(asyncio.sleep(0))  # a loop exists when the helper is forked
+
+def collects(job, name, outputs):
+    gc.collect()
+    return [], dict(outputs)
+
+with ProjectWorker(collects, ProjectJob(Path("."), "dev", "dev", "1", "r"), ["p0"], helper=True) as worker:
+    worker.evaluate({})
+loop = asyncio.get_event_loop()
+loop.run_until_complete(loop.run_in_executor(None, time.sleep, 0.1))  # woken through the loop's wake-up pipe
+print("woken")
+"""
+
+
+def test_the_helper_leaves_this_process_s_event_loop_working() -> None:
+    """The helper inherits this process's loop, whose epoll and wake-up pipe both processes share: a collection
+    in the helper must not close it, or this process's next plan waits forever."""
+    done = subprocess.run(
+        [sys.executable, "-c", SHARED_LOOP], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert (done.returncode, done.stdout.strip()) == (0, "woken"), done.stderr
