@@ -32,9 +32,7 @@ def _environment(env: dict[str, str | None] | None) -> dict[str, str]:
     return {key: value for key, value in merged.items() if value is not None}
 
 
-def run_process(
-    *args: str, cwd: Path, env: dict[str, str | None] | None = None
-) -> subprocess.CompletedProcess[str]:
+def run_process(*args: str, cwd: Path, env: dict[str, str | None] | None = None) -> subprocess.CompletedProcess[str]:
     """The console script with `args` in `cwd`, in a new process; `env` adds variables (None removes one)."""
     return subprocess.run(
         [MLOPS, *args], cwd=cwd, env=_environment(env), capture_output=True, text=True, timeout=120, check=False
