@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from kernel.plan import Plan
-from tests.console_script import run, run_process
+from tests.cli.helpers import run, run_process
 from tests.helpers import shipped_settings, write_stack
 
 

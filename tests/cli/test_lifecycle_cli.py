@@ -10,7 +10,7 @@ import boto3
 import pytest
 
 from kernel.plan import Plan
-from tests.console_script import run, run_process
+from tests.cli.helpers import run, run_process
 from tests.helpers import LINEAGE, outputs_of, run_main
 
 GROUP = "mlops-dev-churn-model"

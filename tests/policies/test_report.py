@@ -18,7 +18,7 @@ from infra.plan.evaluate import PROJECT_ROOT
 from kernel.plan import Plan
 from policies.model import Resource, Rule, Violation
 from policies.report import as_github
-from tests import console_script
+from tests.cli import helpers as cli
 
 SCHEMA = Path(__file__).with_name("sarif-schema-2.1.0.json")
 LONG_NAME = "feature-store-customer-churn-with-a-name-longer-than-any-eighty-column-terminal-line"
@@ -29,8 +29,8 @@ CI_TERMINAL: dict[str, str | None] = {"COLUMNS": "80", "TERM": "dumb"}
 
 
 def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    """The console script under CI's terminal settings, in-process (`tests.console_script.run`)."""
-    return console_script.run(*args, cwd=cwd, env=CI_TERMINAL)
+    """The console script under CI's terminal settings, in-process (`tests.cli.helpers.run`)."""
+    return cli.run(*args, cwd=cwd, env=CI_TERMINAL)
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +49,7 @@ def broken(plans: dict[str, Plan], tmp_path_factory: pytest.TempPathFactory) -> 
 
 def test_table_never_wraps_identifiers_off_a_terminal(broken: Path, project_root: Path) -> None:
     """In a process of its own: the width comes from the environment the console script starts in."""
-    result = console_script.run_process("policy", "check", "--plan", str(broken), cwd=project_root, env=CI_TERMINAL)
+    result = cli.run_process("policy", "check", "--plan", str(broken), cwd=project_root, env=CI_TERMINAL)
     assert result.returncode == 1
     line = next(line for line in result.stdout.splitlines() if "feature-store-kms" in line)
     assert LONG_NAME in line, result.stdout

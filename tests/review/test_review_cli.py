@@ -6,7 +6,7 @@ import json
 import shutil
 from pathlib import Path
 
-from tests.console_script import run
+from tests.cli.helpers import run
 from tests.review.conftest import pinned_root
 
 
