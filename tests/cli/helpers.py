@@ -17,7 +17,7 @@ import io
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 MLOPS = str(Path(sys.executable).with_name("mlops"))
@@ -53,9 +53,10 @@ def run(*args: str, cwd: Path, env: dict[str, str | None] | None = None) -> subp
     return subprocess.CompletedProcess([MLOPS, *args], code, out.getvalue(), err.getvalue())
 
 
-def _exit_status(main: object) -> int:
+def _exit_status(main: Callable[[], None]) -> int:
+    """The status a process running `main` would exit with."""
     try:
-        main()  # type: ignore[operator]
+        main()
     except SystemExit as exited:
         if exited.code is None or isinstance(exited.code, int):
             return int(exited.code or 0)
@@ -77,8 +78,7 @@ def _as_a_new_process(args: tuple[str, ...], cwd: Path, environment: dict[str, s
     consoles = (mlops.console.console, mlops.console.errors)
     saved_widths = [console.width for console in consoles]
     try:
-        os.environ.clear()
-        os.environ.update(environment)
+        _set_environment(environment)
         os.chdir(cwd)
         sys.argv = [MLOPS, *args]
         mlops.workspace.ROOT = mlops.workspace.find_root(Path.cwd()) or mlops.workspace.CHECKOUT
@@ -93,5 +93,11 @@ def _as_a_new_process(args: tuple[str, ...], cwd: Path, environment: dict[str, s
         mlops.workspace.ROOT = saved_root
         sys.argv = saved_argv
         os.chdir(saved_cwd)
-        os.environ.clear()
-        os.environ.update(saved_environ)
+        _set_environment(saved_environ)
+
+
+def _set_environment(environment: dict[str, str]) -> None:
+    """Make `os.environ` equal `environment`, key by key (never empty in between: other threads read it)."""
+    for key in [key for key in os.environ if key not in environment]:
+        del os.environ[key]
+    os.environ.update({key: value for key, value in environment.items() if os.environ.get(key) != value})
