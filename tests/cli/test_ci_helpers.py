@@ -14,7 +14,7 @@ import yaml
 
 from kernel.plan import Plan
 from mlops.commands.ci import role_arn
-from tests.cli.test_cli import run
+from tests.cli.helpers import run
 from tests.helpers import outputs_of
 
 REPO = Path(__file__).resolve().parents[2]

@@ -4,28 +4,16 @@ from __future__ import annotations
 
 import copy
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 from kernel.plan import Plan
+from tests.cli.helpers import run, run_process
 from tests.helpers import shipped_settings, write_stack
-
-MLOPS = str(Path(sys.executable).with_name("mlops"))
-
-
-def run(*args: str, cwd: Path, env: dict[str, str | None] | None = None) -> subprocess.CompletedProcess[str]:
-    """The console script with `args` in `cwd`; `env` adds variables to the environment (None removes one)."""
-    merged: dict[str, str | None] = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1", **(env or {})}
-    environment = {key: value for key, value in merged.items() if value is not None}
-    return subprocess.run(
-        [MLOPS, *args], cwd=cwd, env=environment, capture_output=True, text=True, timeout=120, check=False
-    )
 
 
 def test_validate_all_shipped_stacks(project_root: Path) -> None:
-    result = run("validate", cwd=project_root)
+    """The installed console script, in a process of its own (the other tests call its entry point in-process)."""
+    result = run_process("validate", cwd=project_root)
     assert result.returncode == 0, result.stderr
     for stack in ("dev", "staging", "prod"):
         assert f"✓ Pulumi.{stack}.yaml" in result.stdout
@@ -120,7 +108,7 @@ def test_every_exit_status_is_documented(tmp_path: Path, project_root: Path) -> 
 
     from mlops.boundary import ExitCode
 
-    usage = run("plan", "--stak", "dev", cwd=project_root)
+    usage = run_process("plan", "--stak", "dev", cwd=project_root)  # the status a shell sees
     assert usage.returncode == click.UsageError.exit_code == ExitCode.USAGE
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
     paragraph = readme[readme.index("**Failures are one line") :].split("\n\n")[0]

@@ -11,7 +11,7 @@ import boto3
 from kernel.plan import Plan
 from kernel.projects import load_project
 from mlops.scenarios.traffic import customers, outcomes, write_traffic
-from tests.cli.test_cli import run
+from tests.cli.helpers import run
 
 
 def test_labels_upload_refuses_bad_files_and_stores_good_ones_once(

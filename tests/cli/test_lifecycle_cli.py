@@ -10,7 +10,7 @@ import boto3
 import pytest
 
 from kernel.plan import Plan
-from tests.cli.test_cli import run
+from tests.cli.helpers import run, run_process
 from tests.helpers import LINEAGE, outputs_of, run_main
 
 GROUP = "mlops-dev-churn-model"
@@ -149,7 +149,7 @@ def test_without_credentials_each_command_says_how_to_get_them_in_one_line(
         ("model", "approve", arn, "--reason", "ok"),
         ("pipeline", "start", "--outputs", str(outputs)),
     ):
-        result = run(*command, "--endpoint-url", moto_endpoint, cwd=project, env=env)
+        result = run_process(*command, "--endpoint-url", moto_endpoint, cwd=project, env=env)  # its own environment
         assert result.returncode == 77, (command, result.stderr)
         assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr, command
         assert "Unable to locate credentials; retrying will not help" in result.stderr, command

@@ -10,7 +10,7 @@ import pytest
 from kernel import ConfigError
 from kernel.projects import load_project
 from mlops.scaffold import TEMPLATE_DIR, scaffold
-from tests.cli.test_cli import run
+from tests.cli.helpers import run
 
 
 def test_a_new_project_loads_as_written(tmp_path: Path) -> None:

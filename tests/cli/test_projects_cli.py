@@ -10,7 +10,7 @@ from pathlib import Path
 
 import yaml
 
-from tests.cli.test_cli import run
+from tests.cli.helpers import run
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 
 from pipelines.lifecycle.stack_files import pin_package
-from tests.cli.test_cli import run
+from tests.cli.helpers import run
 
 WORKFLOWS = Path(__file__).resolve().parents[2] / ".github" / "workflows"
 PACKAGE = "arn:aws:sagemaker:eu-west-1:111111111111:model-package/mlops-dev-churn-model/7"

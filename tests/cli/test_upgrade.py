@@ -9,7 +9,7 @@ import pytest
 
 from mlops.console import UserError
 from mlops.upgrade import copier_command, current_release, require_clean, upgrade
-from tests.cli.test_cli import run
+from tests.cli.helpers import run
 
 ANSWERS = "_commit: v1.0.0\n_src_path: gh:example-org/mlops-platform\nfirst_project: fraud\n"
 

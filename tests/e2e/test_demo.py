@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from kernel import StackConfig
-from tests.cli.test_cli import MLOPS
+from tests.cli.helpers import MLOPS
 from tests.helpers import FIXTURE_STACKS
 
 

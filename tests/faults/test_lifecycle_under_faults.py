@@ -34,7 +34,7 @@ from kernel import ConfigError, load_stack_file
 from kernel.plan import Plan
 from kernel.projects import load_project
 from pipelines.parity import PROJECT_ROOT
-from tests.cli.test_cli import MLOPS
+from tests.cli.helpers import MLOPS
 from tests.faults.helpers import FaultProxy, RecordSink
 from tests.helpers import LINEAGE, load_view, outputs_of, run_main
 

@@ -20,7 +20,7 @@ from infra.plan.evaluate import evaluate_stack
 from kernel import ConfigError
 from kernel.stack_set import check_project
 from mlops.validation import validate_stacks
-from tests.cli.test_cli import run
+from tests.cli.helpers import run
 from tests.helpers import FIXTURE_STACKS, load_view, shipped_settings, where, write_stack
 
 ZONES_OF_US_EAST_1 = ["us-east-1a", "us-east-1b", "us-east-1c", "us-east-1d", "us-east-1e", "us-east-1f"]

@@ -7,7 +7,6 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 import botocore.client
@@ -22,6 +21,7 @@ from pipelines.definitions.training import build_pipeline
 from pipelines.local_run import LocalTrainingRun, run_training
 from pipelines.parity import PROJECT_ROOT, gate_of
 from tests.helpers import outputs_of
+from tests.once import once
 
 
 @pytest.fixture(scope="session")
@@ -32,16 +32,29 @@ def shipped() -> dict[str, Project]:
 
 @pytest.fixture(scope="session")
 def training_run(tmp_path_factory: pytest.TempPathFactory, shipped: dict[str, Project]) -> LocalTrainingRun:
-    """preprocess -> train -> evaluate -> baseline on churn's sample data, as the pipeline runs them."""
-    return run_training(Path(tmp_path_factory.mktemp("training")), shipped["churn"], metric="auc", threshold=0.7)
+    """preprocess -> train -> evaluate -> baseline on churn's sample data, as the pipeline runs them.
+
+    Run once per test run (tests.once): the tests read its folder, none writes to it.
+    """
+    return once(
+        "training-run-churn",
+        lambda: run_training(tmp_path_factory.mktemp("training"), shipped["churn"], metric="auc", threshold=0.7),
+    )
 
 
 @pytest.fixture(scope="session")
 def claims_run(tmp_path_factory: pytest.TempPathFactory, shipped: dict[str, Project]) -> LocalTrainingRun:
-    """The same chain on the claims project (a regressor), gated as its project file says, bias limit included."""
+    """The same chain on the claims project (a regressor), gated as its project file says, bias limit included.
+
+    Run once per test run, like `training_run`.
+    """
     metric, threshold = gate_of(shipped["claims"])
-    root = Path(tmp_path_factory.mktemp("claims"))
-    return run_training(root, shipped["claims"], metric=metric, threshold=threshold, max_bias=0.1)
+
+    def run() -> LocalTrainingRun:
+        root = tmp_path_factory.mktemp("claims")
+        return run_training(root, shipped["claims"], metric=metric, threshold=threshold, max_bias=0.1)
+
+    return once("training-run-claims", run)
 
 
 @contextmanager

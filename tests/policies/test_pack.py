@@ -15,7 +15,7 @@ from policies.check import check_plan
 from policies.crossguard import policies
 from policies.enforcement import config_path, level, render_pack_config
 from policies.registry import all_rules
-from tests.cli.test_cli import run
+from tests.cli.helpers import run
 
 
 def test_shipped_stacks_pass_every_rule(

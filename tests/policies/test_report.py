@@ -8,9 +8,7 @@ syntax (`::error file={name},title={title}::{message}`, data escaping `%`, CR, L
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import jsonschema
@@ -20,16 +18,19 @@ from infra.plan.evaluate import PROJECT_ROOT
 from kernel.plan import Plan
 from policies.model import Resource, Rule, Violation
 from policies.report import as_github
+from tests.cli import helpers as cli
 
-MLOPS = str(Path(sys.executable).with_name("mlops"))
 SCHEMA = Path(__file__).with_name("sarif-schema-2.1.0.json")
 LONG_NAME = "feature-store-customer-churn-with-a-name-longer-than-any-eighty-column-terminal-line"
 
 
+CI_TERMINAL: dict[str, str | None] = {"COLUMNS": "80", "TERM": "dumb"}
+"""The CLI as CI runs it: not a terminal, 80 columns (GitHub's runners), no colour."""
+
+
 def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    """The CLI as CI runs it: not a terminal, 80 columns (GitHub's runners), no colour."""
-    env = {**os.environ, "COLUMNS": "80", "NO_COLOR": "1", "TERM": "dumb"}
-    return subprocess.run([MLOPS, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120, check=False)
+    """The console script under CI's terminal settings, in-process (`tests.cli.helpers.run`)."""
+    return cli.run(*args, cwd=cwd, env=CI_TERMINAL)
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +48,8 @@ def broken(plans: dict[str, Plan], tmp_path_factory: pytest.TempPathFactory) -> 
 
 
 def test_table_never_wraps_identifiers_off_a_terminal(broken: Path, project_root: Path) -> None:
-    result = run("policy", "check", "--plan", str(broken), cwd=project_root)
+    """In a process of its own: the width comes from the environment the console script starts in."""
+    result = cli.run_process("policy", "check", "--plan", str(broken), cwd=project_root, env=CI_TERMINAL)
     assert result.returncode == 1
     line = next(line for line in result.stdout.splitlines() if "feature-store-kms" in line)
     assert LONG_NAME in line, result.stdout

@@ -19,7 +19,7 @@ import pytest
 from mlops.console import UserError
 from mlops.report.artefacts import load_artefacts
 from mlops.report.page import render
-from tests.cli.test_cli import run
+from tests.cli.helpers import run
 from tests.report.helpers import headless_chromium
 
 PLOTS = ("evaluation", "bias", "attribution", "drift", "quality")

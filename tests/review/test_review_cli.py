@@ -6,7 +6,7 @@ import json
 import shutil
 from pathlib import Path
 
-from tests.cli.test_cli import run
+from tests.cli.helpers import run
 from tests.review.conftest import pinned_root
 
 
