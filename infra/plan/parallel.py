@@ -74,10 +74,24 @@ def fork_is_safe() -> bool:
     )
 
 
+def others_running(stat: Path = Path("/proc/stat")) -> float:
+    """How many other tasks are running now: the kernel's `procs_running` less this process, else the load average.
+
+    `procs_running` (proc(5)) is what runs at this instant. The one-minute load average lags by a minute, and
+    counts this process's own work just before (a benchmark's or a script's previous plan) as another's.
+    """
+    try:
+        for line in stat.read_text(encoding="ascii").splitlines():
+            if line.startswith("procs_running "):
+                return float(max(int(line.split()[1]) - 1, 0))
+    except (OSError, ValueError):
+        pass
+    return os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
+
+
 def _a_core_is_idle() -> bool:
-    """Whether a core besides this process's is free: two or more, and a one-minute load average under one less."""
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
-    return _cores() >= 2 and load < _cores() - 1
+    """Whether a core besides this process's is free: two or more, and fewer others running than cores less one."""
+    return _cores() >= 2 and others_running() < _cores() - 1
 
 
 def workers_for(projects: int) -> int:

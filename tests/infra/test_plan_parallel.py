@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from infra.plan.evaluate import PROJECT_ROOT, evaluate_stack
-from infra.plan.parallel import WORKERS_VARIABLE, PlannedProject, ProjectJob, ProjectWorker, workers_for
+from infra.plan.parallel import WORKERS_VARIABLE, PlannedProject, ProjectJob, ProjectWorker, others_running, workers_for
 from tests.helpers import FIXTURE_STACKS
 
 TEMPLATE = "churn"
@@ -133,7 +133,7 @@ def test_a_failure_before_the_platform_s_outputs_leaves_no_helper_waiting(tmp_pa
 def test_a_second_process_only_where_a_fork_is_safe_and_pays(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(WORKERS_VARIABLE, raising=False)
     monkeypatch.setattr("infra.plan.parallel._cores", lambda: 2)
-    monkeypatch.setattr("infra.plan.parallel.os.getloadavg", lambda: (0.4, 0.4, 0.4))
+    monkeypatch.setattr("infra.plan.parallel.others_running", lambda: 0.0)
     monkeypatch.setattr("infra.plan.parallel.threading.active_count", lambda: 1)
     assert workers_for(0) == 1, "no project, nothing to help with"
     assert workers_for(1) == 2
@@ -142,16 +142,28 @@ def test_a_second_process_only_where_a_fork_is_safe_and_pays(monkeypatch: pytest
     monkeypatch.setenv(WORKERS_VARIABLE, "2")
     assert workers_for(4) == 1, "not even when asked for"
     monkeypatch.setattr("infra.plan.parallel.threading.active_count", lambda: 1)
-    monkeypatch.setattr("infra.plan.parallel.os.getloadavg", lambda: (6.0, 6.0, 6.0))
+    monkeypatch.setattr("infra.plan.parallel.others_running", lambda: 1.0)
     assert workers_for(4) == 2, "asked for: a helper on a busy machine too (the tests do)"
     monkeypatch.delenv(WORKERS_VARIABLE)
     assert workers_for(4) == 1, "every core busy: a helper would only take turns with this process"
-    monkeypatch.setattr("infra.plan.parallel.os.getloadavg", lambda: (0.0, 0.0, 0.0))
+    monkeypatch.setattr("infra.plan.parallel.others_running", lambda: 0.0)
     monkeypatch.setattr("infra.plan.parallel._cores", lambda: 1)
     assert workers_for(4) == 1, "one core"
     monkeypatch.setenv(WORKERS_VARIABLE, "many")
     with pytest.raises(ValueError, match=f"{WORKERS_VARIABLE}='many': set it to 1"):
         workers_for(10)
+
+
+def test_what_runs_now_is_read_from_the_kernel_not_the_lagging_load_average(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stat = tmp_path / "stat"
+    stat.write_text("cpu  1 2 3 4\nctxt 99\nprocs_running 3\nprocs_blocked 0\n", encoding="ascii")
+    monkeypatch.setattr("infra.plan.parallel.os.getloadavg", lambda: (9.0, 9.0, 9.0))
+    assert others_running(stat) == 2.0, "procs_running counts this process"
+    stat.write_text("procs_running 1\n", encoding="ascii")
+    assert others_running(stat) == 0.0
+    assert others_running(tmp_path / "absent") == 9.0, "no /proc/stat: the load average"
 
 
 SHARED_LOOP = """
