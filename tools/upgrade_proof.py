@@ -34,7 +34,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from mlops.ownership import ANSWERS_FILE, fork_owns, split  # noqa: E402 - the checkout's own module
+from mlops.ownership import ANSWERS_FILE, Ownership, fork_owns, split  # noqa: E402 - the checkout's own module
 
 ANSWERS: dict[str, Any] = {
     "organisation": "acme-analytics",
@@ -339,12 +339,24 @@ def upgrade_and_check(fork: Path, head: str, edits: dict[str, str]) -> list[str]
     return kept
 
 
+def owners(fork: Path) -> Ownership:
+    """The files of a freshly generated fork (no .git), split into the fork's and the blueprint's."""
+    return split(sorted(str(p.relative_to(fork)) for p in fork.rglob("*") if p.is_file() and ".git" not in p.parts))
+
+
+def readme_count_error(readme: Path, fresh: Path) -> str:
+    """Why README's count of fork- and blueprint-owned files is not what the fresh fork `fresh` holds; "" if it is."""
+    owned = owners(fresh)
+    counts = f"{len(owned.fork)} files the fork owns and {len(owned.blueprint)} files the blueprint owns"
+    if counts in " ".join(readme.read_text(encoding="utf-8").split()):
+        return ""
+    return f"README's count of owned files is stale: a fork made at HEAD holds {counts!r}"
+
+
 def check_against_head(fork: Path, template: Path, head: str, kept: list[str], fresh: Path) -> None:
     """Every blueprint file of the upgraded fork is HEAD's, as a fork made at HEAD has it, but for `kept`."""
     copy_fork(template, head, fresh)
-    expected = split(
-        sorted(str(p.relative_to(fresh)) for p in fresh.rglob("*") if p.is_file() and ".git" not in p.parts)
-    )
+    expected = owners(fresh)
     differ = [
         name
         for name in expected.blueprint
@@ -358,9 +370,9 @@ def check_against_head(fork: Path, template: Path, head: str, kept: list[str], f
         raise ProofError(f"blueprint files HEAD removed are still in the fork: {stale}")
     release = yaml.safe_load((fork / ANSWERS_FILE).read_text(encoding="utf-8"))["_commit"]
     print(f"blueprint files as HEAD has them: {len(expected.blueprint)}; answers file now at {release}")
-    counts = f"{len(expected.fork)} files the fork owns and {len(expected.blueprint)} files the blueprint owns"
-    if counts not in " ".join((template / "README.md").read_text(encoding="utf-8").split()):
-        raise ProofError(f"README's count of owned files is stale: a fork made at HEAD holds {counts!r}")
+    stale_count = readme_count_error(template / "README.md", fresh)
+    if stale_count:
+        raise ProofError(stale_count)
 
 
 def check_upgraded_fork(fork: Path) -> None:
