@@ -133,3 +133,23 @@ def test_the_readme_counts_the_files_a_new_fork_holds(template: Path, tmp_path: 
 
     run_copy(str(template), tmp_path / "fork", data=ANSWERS, defaults=True, unsafe=True, quiet=True)
     assert _proof().readme_count_error(PROJECT_ROOT / "README.md", tmp_path / "fork") == ""
+
+
+def test_the_kept_edit_goes_to_markdown_the_release_leaves_alone_docs_first(tmp_path: Path) -> None:
+    proof = _proof()
+    for name in ("docs/a.md", "docs/b.md", "policies/RULES.md", "templates/x/README.md", "Pulumi.dev.yaml"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("v1\n", encoding="utf-8")
+    _git(tmp_path, "init", "-q", "-b", "main")
+    _git(tmp_path, "add", "-A")
+    _git(tmp_path, "commit", "-qm", "release")
+    before = _git(tmp_path, "rev-parse", "HEAD").strip()
+    assert proof.untouched_file(tmp_path, before, "HEAD") == "docs/a.md"
+    for name in ("docs/a.md", "docs/b.md"):
+        (tmp_path / name).write_text("v2\n", encoding="utf-8")
+    _git(tmp_path, "commit", "-qam", "every page of docs/ changes")
+    assert proof.untouched_file(tmp_path, before, "HEAD") == "templates/x/README.md", "not the generated RULES.md"
+    (tmp_path / "templates/x/README.md").write_text("v2\n", encoding="utf-8")
+    _git(tmp_path, "commit", "-qam", "and the last one")
+    with pytest.raises(proof.ProofError, match="every blueprint Markdown file changes"):
+        proof.untouched_file(tmp_path, before, "HEAD")
