@@ -130,8 +130,16 @@ def _ensure_tag(template: Path, version: str, recorded: str | None, origin: str)
             f"no git tag {tag}, and CHANGELOG.md records no `Release commit:` under [{version}]: fetch the tags "
             "(`git fetch --tags`; in CI, actions/checkout with fetch-depth: 0) or record the release's commit"
         )
+    if run(template, "git", "cat-file", "-t", recorded, check=False).stdout.strip() == "tag":
+        raise ProofError(
+            f"CHANGELOG.md records {recorded[:12]} for {version}: that is an annotated tag object, not a commit; "
+            f"record `git rev-parse {tag}^{{commit}}`"
+        )
     if not _holds(template, recorded) and origin:
-        _deepen(template, origin)
+        _deepen(template, origin)  # it may bring the tag too: then the tag and the record must agree
+        if run(template, "git", "rev-parse", "-q", "--verify", f"refs/tags/{tag}", check=False).stdout.strip():
+            _ensure_tag(template, version, recorded, "")
+            return
     if not _holds(template, recorded):
         raise ProofError(
             f"release {tag}'s commit {recorded[:12]} (CHANGELOG.md) is not in this clone ({_shape(template)}): "
@@ -148,7 +156,8 @@ def _ensure_tag(template: Path, version: str, recorded: str | None, origin: str)
 
 
 def _holds(template: Path, commit: str) -> bool:
-    return run(template, "git", "cat-file", "-e", f"{commit}^{{commit}}", check=False).returncode == 0
+    """Whether `commit` is a commit object here (a tag object's id, which `^{commit}` would peel, is not)."""
+    return run(template, "git", "cat-file", "-t", commit, check=False).stdout.strip() == "commit"
 
 
 def _deepen(template: Path, origin: str) -> None:

@@ -115,10 +115,22 @@ def test_every_release_records_its_commit_and_that_commit_is_the_release() -> No
     recorded = proof.recorded_commits(changelog)
     assert sorted(recorded) == sorted(proof.releases(changelog))
     for version, commit in recorded.items():
-        held = subprocess.run(["git", "cat-file", "-e", f"{commit}^{{commit}}"], cwd=PROJECT_ROOT, check=False)
-        if held.returncode == 0:  # this checkout has the history (CI's clone does; a shallow one would not)
+        kind = subprocess.run(
+            ["git", "cat-file", "-t", commit], cwd=PROJECT_ROOT, capture_output=True, text=True, check=False
+        )
+        if kind.returncode == 0:  # this checkout has the history (CI's clone does; a shallow one would not)
+            assert kind.stdout.strip() == "commit", f"{version}: {commit} is a {kind.stdout.strip()}, not a commit"
             newest = proof.releases_of(_git(PROJECT_ROOT, "show", f"{commit}:CHANGELOG.md"))
             assert newest[0] == version, (version, commit)
+        tagged = subprocess.run(
+            ["git", "rev-parse", "-q", "--verify", f"refs/tags/v{version}^{{commit}}"],
+            check=False,
+            cwd=PROJECT_ROOT,
+            capture_output=True,
+            text=True,
+        )
+        if tagged.returncode == 0:  # a checkout with the tags: each is on the recorded commit
+            assert tagged.stdout.strip() == commit, f"v{version} is on {tagged.stdout.strip()}, not {commit}"
 
 
 def test_the_readme_counts_the_files_a_new_fork_holds(template: Path, tmp_path: Path) -> None:
@@ -153,3 +165,29 @@ def test_the_kept_edit_goes_to_markdown_the_release_leaves_alone_docs_first(tmp_
     _git(tmp_path, "commit", "-qam", "and the last one")
     with pytest.raises(proof.ProofError, match="every blueprint Markdown file changes"):
         proof.untouched_file(tmp_path, before, "HEAD")
+
+
+def test_a_shallow_clone_fetches_the_history_and_tags_from_its_origin(tmp_path: Path) -> None:
+    origin = tmp_path / "origin"
+    origin.mkdir()
+    commits = _released(origin)
+    for version, commit in commits.items():
+        _git(origin, "tag", "-a", f"v{version}", "-m", f"v{version}", commit)
+    shallow = tmp_path / "shallow"
+    subprocess.run(["git", "clone", "-q", "--depth", "1", f"file://{origin}", str(shallow)], check=True)
+    assert _proof().previous_release(shallow, f"file://{origin}") == "v1.0.0"
+    assert _git(shallow, "rev-parse", "v1.1.0^{commit}").strip() == commits["1.1.0"]
+
+
+def test_a_record_of_a_tag_object_instead_of_its_commit_is_refused(tmp_path: Path) -> None:
+    proof = _proof()
+    (tmp_path / "first").mkdir()
+    commits = _released(tmp_path / "first")
+    _git(tmp_path / "first", "tag", "-a", "v1.1.0", "-m", "v1.1.0", commits["1.1.0"])
+    tag_object = _git(tmp_path / "first", "rev-parse", "v1.1.0").strip()
+    root = tmp_path / "second"
+    root.mkdir()
+    _released(root, {"1.1.0": tag_object, "1.0.0": commits["1.0.0"]})
+    _git(root, "fetch", "-q", "--no-tags", str(tmp_path / "first"), "refs/tags/v1.1.0:refs/upstream/v1.1.0")
+    with pytest.raises(proof.ProofError, match=r"annotated tag object, not a commit"):
+        proof.previous_release(root)
