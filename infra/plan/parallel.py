@@ -23,11 +23,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import multiprocessing
 import os
 import queue
+import signal
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
@@ -41,10 +44,16 @@ from kernel.plan import PlannedResource
 WORKERS_VARIABLE = "MLOPS_PLAN_WORKERS"
 """`1` plans every project in this process; `2` uses the helper wherever a fork is safe (tests set it)."""
 _RESULT_WAIT_S = 0.5
+_STALL_S = 60.0
+"""How long the helper may go without answering for a project (one takes about half a second) before this
+process stops it and plans what it left: a helper that hangs, for whatever reason, never hangs the plan."""
+_PR_SET_PDEATHSIG = 1
+"""prctl(2): the signal the kernel sends this process when the thread that forked it ends."""
 _INHERITED_LOOPS: list[asyncio.AbstractEventLoop] = []
-"""The helper's copy of this process's event loop, never run and never closed: its epoll instance and wake-up
-pipe are this process's too, so closing it (as a collected, unclosed loop does) would take the pipe out of this
-process's epoll, and this process's loop would never wake again."""
+"""This process's event loop at each fork, referenced here before the fork so that the helper's copy stays
+referenced too (since Python 3.12 a fork child's policy forgets its loop): never run and never closed in the
+helper, whose epoll instance and wake-up pipe are this process's too. Closing it (as a collected, unclosed loop
+does) would take the pipe out of this process's epoll, and this process's loop would never wake again."""
 
 PlannedProject = tuple[list[PlannedResource], dict[str, Any]]
 """A project stack's resources and outputs."""
@@ -63,8 +72,14 @@ class ProjectJob:
     region: str
 
 
-def _cores() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+def _cores(quota: Path = Path("/sys/fs/cgroup/cpu.max")) -> int:
+    """The CPUs this process may use: its affinity, capped by a cgroup v2 CPU quota (a container's limit)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        limit, period = quota.read_text(encoding="ascii").split()[:2]
+        if limit != "max":
+            cores = min(cores, max(int(int(limit) // int(period)), 1))
+    return cores
 
 
 def fork_is_safe() -> bool:
@@ -158,22 +173,33 @@ class ProjectWorker:
     """An optional forked helper that plans projects; a context manager that always stops it."""
 
     def __init__(self, evaluate: Evaluate, job: ProjectJob, names: Sequence[str], helper: bool) -> None:
-        """Fork the helper now (when `helper`), before this process plans the platform."""
+        """Fork the helper now (when `helper`), before this process plans the platform.
+
+        Where the fork's primitives cannot be had (no `fork` start method, no POSIX semaphores in a sandbox),
+        everything is planned in this process.
+        """
         self._evaluate, self._job, self._names = evaluate, job, list(names)
-        context = multiprocessing.get_context("fork")
-        self._queue = _Queue(self._names, context.Value("i", 0))
         self._process: BaseProcess | None = None
         if helper:
-            outputs_in, self._outputs = context.Pipe(duplex=False)
-            self._results: Any = context.Queue()  # its feeder thread, in the helper, never blocks the helper
-            self._process = context.Process(
-                target=_serve,
-                args=(evaluate, job, self._queue, outputs_in, self._results),
-                daemon=True,
-                name="mlops-plan-projects",
-            )
-            self._process.start()
-            outputs_in.close()  # the helper's end, closed here: the helper sees EOF if this process stops
+            with contextlib.suppress(OSError, ValueError):
+                self._start_helper()
+
+    def _start_helper(self) -> None:
+        context = multiprocessing.get_context("fork")
+        self._queue = _Queue(self._names, context.Value("i", 0))
+        outputs_in, self._outputs = context.Pipe(duplex=False)
+        self._results: Any = context.Queue()  # its feeder thread, in the helper, never blocks the helper
+        loop = getattr(getattr(asyncio.get_event_loop_policy(), "_local", None), "_loop", None)
+        if loop is not None and loop not in _INHERITED_LOOPS:  # referenced before the fork: the helper inherits it
+            _INHERITED_LOOPS.append(loop)
+        self._process = context.Process(
+            target=_serve,
+            args=(self._evaluate, self._job, self._queue, outputs_in, self._outputs, self._results, os.getpid()),
+            daemon=True,
+            name="mlops-plan-projects",
+        )
+        self._process.start()
+        outputs_in.close()  # the helper's end, closed here; the helper closes its copy of ours: EOF if we stop
 
     @classmethod
     def for_projects(cls, evaluate: Evaluate, job: ProjectJob, names: Sequence[str]) -> ProjectWorker:
@@ -214,27 +240,45 @@ class ProjectWorker:
         return planned
 
     def _collect(self, expected: set[str]) -> dict[str, PlannedProject]:
-        """The helper's results until it has answered for `expected` or stopped; failed projects left out."""
+        """The helper's results until it has answered for `expected`, stopped, or stalled; failed projects left out."""
         collected: dict[str, PlannedProject] = {}
         answered: set[str] = set()
+        last_answer = time.monotonic()
         while answered < expected:
             try:
                 name, result = self._results.get(timeout=_RESULT_WAIT_S)
             except queue.Empty:
                 if self._process is None or not self._process.is_alive():
                     break
+                if time.monotonic() - last_answer > _STALL_S:  # hung: stop it; what it left is planned here
+                    self._process.terminate()
+                    break
                 continue
+            last_answer = time.monotonic()
             answered.add(name)
             if result is not None:
                 collected[name] = result
         return collected
 
 
-def _serve(evaluate: Evaluate, job: ProjectJob, names: _Queue, outputs: Connection, results: Any) -> None:
-    """The helper process: plan projects from `names` until none is left; None for a project that failed."""
-    policy = asyncio.get_event_loop_policy()
-    _INHERITED_LOOPS.append(policy.get_event_loop())
-    policy.set_event_loop(asyncio.new_event_loop())
+def _serve(  # noqa: PLR0917 - the helper's entry point: its arguments come from `Process(args=...)`
+    evaluate: Evaluate,
+    job: ProjectJob,
+    names: _Queue,
+    outputs: Connection,
+    parents_end: Connection,
+    results: Any,
+    parent: int,
+) -> None:
+    """The helper process: plan projects from `names` until none is left; None for a project that failed.
+
+    It never outlives the process that forked it (the kernel kills it when that one ends, however it ends), and
+    leaves Ctrl-C to it: the terminal's SIGINT reaches both, and the parent, which reports errors, stops it.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _die_with(parent)
+    parents_end.close()  # our copy of the parent's end: with it closed, the parent's exit is EOF on `outputs`
+    asyncio.get_event_loop_policy().set_event_loop(asyncio.new_event_loop())  # the inherited one: never touched
     platform_outputs = _Awaited(outputs)
     for name in names:
         try:
@@ -242,3 +286,11 @@ def _serve(evaluate: Evaluate, job: ProjectJob, names: _Queue, outputs: Connecti
         except Exception:  # the parent plans it again, and raises the error where errors are reported
             result = None
         results.put((name, result))
+
+
+def _die_with(parent: int) -> None:
+    """Have the kernel kill this process when `parent` ends (Linux prctl); exit now if it already has."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:
+        os._exit(0)

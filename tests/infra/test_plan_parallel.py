@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import os
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -22,7 +24,15 @@ from typing import Any
 import pytest
 
 from infra.plan.evaluate import PROJECT_ROOT, evaluate_stack
-from infra.plan.parallel import WORKERS_VARIABLE, PlannedProject, ProjectJob, ProjectWorker, others_running, workers_for
+from infra.plan.parallel import (
+    WORKERS_VARIABLE,
+    PlannedProject,
+    ProjectJob,
+    ProjectWorker,
+    _cores,
+    others_running,
+    workers_for,
+)
 from tests.helpers import FIXTURE_STACKS
 
 TEMPLATE = "churn"
@@ -193,3 +203,116 @@ def test_the_helper_leaves_this_process_s_event_loop_working() -> None:
         [sys.executable, "-c", SHARED_LOOP], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120, check=False
     )
     assert (done.returncode, done.stdout.strip()) == (0, "woken"), done.stderr
+
+
+HELPER_WAITS = """
+import os, sys, time
+from pathlib import Path
+from infra.plan import parallel
+from infra.plan.parallel import ProjectJob, ProjectWorker
+
+marks = Path(sys.argv[1])
+parallel._STALL_S = float(sys.argv[3])
+parent = os.getpid()
+
+def waits(job, name, outputs):
+    if os.getpid() != parent:
+        (marks / f"waiting-{name}").touch()
+        dict(outputs) if sys.argv[2] == "outputs" else time.sleep(600)
+    return [], {"planned_by": "main" if os.getpid() == parent else "helper"}
+
+with ProjectWorker(waits, ProjectJob(marks, "dev", "dev", "1", "r"), ["p0", "p1"], helper=True) as worker:
+    print(worker._process.pid, flush=True)
+    if sys.argv[2] == "outputs":
+        try:
+            time.sleep(600)  # killed or interrupted meanwhile
+        except KeyboardInterrupt:
+            time.sleep(1)  # before the helper is stopped: time for it to print whatever it would
+            raise
+    print(sorted(worker.evaluate({}).items()), flush=True)
+"""
+"""A forking process whose helper waits: for the platform's outputs (`outputs`), or for ever (`hangs`)."""
+
+
+def _start_waiting_helper(marks: Path, waits_for: str, stall_s: float = 60.0) -> tuple[subprocess.Popen[str], int]:
+    started = subprocess.Popen(
+        [sys.executable, "-c", HELPER_WAITS, str(marks), waits_for, str(stall_s)],
+        cwd=PROJECT_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    assert started.stdout is not None
+    helper = int(started.stdout.readline())
+    deadline = time.monotonic() + 60
+    while not list(marks.glob("waiting-*")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert list(marks.glob("waiting-*")), "the helper never started a project"
+    return started, helper
+
+
+def _gone(pid: int, within_s: float) -> bool:
+    deadline = time.monotonic() + within_s
+    while time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{pid}/status").read_text(encoding="ascii")
+        except OSError:
+            return True
+        if "\nState:\tZ" in state:  # dead, waiting to be reaped by whoever adopted it
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the helper is forked on Linux only")
+def test_a_killed_plan_takes_its_helper_with_it_and_releases_its_output(tmp_path: Path) -> None:
+    """`timeout mlops plan | tee`: a plan killed from outside must not leave a helper holding the pipe open."""
+    plan, helper = _start_waiting_helper(tmp_path, "outputs")
+    plan.kill()
+    plan.wait(timeout=30)
+    assert _gone(helper, within_s=10), "the helper outlived the killed plan"
+    assert plan.stdout is not None
+    assert plan.stdout.read() == "", "the output pipe reached its end"
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the helper is forked on Linux only")
+def test_ctrl_c_during_a_plan_stops_the_helper_without_its_traceback(tmp_path: Path) -> None:
+    plan, helper = _start_waiting_helper(tmp_path, "outputs")
+    os.killpg(plan.pid, signal.SIGINT)  # what the terminal does: the whole foreground group
+    _, errors = plan.communicate(timeout=60)
+    assert "KeyboardInterrupt" in errors, "the parent was interrupted"
+    assert "mlops-plan-projects" not in errors, errors  # the helper leaves Ctrl-C to the parent
+    assert _gone(helper, within_s=10)
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the helper is forked on Linux only")
+def test_a_helper_that_hangs_is_stopped_and_its_projects_planned_here(tmp_path: Path) -> None:
+    plan, helper = _start_waiting_helper(tmp_path, "hangs", stall_s=1.0)
+    output, errors = plan.communicate(timeout=60)
+    assert plan.returncode == 0, errors
+    assert output.splitlines()[-1] == "[('p0', ([], {'planned_by': 'main'})), ('p1', ([], {'planned_by': 'main'}))]"
+    assert _gone(helper, within_s=10)
+
+
+def test_a_cgroup_cpu_quota_caps_the_cores(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("infra.plan.parallel.os.sched_getaffinity", lambda _: {0, 1, 2, 3})
+    quota = tmp_path / "cpu.max"
+    quota.write_text("100000 100000\n", encoding="ascii")
+    assert _cores(quota) == 1, "a one-CPU container: no helper"
+    quota.write_text("250000 100000\n", encoding="ascii")
+    assert _cores(quota) == 2
+    quota.write_text("max 100000\n", encoding="ascii")
+    assert _cores(quota) == 4
+    assert _cores(tmp_path / "absent") == 4
+
+
+def test_without_the_fork_s_primitives_everything_is_planned_here(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_semaphores(method: str) -> None:
+        raise OSError(38, "Function not implemented")  # sem_open in a sandbox without /dev/shm
+
+    monkeypatch.setattr("infra.plan.parallel.multiprocessing.get_context", no_semaphores)
+    job = ProjectJob(Path("."), "dev", "dev", "1", "r")
+    for helper in (False, True):
+        with ProjectWorker(lambda _job, name, outputs: ([], {"name": name}), job, ["a", "b"], helper) as worker:
+            assert worker.evaluate({}) == {"a": ([], {"name": "a"}), "b": ([], {"name": "b"})}
