@@ -110,10 +110,20 @@ def hash_position(identifier: object, seed: int) -> float:
 
 
 def row_digest_sum(frame: pd.DataFrame, spec: Spec) -> int:
-    """The sum (mod 2**256) of the SHA-256 of each record's CSV line: adds up across shards in any order."""
+    """The sum (mod 2**256) of the SHA-256 of each record's CSV line: adds up across shards in any order.
+
+    Each shard's types are inferred from the JSON it holds: a whole-number column with a null in one shard is
+    float there (`5.0`) and integer in another (`5`). So numbers other than the identifier are written as floats,
+    and a record hashes the same whichever shard, and so whichever instance count, it lands in.
+    """
     if frame.empty:
         return 0
-    lines = frame[[spec.identifier, *columns_of(spec)]].to_csv(index=False, header=False).splitlines()
+    canonical = frame[[spec.identifier, *columns_of(spec)]].copy()
+    for column in columns_of(spec):
+        values = canonical[column]
+        if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+            canonical[column] = values.astype("float64")
+    lines = canonical.to_csv(index=False, header=False).splitlines()
     return sum(int.from_bytes(hashlib.sha256(line.encode("utf-8")).digest(), "big") for line in lines) % 2**256
 
 
