@@ -22,6 +22,7 @@ CLARIFY_SOURCE = (
 )
 _IMAGE = re.compile(r"^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com/([^:@]+)")
 _STEP_OUTPUT = re.compile(r"^Steps\.([^.]+)\.ProcessingOutputConfig\.Outputs\['([^']+)'\]\.S3Output\.S3Uri$")
+_PROPERTY_FILE = re.compile(r"Steps\.([^.]+)\.PropertyFiles\.")
 ECR_PULL = ("ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability")
 VPC_READ = (
     "ec2:DescribeNetworkInterfaces",
@@ -134,13 +135,20 @@ def _export_rows(plan: Plan, rows: _Rows, job: dict[str, Any], steps: dict[str, 
             _read(rows, plan, f"{str(storage.get('s3Uri', '')).rstrip('/')}/planned.parquet")
             if storage.get("kmsKeyId"):
                 rows.add("kms:Decrypt", str(storage["kmsKeyId"]), _via_s3(docs))
-    results_key = None
+    results_key, results_location = None, None
     for group in plan.of_type("aws:athena/workgroup:Workgroup"):
         if group.inputs.get("name") == workgroup:
-            configuration = group.inputs.get("configuration") or {}
-            results_key = (configuration.get("resultConfiguration") or {}).get("encryptionConfiguration", {})
-            results_key = (results_key or {}).get("kmsKeyArn")
-    _write(rows, plan, _render(given["--export-to"], steps), results_key)
+            results = (group.inputs.get("configuration") or {}).get("resultConfiguration") or {}
+            results_key = (results.get("encryptionConfiguration") or {}).get("kmsKeyArn")
+            results_location = results.get("outputLocation")
+    export = _render(given["--export-to"], steps)
+    _write(rows, plan, export, results_key)
+    if export and export.startswith("s3://"):  # UNLOAD checks that its TO location is empty, in the bucket's region
+        bucket, _ = _split(export)
+        for action in ("s3:ListBucket", "s3:GetBucketLocation"):
+            rows.add(action, f"arn:aws:s3:::{bucket}", {})
+    if isinstance(results_location, str):  # the query's manifest and metadata go to the workgroup's results
+        _write(rows, plan, f"{results_location.rstrip('/')}/planned-query.csv.metadata", results_key)
 
 
 class _Rows:
@@ -219,6 +227,13 @@ def _render(value: Any, steps: dict[str, dict[str, Any]], depth: int = 0) -> str
     if "Std:Join" in value:
         parts = [_render(part, steps, depth + 1) for part in value["Std:Join"]["Values"]]
         return None if None in parts else value["Std:Join"]["On"].join(str(p) for p in parts)
+    if "Std:JsonGet" in value:  # the latest-record export's folder, which LatestRecords writes to its property file
+        source = _PROPERTY_FILE.match(str((value["Std:JsonGet"].get("PropertyFile") or {}).get("Get", "")))
+        specification = (steps.get(source.group(1), {}) if source else {}).get("AppSpecification") or {}
+        arguments = specification.get("ContainerArguments") or []
+        given = dict(zip(arguments[::2], arguments[1::2], strict=False))
+        export = _render(given["--export-to"], steps, depth + 1) if "--export-to" in given else None
+        return None if export is None else f"{export.rstrip('/')}/planned-attempt/"
     reference = str(value.get("Get", ""))
     if reference.startswith("Execution."):
         return "planned-execution"

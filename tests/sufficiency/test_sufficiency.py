@@ -162,10 +162,21 @@ def test_the_sharded_preprocess_is_proved_with_its_athena_unload(results: list[P
         o.requirement.principal == role and o.requirement.action == "kms:GenerateDataKey" for o in churn.outcomes
     )
     writes = [o.requirement.resource for o in unload if o.requirement.action == "s3:PutObject"]
-    assert writes and all("/LatestRecords/records/" in w for w in writes)
+    assert any("/LatestRecords/records/" in w for w in writes), "the UNLOAD's files"
+    assert any("/athena-results/" in w for w in writes), "the query's manifest, in the workgroup's results"
+    assert all("/LatestRecords/records/" in w or "/athena-results/" in w for w in writes), writes
+    assert {"s3:ListBucket", "s3:GetBucketLocation"} <= actions, "UNLOAD checks its TO location is empty"
     assert all(o.allowed for o in unload), [o.describe() for o in unload if not o.allowed]
     merged = [o for o in churn.outcomes if "DataLineage" in o.requirement.needed_by]
     assert merged and all(o.allowed for o in merged)
+    shares = [  # the Preprocess instances read the UNLOAD's files, whose folder LatestRecords names at run time
+        o
+        for o in churn.outcomes
+        if "Preprocess" in o.requirement.needed_by
+        and o.requirement.action == "s3:GetObject"
+        and "/LatestRecords/records/" in o.requirement.resource
+    ]
+    assert shares and all(o.allowed for o in shares), [o.describe() for o in shares]
 
 
 def test_every_known_gap_says_why() -> None:
