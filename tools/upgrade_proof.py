@@ -117,11 +117,11 @@ def previous_release(template: Path, origin: str = "") -> str:
 
 def _ensure_tag(template: Path, version: str, recorded: str | None, origin: str) -> None:
     tag = f"v{version}"
-    tagged = run(template, "git", "rev-parse", "-q", "--verify", f"refs/tags/{tag}^{{commit}}", check=False).stdout
-    if tagged.strip():
-        if recorded is not None and tagged.strip() != recorded:
+    tagged = _tag_commit(template, tag)
+    if tagged:
+        if recorded is not None and tagged != recorded:
             raise ProofError(
-                f"tag {tag} is on commit {tagged.strip()[:12]}, but CHANGELOG.md records {recorded[:12]} for "
+                f"tag {tag} is on commit {tagged[:12]}, but CHANGELOG.md records {recorded[:12]} for "
                 f"{version}: correct the record under its heading (`git rev-parse {tag}^{{commit}}`)"
             )
         return
@@ -130,17 +130,19 @@ def _ensure_tag(template: Path, version: str, recorded: str | None, origin: str)
             f"no git tag {tag}, and CHANGELOG.md records no `Release commit:` under [{version}]: fetch the tags "
             "(`git fetch --tags`; in CI, actions/checkout with fetch-depth: 0) or record the release's commit"
         )
-    if run(template, "git", "cat-file", "-t", recorded, check=False).stdout.strip() == "tag":
+    kind = _object_type(template, recorded)
+    if kind == "tag":
         raise ProofError(
             f"CHANGELOG.md records {recorded[:12]} for {version}: that is an annotated tag object, not a commit; "
             f"record `git rev-parse {tag}^{{commit}}`"
         )
-    if not _holds(template, recorded) and origin:
+    if kind != "commit" and origin:
         _deepen(template, origin)  # it may bring the tag too: then the tag and the record must agree
-        if run(template, "git", "rev-parse", "-q", "--verify", f"refs/tags/{tag}", check=False).stdout.strip():
+        if _tag_commit(template, tag):
             _ensure_tag(template, version, recorded, "")
             return
-    if not _holds(template, recorded):
+        kind = _object_type(template, recorded)
+    if kind != "commit":
         raise ProofError(
             f"release {tag}'s commit {recorded[:12]} (CHANGELOG.md) is not in this clone ({_shape(template)}): "
             "the proof needs the history; clone without --depth (in CI, actions/checkout with fetch-depth: 0)"
@@ -155,21 +157,39 @@ def _ensure_tag(template: Path, version: str, recorded: str | None, origin: str)
     print(f"upgrade proof: {tag} tagged on {recorded[:12]} in the proof's clone, from CHANGELOG.md's record")
 
 
-def _holds(template: Path, commit: str) -> bool:
-    """Whether `commit` is a commit object here (a tag object's id, which `^{commit}` would peel, is not)."""
-    return run(template, "git", "cat-file", "-t", commit, check=False).stdout.strip() == "commit"
+def _tag_commit(template: Path, tag: str) -> str:
+    """The commit `tag` is on here, or "" without such a tag."""
+    return run(
+        template, "git", "rev-parse", "-q", "--verify", f"refs/tags/{tag}^{{commit}}", check=False
+    ).stdout.strip()
+
+
+def _object_type(template: Path, name: str) -> str:
+    """`commit`, `tag`... for an object this clone holds; "" for one it does not."""
+    return run(template, "git", "cat-file", "-t", name, check=False).stdout.strip()
+
+
+def _shallow(template: Path) -> bool:
+    return run(template, "git", "rev-parse", "--is-shallow-repository", check=False).stdout.strip() == "true"
 
 
 def _deepen(template: Path, origin: str) -> None:
     """Fetch the whole history, with tags, from `origin` (best effort: the caller checks what arrived)."""
-    shallow = run(template, "git", "rev-parse", "--is-shallow-repository", check=False).stdout.strip() == "true"
-    run(template, "git", "fetch", "--quiet", "--tags", *(["--unshallow"] if shallow else []), origin, check=False)
+    run(
+        template,
+        "git",
+        "fetch",
+        "--quiet",
+        "--tags",
+        *(["--unshallow"] if _shallow(template) else []),
+        origin,
+        check=False,
+    )
 
 
 def _shape(template: Path) -> str:
     commits = run(template, "git", "rev-list", "--count", "HEAD", check=False).stdout.strip() or "?"
-    shallow = run(template, "git", "rev-parse", "--is-shallow-repository", check=False).stdout.strip() == "true"
-    return f"{commits} commits{', shallow' if shallow else ''}"
+    return f"{commits} commits{', shallow' if _shallow(template) else ''}"
 
 
 def copy_fork(template: Path, ref: str, destination: Path) -> None:
@@ -360,9 +380,8 @@ def owners(fork: Path) -> Ownership:
     return split(sorted(str(p.relative_to(fork)) for p in fork.rglob("*") if p.is_file() and ".git" not in p.parts))
 
 
-def readme_count_error(readme: Path, fresh: Path) -> str:
-    """Why README's count of fork- and blueprint-owned files is not what the fresh fork `fresh` holds; "" if it is."""
-    owned = owners(fresh)
+def readme_count_error(readme: Path, owned: Ownership) -> str:
+    """Why README's count of fork- and blueprint-owned files is not what a fresh fork holds (`owned`); "" if it is."""
     counts = f"{len(owned.fork)} files the fork owns and {len(owned.blueprint)} files the blueprint owns"
     if counts in " ".join(readme.read_text(encoding="utf-8").split()):
         return ""
@@ -386,7 +405,7 @@ def check_against_head(fork: Path, template: Path, head: str, kept: list[str], f
         raise ProofError(f"blueprint files HEAD removed are still in the fork: {stale}")
     release = yaml.safe_load((fork / ANSWERS_FILE).read_text(encoding="utf-8"))["_commit"]
     print(f"blueprint files as HEAD has them: {len(expected.blueprint)}; answers file now at {release}")
-    stale_count = readme_count_error(template / "README.md", fresh)
+    stale_count = readme_count_error(template / "README.md", expected)
     if stale_count:
         raise ProofError(stale_count)
 

@@ -144,7 +144,8 @@ def test_the_readme_counts_the_files_a_new_fork_holds(template: Path, tmp_path: 
     from tests.template.conftest import ANSWERS
 
     run_copy(str(template), tmp_path / "fork", data=ANSWERS, defaults=True, unsafe=True, quiet=True)
-    assert _proof().readme_count_error(PROJECT_ROOT / "README.md", tmp_path / "fork") == ""
+    proof = _proof()
+    assert proof.readme_count_error(PROJECT_ROOT / "README.md", proof.owners(tmp_path / "fork")) == ""
 
 
 def test_the_kept_edit_goes_to_markdown_the_release_leaves_alone_docs_first(tmp_path: Path) -> None:
