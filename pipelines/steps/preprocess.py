@@ -285,12 +285,7 @@ def main(argv: list[str] | None = None) -> dict[str, int]:
         frame = read_csvs(args.input)
     records = latest_records(frame, spec)
     splits = split(records, spec, args.test_size, args.validation_size, args.seed)
-    for name, part in splits.items():
-        os.makedirs(os.path.join(args.output, name), exist_ok=True)
-        part.to_csv(os.path.join(args.output, name, f"{name}.csv"), index=False)
-    for name in ("train", "test"):  # SageMaker Clarify reads headerless CSV; its config names the columns
-        os.makedirs(os.path.join(args.output, "clarify", name), exist_ok=True)
-        splits[name].to_csv(os.path.join(args.output, "clarify", name, f"{name}.csv"), index=False, header=False)
+    write_splits(splits, args.output, suffix="")
     counts = {name: len(part) for name, part in splits.items()}
     _write_json(
         os.path.join(args.output, "lineage", "lineage.json"),
@@ -308,14 +303,7 @@ def _sharded(args: argparse.Namespace, spec: Spec) -> dict[str, int]:
         raise ValueError(f"--host {host!r} must be a plain host name (letters, digits, ., _, -)")
     records = read_query_export(args.input, spec)
     splits = hash_split(records, spec, args.test_size, args.validation_size, args.seed)
-    for name, part in splits.items():
-        if part.empty:
-            continue  # no empty part files: Clarify and the training channel read every file under the prefix
-        os.makedirs(os.path.join(args.output, name), exist_ok=True)
-        part.to_csv(os.path.join(args.output, name, f"{name}-{host}.csv"), index=False)
-        if name in ("train", "test"):  # SageMaker Clarify reads headerless CSV; its config names the columns
-            os.makedirs(os.path.join(args.output, "clarify", name), exist_ok=True)
-            part.to_csv(os.path.join(args.output, "clarify", name, f"{name}-{host}.csv"), index=False, header=False)
+    write_splits({name: part for name, part in splits.items() if not part.empty}, args.output, suffix=f"-{host}")
     counts = {name: len(part) for name, part in splits.items()}
     _write_json(
         os.path.join(args.output, "lineage", f"lineage-{host}.json"),
@@ -323,6 +311,20 @@ def _sharded(args: argparse.Namespace, spec: Spec) -> dict[str, int]:
     )
     print(f"preprocess ({host}): {counts}")
     return counts
+
+
+def write_splits(splits: dict[str, pd.DataFrame], output: str, suffix: str) -> None:
+    """Each split as `<output>/<split>/<split><suffix>.csv`, and train and test again, headerless, for Clarify.
+
+    An instance of several leaves out its empty splits (`suffix` is its host): Clarify and the training channel
+    read every file under the prefix, and an empty part would be a file with a header and no rows.
+    """
+    for name, part in splits.items():
+        os.makedirs(os.path.join(output, name), exist_ok=True)
+        part.to_csv(os.path.join(output, name, f"{name}{suffix}.csv"), index=False)
+        if name in ("train", "test"):  # SageMaker Clarify reads headerless CSV; its config names the columns
+            os.makedirs(os.path.join(output, "clarify", name), exist_ok=True)
+            part.to_csv(os.path.join(output, "clarify", name, f"{name}{suffix}.csv"), index=False, header=False)
 
 
 def _require_feature_store(source: str) -> None:
