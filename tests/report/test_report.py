@@ -67,7 +67,8 @@ def test_the_command_writes_the_page(artefacts: Path, project_root: Path, tmp_pa
                cwd=project_root)  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert "self-contained" in done.stdout and "<title>churn in staging (staging, " in out.read_text()
-    missing = run("report", "--stack", "staging", "--project", "churn", "--out", str(out), cwd=tmp_path)
+    # a repository without a demo run (the checkout's own may have one: `make demo` before `make test`)
+    missing = run("report", "--stack", "staging", "--project", "churn", "--out", str(out), cwd=project_root)
     assert missing.returncode == 1 and "Traceback" not in missing.stderr
     assert "out/demo/churn/training/evaluation/evaluation.json: no evaluation report; run `make demo`" in " ".join(
         missing.stderr.split()
